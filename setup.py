@@ -1,0 +1,38 @@
+"""Build the Cython extensions: every ext/wirecraft/*.pyx becomes wirecraft.<name>.
+
+WIRECRAFT_DEBUG=1   -O0 -g3, bounds/wraparound checks on, C asserts kept.
+WIRECRAFT_ANNOTATE=1 writes Cython's HTML annotation next to each .pyx.
+WIRECRAFT_ONLY=_decode,_dns  builds only the named modules (for quick rebuilds).
+"""
+
+import os
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("WIRECRAFT_DEBUG") == "1"
+ONLY = {n for n in os.environ.get("WIRECRAFT_ONLY", "").split(",") if n}
+
+if DEBUG:
+    cflags = ["-O0", "-g3", "-UNDEBUG"]
+    directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True}
+else:
+    cflags = ["-O2"]
+    directives = {}
+directives.update(language_level=3, embedsignature=True)
+
+extensions = [
+    Extension(f"wirecraft.{pyx.stem}", [str(pyx)], extra_compile_args=cflags)
+    for pyx in sorted(Path("ext/wirecraft").glob("*.pyx"))
+    if not ONLY or pyx.stem in ONLY
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        include_path=["ext"],
+        compiler_directives=directives,
+        annotate=os.environ.get("WIRECRAFT_ANNOTATE") == "1",
+    ),
+)

@@ -1,0 +1,71 @@
+"""wirecraft: packet capture, dissection and crafting with a Cython core.
+
+Importing the package is cheap: it opens no socket, probes no interface and
+loads numpy, libpcap and the protocol modules only when they are first used.
+
+    >>> import wirecraft
+    >>> for pkt in wirecraft.read("captures/zeek__smtp.pcap", filter="tcp port 25"):
+    ...     print(pkt.time, pkt.ip.src, pkt.tcp.dst_port)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import CaptureFileError, ExtensionNotBuilt, FilterError, WirecraftError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; resolved on first attribute access
+_LAZY: dict[str, str] = {
+    "open": "wirecraft.capture",
+    "read": "wirecraft.capture",
+    "decode": "wirecraft.capture",
+    "Capture": "wirecraft.capture",
+    "Packet": "wirecraft.packet",
+    "Table": "wirecraft.table",
+    "streams": "wirecraft.reassembly",
+    "sniff": "wirecraft.live",
+    "interfaces": "wirecraft.live",
+    # crafting
+    "Ethernet": "wirecraft.craft",
+    "Dot1Q": "wirecraft.craft",
+    "ARP": "wirecraft.craft",
+    "IPv4": "wirecraft.craft",
+    "IPv6": "wirecraft.craft",
+    "TCP": "wirecraft.craft",
+    "UDP": "wirecraft.craft",
+    "ICMP": "wirecraft.craft",
+    "ICMPv6": "wirecraft.craft",
+    "DNS": "wirecraft.craft",
+    "Raw": "wirecraft.craft",
+    "PcapWriter": "wirecraft.writers",
+    "PcapngWriter": "wirecraft.writers",
+}
+
+_SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table"}
+
+__all__ = [
+    "CaptureFileError",
+    "ExtensionNotBuilt",
+    "FilterError",
+    "WirecraftError",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"wirecraft.{name}")
+    raise AttributeError(f"module 'wirecraft' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
