@@ -34,6 +34,8 @@ def tshark_fields(path: Path, fields: list[str], display_filter: str | None = No
     if display_filter:
         cmd += ["-Y", display_filter]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+    if out.returncode not in (0, 2) or "aren't valid" in out.stderr:
+        raise RuntimeError(f"tshark failed: {out.stderr.strip()}")
     rows = out.stdout.split("\n")
     if rows and rows[-1] == "":
         rows.pop()

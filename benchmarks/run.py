@@ -1,0 +1,666 @@
+"""Run every benchmark scenario side by side with its peers and print the ratios to targets.
+
+    ./dev bench [--quick] [--only GROUP[,GROUP]] [--runs N] [--live]
+    .venv/bin/python benchmarks/run.py --quick
+
+Each scenario runs in a fresh process on a warm page cache, several times; the harness
+reports the median and spread of the work time (start-up and imports excluded, measured by
+the scenario itself; for tools without such a figure, the whole process), packets/s, the
+whole-process time and the peak RSS (from wait4). Every scenario's counts are checked
+against the generator's manifest: a fast wrong answer is a FAIL, not a number.
+Results go to benchmarks/out/results-<mode>.json and benchmarks/out/results-<mode>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+OUT = HERE / "out"
+PY = sys.executable
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+BASIC_KEYS = ("packets", "vlan", "arp", "ipv4", "ipv6", "tcp", "udp", "icmp", "icmpv6",
+              "tcp_port_25", "dns_messages")
+
+
+# ---------------------------------------------------------------- scenario definitions
+
+@dataclass
+class Scenario:
+    group: str
+    name: str
+    argv: list[str]
+    file: str | None  # manifest file key: mixed, dns, smtp, big (None: no input file)
+    check: Callable[[dict, dict], list[str]]  # (result, file manifest) -> problems
+    units: Callable[[dict, dict], int] | None = None  # packets (or items) per run
+    unit: str = "pkt"
+    stdout_parser: Callable[[Path], dict] | None = None  # for tools that print, not JSON
+    requires: Callable[[], str | None] | None = None  # None when available, else why not
+    runs: int | None = None
+    timeout: float = 600.0
+    note: str = ""
+    results: list[dict] = field(default_factory=list)
+    status: str = "not run"
+    problems: list[str] = field(default_factory=list)
+
+
+def expect(keys: tuple[str, ...], prefix: int = 0, rename: dict | None = None):
+    """A check comparing result counts with the manifest (or its prefix counts) on `keys`."""
+    def check(result: dict, fm: dict) -> list[str]:
+        truth = fm["prefix"][str(prefix)] if prefix else fm["counts"]
+        got = result.get("counts", {})
+        problems = []
+        for k in keys:
+            want = truth[(rename or {}).get(k, k)]
+            if got.get(k, 0) != want:
+                problems.append(f"{k}: got {got.get(k, 0)}, manifest says {want}")
+        return problems
+    return check
+
+
+def from_result(result: dict, fm: dict) -> int:
+    return int(result["packets"])
+
+
+def tshark_protocols(path: Path) -> dict:
+    """Counts from `tshark -T fields -e frame.protocols -e tcp.srcport -e tcp.dstport`."""
+    c: Counter = Counter()
+    names = {"vlan": "vlan", "arp": "arp", "ip": "ipv4", "ipv6": "ipv6", "tcp": "tcp",
+             "udp": "udp", "icmp": "icmp", "icmpv6": "icmpv6", "dns": "dns_messages"}
+    with open(path, "rb") as f:
+        for line in f:
+            parts = line.rstrip(b"\n").split(b"\t")
+            c["packets"] += 1
+            protos = set(parts[0].decode().split(":"))
+            for p in protos & names.keys():
+                c[names[p]] += 1
+            if len(parts) > 2 and b"25" in (parts[1], parts[2]):
+                c["tcp_port_25"] += 1
+    return {"packets": c["packets"], "counts": dict(c)}
+
+
+def count_lines(path: Path) -> dict:
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            n += chunk.count(b"\n")
+    return {"packets": n, "counts": {"lines": n}}
+
+
+def tshark_smtp(path: Path) -> dict:
+    """`tshark -Y imf -T fields -e frame.number`: one line per message reassembled by imf."""
+    n = count_lines(path)["packets"]
+    return {"packets": n, "counts": {"smtp_messages": n}}
+
+
+def lines_are(key: str):
+    def check(result: dict, fm: dict) -> list[str]:
+        want = fm["counts"][key]
+        got = result["counts"]["lines"]
+        return [] if got == want else [f"printed {got} lines, manifest has {want} {key}"]
+    return check
+
+
+def module_available(module: str, attr: str | None = None) -> Callable[[], str | None]:
+    """A `requires` check: the wirecraft module imports (and has `attr`), in a child process."""
+    code = (f"import importlib; m = importlib.import_module({module!r}); "
+            + (f"getattr(m, {attr!r})" if attr else "pass"))
+
+    def probe() -> str | None:
+        env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+        r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env,
+                           timeout=120)
+        if r.returncode == 0:
+            return None
+        last = (r.stderr.strip().splitlines() or ["?"])[-1]
+        return f"{module}{'.' + attr if attr else ''} not available yet ({last[:120]})"
+    return probe
+
+
+def tool(name: str) -> Callable[[], str | None]:
+    return lambda: None if shutil.which(name) else f"{name} is not installed"
+
+
+def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
+                    live: bool) -> list[Scenario]:
+    quick = mode == "quick"
+    files = {k: str(data / v["file"]) for k, v in manifest["files"].items()}
+    mixed, dns, smtp = files["mixed"], files["dns"], files["smtp"]
+    sc = HERE / "scenarios"
+    peers = HERE / "peers"
+    scapy_n = 5000 if quick else 20000
+    need_core = module_available("wirecraft.capture", "open")
+    need_table = module_available("wirecraft.table", "Table")
+    need_dns = module_available("wirecraft.dns", "transactions")
+    need_smtp = module_available("wirecraft.smtp", "transactions")
+    need_craft = module_available("wirecraft.craft", "DNS")
+    need_template = module_available("wirecraft.craft.template", "Template")
+    c_missing = (lambda: None) if c_ref else (lambda: "the C reference did not compile")
+    s: list[Scenario] = []
+    add = s.append
+
+    # start-up, on its own line
+    add(Scenario("startup", "python -c pass", [PY, "-c", "pass"], None, lambda r, m: [],
+                 runs=7))
+    add(Scenario("startup", "python: import wirecraft + open a file",
+                 [PY, str(sc / "wc_startup.py"), mixed], "mixed", lambda r, m: [],
+                 requires=need_core, runs=7))
+    add(Scenario("startup", "python: import dpkt", [PY, "-c", "import dpkt"], None,
+                 lambda r, m: [], runs=5))
+    add(Scenario("startup", "python: import scapy.all", [PY, "-c", "import scapy.all"], None,
+                 lambda r, m: [], runs=3))
+
+    # 1. columnar decode vs the C reference (and the command-line tools)
+    basic = expect(BASIC_KEYS)
+    add(Scenario("columnar", "C libpcap pcap_next_ex + decode", [str(c_ref), mixed], "mixed",
+                 basic, from_result, requires=c_missing))
+    add(Scenario("columnar", "wirecraft open().table()",
+                 [PY, str(sc / "wc_columnar.py"), mixed, "--mode", "table"], "mixed", basic,
+                 from_result, requires=need_table))
+    add(Scenario("columnar", "wirecraft open().batches()",
+                 [PY, str(sc / "wc_columnar.py"), mixed, "--mode", "batches"], "mixed", basic,
+                 from_result, requires=need_table))
+    add(Scenario("columnar", "tshark -T fields (frame.protocols, tcp ports)",
+                 ["tshark", "-n", "-r", mixed, "-T", "fields", "-e", "frame.protocols",
+                  "-e", "tcp.srcport", "-e", "tcp.dstport"], "mixed", basic, from_result,
+                 stdout_parser=tshark_protocols, requires=tool("tshark"),
+                 runs=2 if not quick else None))
+    add(Scenario("columnar", "tcpdump -n -r", ["tcpdump", "-n", "-r", mixed], "mixed",
+                 lines_are("packets"), from_result, stdout_parser=count_lines,
+                 requires=tool("tcpdump")))
+
+    # 2. per-packet views
+    add(Scenario("per-packet", "wirecraft read(): ip.src/dst + ports",
+                 [PY, str(sc / "wc_packets.py"), mixed], "mixed", basic, from_result,
+                 requires=need_core))
+    add(Scenario("per-packet", "dpkt: Ethernet(buf), inet_ntoa, ports",
+                 [PY, str(peers / "dpkt_packets.py"), mixed], "mixed", basic, from_result,
+                 runs=2 if not quick else None))
+    add(Scenario("per-packet", "pypacker: Ethernet(buf), src_s, ports",
+                 [PY, str(peers / "pypacker_packets.py"), mixed], "mixed", basic, from_result,
+                 runs=2 if not quick else None))
+    add(Scenario("per-packet", f"scapy PcapReader (first {scapy_n} frames, scaled)",
+                 [PY, str(peers / "scapy_packets.py"), mixed, "--limit", str(scapy_n)],
+                 "mixed", expect(BASIC_KEYS, prefix=scapy_n), from_result, runs=2))
+
+    # 3. BPF-filtered columnar read
+    bpf = expect(("packets",), rename={"packets": "bpf_tcp_port_25"})
+    add(Scenario("filter", "wirecraft open(filter='tcp port 25').table()",
+                 [PY, str(sc / "wc_columnar.py"), mixed, "--mode", "table",
+                  "--filter", "tcp port 25"], "mixed", bpf, lambda r, m: m["counts"]["packets"],
+                 requires=need_table,
+                 note="rate = frames of the file read and filtered per second"))
+    add(Scenario("filter", "C libpcap with pcap_setfilter('tcp port 25')",
+                 [str(c_ref), mixed, "tcp port 25"], "mixed", bpf,
+                 lambda r, m: m["counts"]["packets"], requires=c_missing))
+    add(Scenario("filter", "tcpdump -n -r FILE 'tcp port 25'",
+                 ["tcpdump", "-n", "-r", mixed, "tcp port 25"], "mixed",
+                 lines_are("bpf_tcp_port_25"), lambda r, m: m["counts"]["packets"],
+                 stdout_parser=count_lines, requires=tool("tcpdump")))
+
+    # 4. DNS
+    msgs = lambda r, m: m["counts"]["dns_messages"]  # noqa: E731
+    add(Scenario("dns", "wirecraft.dns.transactions(path)",
+                 [PY, str(sc / "wc_dns.py"), dns], "dns",
+                 expect(("dns_transactions", "dns_answers")), msgs, unit="msg",
+                 requires=need_dns))
+    add(Scenario("dns", "dpkt: every message, names/types/TTLs/rdata",
+                 [PY, str(peers / "dpkt_dns.py"), dns], "dns",
+                 expect(("dns_messages", "dns_answers", "dns_transactions")), msgs, unit="msg"))
+    add(Scenario("dns", "scapy DNS (first 5000 frames, scaled)",
+                 [PY, str(peers / "scapy_dns.py"), dns, "--limit", "5000"], "dns",
+                 expect(("dns_messages",), prefix=5000), from_result, unit="msg", runs=2))
+    add(Scenario("dns", "tcpdump -n -r (prints every message)", ["tcpdump", "-n", "-r", dns],
+                 "dns", lines_are("dns_messages"), msgs, unit="msg",
+                 stdout_parser=count_lines, requires=tool("tcpdump")))
+
+    # 5. SMTP
+    sessions = lambda r, m: m["counts"]["smtp_sessions"]  # noqa: E731
+    add(Scenario("smtp", "wirecraft.smtp.transactions(path)",
+                 [PY, str(sc / "wc_smtp.py"), smtp], "smtp",
+                 expect(("smtp_messages", "smtp_sessions")), sessions, unit="session",
+                 requires=need_smtp))
+    add(Scenario("smtp", "tshark -Y imf (smtp + imf dissectors)",
+                 ["tshark", "-n", "-r", smtp, "-Y", "imf", "-T", "fields", "-e",
+                  "frame.number"], "smtp", expect(("smtp_messages",)), sessions,
+                 unit="session", stdout_parser=tshark_smtp, requires=tool("tshark")))
+
+    # 6. crafting
+    n_craft = 10000 if quick else 50000
+    crafted = lambda r, m: int(r["packets"])  # noqa: E731
+    craft_ok = lambda r, m: r.get("problems", [])  # noqa: E731
+    add(Scenario("craft", "wirecraft layers: Ethernet/IPv4/UDP/DNS.query -> bytes",
+                 [PY, str(sc / "wc_craft.py"), "--mode", "layers", "-n", str(n_craft)], None,
+                 craft_ok, crafted, unit="frame", requires=need_craft))
+    add(Scenario("craft", "dpkt: Ethernet(IP(UDP(DNS))) -> bytes",
+                 [PY, str(peers / "dpkt_craft.py"), "-n", str(n_craft)], None, craft_ok,
+                 crafted, unit="frame"))
+    add(Scenario("craft", "scapy: Ether/IP/UDP/DNS -> bytes (scaled)",
+                 [PY, str(peers / "scapy_craft.py"), "-n", str(n_craft // 20)], None,
+                 craft_ok, crafted, unit="frame", runs=2))
+    n_tpl = 1_000_000 if quick else 5_000_000
+    add(Scenario("craft", "wirecraft template: vary DNS id and name",
+                 [PY, str(sc / "wc_craft.py"), "--mode", "template", "-n", str(n_tpl)], None,
+                 craft_ok, crafted, unit="frame", requires=need_template))
+    add(Scenario("craft", "wirecraft template -> pcap file",
+                 [PY, str(sc / "wc_craft.py"), "--mode", "template-pcap", "-n", str(n_tpl),
+                  "--out", str(OUT / "template.pcap")], None, craft_ok, crafted, unit="frame",
+                 requires=need_template))
+
+    # 7. injection and live capture (network namespaces; only with --live)
+    if live:
+        add(Scenario("inject", "wirecraft + C pcap_inject + tcpreplay on a veth pair",
+                     [PY, str(sc / "live.py"), "--file", dns, "--count",
+                      "20000" if quick else "200000"], None, craft_ok, crafted,
+                     unit="frame", runs=1, requires=need_core, timeout=300))
+    return s
+
+
+# ---------------------------------------------------------------- running
+
+def warm(path: str) -> None:
+    """Read the file once so every run starts from a warm page cache."""
+    with open(path, "rb") as f:
+        while f.read(1 << 22):
+            pass
+
+
+def run_once(sc: Scenario, env: dict, launcher: Path | None) -> dict:
+    OUT.mkdir(exist_ok=True)
+    out_path, err_path, rss_path = OUT / "stdout.tmp", OUT / "stderr.tmp", OUT / "rss.tmp"
+    rss_path.unlink(missing_ok=True)
+    argv = [str(launcher), str(rss_path), *sc.argv] if launcher else sc.argv
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO,
+                                start_new_session=True)
+        timer = threading.Timer(sc.timeout, lambda: os.killpg(proc.pid, 9))
+        timer.start()
+        try:
+            _, status, ru = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    maxrss = ru.ru_maxrss
+    if launcher and rss_path.exists():  # the command's own peak, not inherited from us
+        maxrss = int(rss_path.read_text().split()[0])
+    res: dict = {"wall_s": wall, "maxrss_kb": maxrss, "rc": proc.returncode}
+    if proc.returncode != 0:
+        tail = err_path.read_text(errors="replace").strip().splitlines()[-3:]
+        res["error"] = f"exit {proc.returncode}: " + " | ".join(tail)
+        return res
+    if sc.stdout_parser is not None:
+        res.update(sc.stdout_parser(out_path))
+        res["work_s"] = wall
+    elif sc.group == "startup":
+        res["work_s"] = wall
+        res["packets"] = 0
+    else:
+        lines = out_path.read_text(errors="replace").strip().splitlines()
+        try:
+            child = json.loads(lines[-1])
+        except (IndexError, json.JSONDecodeError):
+            res["error"] = "no JSON result line: " + (lines[-1][:200] if lines else "(empty)")
+            return res
+        child.pop("maxrss_kb", None)  # includes what exec inherited; the launcher's is exact
+        res.update(child)
+    return res
+
+
+def run_scenario(sc: Scenario, manifest: dict, runs: int, env: dict,
+                 launcher: Path | None) -> None:
+    if sc.requires is not None:
+        why = sc.requires()
+        if why:
+            sc.status = "n/a"
+            sc.problems = [why]
+            print(f"  {sc.group:<10} {sc.name:<58} not available: {why}", flush=True)
+            return
+    fm = manifest["files"].get(sc.file) if sc.file else None
+    if sc.file:
+        warm(str(Path(manifest["dir"]) / fm["file"]))
+    n = sc.runs or runs
+    for _ in range(n):
+        r = run_once(sc, env, launcher)
+        sc.results.append(r)
+        if "error" in r:
+            sc.status = "ERROR"
+            sc.problems = [r["error"]]
+            break
+        probs = sc.check(r, fm) if fm is not None or sc.file is None else []
+        if probs:
+            sc.status = "FAIL"
+            sc.problems = probs
+            break
+    else:
+        sc.status = "ok"
+    print("  " + format_line(sc, manifest), flush=True)
+
+
+def summary(sc: Scenario, manifest: dict) -> dict | None:
+    ok = [r for r in sc.results if "error" not in r]
+    if not ok:
+        return None
+    work = [r["work_s"] for r in ok]
+    wall = [r["wall_s"] for r in ok]
+    med = statistics.median(work)
+    fm = manifest["files"].get(sc.file) if sc.file else None
+    units = sc.units(ok[0], fm) if sc.units and (fm is not None or sc.file is None) else 0
+    out = {
+        "runs": len(ok), "work_median_s": med, "work_min_s": min(work),
+        "work_max_s": max(work), "spread_pct": 100 * (max(work) - min(work)) / med if med else 0,
+        "wall_median_s": statistics.median(wall), "peak_rss_mb": max(r["maxrss_kb"] for r in ok)
+        / 1024, "units": units,
+    }
+    if units and med:
+        out["rate"] = units / med
+        out["rate_wall"] = units / out["wall_median_s"]
+    imp = [r["import_s"] for r in ok if "import_s" in r]
+    if imp:
+        out["import_median_s"] = statistics.median(imp)
+    for key in ("mb", "extra"):
+        if key in ok[0]:
+            out[key] = ok[0][key]
+    return out
+
+
+def human(rate: float) -> str:
+    for div, suf in ((1e6, "M"), (1e3, "k")):
+        if rate >= div:
+            return f"{rate / div:.2f}{suf}"
+    return f"{rate:.1f}"
+
+
+def format_line(sc: Scenario, manifest: dict) -> str:
+    s = summary(sc, manifest)
+    head = f"{sc.group:<10} {sc.name:<58}"
+    if s is None:
+        return f"{head} {sc.status}: {'; '.join(sc.problems)[:300]}"
+    rate = f"{human(s['rate'])} {sc.unit}/s" if "rate" in s else ""
+    line = (f"{head} {s['work_median_s']:8.3f}s ±{s['spread_pct']:4.1f}% "
+            f"(n={s['runs']}) {rate:>15}  wall {s['wall_median_s']:7.3f}s  "
+            f"RSS {s['peak_rss_mb']:7.1f} MB")
+    if sc.status != "ok":
+        line += f"  {sc.status}: {'; '.join(sc.problems)[:300]}"
+    return line
+
+
+# ---------------------------------------------------------------- targets
+
+def ratio(scs: dict, num: str, den: str, key: str = "rate") -> float | None:
+    a, b = scs.get(num), scs.get(den)
+    if not a or not b or a["status"] != "ok" or b["status"] != "ok":
+        return None
+    if key not in a["summary"] or key not in b["summary"]:
+        return None
+    return a["summary"][key] / b["summary"][key]
+
+
+def targets(scs: dict) -> list[tuple[str, float | None, str]]:
+    """(description, measured value, target text) for every target of issue 3."""
+    out = []
+
+    def add(desc: str, value: float | None, target: float | None, unit: str = "x") -> None:
+        if value is None:
+            out.append((desc, None, f">= {target}{unit}" if target else "report"))
+            return
+        verdict = "" if target is None else ("  MET" if value >= target else "  MISSED")
+        tgt = f">= {target:g}{unit}" if target is not None else "report"
+        out.append((desc, value, tgt + verdict))
+
+    wc_t, c_ref = "wirecraft open().table()", "C libpcap pcap_next_ex + decode"
+    add("1. columnar: wirecraft table() / C reference (steady state)",
+        ratio(scs, wc_t, c_ref), 1.0)
+    add("1. columnar: same, whole process (start-up + imports included)",
+        ratio(scs, wc_t, c_ref, "rate_wall"), None)
+    add("1. columnar: wirecraft batches() / C reference (steady state)",
+        ratio(scs, "wirecraft open().batches()", c_ref), None)
+    add("1. columnar: wirecraft table() / tshark -T fields (whole process)",
+        ratio(scs, wc_t, "tshark -T fields (frame.protocols, tcp ports)", "rate_wall"), None)
+    add("2. per-packet: wirecraft / dpkt", ratio(scs, "wirecraft read(): ip.src/dst + ports",
+                                                  "dpkt: Ethernet(buf), inet_ntoa, ports"), 20)
+    add("2. per-packet: wirecraft / pypacker",
+        ratio(scs, "wirecraft read(): ip.src/dst + ports",
+              "pypacker: Ethernet(buf), src_s, ports"), None)
+    add("2. per-packet: wirecraft / scapy (scaled)",
+        ratio(scs, "wirecraft read(): ip.src/dst + ports",
+              [k for k in scs if k.startswith("scapy PcapReader")][0]
+              if any(k.startswith("scapy PcapReader") for k in scs) else ""), None)
+    add("3. filtered columnar ('tcp port 25') / unfiltered columnar",
+        ratio(scs, "wirecraft open(filter='tcp port 25').table()", wc_t), 0.8)
+    add("4. DNS: wirecraft transactions / dpkt decoding every message",
+        ratio(scs, "wirecraft.dns.transactions(path)",
+              "dpkt: every message, names/types/TTLs/rdata"), 30)
+    add("4. DNS: wirecraft transactions / tcpdump -n -r (whole process)",
+        ratio(scs, "wirecraft.dns.transactions(path)", "tcpdump -n -r (prints every message)",
+              "rate_wall"), 5)
+    add("4. DNS: wirecraft transactions / scapy (scaled)",
+        ratio(scs, "wirecraft.dns.transactions(path)", "scapy DNS (first 5000 frames, scaled)"),
+        None)
+    add("5. SMTP: wirecraft transactions / tshark smtp+imf (whole process)",
+        ratio(scs, "wirecraft.smtp.transactions(path)", "tshark -Y imf (smtp + imf dissectors)",
+              "rate_wall"), None)
+    lay = "wirecraft layers: Ethernet/IPv4/UDP/DNS.query -> bytes"
+    add("6. craft: wirecraft layers / dpkt", ratio(scs, lay, "dpkt: Ethernet(IP(UDP(DNS))) -> bytes"),
+        10)
+    add("6. craft: wirecraft layers / scapy",
+        ratio(scs, lay, "scapy: Ether/IP/UDP/DNS -> bytes (scaled)"), 300)
+    tpl = scs.get("wirecraft template: vary DNS id and name")
+    add("6. craft: template frames/s (millions)",
+        tpl["summary"]["rate"] / 1e6 if tpl and tpl["status"] == "ok" else None, 5, "M")
+    tpp = scs.get("wirecraft template -> pcap file")
+    add("6. craft: template -> pcap frames/s (millions)",
+        tpp["summary"]["rate"] / 1e6 if tpp and tpp["status"] == "ok" else None, 1, "M")
+    for name, rec in scs.items():
+        if rec["group"] == "memory" and rec["status"] == "ok":
+            add(f"8. memory: {name} peak RSS (MB, must stay under 200)",
+                rec["summary"]["peak_rss_mb"], None, " MB")
+    return out
+
+
+# ---------------------------------------------------------------- machine and versions
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text()
+                          .splitlines() if ln.startswith("MemTotal")))
+    except (OSError, StopIteration, ValueError):
+        mem_kb = 0
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(mem_kb / 1024**2, 1),
+            "kernel": platform.release(), "python": platform.python_version()}
+
+
+def versions() -> dict:
+    v: dict = {}
+    code = ("import dpkt, scapy, numpy, importlib.metadata as md; "
+            "print(dpkt.__version__, scapy.__version__, md.version('pypacker'), "
+            "numpy.__version__)")
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True)
+    if r.returncode == 0:
+        v["dpkt"], v["scapy"], v["pypacker"], v["numpy"] = r.stdout.split()
+    for name, argv in (("tshark", ["tshark", "--version"]), ("tcpdump", ["tcpdump", "--version"]),
+                       ("cc", ["cc", "--version"]), ("tcpreplay", ["tcpreplay", "-V"])):
+        if shutil.which(argv[0]):
+            r = subprocess.run(argv, capture_output=True, text=True)
+            v[name] = ((r.stdout or r.stderr).strip().splitlines() or ["?"])[0]
+    r = subprocess.run(["tcpdump", "--version"], capture_output=True, text=True)
+    for line in (r.stdout + r.stderr).splitlines():
+        if line.startswith("libpcap"):
+            v["libpcap"] = line.strip()
+    return v
+
+
+def compile_c(name: str, libs: tuple[str, ...] = ()) -> Path | None:
+    """Compile benchmarks/<name>.c into benchmarks/out/<name>; None (and why) if that fails."""
+    OUT.mkdir(exist_ok=True)
+    exe = OUT / name
+    r = subprocess.run(["cc", "-O2", "-o", str(exe), str(HERE / f"{name}.c"), *libs],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"{name}.c failed to compile:\n" + r.stderr, file=sys.stderr)
+        return None
+    return exe
+
+
+# ---------------------------------------------------------------- memory scenario
+
+def memory_scenarios(data: Path, manifest: dict, env: dict, c_ref: Path | None,
+                     launcher: Path | None) -> list[Scenario]:
+    """Stream a ~2 GB capture in per-packet and columnar modes; the file is removed after."""
+    big = data / "big.pcap"
+    t0 = time.perf_counter()
+    info = generate.make_big(data / manifest["files"]["mixed"]["file"], big, 2 * 1024**3,
+                             manifest["files"]["mixed"]["counts"])
+    print(f"  (made {big.name}: {info['size'] / 1024**3:.2f} GiB, {info['loops']} loops, "
+          f"{time.perf_counter() - t0:.1f}s)", flush=True)
+    manifest["files"]["big"] = info
+    sc = HERE / "scenarios"
+    need = module_available("wirecraft.table", "Table")
+    basic = expect(BASIC_KEYS)
+    out = [
+        Scenario("memory", "wirecraft per-packet over the 2 GB capture",
+                 [PY, str(sc / "wc_packets.py"), str(big)], "big", basic, from_result,
+                 requires=need, runs=1),
+        Scenario("memory", "wirecraft batches() over the 2 GB capture",
+                 [PY, str(sc / "wc_columnar.py"), str(big), "--mode", "batches"], "big", basic,
+                 from_result, requires=need, runs=1),
+        Scenario("memory", "C reference over the 2 GB capture", [str(c_ref), str(big)],
+                 "big", basic, from_result, runs=1,
+                 requires=lambda: None if c_ref else "the C reference did not compile"),
+    ]
+    try:
+        for s in out:
+            run_scenario(s, manifest, 1, env, launcher)
+    finally:
+        big.unlink(missing_ok=True)
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+def report_md(mode: str, command: str, mach: dict, vers: dict, scs: list[Scenario],
+              manifest: dict, tgts: list, elapsed: float) -> str:
+    lines = [f"## Run: {mode} mode, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
+             f"Command: `{command}` (total {elapsed / 60:.1f} min)", "",
+             f"Machine: {mach['nproc']} cores, {mach['cpu']}, {mach['ram_gb']} GB RAM, "
+             f"Linux {mach['kernel']}, Python {mach['python']}", "",
+             "Peers: " + ", ".join(f"{k} {v}" for k, v in vers.items()), "", "Captures:", ""]
+    for key, f in manifest["files"].items():
+        c = f["counts"]
+        lines.append(f"- `{key}`: {f['file']}, {c['packets']:,} frames, "
+                     f"{f['size'] / 1e6:,.1f} MB")
+    lines += ["", "| group | scenario | median work s | spread | runs | rate | whole-process s "
+              "| peak RSS MB | status |", "|---|---|---|---|---|---|---|---|---|"]
+    for sc in scs:
+        s = summary(sc, manifest)
+        if s is None:
+            lines.append(f"| {sc.group} | {sc.name} | | | | | | | {sc.status}: "
+                         f"{'; '.join(sc.problems)[:200]} |")
+            continue
+        rate = f"{human(s['rate'])} {sc.unit}/s" if "rate" in s else ""
+        status = sc.status if sc.status == "ok" else f"{sc.status}: {'; '.join(sc.problems)[:200]}"
+        lines.append(f"| {sc.group} | {sc.name} | {s['work_median_s']:.3f} | "
+                     f"±{s['spread_pct']:.1f}% | {s['runs']} | {rate} | "
+                     f"{s['wall_median_s']:.3f} | {s['peak_rss_mb']:.1f} | {status} |")
+    lines += ["", "| target | measured | target |", "|---|---|---|"]
+    for desc, val, tgt in tgts:
+        lines.append(f"| {desc} | {'n/a' if val is None else f'{val:.2f}'} | {tgt} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small captures, fewer runs (~2 min)")
+    ap.add_argument("--runs", type=int, help="runs per scenario (default 3, quick 2)")
+    ap.add_argument("--only", help="comma-separated groups: startup,columnar,per-packet,"
+                    "filter,dns,smtp,craft,memory,inject")
+    ap.add_argument("--memory", action="store_true", help="the 2 GB memory scenario in quick "
+                    "mode too (always on in full mode)")
+    ap.add_argument("--no-memory", action="store_true", help="skip the 2 GB memory scenario")
+    ap.add_argument("--live", action="store_true",
+                    help="injection on a veth pair between namespaces (needs root)")
+    args = ap.parse_args()
+    mode = "quick" if args.quick else "full"
+    runs = args.runs or (2 if args.quick else 3)
+    only = set(args.only.split(",")) if args.only else None
+    t_start = time.perf_counter()
+    data = HERE / "data" / mode
+    print(f"wirecraft benchmarks, {mode} mode; captures in {data}", flush=True)
+    t0 = time.perf_counter()
+    manifest = generate.generate(data, mode)
+    manifest["dir"] = str(data)
+    print(f"captures ready in {time.perf_counter() - t0:.1f}s: " + ", ".join(
+        f"{k} {v['counts']['packets']:,} frames" for k, v in manifest["files"].items()),
+        flush=True)
+    c_ref = compile_c("pcap_decode", ("-lpcap",))
+    launcher = compile_c("rss_run")
+    if launcher is None:
+        print("peak RSS: no launcher, figures include the harness's own size", file=sys.stderr)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"),
+                                                      env.get("PYTHONPATH", "")]))
+    scs = build_scenarios(mode, data, manifest, c_ref, args.live)
+    if only:
+        scs = [s for s in scs if s.group in only]
+    group = None
+    for s in scs:
+        if s.group != group:
+            group = s.group
+            print(f"[{group}]", flush=True)
+        run_scenario(s, manifest, runs, env, launcher)
+    do_memory = (not args.no_memory and (mode == "full" or args.memory)
+                 and (only is None or "memory" in only))
+    if do_memory:
+        print("[memory]", flush=True)
+        scs += memory_scenarios(data, manifest, env, c_ref, launcher)
+    by_name = {s.name: {"status": s.status, "group": s.group,
+                        "summary": summary(s, manifest) or {}} for s in scs}
+    tgts = targets(by_name)
+    print("\nTargets (issue 3), ratios from this run:")
+    for desc, val, tgt in tgts:
+        print(f"  {desc:<72} {'n/a' if val is None else f'{val:8.2f}':>8}   {tgt}")
+    elapsed = time.perf_counter() - t_start
+    failed = [s for s in scs if s.status in ("FAIL", "ERROR")]
+    print(f"\n{len(scs)} scenarios, {len(failed)} failed, "
+          f"{sum(s.status == 'n/a' for s in scs)} not available; {elapsed:.0f}s in all")
+    command = "./dev bench" + (" --quick" if args.quick else "") + " " + " ".join(
+        a for a in sys.argv[1:] if a != "--quick")
+    mach, vers = machine(), versions()
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"results-{mode}.json").write_text(json.dumps({
+        "command": command.strip(), "machine": mach, "versions": vers,
+        "scenarios": {s.name: {"group": s.group, "status": s.status, "problems": s.problems,
+                               "runs": s.results, "summary": summary(s, manifest)}
+                      for s in scs},
+        "targets": tgts, "elapsed_s": elapsed}, indent=1))
+    (OUT / f"results-{mode}.md").write_text(
+        report_md(mode, command.strip(), mach, vers, scs, manifest, tgts, elapsed))
+    print(f"results: {OUT / f'results-{mode}.json'} and .md")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2188 @@
+# cython: language_level=3
+"""wirecraft's core: capture-file reader, BPF machine, L2-L4 batch decoder, Packet views.
+
+One decoder (`decode_frame`) fills one `rec_t` per packet; the columnar API
+views the record array through numpy and the per-packet API (`Packet`) reads
+the same records, so the two can never disagree.
+
+References: pcap (draft-ietf-opsawg-pcap), pcapng (draft-ietf-opsawg-pcapng),
+Ethernet/802.1Q/802.1ad, Linux cooked capture v1/v2 (tcpdump LINKTYPE list),
+ARP (RFC 826), IPv4 (RFC 791), IPv6 (RFC 8200), TCP (RFC 9293, options RFC
+7323/2018), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443), classic BPF
+(McCanne & Jacobson 1993, Linux filter.txt).
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdio cimport snprintf
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+import socket as _socket
+
+# A record larger than this is taken as corruption, not as a packet: it is
+# rejected before anything is allocated from it.  (pcap's largest common
+# snaplen is 262144; D-Bus captures may reach 128 MiB but are out of scope.)
+DEF MAX_RECORD = 16777216
+MAX_RECORD_BYTES = MAX_RECORD
+DEF MAX_VLAN = 3
+DEF MAX_IP6_EXT = 255
+
+# --------------------------------------------------------------------------
+# Byte access.  Every caller checks the length before the read.
+# --------------------------------------------------------------------------
+
+cdef inline uint16_t be16(const uint8_t* p) noexcept nogil:
+    return (<uint16_t>p[0] << 8) | p[1]
+
+cdef inline uint32_t be32(const uint8_t* p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+cdef inline uint16_t le16(const uint8_t* p) noexcept nogil:
+    return (<uint16_t>p[1] << 8) | p[0]
+
+cdef inline uint32_t le32(const uint8_t* p) noexcept nogil:
+    return (<uint32_t>p[3] << 24) | (<uint32_t>p[2] << 16) | (<uint32_t>p[1] << 8) | p[0]
+
+cdef inline uint32_t rd32(const uint8_t* p, bint swap) noexcept nogil:
+    # file-order read: `swap` means the file is big-endian
+    return be32(p) if swap else le32(p)
+
+cdef inline uint16_t rd16(const uint8_t* p, bint swap) noexcept nogil:
+    return be16(p) if swap else le16(p)
+
+cdef inline uint64_t mac48(const uint8_t* p) noexcept nogil:
+    return ((<uint64_t>p[0] << 40) | (<uint64_t>p[1] << 32) | (<uint64_t>p[2] << 24)
+            | (<uint64_t>p[3] << 16) | (<uint64_t>p[4] << 8) | p[5])
+
+# --------------------------------------------------------------------------
+# The decoder
+# --------------------------------------------------------------------------
+
+cdef inline void stop(rec_t* r, uint8_t layer, uint8_t reason) noexcept nogil:
+    r.stop_layer = layer
+    r.stop_reason = reason
+
+cdef inline uint8_t app_hint(uint16_t sport, uint16_t dport, bint tcp) noexcept nogil:
+    if sport == 53 or dport == 53:
+        return APP_DNS
+    if sport == 5353 or dport == 5353:
+        return APP_MDNS
+    if sport == 5355 or dport == 5355:
+        return APP_LLMNR
+    if tcp and (sport == 25 or dport == 25 or sport == 587 or dport == 587
+                or sport == 2525 or dport == 2525):
+        return APP_SMTP
+    return APP_NONE
+
+
+cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
+                    uint8_t proto, bint fragment) noexcept nogil:
+    """Transport layer at p[off:end]; `end` is already bounded by caplen and IP length."""
+    cdef uint32_t avail = end - off if end > off else 0
+    cdef uint32_t hl, ulen
+    r.l4_offset = off
+    r.payload_offset = off
+    r.payload_length = avail
+    r.stop_layer = S_NETWORK
+    if proto == 6:
+        if avail < 20:
+            # a cut header: keep the fields that were captured whole
+            if avail >= 4:
+                r.layers |= L_TCP
+                r.l4_src_port = be16(p + off)
+                r.l4_dst_port = be16(p + off + 2)
+                r.app = app_hint(r.l4_src_port, r.l4_dst_port, 1)
+            if avail >= 8:
+                r.tcp_seq = be32(p + off + 4)
+            if avail >= 12:
+                r.tcp_ack = be32(p + off + 8)
+            if avail >= 14:
+                r.tcp_header_length = (p[off + 12] >> 4) * 4
+                r.tcp_flags = ((<uint16_t>(p[off + 12] & 1)) << 8) | p[off + 13]
+            if avail >= 16:
+                r.tcp_window = be16(p + off + 14)
+            if avail >= 18:
+                r.tcp_checksum = be16(p + off + 16)
+            r.payload_offset = end
+            r.payload_length = 0
+            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER)
+            return
+        # avail >= 20 checked above
+        r.layers |= L_TCP
+        r.l4_src_port = be16(p + off)
+        r.l4_dst_port = be16(p + off + 2)
+        r.tcp_seq = be32(p + off + 4)
+        r.tcp_ack = be32(p + off + 8)
+        hl = (p[off + 12] >> 4) * 4
+        r.tcp_header_length = <uint8_t>hl
+        r.tcp_flags = ((<uint16_t>(p[off + 12] & 1)) << 8) | p[off + 13]
+        r.tcp_window = be16(p + off + 14)
+        r.tcp_checksum = be16(p + off + 16)
+        r.tcp_urgent = be16(p + off + 18)
+        r.app = app_hint(r.l4_src_port, r.l4_dst_port, 1)
+        if hl < 20:
+            r.anomalies |= A_TCP_DOFF_BAD
+            r.payload_offset = off + 20
+            r.payload_length = avail - 20
+            stop(r, S_TRANSPORT, R_BAD_LENGTH)
+            return
+        if hl > avail:
+            r.anomalies |= A_TCP_HEADER_BEYOND
+            r.payload_offset = end
+            r.payload_length = 0
+            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER if r.anomalies & (A_SNAPLEN_CUT | A_IP_LEN_BEYOND_CAPTURE) else R_BAD_LENGTH)
+            return
+        r.payload_offset = off + hl
+        r.payload_length = avail - hl
+        r.stop_layer = S_TRANSPORT
+    elif proto == 17:
+        if avail < 8:
+            if avail >= 4:
+                r.layers |= L_UDP
+                r.l4_src_port = be16(p + off)
+                r.l4_dst_port = be16(p + off + 2)
+                r.app = app_hint(r.l4_src_port, r.l4_dst_port, 0)
+            if avail >= 6:
+                r.udp_length = be16(p + off + 4)
+            r.payload_offset = end
+            r.payload_length = 0
+            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER)
+            return
+        # avail >= 8 checked above
+        r.layers |= L_UDP
+        r.l4_src_port = be16(p + off)
+        r.l4_dst_port = be16(p + off + 2)
+        ulen = be16(p + off + 4)
+        r.udp_length = <uint16_t>ulen
+        r.udp_checksum = be16(p + off + 6)
+        r.app = app_hint(r.l4_src_port, r.l4_dst_port, 0)
+        r.payload_offset = off + 8
+        r.payload_length = avail - 8
+        r.stop_layer = S_TRANSPORT
+        if ulen < 8:
+            r.anomalies |= A_UDP_LEN_BAD
+            stop(r, S_TRANSPORT, R_BAD_LENGTH)
+        elif not fragment:
+            if ulen - 8 < r.payload_length:
+                # shorter than the IP payload: the UDP length wins, rest is trailer
+                r.payload_length = ulen - 8
+                r.anomalies |= A_UDP_LEN_MISMATCH
+            elif ulen - 8 > r.payload_length:
+                if r.anomalies & (A_SNAPLEN_CUT | A_IP_LEN_BEYOND_CAPTURE):
+                    stop(r, S_PAYLOAD, R_TRUNCATED_PAYLOAD)
+                else:
+                    r.anomalies |= A_UDP_LEN_MISMATCH | A_UDP_LEN_BAD
+                    stop(r, S_TRANSPORT, R_BAD_LENGTH)
+    elif proto == 1 or proto == 58:
+        if avail < 4:
+            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER)
+            return
+        # avail >= 4 checked above
+        r.layers |= L_ICMP if proto == 1 else L_ICMPV6
+        r.icmp_type = p[off]
+        r.icmp_code = p[off + 1]
+        r.icmp_checksum = be16(p + off + 2)
+        r.payload_offset = off + 4
+        r.payload_length = avail - 4
+        r.stop_layer = S_TRANSPORT
+        if avail >= 8:
+            # rest of header: id/seq for echo, unused/pointer/MTU for others
+            if ((proto == 1 and (r.icmp_type == 0 or r.icmp_type == 8 or r.icmp_type == 13
+                                 or r.icmp_type == 14))
+                    or (proto == 58 and (r.icmp_type == 128 or r.icmp_type == 129))):
+                r.icmp_id = be16(p + off + 4)
+                r.icmp_seq = be16(p + off + 6)
+            r.payload_offset = off + 8
+            r.payload_length = avail - 8
+    else:
+        if proto == 4 or proto == 41 or proto == 47:
+            r.anomalies |= A_TUNNEL
+        stop(r, S_NETWORK, R_UNSUPPORTED)
+        return
+    if r.stop_reason == R_OK and r.anomalies & (A_SNAPLEN_CUT | A_IP_LEN_BEYOND_CAPTURE):
+        stop(r, S_PAYLOAD, R_TRUNCATED_PAYLOAD)
+
+
+cdef void decode_ipv4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen) noexcept nogil:
+    cdef uint32_t avail = caplen - off
+    cdef uint32_t hl, tl, end, frag
+    r.l3_offset = off
+    r.stop_layer = S_NETWORK
+    if avail < 1:
+        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        return
+    # avail >= 1
+    if (p[off] >> 4) != 4:
+        r.ip_version = p[off] >> 4
+        stop(r, S_NETWORK, R_BAD_VERSION)
+        return
+    if avail < 20:
+        # a cut header: keep the fields that were captured whole
+        r.layers |= L_IPV4
+        r.ip_version = 4
+        r.ip_header_length = (p[off] & 0x0F) * 4
+        if avail >= 2:
+            r.ip_tos = p[off + 1]
+        if avail >= 4:
+            r.ip_total_length = be16(p + off + 2)
+        if avail >= 6:
+            r.ip_id = be16(p + off + 4)
+        if avail >= 8:
+            r.ip_flags = p[off + 6] >> 5
+            r.ip_frag_offset = <uint16_t>((be16(p + off + 6) & 0x1FFF) * 8)
+        if avail >= 9:
+            r.ip_ttl = p[off + 8]
+        if avail >= 10:
+            r.ip_protocol = p[off + 9]
+        if avail >= 12:
+            r.ip_checksum = be16(p + off + 10)
+        if avail >= 16:
+            memcpy(r.ip_src, p + off + 12, 4)
+        r.payload_offset = caplen
+        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        return
+    # avail >= 20 checked above
+    r.layers |= L_IPV4
+    r.ip_version = 4
+    hl = (p[off] & 0x0F) * 4
+    r.ip_header_length = <uint8_t>hl
+    r.ip_tos = p[off + 1]
+    tl = be16(p + off + 2)
+    r.ip_total_length = tl
+    r.ip_id = be16(p + off + 4)
+    frag = be16(p + off + 6)
+    r.ip_flags = <uint8_t>(frag >> 13)
+    r.ip_frag_offset = <uint16_t>((frag & 0x1FFF) * 8)
+    r.ip_ttl = p[off + 8]
+    r.ip_protocol = p[off + 9]
+    r.ip_checksum = be16(p + off + 10)
+    memcpy(r.ip_src, p + off + 12, 4)
+    memcpy(r.ip_dst, p + off + 16, 4)
+    if hl < 20:
+        r.anomalies |= A_IP_HEADER_LEN_BAD
+        stop(r, S_NETWORK, R_BAD_LENGTH)
+        return
+    if hl > avail:
+        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        return
+    if hl > 20:
+        r.layers |= L_IPOPT
+    if tl < hl:
+        r.anomalies |= A_IP_LEN_TOO_SHORT
+        stop(r, S_NETWORK, R_BAD_LENGTH)
+        r.payload_offset = off + hl
+        r.payload_length = 0
+        return
+    end = off + tl
+    if tl > avail:
+        r.anomalies |= A_IP_LEN_BEYOND_CAPTURE
+        end = caplen
+    if (frag & 0x3FFF) != 0:
+        r.layers |= L_FRAG
+        r.anomalies |= A_IP_FRAGMENT
+        if (frag & 0x1FFF) != 0:
+            r.l4_offset = off + hl
+            r.payload_offset = off + hl
+            r.payload_length = end - (off + hl)
+            stop(r, S_NETWORK, R_NON_FIRST_FRAGMENT)
+            return
+    decode_l4(p, r, off + hl, end, r.ip_protocol, (frag & 0x2000) != 0)
+    if r.anomalies & A_IP_LEN_BEYOND_CAPTURE and not (r.anomalies & A_SNAPLEN_CUT):
+        # the frame itself is shorter than IP claims: malformed, not a snaplen cut
+        if r.stop_reason == R_OK or r.stop_reason == R_TRUNCATED_PAYLOAD:
+            stop(r, S_NETWORK, R_BAD_LENGTH)
+
+
+cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen) noexcept nogil:
+    cdef uint32_t avail = caplen - off
+    cdef uint32_t plen, end, cur, ehl, fragfield
+    cdef uint8_t nh
+    cdef int count = 0
+    cdef bint fragment = 0
+    r.l3_offset = off
+    r.stop_layer = S_NETWORK
+    if avail < 1:
+        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        return
+    # avail >= 1
+    if (p[off] >> 4) != 6:
+        r.ip_version = p[off] >> 4
+        stop(r, S_NETWORK, R_BAD_VERSION)
+        return
+    r.ip_version = 6
+    r.layers |= L_IPV6
+    if avail < 40:
+        # a cut header: keep the fields that were captured whole
+        if avail >= 4:
+            r.ip_tos = <uint8_t>((be16(p + off) >> 4) & 0xFF)
+            r.ip6_flow_label = be32(p + off) & 0xFFFFF
+        if avail >= 6:
+            r.ip_total_length = be16(p + off + 4) + 40
+        if avail >= 7:
+            r.ip_protocol = p[off + 6]
+        if avail >= 8:
+            r.ip_ttl = p[off + 7]
+        if avail >= 24:
+            memcpy(r.ip_src, p + off + 8, 16)
+        r.payload_offset = caplen
+        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        return
+    # avail >= 40 checked above
+    r.layers |= L_IPV6
+    r.ip_tos = <uint8_t>((be16(p + off) >> 4) & 0xFF)
+    r.ip6_flow_label = be32(p + off) & 0xFFFFF
+    plen = be16(p + off + 4)
+    nh = p[off + 6]
+    r.ip_ttl = p[off + 7]
+    memcpy(r.ip_src, p + off + 8, 16)
+    memcpy(r.ip_dst, p + off + 24, 16)
+    r.ip_total_length = plen + 40
+    end = off + 40 + plen
+    if plen == 0 and nh == 0:
+        r.anomalies |= A_IP6_JUMBO
+        end = caplen
+    elif 40 + plen > avail:
+        r.anomalies |= A_IP_LEN_BEYOND_CAPTURE
+        end = caplen
+    cur = off + 40
+    while nh == 0 or nh == 43 or nh == 44 or nh == 60 or nh == 51 or nh == 135 \
+            or nh == 139 or nh == 140:
+        if count >= MAX_IP6_EXT:
+            r.anomalies |= A_IP6_EXT_LIMIT
+            r.ip_protocol = nh
+            stop(r, S_NETWORK, R_UNSUPPORTED)
+            return
+        if cur + 8 > end:
+            r.anomalies |= A_IP6_EXT_TRUNCATED
+            r.ip_protocol = nh
+            r.ip_header_length = <uint8_t>min(cur - off, 255)
+            stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+            return
+        # cur + 8 <= end <= caplen checked above
+        count += 1
+        r.layers |= L_IPOPT
+        if nh == 44:
+            if not fragment:
+                # the first fragment header describes this packet's fragmentation
+                fragfield = be16(p + cur + 2)
+                r.layers |= L_FRAG
+                r.anomalies |= A_IP_FRAGMENT
+                r.ip_id = be32(p + cur + 4)
+                r.ip_frag_offset = <uint16_t>(fragfield & 0xFFF8)
+                r.ip_flags = <uint8_t>(fragfield & 1)
+                fragment = 1
+            ehl = 8
+        elif nh == 51:
+            ehl = (<uint32_t>p[cur + 1] + 2) * 4
+        else:
+            ehl = (<uint32_t>p[cur + 1] + 1) * 8
+        nh = p[cur]
+        cur += ehl
+        if fragment and r.ip_frag_offset != 0:
+            break
+    r.ip6_ext_count = <uint8_t>count
+    r.ip_protocol = nh
+    r.ip_header_length = <uint8_t>min(cur - off, 255)
+    if cur > end:
+        r.anomalies |= A_IP6_EXT_TRUNCATED
+        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        return
+    if fragment and r.ip_frag_offset != 0:
+        r.l4_offset = cur
+        r.payload_offset = cur
+        r.payload_length = end - cur
+        stop(r, S_NETWORK, R_NON_FIRST_FRAGMENT)
+        return
+    if nh == 59:
+        r.l4_offset = cur
+        r.payload_offset = cur
+        r.payload_length = end - cur
+        return
+    decode_l4(p, r, cur, end, nh, fragment)
+    if r.anomalies & A_IP_LEN_BEYOND_CAPTURE and not (r.anomalies & A_SNAPLEN_CUT):
+        if r.stop_reason == R_OK or r.stop_reason == R_TRUNCATED_PAYLOAD:
+            stop(r, S_NETWORK, R_BAD_LENGTH)
+
+
+cdef void decode_arp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen) noexcept nogil:
+    r.l3_offset = off
+    r.stop_layer = S_ARP
+    if caplen - off < 8:
+        stop(r, S_ARP, R_TRUNCATED_HEADER)
+        return
+    # caplen - off >= 8
+    r.arp_opcode = be16(p + off + 6)
+    r.layers |= L_ARP
+    if be16(p + off) == 1 and be16(p + off + 2) == 0x0800 and p[off + 4] == 6 and p[off + 5] == 4:
+        if caplen - off < 28:
+            stop(r, S_ARP, R_TRUNCATED_HEADER)
+            return
+        # caplen - off >= 28
+        r.arp_sender_mac = mac48(p + off + 8)
+        r.arp_sender_ip = be32(p + off + 14)
+        r.arp_target_mac = mac48(p + off + 18)
+        r.arp_target_ip = be32(p + off + 24)
+        r.payload_offset = off + 28
+    else:
+        stop(r, S_ARP, R_UNSUPPORTED)
+
+
+cdef void decode_ethertype(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen,
+                           uint16_t etype) noexcept nogil:
+    """Everything after an ethertype: VLAN tags, then ARP/IPv4/IPv6."""
+    cdef uint16_t tci
+    while etype == 0x8100 or etype == 0x88A8 or etype == 0x9100:
+        if r.vlan_count >= MAX_VLAN:
+            r.anomalies |= A_VLAN_LIMIT
+            r.eth_type = etype
+            r.l3_offset = off
+            stop(r, S_VLAN, R_UNSUPPORTED)
+            return
+        if caplen - off < 4:
+            r.eth_type = etype
+            r.l3_offset = off
+            stop(r, S_VLAN, R_TRUNCATED_HEADER)
+            return
+        # caplen - off >= 4 checked above
+        tci = be16(p + off)
+        if r.vlan_count == 0:
+            r.vlan1_tci = tci
+        elif r.vlan_count == 1:
+            r.vlan2_tci = tci
+        else:
+            r.vlan3_tci = tci
+        r.vlan_count += 1
+        r.layers |= L_VLAN
+        etype = be16(p + off + 2)
+        off += 4
+        r.stop_layer = S_VLAN
+    r.eth_type = etype
+    r.l3_offset = off
+    r.payload_offset = off
+    r.payload_length = caplen - off
+    if etype == 0x0800:
+        decode_ipv4(p, r, off, caplen)
+    elif etype == 0x86DD:
+        decode_ipv6(p, r, off, caplen)
+    elif etype == 0x0806 or etype == 0x8035:
+        decode_arp(p, r, off, caplen)
+    else:
+        if r.stop_layer == 0:
+            r.stop_layer = S_LINK
+        r.stop_reason = R_UNSUPPORTED
+
+
+cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
+    """Fill every decoded field of `r`; frame bytes are p[0:r.caplen]."""
+    cdef uint32_t caplen = r.caplen
+    cdef uint32_t fam
+    cdef uint16_t etype, halen
+    cdef uint16_t lt
+    if r.caplen < r.wire_len:
+        r.anomalies |= A_SNAPLEN_CUT
+    elif r.caplen > r.wire_len:
+        r.anomalies |= A_CAPLEN_GT_WIRE
+    r.stop_layer = S_LINK
+    lt = r.linktype
+    if lt == 1:
+        if caplen < 14:
+            stop(r, S_LINK, R_TRUNCATED_HEADER)
+            return
+        # caplen >= 14 checked above
+        r.layers |= L_ETH
+        r.eth_dst = mac48(p)
+        r.eth_src = mac48(p + 6)
+        etype = be16(p + 12)
+        if etype <= 1500:
+            # 802.3 length field followed by LLC: not decoded further
+            r.anomalies |= A_ETH_LENGTH_FIELD
+            r.eth_type = etype
+            r.l3_offset = 14
+            r.payload_offset = 14
+            r.payload_length = caplen - 14
+            stop(r, S_LINK, R_UNSUPPORTED)
+            return
+        decode_ethertype(p, r, 14, caplen, etype)
+    elif lt == 113:
+        if caplen < 16:
+            stop(r, S_LINK, R_TRUNCATED_HEADER)
+            return
+        # caplen >= 16 checked above
+        r.layers |= L_SLL
+        r.link_pkttype = be16(p)
+        halen = be16(p + 4)
+        if halen == 6:
+            r.eth_src = mac48(p + 6)
+        etype = be16(p + 14)
+        if etype <= 1500:
+            r.eth_type = etype
+            r.l3_offset = 16
+            stop(r, S_LINK, R_UNSUPPORTED)
+            return
+        decode_ethertype(p, r, 16, caplen, etype)
+    elif lt == 276:
+        if caplen < 20:
+            stop(r, S_LINK, R_TRUNCATED_HEADER)
+            return
+        # caplen >= 20 checked above
+        r.layers |= L_SLL
+        etype = be16(p)
+        r.link_pkttype = p[10]
+        if p[11] == 6:
+            r.eth_src = mac48(p + 12)
+        if etype <= 1500:
+            r.eth_type = etype
+            r.l3_offset = 20
+            stop(r, S_LINK, R_UNSUPPORTED)
+            return
+        decode_ethertype(p, r, 20, caplen, etype)
+    elif lt == 101 or lt == 12 or lt == 14:
+        if caplen < 1:
+            stop(r, S_LINK, R_TRUNCATED_HEADER)
+            return
+        # caplen >= 1
+        if (p[0] >> 4) == 6:
+            r.eth_type = 0x86DD
+            decode_ipv6(p, r, 0, caplen)
+        else:
+            r.eth_type = 0x0800
+            decode_ipv4(p, r, 0, caplen)
+    elif lt == 228:
+        r.eth_type = 0x0800
+        decode_ipv4(p, r, 0, caplen)
+    elif lt == 229:
+        r.eth_type = 0x86DD
+        decode_ipv6(p, r, 0, caplen)
+    elif lt == 0 or lt == 108:
+        if caplen < 4:
+            stop(r, S_LINK, R_TRUNCATED_HEADER)
+            return
+        # caplen >= 4 checked above
+        r.layers |= L_NULL
+        fam = be32(p) if lt == 108 else le32(p)
+        if lt == 0 and fam > 0xFFFF:
+            fam = be32(p)          # written on a big-endian host
+        if fam == 2:
+            r.eth_type = 0x0800
+            decode_ipv4(p, r, 4, caplen)
+        elif fam == 24 or fam == 28 or fam == 30 or fam == 10:
+            r.eth_type = 0x86DD
+            decode_ipv6(p, r, 4, caplen)
+        else:
+            r.l3_offset = 4
+            stop(r, S_LINK, R_UNSUPPORTED)
+    else:
+        stop(r, S_LINK, R_UNSUPPORTED)
+    if r.stop_reason == R_OK and r.anomalies & A_SNAPLEN_CUT and r.stop_layer < S_PAYLOAD:
+        r.stop_reason = R_TRUNCATED_PAYLOAD
+
+
+cdef void decode_records(const uint8_t* base, rec_t* recs, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        decode_frame(base + recs[i].frame_offset, &recs[i])
+
+
+# --------------------------------------------------------------------------
+# Classic BPF, run over a batch in C.  libpcap compiles the expression (via
+# pcapy-ng); the program is validated here before it is ever run.
+# --------------------------------------------------------------------------
+
+cdef struct bpf_insn:
+    uint16_t code
+    uint8_t jt
+    uint8_t jf
+    uint32_t k
+
+
+cdef class BPFProgram:
+    """A validated classic BPF program for one link type."""
+    cdef bpf_insn* insns
+    cdef Py_ssize_t n
+    cdef readonly int linktype
+
+    def __cinit__(self, list instructions, int linktype):
+        cdef Py_ssize_t i
+        cdef uint16_t code
+        self.linktype = linktype
+        self.n = len(instructions)
+        if self.n == 0 or self.n > 4096:
+            raise ValueError("BPF program must have 1..4096 instructions")
+        self.insns = <bpf_insn*>malloc(self.n * sizeof(bpf_insn))
+        if self.insns == NULL:
+            raise MemoryError()
+        for i, ins in enumerate(instructions):
+            code, jt, jf, k = ins
+            self.insns[i].code = code
+            self.insns[i].jt = jt
+            self.insns[i].jf = jf
+            self.insns[i].k = <uint32_t>(k & 0xFFFFFFFF)
+            cls = code & 7
+            if cls == 5:            # jumps only forward, inside the program
+                if (code & 0xF0) == 0:
+                    if i + 1 + (k & 0xFFFFFFFF) >= self.n:
+                        raise ValueError(f"BPF jump out of range at {i}")
+                elif i + 1 + max(jt, jf) >= self.n:
+                    raise ValueError(f"BPF jump out of range at {i}")
+            elif (cls == 0 or cls == 1) and (code & 0xE0) == 0x60 and (k & 0xFFFFFFFF) >= 16:
+                raise ValueError(f"BPF scratch index out of range at {i}")
+            elif (cls == 2 or cls == 3) and (k & 0xFFFFFFFF) >= 16:
+                raise ValueError(f"BPF scratch index out of range at {i}")
+        if (self.insns[self.n - 1].code & 7) != 6:
+            raise ValueError("BPF program does not end with a return")
+
+    def __dealloc__(self):
+        free(self.insns)
+
+    def __len__(self):
+        return self.n
+
+    def matches(self, bytes frame, wire_len=None):
+        """Run the program on one frame (for tests and single packets)."""
+        cdef uint32_t wl = len(frame) if wire_len is None else wire_len
+        return bpf_run(self.insns, <const uint8_t*>PyBytes_AS_STRING(frame),
+                       <uint32_t>len(frame), wl) != 0
+
+
+@cython.cdivision(True)
+cdef uint32_t bpf_run(const bpf_insn* prog, const uint8_t* p, uint32_t caplen,
+                      uint32_t wirelen) noexcept nogil:
+    """Interpret a validated program; a read out of bounds rejects the packet."""
+    cdef uint32_t A = 0, X = 0, k, idx, v, op, cls, mode, size, rv
+    cdef bint cond
+    cdef uint32_t mem[16]
+    cdef Py_ssize_t pc = 0
+    cdef uint16_t code
+    memset(mem, 0, sizeof(mem))
+    while True:
+        code = prog[pc].code
+        k = prog[pc].k
+        cls = code & 7
+        if cls == 0 or cls == 1:        # LD / LDX
+            mode = code & 0xE0
+            size = code & 0x18
+            if mode == 0x00:
+                idx = k
+                if cls == 0: A = k
+                else: X = k
+            elif mode == 0x80:
+                if cls == 0: A = wirelen
+                else: X = wirelen
+            elif mode == 0x60:
+                if cls == 0: A = mem[k & 15]
+                else: X = mem[k & 15]
+            elif mode == 0xA0:          # LDX MSH: X = 4 * (p[k] & 0xf)
+                if k >= caplen:
+                    return 0
+                X = (p[k] & 0x0F) * 4
+            elif mode == 0x20 or mode == 0x40:
+                idx = k if mode == 0x20 else X + k
+                if mode == 0x40 and idx < X:    # wrapped
+                    return 0
+                if size == 0x00:
+                    if idx > caplen or caplen - idx < 4:
+                        return 0
+                    A = be32(p + idx)
+                elif size == 0x08:
+                    if idx > caplen or caplen - idx < 2:
+                        return 0
+                    A = be16(p + idx)
+                else:
+                    if idx >= caplen:
+                        return 0
+                    A = p[idx]
+            else:
+                return 0
+        elif cls == 2:
+            mem[k & 15] = A
+        elif cls == 3:
+            mem[k & 15] = X
+        elif cls == 4:                  # ALU
+            op = code & 0xF0
+            v = X if code & 0x08 else k
+            if op == 0x00: A = A + v
+            elif op == 0x10: A = A - v
+            elif op == 0x20: A = A * v
+            elif op == 0x30:
+                if v == 0: return 0
+                A = A // v
+            elif op == 0x90:
+                if v == 0: return 0
+                A = A % v
+            elif op == 0x40: A = A | v
+            elif op == 0x50: A = A & v
+            elif op == 0xA0: A = A ^ v
+            elif op == 0x60: A = (A << v) if v < 32 else 0
+            elif op == 0x70: A = (A >> v) if v < 32 else 0
+            elif op == 0x80: A = <uint32_t>(-(<int64_t>A))
+            else: return 0
+        elif cls == 5:                  # JMP (validated: forward and in range)
+            op = code & 0xF0
+            if op == 0x00:
+                pc += k
+            else:
+                v = X if code & 0x08 else k
+                if op == 0x10: cond = A == v
+                elif op == 0x20: cond = A > v
+                elif op == 0x30: cond = A >= v
+                elif op == 0x40: cond = (A & v) != 0
+                else: return 0
+                pc += prog[pc].jt if cond else prog[pc].jf
+        elif cls == 6:                  # RET
+            rv = code & 0x18
+            if rv == 0x00: return k
+            if rv == 0x08: return X
+            return A
+        else:                           # MISC
+            if (code & 0xF8) == 0x00: X = A
+            elif (code & 0xF8) == 0x80: A = X
+            else: return 0
+        pc += 1
+
+
+cdef class Filter:
+    """A BPF expression, compiled by libpcap once per link type it meets."""
+    cdef readonly str expression
+    cdef int snaplen
+    cdef dict programs
+    cdef BPFProgram last
+    cdef int last_linktype
+
+    def __cinit__(self, str expression, int snaplen=262144):
+        self.expression = expression
+        self.snaplen = snaplen
+        self.programs = {}
+        self.last = None
+        self.last_linktype = -1
+
+    cpdef BPFProgram program(self, int linktype):
+        """The compiled program for `linktype` (compiled on first use)."""
+        prog = self.programs.get(linktype)
+        if prog is None:
+            from .errors import FilterError
+            try:
+                import pcapy
+            except ImportError as exc:                   # pragma: no cover
+                raise FilterError("BPF filters need pcapy-ng (pip install pcapy-ng)") from exc
+            try:
+                compiled = pcapy.compile(linktype, self.snaplen, self.expression, 1, 0xFFFFFFFF)
+            except Exception as exc:
+                raise FilterError(
+                    f"cannot compile filter {self.expression!r} for link type {linktype}: {exc}"
+                ) from None
+            prog = BPFProgram(list(compiled.get_bpf()), linktype)
+            self.programs[linktype] = prog
+        return prog
+
+    cdef inline bint accept(self, const uint8_t* p, uint32_t caplen, uint32_t wirelen,
+                            int linktype) except -1:
+        if linktype != self.last_linktype:
+            self.last = self.program(linktype)
+            self.last_linktype = linktype
+        return bpf_run(self.last.insns, p, caplen, wirelen) != 0
+
+    def matches(self, bytes frame, int linktype=1, wire_len=None):
+        return self.program(linktype).matches(frame, wire_len)
+
+
+# --------------------------------------------------------------------------
+# Batches: a buffer of frames plus their records
+# --------------------------------------------------------------------------
+
+cdef class Batch:
+    """Frames sharing one buffer, with one decoded record each.
+
+    `data` holds the frames; `records` (a bytearray) holds the rec_t array
+    that numpy views as columns and `Packet` views read one at a time.
+    """
+    cdef readonly bytes data
+    cdef readonly bytearray records
+    cdef rec_t* recs
+    cdef readonly Py_ssize_t n
+    cdef Py_ssize_t cap
+    cdef public dict comments
+    cdef public object interfaces
+
+    def __cinit__(self, bytes data, Py_ssize_t capacity):
+        self.data = data
+        self.cap = max(capacity, 1)
+        self.records = bytearray(self.cap * sizeof(rec_t))
+        self.recs = <rec_t*><char*>self.records
+        self.n = 0
+        self.comments = None
+        self.interfaces = None
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, Py_ssize_t i):
+        if i < 0:
+            i += self.n
+        if i < 0 or i >= self.n:
+            raise IndexError("packet index out of range")
+        return make_packet(self, i)
+
+    def __iter__(self):
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            yield make_packet(self, i)
+
+    cdef rec_t* push(self) except NULL:
+        cdef rec_t* r
+        if self.n >= self.cap:
+            raise OverflowError("batch is full")
+        r = &self.recs[self.n]
+        memset(r, 0, sizeof(rec_t))
+        self.n += 1
+        return r
+
+    cdef void decode_all(self):
+        cdef const uint8_t* base = <const uint8_t*>PyBytes_AS_STRING(self.data)
+        with nogil:
+            decode_records(base, self.recs, self.n)
+
+    def record_bytes(self):
+        """The used part of the record array (shares memory with the batch)."""
+        return memoryview(self.records)[: self.n * sizeof(rec_t)]
+
+
+def batch_from_buffer(bytes data, offsets, caplens, wire_lens, ts_ns, int linktype,
+                      Py_ssize_t first_index=0, Filter bpf=None):
+    """Decode frames that already sit in `data` (live capture, tests, crafted frames).
+
+    offsets/caplens/wire_lens/ts_ns are equal-length sequences of ints; every
+    frame must lie inside `data` (checked).
+    """
+    cdef Py_ssize_t n = len(offsets), i
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef Batch b = Batch(data, n)
+    cdef rec_t* r
+    cdef uint32_t off, cl
+    cdef const uint8_t* base = <const uint8_t*>PyBytes_AS_STRING(data)
+    if not (len(caplens) == n and len(wire_lens) == n and len(ts_ns) == n):
+        raise ValueError("offsets, caplens, wire_lens and ts_ns differ in length")
+    for i in range(n):
+        off = offsets[i]
+        cl = caplens[i]
+        if <Py_ssize_t>off + <Py_ssize_t>cl > size:
+            raise ValueError(f"frame {i} lies outside the buffer")
+        if bpf is not None and not bpf.accept(base + off, cl, wire_lens[i], linktype):
+            continue
+        r = b.push()
+        r.frame_offset = off
+        r.caplen = cl
+        r.wire_len = wire_lens[i]
+        r.ts_ns = ts_ns[i]
+        r.linktype = <uint16_t>linktype
+        r.index = first_index + i
+    b.decode_all()
+    return b
+
+
+def batch_from_pcapy(bytes data, meta, int linktype, wire_lens=None,
+                     Py_ssize_t first_index=0):
+    """Decode pcapy-ng `next_batch` output: meta is 16-byte native (sec, usec, offset, caplen)."""
+    cdef const uint8_t[:] m = memoryview(meta).cast("B")
+    cdef Py_ssize_t n = m.shape[0] // 16, i
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    cdef Batch b = Batch(data, n)
+    cdef rec_t* r
+    cdef uint32_t sec, usec, off, cl
+    if wire_lens is not None and len(wire_lens) != n:
+        raise ValueError("wire_lens must have one entry per packet")
+    for i in range(n):
+        # m has at least (i + 1) * 16 bytes (n computed above)
+        memcpy(&sec, &m[i * 16], 4)
+        memcpy(&usec, &m[i * 16 + 4], 4)
+        memcpy(&off, &m[i * 16 + 8], 4)
+        memcpy(&cl, &m[i * 16 + 12], 4)
+        if <Py_ssize_t>off + <Py_ssize_t>cl > size:
+            raise ValueError(f"frame {i} lies outside the buffer")
+        r = b.push()
+        r.frame_offset = off
+        r.caplen = cl
+        r.wire_len = cl if wire_lens is None else wire_lens[i]
+        r.ts_ns = <int64_t>sec * 1000000000 + <int64_t>usec * 1000
+        r.linktype = <uint16_t>linktype
+        r.index = first_index + i
+    b.decode_all()
+    return b
+
+
+# --------------------------------------------------------------------------
+# File reader: pcap and pcapng, in chunks, never more than one record ahead
+# --------------------------------------------------------------------------
+
+DEF FMT_PCAP = 1
+DEF FMT_PCAPNG = 2
+
+cdef struct iface_t:
+    uint16_t linktype
+    uint32_t snaplen
+    int64_t mult        # ts units -> ns: multiply ...
+    int64_t div         # ... or divide
+    int shift           # base-2 resolution exponent, or -1
+    int64_t offset_ns   # if_tsoffset
+
+
+cdef class Reader:
+    """Streams batches from a pcap or pcapng file object.
+
+    Raises CaptureFileError (path, byte offset, reason) for anything that is
+    not a capture; a record cut short at the end of the file ends the stream
+    and is reported through `truncated` (the caller warns).
+    """
+    cdef object f
+    cdef readonly str path
+    cdef bytes buf
+    cdef Py_ssize_t pos             # parse position in buf
+    cdef int64_t buf_start          # file offset of buf[0]
+    cdef bint eof
+    cdef readonly int format
+    cdef readonly int version_major, version_minor
+    # pcap
+    cdef bint swap
+    cdef int64_t ts_mult
+    cdef int rec_hdr
+    cdef readonly int linktype
+    cdef readonly uint32_t snaplen
+    # pcapng
+    cdef iface_t* ifaces
+    cdef Py_ssize_t n_ifaces, cap_ifaces
+    cdef readonly list interfaces       # python-side info for every interface seen
+    cdef readonly list section_comments
+    cdef Py_ssize_t iface_base          # index of this section's first interface in `interfaces`
+    # counters
+    cdef readonly uint64_t packets_read
+    cdef readonly uint64_t packets_matched
+    cdef readonly object truncated      # None or (offset, reason)
+    cdef readonly uint64_t blocks_skipped
+    cdef Py_ssize_t chunk
+    cdef Filter bpf
+
+    def __cinit__(self, fileobj, str path, Py_ssize_t chunk=1 << 20, Filter bpf=None):
+        self.f = fileobj
+        self.path = path
+        self.buf = b""
+        self.pos = 0
+        self.buf_start = 0
+        self.eof = False
+        self.chunk = chunk
+        self.bpf = bpf
+        self.ifaces = NULL
+        self.n_ifaces = 0
+        self.cap_ifaces = 0
+        self.interfaces = []
+        self.section_comments = []
+        self.truncated = None
+        self._read_header()
+
+    def __dealloc__(self):
+        free(self.ifaces)
+
+    cdef error(self, int64_t offset, str reason):
+        from .errors import CaptureFileError
+        return CaptureFileError(self.path, offset, reason)
+
+    cdef bint fill(self, Py_ssize_t need) except -1:
+        """Make buf[pos:] hold at least `need` bytes; False at end of file."""
+        cdef Py_ssize_t have = PyBytes_GET_SIZE(self.buf) - self.pos
+        cdef bytes more
+        if have >= need:
+            return True
+        if self.eof:
+            return False
+        want = max(need - have, self.chunk)
+        parts = [self.buf[self.pos:]]
+        got = 0
+        while got < need - have:
+            more = self.f.read(want - got)
+            if not more:
+                self.eof = True
+                break
+            parts.append(more)
+            got += len(more)
+        self.buf_start += self.pos
+        self.buf = b"".join(parts)
+        self.pos = 0
+        return PyBytes_GET_SIZE(self.buf) >= need
+
+    cdef void _read_header(self) except *:
+        cdef const uint8_t* p
+        cdef uint32_t magic
+        if not self.fill(4):
+            raise self.error(0, "file is shorter than any capture header (empty or truncated)")
+        p = <const uint8_t*>PyBytes_AS_STRING(self.buf)
+        magic = le32(p)
+        if magic == 0x0A0D0D0A:
+            self.format = FMT_PCAPNG
+            if not self.fill(28):
+                raise self.error(0, "pcapng section header block is truncated")
+            return
+        self.format = FMT_PCAP
+        self.rec_hdr = 16
+        if magic == 0xA1B2C3D4 or magic == 0xA1B2CD34:
+            self.swap = False; self.ts_mult = 1000
+        elif magic == 0xD4C3B2A1 or magic == 0x34CDB2A1:
+            self.swap = True; self.ts_mult = 1000
+        elif magic == 0xA1B23C4D:
+            self.swap = False; self.ts_mult = 1
+        elif magic == 0x4D3CB2A1:
+            self.swap = True; self.ts_mult = 1
+        else:
+            if p[0] == 0x1F and PyBytes_GET_SIZE(self.buf) > 1 and p[1] == 0x8B:
+                raise self.error(0, "gzip data inside gzip data is not a capture")
+            raise self.error(0, f"not a pcap or pcapng file (magic 0x{magic:08x})")
+        if magic == 0xA1B2CD34 or magic == 0x34CDB2A1:
+            self.rec_hdr = 24       # Kuznetzov's modified pcap: 8 more bytes per record
+        if not self.fill(24):
+            raise self.error(0, "pcap file header is truncated (24 bytes needed)")
+        p = <const uint8_t*>PyBytes_AS_STRING(self.buf)
+        self.version_major = rd16(p + 4, self.swap)
+        self.version_minor = rd16(p + 6, self.swap)
+        self.snaplen = rd32(p + 16, self.swap)
+        self.linktype = rd32(p + 20, self.swap) & 0x0FFFFFFF
+        if self.version_major != 2:
+            raise self.error(4, f"unsupported pcap version {self.version_major}.{self.version_minor}")
+        self.pos = 24
+        self.interfaces.append({"linktype": self.linktype, "snaplen": self.snaplen,
+                                "name": None, "description": None,
+                                "ts_resolution": "ns" if self.ts_mult == 1 else "us"})
+
+    cpdef Batch read_batch(self, Py_ssize_t max_packets=4096):
+        """Up to max_packets packets (fewer at a chunk boundary); None at the end."""
+        if self.format == FMT_PCAP:
+            return self._batch_pcap(max_packets)
+        return self._batch_pcapng(max_packets)
+
+    cdef Batch _batch_pcap(self, Py_ssize_t max_packets):
+        cdef const uint8_t* p
+        cdef Py_ssize_t size
+        cdef uint32_t caplen, wirelen, sec, frac
+        cdef Batch b = None
+        cdef rec_t* r
+        cdef int hdr = self.rec_hdr
+        cdef uint64_t total = self.packets_read
+        while True:
+            if not self.fill(hdr):
+                if PyBytes_GET_SIZE(self.buf) - self.pos > 0 and self.truncated is None:
+                    self.truncated = (self.buf_start + self.pos,
+                                      "last record header is cut short")
+                break
+            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            # fill(hdr) guarantees hdr bytes at p
+            caplen = rd32(p + 8, self.swap)
+            wirelen = rd32(p + 12, self.swap)
+            if caplen > MAX_RECORD:
+                raise self.error(self.buf_start + self.pos,
+                                 f"record length {caplen} is absurd (limit {MAX_RECORD})")
+            if b is not None and (b.n >= max_packets or
+                                  PyBytes_GET_SIZE(self.buf) - self.pos < hdr + caplen):
+                break           # the batch ends at the current chunk boundary
+            if not self.fill(hdr + caplen):
+                self.truncated = (self.buf_start + self.pos,
+                                  f"last record is cut short ({PyBytes_GET_SIZE(self.buf) - self.pos - hdr}"
+                                  f" of {caplen} bytes)")
+                break
+            if b is None:
+                b = Batch(self.buf, max_packets)
+                b.interfaces = self.interfaces
+            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            sec = rd32(p, self.swap)
+            frac = rd32(p + 4, self.swap)
+            total += 1
+            if self.bpf is None or self.bpf.accept(p + hdr, caplen, wirelen, self.linktype):
+                r = b.push()
+                r.ts_ns = <int64_t>sec * 1000000000 + <int64_t>frac * self.ts_mult
+                r.caplen = caplen
+                r.wire_len = wirelen
+                r.frame_offset = <uint32_t>(self.pos + hdr)
+                r.linktype = <uint16_t>self.linktype
+                r.index = total - 1
+            self.pos += hdr + caplen
+        self.packets_read = total
+        if b is None:
+            return None
+        self.packets_matched += b.n
+        b.decode_all()
+        return b
+
+    cdef void _add_iface(self, uint16_t linktype, uint32_t snaplen, int tsresol,
+                         int64_t tsoffset) except *:
+        cdef iface_t* it
+        cdef int e
+        if self.n_ifaces >= self.cap_ifaces:
+            newcap = max(8, self.cap_ifaces * 2)
+            if newcap > 65536:
+                raise self.error(self.buf_start + self.pos, "more than 65536 interfaces")
+            it = <iface_t*>malloc(newcap * sizeof(iface_t))
+            if it == NULL:
+                raise MemoryError()
+            if self.ifaces != NULL:
+                memcpy(it, self.ifaces, self.n_ifaces * sizeof(iface_t))
+                free(self.ifaces)
+            self.ifaces = it
+            self.cap_ifaces = newcap
+        it = &self.ifaces[self.n_ifaces]
+        it.linktype = linktype
+        it.snaplen = snaplen
+        it.offset_ns = tsoffset * 1000000000
+        it.shift = -1
+        it.mult = 1
+        it.div = 1
+        if tsresol & 0x80:
+            it.shift = tsresol & 0x7F
+        else:
+            e = tsresol
+            if e <= 9:
+                for _ in range(9 - e):
+                    it.mult *= 10
+            else:
+                if e > 18:
+                    e = 18
+                for _ in range(e - 9):
+                    it.div *= 10
+        self.n_ifaces += 1
+
+    cdef int64_t _ts(self, Py_ssize_t iface, uint64_t t) noexcept:
+        cdef iface_t* it = &self.ifaces[iface]
+        cdef uint64_t whole, frac
+        if it.shift >= 0:
+            if it.shift >= 34:
+                return <int64_t>(<double>t / (<double>(1ULL << it.shift) if it.shift < 64 else 1.8446744073709552e19) * 1e9) + it.offset_ns
+            whole = t >> it.shift
+            frac = t & ((1ULL << it.shift) - 1)
+            return <int64_t>(whole * 1000000000ULL + ((frac * 1000000000ULL) >> it.shift)) + it.offset_ns
+        if it.div > 1:
+            return <int64_t>(t // <uint64_t>it.div) + it.offset_ns
+        return <int64_t>(t * <uint64_t>it.mult) + it.offset_ns
+
+    cdef list _options(self, const uint8_t* p, Py_ssize_t n, int64_t where):
+        """pcapng options at p[0:n] as (code, bytes) pairs; stops at opt_endofopt."""
+        cdef Py_ssize_t i = 0
+        cdef uint16_t code, length
+        out = []
+        while i + 4 <= n:
+            # i + 4 <= n checked by the loop condition
+            code = rd16(p + i, self.swap)
+            length = rd16(p + i + 2, self.swap)
+            if code == 0:
+                break
+            if i + 4 + length > n:
+                raise self.error(where, f"pcapng option {code} runs past its block")
+            out.append((code, PyBytes_FromStringAndSize(<const char*>p + i + 4, length)))
+            i += 4 + ((length + 3) & ~3)
+        return out
+
+    cdef Batch _batch_pcapng(self, Py_ssize_t max_packets):
+        cdef const uint8_t* p
+        cdef uint32_t btype, blen, trailer, iface, caplen, wirelen, body
+        cdef uint64_t t
+        cdef Batch b = None
+        cdef rec_t* r
+        cdef int64_t where
+        cdef uint64_t total = self.packets_read
+        cdef Py_ssize_t dataoff, optoff
+        while True:
+            if not self.fill(8):
+                if PyBytes_GET_SIZE(self.buf) - self.pos > 0 and self.truncated is None:
+                    self.truncated = (self.buf_start + self.pos, "last block header is cut short")
+                break
+            where = self.buf_start + self.pos
+            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            # fill(8) guarantees 8 bytes at p
+            btype = rd32(p, self.swap)
+            if le32(p) == 0x0A0D0D0A:
+                btype = 0x0A0D0D0A
+                if not self.fill(12):
+                    self.truncated = (where, "section header block is cut short")
+                    break
+                p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+                # fill(12): byte-order magic at p+8
+                if le32(p + 8) == 0x1A2B3C4D:
+                    self.swap = False
+                elif be32(p + 8) == 0x1A2B3C4D:
+                    self.swap = True
+                else:
+                    raise self.error(where + 8, "pcapng byte-order magic is wrong")
+            blen = rd32(p + 4, self.swap)
+            if blen < 12 or blen % 4 != 0:
+                raise self.error(where, f"pcapng block length {blen} is not a multiple of 4 of at least 12")
+            if blen > MAX_RECORD + 4096:
+                raise self.error(where, f"pcapng block length {blen} is absurd (limit {MAX_RECORD + 4096})")
+            if b is not None and (b.n >= max_packets or
+                                  PyBytes_GET_SIZE(self.buf) - self.pos < blen):
+                break
+            if not self.fill(blen):
+                self.truncated = (where, f"last block is cut short ({PyBytes_GET_SIZE(self.buf) - self.pos} of {blen} bytes)")
+                break
+            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            # the whole block (blen bytes) is in buf from here on
+            trailer = rd32(p + blen - 4, self.swap)
+            if trailer != blen:
+                raise self.error(where, f"pcapng block length {blen} disagrees with its trailer {trailer}")
+            body = blen - 12
+            if btype == 0x0A0D0D0A:
+                if body < 16:
+                    raise self.error(where, "pcapng section header block is too short")
+                self.version_major = rd16(p + 12, self.swap)
+                self.version_minor = rd16(p + 14, self.swap)
+                if self.version_major != 1:
+                    raise self.error(where + 12, f"unsupported pcapng version {self.version_major}.{self.version_minor}")
+                self.n_ifaces = 0
+                self.iface_base = len(self.interfaces)
+                for code, val in self._options(p + 24, body - 16, where):
+                    if code == 1:
+                        self.section_comments.append(val.decode("utf-8", "replace"))
+            elif btype == 1:
+                if body < 8:
+                    raise self.error(where, "interface description block is too short")
+                tsresol = 6
+                tsoffset = 0
+                info = {"linktype": rd16(p + 8, self.swap), "snaplen": rd32(p + 12, self.swap),
+                        "name": None, "description": None}
+                for code, val in self._options(p + 16, body - 8, where):
+                    if code == 9 and len(val) >= 1:
+                        tsresol = val[0]
+                    elif code == 14 and len(val) >= 8:
+                        tsoffset = int.from_bytes(val[:8], "big" if self.swap else "little", signed=True)
+                    elif code == 2:
+                        info["name"] = val.decode("utf-8", "replace")
+                    elif code == 3:
+                        info["description"] = val.decode("utf-8", "replace")
+                info["ts_resolution"] = tsresol
+                info["ts_offset"] = tsoffset
+                self._add_iface(info["linktype"], info["snaplen"], tsresol, tsoffset)
+                self.interfaces.append(info)
+                if self.n_ifaces == 1 and len(self.interfaces) == 1:
+                    self.linktype = info["linktype"]
+            elif btype == 6 or btype == 2 or btype == 3:
+                if btype == 3:
+                    if body < 4:
+                        raise self.error(where, "simple packet block is too short")
+                    iface = 0
+                    wirelen = rd32(p + 8, self.swap)
+                    caplen = min(wirelen, body - 4)
+                    if self.n_ifaces > 0 and self.ifaces[0].snaplen and caplen > self.ifaces[0].snaplen:
+                        caplen = self.ifaces[0].snaplen
+                    t = 0
+                    dataoff = 12
+                    optoff = -1
+                else:
+                    if body < 20:
+                        raise self.error(where, "packet block is too short")
+                    if btype == 6:
+                        iface = rd32(p + 8, self.swap)
+                    else:
+                        iface = rd16(p + 8, self.swap)
+                    t = (<uint64_t>rd32(p + 12, self.swap) << 32) | rd32(p + 16, self.swap)
+                    caplen = rd32(p + 20, self.swap)
+                    wirelen = rd32(p + 24, self.swap)
+                    dataoff = 28
+                    if caplen > body - 20:
+                        raise self.error(where, f"packet length {caplen} runs past its block ({body - 20} bytes)")
+                    optoff = dataoff + ((caplen + 3) & ~3)
+                if iface >= self.n_ifaces:
+                    raise self.error(where, f"packet refers to interface {iface}, but the section defines {self.n_ifaces}")
+                total += 1
+                if self.bpf is None or self.bpf.accept(p + dataoff, caplen, wirelen,
+                                                       self.ifaces[iface].linktype):
+                    if b is None:
+                        b = Batch(self.buf, max_packets)
+                        b.interfaces = self.interfaces
+                    r = b.push()
+                    r.ts_ns = self._ts(iface, t) if btype != 3 else 0
+                    r.caplen = caplen
+                    r.wire_len = wirelen
+                    r.frame_offset = <uint32_t>(self.pos + dataoff)
+                    r.linktype = self.ifaces[iface].linktype
+                    r.iface = <uint16_t>(self.iface_base + iface)
+                    r.index = total - 1
+                    if optoff >= 0 and optoff < blen - 4:
+                        for code, val in self._options(p + optoff, blen - 4 - optoff, where):
+                            if code == 1:
+                                if b.comments is None:
+                                    b.comments = {}
+                                prev = b.comments.get(b.n - 1)
+                                text = val.decode("utf-8", "replace")
+                                b.comments[b.n - 1] = text if prev is None else prev + "\n" + text
+            else:
+                self.blocks_skipped += 1
+            self.pos += blen
+        self.packets_read = total
+        if b is None:
+            return None
+        self.packets_matched += b.n
+        b.decode_all()
+        return b
+
+
+# --------------------------------------------------------------------------
+# Columns
+# --------------------------------------------------------------------------
+
+def record_size():
+    return sizeof(rec_t)
+
+
+def record_fields():
+    """(name, offset, numpy type string) for every field of rec_t, in memory order."""
+    cdef rec_t r
+    cdef size_t b = <size_t>&r
+
+    def o(size_t a):
+        return a - b
+    return [
+        ("ts_ns", o(<size_t>&r.ts_ns), "<i8"),
+        ("index", o(<size_t>&r.index), "<u8"),
+        ("eth_src", o(<size_t>&r.eth_src), "<u8"),
+        ("eth_dst", o(<size_t>&r.eth_dst), "<u8"),
+        ("arp_sender_mac", o(<size_t>&r.arp_sender_mac), "<u8"),
+        ("arp_target_mac", o(<size_t>&r.arp_target_mac), "<u8"),
+        ("frame_offset", o(<size_t>&r.frame_offset), "<u4"),
+        ("caplen", o(<size_t>&r.caplen), "<u4"),
+        ("wire_len", o(<size_t>&r.wire_len), "<u4"),
+        ("l3_offset", o(<size_t>&r.l3_offset), "<u4"),
+        ("l4_offset", o(<size_t>&r.l4_offset), "<u4"),
+        ("payload_offset", o(<size_t>&r.payload_offset), "<u4"),
+        ("payload_length", o(<size_t>&r.payload_length), "<u4"),
+        ("anomalies", o(<size_t>&r.anomalies), "<u4"),
+        ("ip_id", o(<size_t>&r.ip_id), "<u4"),
+        ("ip_total_length", o(<size_t>&r.ip_total_length), "<u4"),
+        ("ip6_flow_label", o(<size_t>&r.ip6_flow_label), "<u4"),
+        ("tcp_seq", o(<size_t>&r.tcp_seq), "<u4"),
+        ("tcp_ack", o(<size_t>&r.tcp_ack), "<u4"),
+        ("arp_sender_ip", o(<size_t>&r.arp_sender_ip), "<u4"),
+        ("arp_target_ip", o(<size_t>&r.arp_target_ip), "<u4"),
+        ("ip_src", o(<size_t>&r.ip_src), "V16"),
+        ("ip_dst", o(<size_t>&r.ip_dst), "V16"),
+        ("linktype", o(<size_t>&r.linktype), "<u2"),
+        ("iface", o(<size_t>&r.iface), "<u2"),
+        ("layers", o(<size_t>&r.layers), "<u2"),
+        ("eth_type", o(<size_t>&r.eth_type), "<u2"),
+        ("vlan1_tci", o(<size_t>&r.vlan1_tci), "<u2"),
+        ("vlan2_tci", o(<size_t>&r.vlan2_tci), "<u2"),
+        ("vlan3_tci", o(<size_t>&r.vlan3_tci), "<u2"),
+        ("link_pkttype", o(<size_t>&r.link_pkttype), "<u2"),
+        ("arp_opcode", o(<size_t>&r.arp_opcode), "<u2"),
+        ("ip_frag_offset", o(<size_t>&r.ip_frag_offset), "<u2"),
+        ("ip_checksum", o(<size_t>&r.ip_checksum), "<u2"),
+        ("l4_src_port", o(<size_t>&r.l4_src_port), "<u2"),
+        ("l4_dst_port", o(<size_t>&r.l4_dst_port), "<u2"),
+        ("tcp_flags", o(<size_t>&r.tcp_flags), "<u2"),
+        ("tcp_window", o(<size_t>&r.tcp_window), "<u2"),
+        ("tcp_urgent", o(<size_t>&r.tcp_urgent), "<u2"),
+        ("tcp_checksum", o(<size_t>&r.tcp_checksum), "<u2"),
+        ("udp_length", o(<size_t>&r.udp_length), "<u2"),
+        ("udp_checksum", o(<size_t>&r.udp_checksum), "<u2"),
+        ("icmp_checksum", o(<size_t>&r.icmp_checksum), "<u2"),
+        ("icmp_id", o(<size_t>&r.icmp_id), "<u2"),
+        ("icmp_seq", o(<size_t>&r.icmp_seq), "<u2"),
+        ("vlan_count", o(<size_t>&r.vlan_count), "u1"),
+        ("ip_version", o(<size_t>&r.ip_version), "u1"),
+        ("ip_header_length", o(<size_t>&r.ip_header_length), "u1"),
+        ("ip_tos", o(<size_t>&r.ip_tos), "u1"),
+        ("ip_ttl", o(<size_t>&r.ip_ttl), "u1"),
+        ("ip_protocol", o(<size_t>&r.ip_protocol), "u1"),
+        ("ip_flags", o(<size_t>&r.ip_flags), "u1"),
+        ("ip6_ext_count", o(<size_t>&r.ip6_ext_count), "u1"),
+        ("tcp_header_length", o(<size_t>&r.tcp_header_length), "u1"),
+        ("icmp_type", o(<size_t>&r.icmp_type), "u1"),
+        ("icmp_code", o(<size_t>&r.icmp_code), "u1"),
+        ("app", o(<size_t>&r.app), "u1"),
+        ("stop_layer", o(<size_t>&r.stop_layer), "u1"),
+        ("stop_reason", o(<size_t>&r.stop_reason), "u1"),
+    ]
+
+
+def format_addresses(const uint8_t[:, ::1] addrs, const uint8_t[::1] versions):
+    """Text form of a column of 16-byte addresses (4 used when version is 4, '' when 0)."""
+    cdef Py_ssize_t n = addrs.shape[0], i
+    cdef char tmp[16]
+    out = [None] * n
+    for i in range(n):
+        if versions[i] == 4:
+            snprintf(tmp, 16, "%u.%u.%u.%u", addrs[i, 0], addrs[i, 1], addrs[i, 2], addrs[i, 3])
+            out[i] = (<bytes>tmp).decode("ascii")
+        elif versions[i] == 6:
+            out[i] = _socket.inet_ntop(_socket.AF_INET6, bytes(addrs[i]))
+        else:
+            out[i] = ""
+    return out
+
+
+def format_macs(const uint64_t[::1] macs):
+    """Text form of a column of MAC addresses held in the low 48 bits."""
+    cdef Py_ssize_t n = macs.shape[0], i
+    out = [None] * n
+    for i in range(n):
+        out[i] = mac_text(macs[i])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Packet views
+# --------------------------------------------------------------------------
+
+cdef inline str mac_text(uint64_t m):
+    cdef char tmp[18]
+    snprintf(tmp, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+             <unsigned>((m >> 40) & 0xFF), <unsigned>((m >> 32) & 0xFF),
+             <unsigned>((m >> 24) & 0xFF), <unsigned>((m >> 16) & 0xFF),
+             <unsigned>((m >> 8) & 0xFF), <unsigned>(m & 0xFF))
+    return (<bytes>tmp).decode("ascii")
+
+cdef inline str ip4_text(const uint8_t* a):
+    cdef char tmp[16]
+    snprintf(tmp, 16, "%u.%u.%u.%u", a[0], a[1], a[2], a[3])
+    return (<bytes>tmp).decode("ascii")
+
+cdef inline str ip4_text_u32(uint32_t v):
+    cdef char tmp[16]
+    snprintf(tmp, 16, "%u.%u.%u.%u", (v >> 24) & 0xFF, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF)
+    return (<bytes>tmp).decode("ascii")
+
+
+_STOP_LAYERS = {0: None, S_LINK: "link", S_VLAN: "vlan", S_ARP: "arp", S_NETWORK: "network",
+                S_TRANSPORT: "transport", S_PAYLOAD: "payload"}
+_STOP_REASONS = {R_OK: None, R_TRUNCATED_HEADER: "truncated header",
+                 R_TRUNCATED_PAYLOAD: "truncated payload", R_BAD_LENGTH: "bad length",
+                 R_BAD_VERSION: "bad version", R_UNSUPPORTED: "unsupported",
+                 R_NON_FIRST_FRAGMENT: "non-first fragment"}
+ANOMALIES = {
+    A_SNAPLEN_CUT: "frame cut by snaplen",
+    A_CAPLEN_GT_WIRE: "captured length exceeds wire length",
+    A_IP_LEN_BEYOND_CAPTURE: "IP length beyond captured bytes",
+    A_IP_LEN_TOO_SHORT: "IP total length shorter than its header",
+    A_IP_HEADER_LEN_BAD: "IPv4 header length below 20",
+    A_UDP_LEN_MISMATCH: "UDP length disagrees with IP payload length",
+    A_UDP_LEN_BAD: "UDP length invalid",
+    A_TCP_DOFF_BAD: "TCP data offset below 5",
+    A_TCP_HEADER_BEYOND: "TCP header beyond segment",
+    A_IP6_EXT_TRUNCATED: "IPv6 extension headers truncated",
+    A_IP6_EXT_LIMIT: "too many IPv6 extension headers",
+    A_VLAN_LIMIT: "more than 3 VLAN tags",
+    A_IP6_JUMBO: "IPv6 jumbogram (payload length 0)",
+    A_IP_FRAGMENT: "IP fragment",
+    A_TUNNEL: "tunnelled IP (not decoded)",
+    A_ETH_LENGTH_FIELD: "802.3 length field (LLC not decoded)",
+}
+# anomalies that are facts about the packet rather than problems with it
+_INFORMATIONAL = A_IP_FRAGMENT | A_TUNNEL | A_ETH_LENGTH_FIELD
+LAYER_BITS = {"eth": L_ETH, "vlan": L_VLAN, "sll": L_SLL, "arp": L_ARP, "ipv4": L_IPV4,
+              "ipv6": L_IPV6, "tcp": L_TCP, "udp": L_UDP, "icmp": L_ICMP, "icmpv6": L_ICMPV6,
+              "fragment": L_FRAG, "ip_options": L_IPOPT, "null": L_NULL}
+STOP_LAYERS = _STOP_LAYERS
+STOP_REASONS = _STOP_REASONS
+INFORMATIONAL_ANOMALIES = _INFORMATIONAL
+APP_NAMES = {APP_NONE: None, APP_DNS: "dns", APP_MDNS: "mdns", APP_LLMNR: "llmnr",
+             APP_SMTP: "smtp"}
+
+_dns_module = None
+_craft_module = None
+
+
+@cython.freelist(64)
+cdef class Packet:
+    """A thin view of one decoded packet: (batch, index) plus lazy layer views."""
+    cdef readonly Batch batch
+    cdef readonly Py_ssize_t position
+    cdef rec_t* r
+    cdef const uint8_t* p
+    cdef object _dns
+
+    def __repr__(self):
+        return f"<Packet #{self.r.index} {self.summary()}>"
+
+    @property
+    def index(self):
+        """0-based position in the source (counting packets a filter dropped)."""
+        return self.r.index
+
+    @property
+    def time(self):
+        """Seconds since the epoch as a float (see time_ns for the exact value)."""
+        return self.r.ts_ns / 1e9
+
+    @property
+    def time_ns(self):
+        return self.r.ts_ns
+
+    @property
+    def caplen(self):
+        return self.r.caplen
+
+    @property
+    def wire_len(self):
+        return self.r.wire_len
+
+    @property
+    def linktype(self):
+        return self.r.linktype
+
+    @property
+    def iface(self):
+        return self.r.iface
+
+    @property
+    def interface(self):
+        """Information on the capture interface (pcapng IDB fields) or None."""
+        ifs = self.batch.interfaces
+        if ifs is None or self.r.iface >= len(ifs):
+            return None
+        return ifs[self.r.iface]
+
+    @property
+    def comment(self):
+        """The pcapng packet comment, if any."""
+        c = self.batch.comments
+        return None if c is None else c.get(self.position)
+
+    @property
+    def data(self):
+        """The captured frame as bytes."""
+        return PyBytes_FromStringAndSize(<const char*>self.p, self.r.caplen)
+
+    @property
+    def layers(self):
+        return self.r.layers
+
+    def has(self, str layer):
+        """True if `layer` ('eth', 'vlan', 'ipv4', 'tcp', ...) was decoded."""
+        return (self.r.layers & LAYER_BITS[layer]) != 0
+
+    @property
+    def eth(self):
+        if not self.r.layers & L_ETH:
+            return None
+        return make_view(EthernetView, self)
+
+    @property
+    def sll(self):
+        if not self.r.layers & L_SLL:
+            return None
+        return make_view(SLLView, self)
+
+    @property
+    def vlan(self):
+        """The 802.1Q/802.1ad tags, outermost first, or None."""
+        if not self.r.layers & L_VLAN:
+            return None
+        cdef list tags = []
+        cdef int i
+        cdef uint16_t tcis[3]
+        cdef uint32_t off = 14 if self.r.linktype == 1 else (16 if self.r.linktype == 113 else 20)
+        tcis[0] = self.r.vlan1_tci; tcis[1] = self.r.vlan2_tci; tcis[2] = self.r.vlan3_tci
+        for i in range(self.r.vlan_count):
+            # tag i was decoded, so its 4 bytes (and the tpid before them) were captured
+            tpid = be16(self.p + off - 2 + 4 * i)
+            tags.append(VlanTag(tpid, tcis[i] & 0xFFF, tcis[i] >> 13, (tcis[i] >> 12) & 1))
+        return tags
+
+    @property
+    def arp(self):
+        if not self.r.layers & L_ARP:
+            return None
+        return make_view(ARPView, self)
+
+    @property
+    def ip(self):
+        """IPv4 or IPv6 view (whichever the frame carries), or None."""
+        if self.r.layers & L_IPV4:
+            return make_view(IPv4View, self)
+        if self.r.layers & L_IPV6:
+            return make_view(IPv6View, self)
+        return None
+
+    @property
+    def ipv4(self):
+        return make_view(IPv4View, self) if self.r.layers & L_IPV4 else None
+
+    @property
+    def ipv6(self):
+        return make_view(IPv6View, self) if self.r.layers & L_IPV6 else None
+
+    @property
+    def tcp(self):
+        if not self.r.layers & L_TCP:
+            return None
+        return make_view(TCPView, self)
+
+    @property
+    def udp(self):
+        if not self.r.layers & L_UDP:
+            return None
+        return make_view(UDPView, self)
+
+    @property
+    def icmp(self):
+        if not self.r.layers & L_ICMP:
+            return None
+        return make_view(ICMPView, self)
+
+    @property
+    def icmpv6(self):
+        if not self.r.layers & L_ICMPV6:
+            return None
+        return make_view(ICMPView, self)
+
+    @property
+    def payload(self):
+        """Bytes after the deepest decoded header, bounded by the IP length and the capture."""
+        return PyBytes_FromStringAndSize(<const char*>self.p + self.r.payload_offset,
+                                         self.r.payload_length)
+
+    @property
+    def payload_offset(self):
+        return self.r.payload_offset
+
+    @property
+    def app(self):
+        """Application guessed from the ports ('dns', 'mdns', 'llmnr', 'smtp') or None."""
+        return APP_NAMES.get(self.r.app)
+
+    @property
+    def stop_layer(self):
+        return _STOP_LAYERS.get(self.r.stop_layer)
+
+    @property
+    def stop_reason(self):
+        return _STOP_REASONS.get(self.r.stop_reason)
+
+    @property
+    def anomalies(self):
+        return self.r.anomalies
+
+    @property
+    def truncated(self):
+        """True when bytes the headers promise are missing (snaplen cut or short frame)."""
+        return (self.r.stop_reason == R_TRUNCATED_HEADER
+                or self.r.stop_reason == R_TRUNCATED_PAYLOAD
+                or (self.r.anomalies & A_SNAPLEN_CUT) != 0)
+
+    @property
+    def problems(self):
+        """What was wrong with this packet, as short strings; empty when it is clean."""
+        cdef list out = []
+        reason = self.r.stop_reason
+        if reason != R_OK and reason != R_UNSUPPORTED and reason != R_NON_FIRST_FRAGMENT:
+            out.append(f"{_STOP_REASONS[reason]} at {_STOP_LAYERS.get(self.r.stop_layer)}")
+        bits = self.r.anomalies & ~_INFORMATIONAL
+        if bits:
+            for bit, text in ANOMALIES.items():
+                if bits & bit:
+                    out.append(text)
+        return out
+
+    @property
+    def dns(self):
+        """The DNS message (decoded on first access) for UDP DNS/mDNS/LLMNR, else None."""
+        global _dns_module
+        if self._dns is None:
+            if not (self.r.layers & L_UDP) or self.r.app == APP_NONE or self.r.app == APP_SMTP:
+                return None
+            if _dns_module is None:
+                import importlib
+                _dns_module = importlib.import_module("wirecraft.dns")
+            self._dns = _dns_module.decode(self.payload)
+        return self._dns
+
+    def to_layers(self):
+        """Editable crafting layers whose bytes equal this frame."""
+        global _craft_module
+        if _craft_module is None:
+            import importlib
+            _craft_module = importlib.import_module("wirecraft.craft")
+        return _craft_module.from_bytes(self.data, self.r.linktype)
+
+    def tcp_options(self):
+        return self.tcp.options if self.r.layers & L_TCP else None
+
+    def summary(self):
+        """One line in the spirit of `tcpdump -n`."""
+        from .summary import summarize
+        return summarize(self)
+
+
+cdef Packet make_packet(Batch b, Py_ssize_t i):
+    cdef Packet pkt = Packet.__new__(Packet)
+    pkt.batch = b
+    pkt.position = i
+    pkt.r = &b.recs[i]
+    pkt.p = <const uint8_t*>PyBytes_AS_STRING(b.data) + pkt.r.frame_offset
+    return pkt
+
+
+def packet_at(Batch b, Py_ssize_t i):
+    return b[i]
+
+
+@cython.freelist(64)
+cdef class _View:
+    cdef readonly Packet packet
+    cdef rec_t* r
+    cdef const uint8_t* p
+
+
+cdef inline _View make_view(type cls, Packet pkt):
+    cdef _View v = cls.__new__(cls)
+    v.packet = pkt
+    v.r = pkt.r
+    v.p = pkt.p
+    return v
+
+
+class VlanTag(tuple):
+    """One 802.1Q/802.1ad tag."""
+    __slots__ = ()
+
+    def __new__(cls, tpid, id, pcp, dei):
+        return tuple.__new__(cls, (tpid, id, pcp, dei))
+
+    tpid = property(lambda self: self[0])
+    id = property(lambda self: self[1])
+    pcp = property(lambda self: self[2])
+    dei = property(lambda self: self[3])
+
+    def __repr__(self):
+        return f"VlanTag(tpid=0x{self[0]:04x}, id={self[1]}, pcp={self[2]}, dei={self[3]})"
+
+
+cdef class EthernetView(_View):
+    """Ethernet II header."""
+    @property
+    def src(self):
+        return mac_text(self.r.eth_src)
+
+    @property
+    def dst(self):
+        return mac_text(self.r.eth_dst)
+
+    @property
+    def type(self):
+        """The ethertype after any VLAN tags (tshark's innermost eth.type/vlan.etype)."""
+        return self.r.eth_type
+
+    def __repr__(self):
+        return f"<Ethernet {self.src} > {self.dst} type 0x{self.type:04x}>"
+
+
+cdef class SLLView(_View):
+    """Linux cooked capture header (v1 or v2)."""
+    @property
+    def packet_type(self):
+        return self.r.link_pkttype
+
+    @property
+    def src(self):
+        return mac_text(self.r.eth_src) if self.r.eth_src else None
+
+    @property
+    def protocol(self):
+        return self.r.eth_type
+
+    @property
+    def version(self):
+        return 2 if self.r.linktype == 276 else 1
+
+
+cdef class ARPView(_View):
+    """ARP for IPv4 over Ethernet."""
+    @property
+    def opcode(self):
+        return self.r.arp_opcode
+
+    @property
+    def sender_mac(self):
+        return mac_text(self.r.arp_sender_mac)
+
+    @property
+    def target_mac(self):
+        return mac_text(self.r.arp_target_mac)
+
+    @property
+    def sender_ip(self):
+        return ip4_text_u32(self.r.arp_sender_ip)
+
+    @property
+    def target_ip(self):
+        return ip4_text_u32(self.r.arp_target_ip)
+
+
+cdef class IPv4View(_View):
+    """IPv4 header (RFC 791)."""
+    version = 4
+
+    @property
+    def src(self):
+        return ip4_text(self.r.ip_src)
+
+    @property
+    def dst(self):
+        return ip4_text(self.r.ip_dst)
+
+    @property
+    def src_bytes(self):
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src, 4)
+
+    @property
+    def dst_bytes(self):
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst, 4)
+
+    @property
+    def header_length(self):
+        return self.r.ip_header_length
+
+    @property
+    def tos(self):
+        return self.r.ip_tos
+
+    @property
+    def dscp(self):
+        return self.r.ip_tos >> 2
+
+    @property
+    def ecn(self):
+        return self.r.ip_tos & 3
+
+    @property
+    def total_length(self):
+        return self.r.ip_total_length
+
+    @property
+    def id(self):
+        return self.r.ip_id
+
+    @property
+    def flags(self):
+        """3-bit field: 4 reserved, 2 DF, 1 MF."""
+        return self.r.ip_flags
+
+    @property
+    def df(self):
+        return bool(self.r.ip_flags & 2)
+
+    @property
+    def mf(self):
+        return bool(self.r.ip_flags & 1)
+
+    @property
+    def frag_offset(self):
+        """Fragment offset in bytes."""
+        return self.r.ip_frag_offset
+
+    @property
+    def ttl(self):
+        return self.r.ip_ttl
+
+    @property
+    def protocol(self):
+        return self.r.ip_protocol
+
+    @property
+    def checksum(self):
+        return self.r.ip_checksum
+
+    @property
+    def options(self):
+        """Raw option bytes (empty without options)."""
+        cdef uint32_t hl = self.r.ip_header_length
+        if hl <= 20 or self.r.l3_offset + hl > self.r.caplen:
+            return b""
+        return PyBytes_FromStringAndSize(<const char*>self.p + self.r.l3_offset + 20, hl - 20)
+
+    def verify_checksum(self):
+        """True if the header checksum is right (None if the header was not captured)."""
+        cdef uint32_t hl = self.r.ip_header_length, s = 0, i
+        if hl < 20 or self.r.l3_offset + hl > self.r.caplen:
+            return None
+        # l3_offset + hl <= caplen checked above
+        for i in range(0, hl - 1, 2):
+            s += be16(self.p + self.r.l3_offset + i)
+        while s >> 16:
+            s = (s & 0xFFFF) + (s >> 16)
+        return s == 0xFFFF
+
+    def __repr__(self):
+        return f"<IPv4 {self.src} > {self.dst} proto {self.protocol} ttl {self.ttl}>"
+
+
+cdef class IPv6View(_View):
+    """IPv6 header (RFC 8200) with its extension-header chain."""
+    version = 6
+
+    @property
+    def src(self):
+        return _socket.inet_ntop(_socket.AF_INET6, self.src_bytes)
+
+    @property
+    def dst(self):
+        return _socket.inet_ntop(_socket.AF_INET6, self.dst_bytes)
+
+    @property
+    def src_bytes(self):
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src, 16)
+
+    @property
+    def dst_bytes(self):
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst, 16)
+
+    @property
+    def traffic_class(self):
+        return self.r.ip_tos
+
+    @property
+    def tos(self):
+        return self.r.ip_tos
+
+    @property
+    def flow_label(self):
+        return self.r.ip6_flow_label
+
+    @property
+    def payload_length(self):
+        return self.r.ip_total_length - 40
+
+    @property
+    def total_length(self):
+        return self.r.ip_total_length
+
+    @property
+    def hop_limit(self):
+        return self.r.ip_ttl
+
+    @property
+    def ttl(self):
+        return self.r.ip_ttl
+
+    @property
+    def next_header(self):
+        """The first next-header value (before extension headers)."""
+        if self.r.l3_offset + 7 > self.r.caplen:
+            return None
+        return self.p[self.r.l3_offset + 6]
+
+    @property
+    def protocol(self):
+        """The upper-layer protocol after the extension headers."""
+        return self.r.ip_protocol
+
+    @property
+    def header_length(self):
+        """40 plus every extension header walked."""
+        return self.r.ip_header_length
+
+    @property
+    def extension_headers(self):
+        """Next-header numbers of the extension headers, in order."""
+        cdef uint32_t cur = self.r.l3_offset + 40, ehl
+        cdef uint8_t nh
+        cdef list out = []
+        if self.r.l3_offset + 40 > self.r.caplen:
+            return out
+        nh = self.p[self.r.l3_offset + 6]
+        for _ in range(self.r.ip6_ext_count):
+            if cur + 8 > self.r.caplen:
+                break
+            # cur + 8 <= caplen checked above
+            out.append(nh)
+            if nh == 44:
+                ehl = 8
+            elif nh == 51:
+                ehl = (<uint32_t>self.p[cur + 1] + 2) * 4
+            else:
+                ehl = (<uint32_t>self.p[cur + 1] + 1) * 8
+            nh = self.p[cur]
+            cur += ehl
+        return out
+
+    @property
+    def id(self):
+        """Fragment identification (0 without a fragment header)."""
+        return self.r.ip_id
+
+    @property
+    def frag_offset(self):
+        return self.r.ip_frag_offset
+
+    @property
+    def mf(self):
+        return bool(self.r.ip_flags & 1)
+
+    @property
+    def flags(self):
+        return self.r.ip_flags
+
+    def __repr__(self):
+        return f"<IPv6 {self.src} > {self.dst} nh {self.protocol} hlim {self.hop_limit}>"
+
+
+TCP_FLAG_NAMES = ((1, "F"), (2, "S"), (4, "R"), (8, "P"), (16, "."), (32, "U"), (64, "E"),
+                  (128, "W"), (256, "N"))
+TCP_OPTION_NAMES = {0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sack_permitted", 5: "sack",
+                    8: "timestamp", 28: "user_timeout", 29: "tcp_ao", 30: "mptcp",
+                    34: "tfo"}
+
+
+cdef class TCPView(_View):
+    """TCP header (RFC 9293); options decoded on demand."""
+    @property
+    def src_port(self):
+        return self.r.l4_src_port
+
+    @property
+    def dst_port(self):
+        return self.r.l4_dst_port
+
+    @property
+    def seq(self):
+        return self.r.tcp_seq
+
+    @property
+    def ack(self):
+        return self.r.tcp_ack
+
+    @property
+    def flags(self):
+        """FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128 NS=256."""
+        return self.r.tcp_flags
+
+    @property
+    def flags_str(self):
+        """tcpdump's flag letters, e.g. 'S.' for SYN-ACK."""
+        return "".join(c for bit, c in TCP_FLAG_NAMES if self.r.tcp_flags & bit) or "none"
+
+    @property
+    def window(self):
+        return self.r.tcp_window
+
+    @property
+    def header_length(self):
+        return self.r.tcp_header_length
+
+    @property
+    def urgent(self):
+        return self.r.tcp_urgent
+
+    @property
+    def checksum(self):
+        return self.r.tcp_checksum
+
+    @property
+    def options_bytes(self):
+        cdef uint32_t start = self.r.l4_offset + 20
+        cdef uint32_t end = self.r.l4_offset + self.r.tcp_header_length
+        if self.r.tcp_header_length <= 20:
+            return b""
+        if end > self.r.caplen:
+            end = self.r.caplen
+        if end <= start:
+            return b""
+        return PyBytes_FromStringAndSize(<const char*>self.p + start, end - start)
+
+    @property
+    def options(self):
+        """[(name, value)] with mss/wscale ints, sack as [(left, right)], timestamp (val, ecr).
+
+        A malformed option ends the list with ('malformed', raw_rest); unknown
+        kinds give (kind_number, raw_bytes).
+        """
+        return parse_tcp_options(self.options_bytes)
+
+    def __repr__(self):
+        return f"<TCP {self.src_port} > {self.dst_port} [{self.flags_str}] seq {self.seq}>"
+
+
+def parse_tcp_options(bytes raw):
+    """Decode TCP option bytes; never reads past `raw`, a zero length always advances."""
+    cdef Py_ssize_t i = 0, n = len(raw), ln
+    cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(raw)
+    cdef list out = []
+    while i < n:
+        kind = p[i]
+        if kind == 0:
+            out.append(("eol", None))
+            break
+        if kind == 1:
+            out.append(("nop", None))
+            i += 1
+            continue
+        if i + 1 >= n:
+            out.append(("malformed", raw[i:]))
+            break
+        ln = p[i + 1]
+        if ln < 2 or i + ln > n:
+            out.append(("malformed", raw[i:]))
+            break
+        body = raw[i + 2:i + ln]
+        if kind == 2 and ln == 4:
+            out.append(("mss", int.from_bytes(body, "big")))
+        elif kind == 3 and ln == 3:
+            out.append(("wscale", body[0]))
+        elif kind == 4 and ln == 2:
+            out.append(("sack_permitted", True))
+        elif kind == 5 and (ln - 2) % 8 == 0:
+            out.append(("sack", [(int.from_bytes(body[j:j + 4], "big"),
+                                  int.from_bytes(body[j + 4:j + 8], "big"))
+                                 for j in range(0, ln - 2, 8)]))
+        elif kind == 8 and ln == 10:
+            out.append(("timestamp", (int.from_bytes(body[:4], "big"),
+                                      int.from_bytes(body[4:], "big"))))
+        else:
+            out.append((TCP_OPTION_NAMES.get(kind, kind), body))
+        i += ln
+    return out
+
+
+cdef class UDPView(_View):
+    """UDP header (RFC 768)."""
+    @property
+    def src_port(self):
+        return self.r.l4_src_port
+
+    @property
+    def dst_port(self):
+        return self.r.l4_dst_port
+
+    @property
+    def length(self):
+        return self.r.udp_length
+
+    @property
+    def checksum(self):
+        return self.r.udp_checksum
+
+    def __repr__(self):
+        return f"<UDP {self.src_port} > {self.dst_port} len {self.length}>"
+
+
+cdef class ICMPView(_View):
+    """ICMP or ICMPv6 header: type, code, checksum, and id/seq for echo messages."""
+    @property
+    def version(self):
+        return 6 if self.r.layers & L_ICMPV6 else 4
+
+    @property
+    def type(self):
+        return self.r.icmp_type
+
+    @property
+    def code(self):
+        return self.r.icmp_code
+
+    @property
+    def checksum(self):
+        return self.r.icmp_checksum
+
+    @property
+    def id(self):
+        return self.r.icmp_id
+
+    @property
+    def seq(self):
+        return self.r.icmp_seq
+
+    def __repr__(self):
+        return f"<ICMP{'v6' if self.version == 6 else ''} type {self.type} code {self.code}>"

@@ -1,0 +1,231 @@
+# cython: language_level=3
+"""Serialization helpers for crafting: internet checksums (RFC 1071) with
+pseudo-headers, incremental checksum update (RFC 1624), header packing and
+the template expansion loop that stamps millions of frames from one.
+
+Every function takes bytes-like objects and checks lengths before reading;
+unchecked reads carry a comment naming the check that precedes them.
+"""
+
+cimport cython
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.string cimport memcpy
+
+
+cdef inline uint32_t _sum16(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
+    """Big-endian 16-bit word sum of data[start:end] (odd tail padded with zero), folded."""
+    cdef uint64_t acc = 0
+    cdef Py_ssize_t i = start
+    # callers guarantee 0 <= start <= end <= len(data) (checked in the def wrappers)
+    while i + 1 < end:
+        acc += (<uint32_t>data[i] << 8) | data[i + 1]
+        i += 2
+    if i < end:
+        acc += <uint32_t>data[i] << 8
+    while acc >> 16:
+        acc = (acc & 0xFFFF) + (acc >> 16)
+    return <uint32_t>acc
+
+
+cdef inline uint32_t _fold(uint64_t acc) noexcept nogil:
+    while acc >> 16:
+        acc = (acc & 0xFFFF) + (acc >> 16)
+    return <uint32_t>acc
+
+
+def sum16(const uint8_t[::1] data) -> int:
+    """One's-complement sum of `data` as 16-bit big-endian words, folded (not inverted)."""
+    return _sum16(data, 0, data.shape[0])
+
+
+def checksum(const uint8_t[::1] data, unsigned int initial=0) -> int:
+    """Internet checksum (RFC 1071) of `data`, starting from a folded partial sum `initial`.
+
+    `initial` is usually the sum16() of a pseudo-header, so TCP/UDP/ICMPv6
+    checksums need no concatenated copy of the segment.
+    """
+    cdef uint64_t acc = <uint64_t>_sum16(data, 0, data.shape[0]) + initial
+    return (~_fold(acc)) & 0xFFFF
+
+
+def pseudo_header_sum(const uint8_t[::1] src, const uint8_t[::1] dst, unsigned int protocol,
+                      unsigned long long length) -> int:
+    """Folded sum of the IPv4 (RFC 793) or IPv6 (RFC 8200 s8.1) pseudo-header.
+
+    src/dst are 4 or 16 bytes; the IPv6 form carries a 32-bit upper-layer length.
+    """
+    if src.shape[0] != dst.shape[0] or src.shape[0] not in (4, 16):
+        raise ValueError("pseudo-header addresses must both be 4 or 16 bytes")
+    cdef uint64_t acc = _sum16(src, 0, src.shape[0]) + _sum16(dst, 0, dst.shape[0])
+    acc += protocol & 0xFF
+    acc += (length >> 16) & 0xFFFF
+    acc += length & 0xFFFF
+    return _fold(acc)
+
+
+def update16(unsigned int old_checksum, unsigned int old_word, unsigned int new_word) -> int:
+    """RFC 1624 eqn. 3: checksum after one 16-bit word changes from old_word to new_word."""
+    cdef uint64_t acc = (~old_checksum & 0xFFFF) + (~old_word & 0xFFFF) + (new_word & 0xFFFF)
+    return (~_fold(acc)) & 0xFFFF
+
+
+def update(unsigned int old_checksum, const uint8_t[::1] old, const uint8_t[::1] new,
+           bint odd=False) -> int:
+    """RFC 1624 update for a changed run of bytes of equal length.
+
+    `odd` says the run starts at an odd offset from the start of the summed region.
+    """
+    if old.shape[0] != new.shape[0]:
+        raise ValueError("old and new must have the same length")
+    cdef uint32_t so = _sum16(old, 0, old.shape[0])
+    cdef uint32_t sn = _sum16(new, 0, new.shape[0])
+    if odd:
+        so = ((so << 8) | (so >> 8)) & 0xFFFF
+        sn = ((sn << 8) | (sn >> 8)) & 0xFFFF
+    cdef uint64_t acc = (~old_checksum & 0xFFFF) + (~so & 0xFFFF) + sn
+    return (~_fold(acc)) & 0xFFFF
+
+
+def fill_checksum(uint8_t[::1] buf, Py_ssize_t at, Py_ssize_t start, Py_ssize_t end,
+                  unsigned int initial=0, bint zero_is_ffff=False) -> int:
+    """Compute the checksum of buf[start:end] (+ initial) and store it big-endian at buf[at].
+
+    The two bytes at `at` are summed as zero. With zero_is_ffff (UDP, RFC 768)
+    a computed 0 is sent as 0xFFFF. Returns the stored value.
+    """
+    cdef Py_ssize_t n = buf.shape[0]
+    if not (0 <= start <= end <= n) or not (0 <= at and at + 2 <= n):
+        raise ValueError("checksum range outside the buffer")
+    buf[at] = 0
+    buf[at + 1] = 0
+    cdef uint64_t acc = <uint64_t>_sum16(buf, start, end) + initial
+    cdef uint32_t c = (~_fold(acc)) & 0xFFFF
+    if c == 0 and zero_is_ffff:
+        c = 0xFFFF
+    buf[at] = c >> 8
+    buf[at + 1] = c & 0xFF
+    return c
+
+
+def pack_uint(uint8_t[::1] buf, Py_ssize_t at, unsigned long long value, int width) -> None:
+    """Store `value` big-endian in `width` (1..8) bytes at buf[at]."""
+    if width < 1 or width > 8 or at < 0 or at + width > buf.shape[0]:
+        raise ValueError("field outside the buffer")
+    cdef int k
+    for k in range(width):
+        buf[at + width - 1 - k] = (value >> (8 * k)) & 0xFF
+
+
+def pack_ipv4_header(unsigned int header_length, unsigned int tos, unsigned int total_length,
+                     unsigned int ident, unsigned int flags_frag, unsigned int ttl,
+                     unsigned int protocol, int checksum, const uint8_t[::1] src,
+                     const uint8_t[::1] dst, const uint8_t[::1] options, int version=4) -> bytes:
+    """20-byte IPv4 header + options; checksum < 0 means compute it (RFC 791)."""
+    if src.shape[0] != 4 or dst.shape[0] != 4:
+        raise ValueError("IPv4 addresses must be 4 bytes")
+    cdef Py_ssize_t olen = options.shape[0]
+    cdef bytearray out = bytearray(20 + olen)
+    cdef uint8_t[::1] b = out
+    b[0] = ((version & 0xF) << 4) | ((header_length // 4) & 0xF)
+    b[1] = tos & 0xFF
+    b[2] = (total_length >> 8) & 0xFF
+    b[3] = total_length & 0xFF
+    b[4] = (ident >> 8) & 0xFF
+    b[5] = ident & 0xFF
+    b[6] = (flags_frag >> 8) & 0xFF
+    b[7] = flags_frag & 0xFF
+    b[8] = ttl & 0xFF
+    b[9] = protocol & 0xFF
+    memcpy(&b[12], &src[0], 4)   # src.shape[0] == 4 checked above
+    memcpy(&b[16], &dst[0], 4)   # dst.shape[0] == 4 checked above
+    if olen:
+        memcpy(&b[20], &options[0], olen)  # out was sized 20 + olen
+    cdef uint32_t c
+    if checksum < 0:
+        c = (~_sum16(b, 0, 20 + olen)) & 0xFFFF
+    else:
+        c = checksum & 0xFFFF
+    b[10] = c >> 8
+    b[11] = c & 0xFF
+    return bytes(out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def expand(const uint8_t[::1] base, Py_ssize_t count, const int64_t[::1] offsets,
+           const int64_t[::1] widths, const uint64_t[:, ::1] values,
+           const int64_t[::1] csum_at, const int64_t[::1] csum_start,
+           const uint8_t[::1] csum_zero_ffff, const uint8_t[:, ::1] affects,
+           uint8_t[::1] out) -> None:
+    """Stamp `count` copies of `base` into `out`, writing values[i, f] into field f.
+
+    Field f is widths[f] bytes at offsets[f]. Checksum c lives at csum_at[c]
+    and covers a region starting at csum_start[c]; affects[f, c] says field f
+    is summed by checksum c (directly or through the pseudo-header). Checksums
+    are updated incrementally (RFC 1624) from the base frame's value, so the
+    cost per frame is the fields changed, not the frame length.
+    A checksum whose base value is 0 with csum_zero_ffff set (UDP "no
+    checksum") is left at 0.
+    """
+    cdef Py_ssize_t flen = base.shape[0]
+    cdef Py_ssize_t nf = offsets.shape[0]
+    cdef Py_ssize_t nc = csum_at.shape[0]
+    cdef Py_ssize_t i, f, c, k, pos
+    cdef uint64_t v, acc
+    cdef uint32_t old_sum, new_sum, word, base_c
+    cdef uint8_t byte_old, byte_new
+    cdef uint8_t* dst
+    if count < 0 or out.shape[0] < count * flen:
+        raise ValueError("output buffer too small")
+    if widths.shape[0] != nf or affects.shape[0] != nf or (nf and affects.shape[1] != nc):
+        raise ValueError("field tables disagree in length")
+    if values.shape[0] < count or values.shape[1] != nf:
+        raise ValueError("values must be (count, fields)")
+    if csum_start.shape[0] != nc or csum_zero_ffff.shape[0] != nc:
+        raise ValueError("checksum tables disagree in length")
+    for f in range(nf):
+        if widths[f] < 1 or widths[f] > 8 or offsets[f] < 0 or offsets[f] + widths[f] > flen:
+            raise ValueError("field outside the frame")
+    for c in range(nc):
+        if csum_at[c] < 0 or csum_at[c] + 2 > flen or csum_start[c] < 0 or csum_start[c] > flen:
+            raise ValueError("checksum outside the frame")
+    if flen == 0:
+        return
+    # All indices below are bounded by the checks above: out holds count*flen bytes,
+    # every field and checksum lies inside [0, flen).
+    with nogil:
+        for i in range(count):
+            dst = &out[i * flen]
+            memcpy(dst, &base[0], flen)
+            for c in range(nc):
+                base_c = (<uint32_t>base[csum_at[c]] << 8) | base[csum_at[c] + 1]
+                if base_c == 0 and csum_zero_ffff[c]:
+                    continue
+                acc = (~base_c) & 0xFFFF
+                for f in range(nf):
+                    if not affects[f, c]:
+                        continue
+                    v = values[i, f]
+                    old_sum = 0
+                    new_sum = 0
+                    for k in range(widths[f]):
+                        pos = offsets[f] + k
+                        byte_old = base[pos]
+                        byte_new = (v >> (8 * (widths[f] - 1 - k))) & 0xFF
+                        if ((pos - csum_start[c]) & 1) == 0:
+                            old_sum += <uint32_t>byte_old << 8
+                            new_sum += <uint32_t>byte_new << 8
+                        else:
+                            old_sum += byte_old
+                            new_sum += byte_new
+                    acc += (~_fold(old_sum)) & 0xFFFF
+                    acc += _fold(new_sum)
+                word = (~_fold(acc)) & 0xFFFF
+                if word == 0 and csum_zero_ffff[c]:
+                    word = 0xFFFF
+                dst[csum_at[c]] = word >> 8
+                dst[csum_at[c] + 1] = word & 0xFF
+            for f in range(nf):
+                v = values[i, f]
+                for k in range(widths[f]):
+                    dst[offsets[f] + k] = (v >> (8 * (widths[f] - 1 - k))) & 0xFF

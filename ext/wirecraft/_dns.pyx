@@ -1,0 +1,1203 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""DNS wire decoder: one bounded pass over a message, typed records, problems as flags.
+
+RFCs: 1035 (format, compression), 3596 (AAAA), 2782 (SRV), 3403 (NAPTR), 4034 (DNSSEC
+records), 5155 (NSEC3), 6891 (EDNS0), 7871 (client subnet), 7873 (cookies), 7828
+(keepalive), 7830 (padding), 8914 (extended errors), 9460 (SVCB/HTTPS), 8945 (TSIG),
+3597 (unknown types), 4255 (SSHFP), 6698 (TLSA), 8659 (CAA), 6762 (mDNS), 4795 (LLMNR).
+
+Reads use raw pointers: every read is preceded by a length check against the end of the
+message or of the rdata; each such read carries a comment naming its check. Names follow
+at most MAX_JUMPS compression pointers, each strictly backwards of where the current run
+of labels began, so a name costs at most 255 label bytes plus 20 jumps whatever the input.
+Every record consumes at least 5 bytes, so a message costs time linear in its length.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.stdio cimport snprintf
+
+import binascii
+import time as _time
+from collections import namedtuple
+
+cdef extern from "arpa/inet.h" nogil:
+    const char* inet_ntop(int af, const void* src, char* dst, unsigned int size)
+
+cdef extern from "sys/socket.h" nogil:
+    int AF_INET
+    int AF_INET6
+
+# an escaped label byte takes at most 4 characters (\DDD); plus dots: NAME_BUF
+cdef enum:
+    MAX_JUMPS = 20
+    MAX_NAME = 255
+    NAME_BUF = 1100
+
+# --- name status bits --------------------------------------------------------------------
+cdef enum:
+    N_TRUNCATED = 1       # the name ran past the end of the message (or of its rdata)
+    N_LOOP = 2            # a pointer aimed at itself or at a pointer/run already visited
+    N_FORWARD = 4         # a pointer aimed forward of where the current run started
+    N_JUMPS = 8           # more than MAX_JUMPS pointers
+    N_LABEL = 16          # a label length byte 0x40-0xBF (length > 63 / reserved label type)
+    N_LONG = 32           # more than 255 bytes on the wire
+    N_FATAL = 64          # the problem came before any pointer: where the name ends is unknown
+
+cdef tuple _NAME_FLAGS = (
+    (N_TRUNCATED, "name_truncated"),
+    (N_LOOP, "name_pointer_loop"),
+    (N_FORWARD, "name_pointer_forward"),
+    (N_JUMPS, "name_too_many_pointers"),
+    (N_LABEL, "label_too_long"),
+    (N_LONG, "name_too_long"),
+)
+
+# --- type, class, rcode, opcode names -----------------------------------------------------
+TYPE_NAMES = {
+    1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG", 9: "MR",
+    10: "NULL", 11: "WKS", 12: "PTR", 13: "HINFO", 14: "MINFO", 15: "MX", 16: "TXT",
+    17: "RP", 18: "AFSDB", 19: "X25", 20: "ISDN", 21: "RT", 22: "NSAP", 23: "NSAP-PTR",
+    24: "SIG", 25: "KEY", 26: "PX", 27: "GPOS", 28: "AAAA", 29: "LOC", 30: "NXT",
+    31: "EID", 32: "NIMLOC", 33: "SRV", 34: "ATMA", 35: "NAPTR", 36: "KX", 37: "CERT",
+    38: "A6", 39: "DNAME", 40: "SINK", 41: "OPT", 42: "APL", 43: "DS", 44: "SSHFP",
+    45: "IPSECKEY", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 49: "DHCID", 50: "NSEC3",
+    51: "NSEC3PARAM", 52: "TLSA", 53: "SMIMEA", 55: "HIP", 56: "NINFO", 57: "RKEY",
+    58: "TALINK", 59: "CDS", 60: "CDNSKEY", 61: "OPENPGPKEY", 62: "CSYNC", 63: "ZONEMD",
+    64: "SVCB", 65: "HTTPS", 99: "SPF", 100: "UINFO", 101: "UID", 102: "GID",
+    103: "UNSPEC", 104: "NID", 105: "L32", 106: "L64", 107: "LP", 108: "EUI48",
+    109: "EUI64", 249: "TKEY", 250: "TSIG", 251: "IXFR", 252: "AXFR", 253: "MAILB",
+    254: "MAILA", 255: "ANY", 256: "URI", 257: "CAA", 258: "AVC", 259: "DOA",
+    260: "AMTRELAY", 32768: "TA", 32769: "DLV",
+}
+TYPE_CODES = {v: k for k, v in TYPE_NAMES.items()}
+CLASS_NAMES = {1: "IN", 3: "CH", 4: "HS", 254: "NONE", 255: "ANY"}
+RCODE_NAMES = {
+    0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+    6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE",
+    11: "DSOTYPENI", 16: "BADVERS", 17: "BADKEY", 18: "BADTIME", 19: "BADMODE",
+    20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE",
+}
+OPCODE_NAMES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE", 6: "DSO"}
+EDNS_OPTION_NAMES = {
+    1: "LLQ", 2: "UL", 3: "NSID", 5: "DAU", 6: "DHU", 7: "N3U", 8: "ECS", 9: "EXPIRE",
+    10: "COOKIE", 11: "KEEPALIVE", 12: "PADDING", 13: "CHAIN", 14: "KEY-TAG", 15: "EDE",
+    16: "CLIENT-TAG", 17: "SERVER-TAG", 18: "REPORT-CHANNEL", 19: "ZONEVERSION",
+}
+SVC_PARAM_NAMES = {
+    0: "mandatory", 1: "alpn", 2: "no-default-alpn", 3: "port", 4: "ipv4hint", 5: "ech",
+    6: "ipv6hint", 7: "dohpath", 8: "ohttp",
+}
+
+
+def type_name(int rtype):
+    """Mnemonic of a record type, or TYPEnnn (RFC 3597) when it has none."""
+    name = TYPE_NAMES.get(rtype)
+    return name if name is not None else f"TYPE{rtype}"
+
+
+def class_name(int rclass):
+    """Mnemonic of a class, or CLASSnnn (RFC 3597) when it has none."""
+    name = CLASS_NAMES.get(rclass)
+    return name if name is not None else f"CLASS{rclass}"
+
+
+def rcode_name(int rcode):
+    """Mnemonic of an (extended) response code, or RCODEnnn."""
+    name = RCODE_NAMES.get(rcode)
+    return name if name is not None else f"RCODE{rcode}"
+
+
+# --- typed rdata ------------------------------------------------------------------------
+class MX(namedtuple("MX", "preference exchange")):
+    """MX, RT and KX rdata: a preference and a host name."""
+    __slots__ = ()
+
+
+class SOA(namedtuple("SOA", "mname rname serial refresh retry expire minimum")):
+    """SOA rdata (RFC 1035 3.3.13)."""
+    __slots__ = ()
+
+
+class SRV(namedtuple("SRV", "priority weight port target")):
+    """SRV rdata (RFC 2782)."""
+    __slots__ = ()
+
+
+class NAPTR(namedtuple("NAPTR", "order preference flags services regexp replacement")):
+    """NAPTR rdata (RFC 3403); flags, services and regexp are bytes."""
+    __slots__ = ()
+
+
+class CAA(namedtuple("CAA", "flags tag value")):
+    """CAA rdata (RFC 8659); tag and value are bytes."""
+    __slots__ = ()
+
+
+class HINFO(namedtuple("HINFO", "cpu os")):
+    """HINFO rdata: two character-strings (bytes)."""
+    __slots__ = ()
+
+
+class MINFO(namedtuple("MINFO", "rmailbx emailbx")):
+    """MINFO rdata: two mailbox names."""
+    __slots__ = ()
+
+
+class RP(namedtuple("RP", "mbox txt")):
+    """RP rdata (RFC 1183): mailbox and TXT owner names."""
+    __slots__ = ()
+
+
+class AFSDB(namedtuple("AFSDB", "subtype hostname")):
+    """AFSDB rdata (RFC 1183)."""
+    __slots__ = ()
+
+
+class SSHFP(namedtuple("SSHFP", "algorithm fp_type fingerprint")):
+    """SSHFP rdata (RFC 4255)."""
+    __slots__ = ()
+
+
+class TLSA(namedtuple("TLSA", "usage selector mtype cert")):
+    """TLSA/SMIMEA rdata (RFC 6698)."""
+    __slots__ = ()
+
+
+class DS(namedtuple("DS", "key_tag algorithm digest_type digest")):
+    """DS/CDS/DLV rdata (RFC 4034 5)."""
+    __slots__ = ()
+
+
+class DNSKEY(namedtuple("DNSKEY", "flags protocol algorithm key")):
+    """DNSKEY/CDNSKEY/KEY rdata (RFC 4034 2)."""
+    __slots__ = ()
+
+
+class RRSIG(namedtuple("RRSIG", "type_covered algorithm labels original_ttl expiration "
+                                "inception key_tag signer signature")):
+    """RRSIG/SIG rdata (RFC 4034 3); times are seconds since the epoch."""
+    __slots__ = ()
+
+
+class NSEC(namedtuple("NSEC", "next types")):
+    """NSEC rdata (RFC 4034 4): next owner name and the type numbers of the bit map."""
+    __slots__ = ()
+
+
+class NSEC3(namedtuple("NSEC3", "algorithm flags iterations salt next types")):
+    """NSEC3 rdata (RFC 5155); next is the raw hashed owner name."""
+    __slots__ = ()
+
+
+class NSEC3PARAM(namedtuple("NSEC3PARAM", "algorithm flags iterations salt")):
+    """NSEC3PARAM rdata (RFC 5155 4)."""
+    __slots__ = ()
+
+
+class CSYNC(namedtuple("CSYNC", "serial flags types")):
+    """CSYNC rdata (RFC 7477)."""
+    __slots__ = ()
+
+
+class URI(namedtuple("URI", "priority weight target")):
+    """URI rdata (RFC 7553); target is bytes."""
+    __slots__ = ()
+
+
+class SVCB(namedtuple("SVCB", "priority target params")):
+    """SVCB/HTTPS rdata (RFC 9460); params maps key name to a typed value."""
+    __slots__ = ()
+
+
+class TSIG(namedtuple("TSIG", "algorithm time_signed fudge mac original_id error other")):
+    """TSIG rdata (RFC 8945)."""
+    __slots__ = ()
+
+
+class Edns(namedtuple("Edns", "payload_size ext_rcode version do z options")):
+    """EDNS(0) from the OPT record (RFC 6891): ext_rcode is the upper 8 bits."""
+    __slots__ = ()
+
+
+class EdnsOption(namedtuple("EdnsOption", "code name value")):
+    """One EDNS option; value is typed for ECS, COOKIE, KEEPALIVE, EDE, else bytes."""
+    __slots__ = ()
+
+
+class ClientSubnet(namedtuple("ClientSubnet", "family source_prefix scope_prefix address")):
+    """EDNS client subnet (RFC 7871); address is text, zero-filled to the family's size."""
+    __slots__ = ()
+
+
+class Cookie(namedtuple("Cookie", "client server")):
+    """DNS cookie (RFC 7873): 8-byte client cookie and an optional server cookie."""
+    __slots__ = ()
+
+
+class ExtendedError(namedtuple("ExtendedError", "code text")):
+    """Extended DNS error (RFC 8914)."""
+    __slots__ = ()
+
+
+class _Bad(Exception):
+    """Internal: typed rdata did not fit its declared length."""
+
+
+# --- low-level helpers ---------------------------------------------------------------------
+cdef inline unsigned int rd16(const unsigned char* b, Py_ssize_t p) noexcept nogil:
+    return (<unsigned int>b[p] << 8) | b[p + 1]
+
+
+cdef inline unsigned long rd32(const unsigned char* b, Py_ssize_t p) noexcept nogil:
+    return ((<unsigned long>b[p] << 24) | (<unsigned long>b[p + 1] << 16)
+            | (<unsigned long>b[p + 2] << 8) | b[p + 3])
+
+
+cdef inline bytes blob(const unsigned char* b, Py_ssize_t p, Py_ssize_t n):
+    return PyBytes_FromStringAndSize(<const char*>(b + p), n)
+
+
+cdef str ip_text(const unsigned char* src, int af):
+    cdef char out[64]
+    if inet_ntop(af, src, out, 64) == NULL:
+        return "?"
+    return out.decode("ascii")
+
+
+cdef inline Py_ssize_t escape_byte(unsigned char c, char* out, Py_ssize_t o) noexcept nogil:
+    # dig / RFC 1035 5.1 presentation: specials get a backslash, non-printables \DDD
+    if c <= 0x20 or c >= 0x7F:
+        out[o] = 92  # backslash
+        out[o + 1] = 48 + c // 100
+        out[o + 2] = 48 + (c // 10) % 10
+        out[o + 3] = 48 + c % 10
+        return o + 4
+    if c == 46 or c == 92 or c == 34 or c == 40 or c == 41 or c == 59 or c == 64 or c == 36:
+        out[o] = 92
+        out[o + 1] = c
+        return o + 2
+    out[o] = c
+    return o + 1
+
+
+cdef str _NAME_TEXT_EMPTY = "."
+
+
+cdef class _Parser:
+    """One message being decoded: the buffer, its length and the problems seen."""
+    cdef bytes data
+    cdef const unsigned char* b
+    cdef Py_ssize_t n
+    cdef list problems
+    cdef int mdns
+
+    def __cinit__(self, bytes data, int mdns):
+        self.data = data
+        self.b = <const unsigned char*>PyBytes_AS_STRING(data)
+        self.n = PyBytes_GET_SIZE(data)
+        self.problems = []
+        self.mdns = mdns
+
+    cdef void flag(self, str problem):
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    cdef void name_flags(self, int status):
+        cdef int bit
+        for bit, text in _NAME_FLAGS:
+            if status & bit:
+                self.flag(text)
+
+    cdef str name(self, Py_ssize_t* pos, Py_ssize_t limit, int* status):
+        """Decode the name at pos[0]; pos[0] moves past it (past the first pointer).
+
+        limit bounds the labels read before the first pointer (end of message or of
+        rdata); after a jump the whole message may be read. status gets N_* bits; when
+        N_TRUNCATED is set before any jump, pos[0] is left at limit.
+        """
+        cdef const unsigned char* b = self.b
+        cdef Py_ssize_t p = pos[0]
+        cdef Py_ssize_t end = limit
+        cdef Py_ssize_t run_start = p
+        cdef Py_ssize_t after = -1       # where the caller resumes, once a pointer was taken
+        cdef Py_ssize_t visited[MAX_JUMPS + 2]
+        cdef int jumps = 0, i
+        cdef int st = 0
+        cdef int wire = 0                # bytes of the uncompressed name so far
+        cdef unsigned int length, target
+        cdef char out[NAME_BUF]
+        cdef Py_ssize_t o = 0
+        cdef bint loop
+        while True:
+            if p >= end:
+                st |= N_TRUNCATED
+                break
+            length = b[p]  # p < end <= n checked above
+            if length == 0:
+                p += 1
+                wire += 1
+                break
+            if length >= 0xC0:
+                if p + 1 >= end:
+                    st |= N_TRUNCATED
+                    break
+                target = ((length & 0x3F) << 8) | b[p + 1]  # p + 1 < end checked above
+                if after < 0:
+                    after = p + 2
+                if jumps >= MAX_JUMPS:
+                    st |= N_JUMPS
+                    break
+                if <Py_ssize_t>target >= run_start:
+                    loop = <Py_ssize_t>target == p
+                    for i in range(jumps):
+                        if visited[i] == <Py_ssize_t>target:
+                            loop = True
+                    if loop or <Py_ssize_t>target < p:
+                        st |= N_LOOP
+                    else:
+                        st |= N_FORWARD
+                    break
+                visited[jumps] = p
+                jumps += 1
+                run_start = target
+                p = target
+                end = self.n
+                continue
+            if length > 63:
+                st |= N_LABEL
+                break
+            if wire + 1 + <int>length + 1 > MAX_NAME:
+                st |= N_LONG
+                break
+            if p + 1 + <Py_ssize_t>length > end:
+                st |= N_TRUNCATED
+                break
+            if o:
+                out[o] = 46
+                o += 1
+            for i in range(<int>length):
+                o = escape_byte(b[p + 1 + i], out, o)  # p + 1 + length <= end checked above
+            wire += 1 + <int>length
+            p += 1 + length
+        if st and after < 0:
+            st |= N_FATAL
+        if after >= 0:
+            pos[0] = after
+        elif st & N_TRUNCATED:
+            pos[0] = limit
+        else:
+            pos[0] = p
+        status[0] = st
+        if o == 0:
+            return _NAME_TEXT_EMPTY
+        return PyUnicode_DecodeASCII(out, o, NULL)
+
+    cdef str rname(self, Py_ssize_t* pos, Py_ssize_t end):
+        """A name inside rdata: must not run past the rdata; other problems are flagged."""
+        cdef int st = 0
+        cdef str text = self.name(pos, end, &st)
+        if st:
+            self.name_flags(st)
+            if st & N_FATAL:
+                raise _Bad()
+        return text
+
+    cdef bytes cstring(self, Py_ssize_t* pos, Py_ssize_t end):
+        cdef Py_ssize_t p = pos[0]
+        cdef Py_ssize_t ln
+        if p >= end:
+            raise _Bad()
+        ln = self.b[p]  # p < end checked above
+        if p + 1 + ln > end:
+            raise _Bad()
+        pos[0] = p + 1 + ln
+        return blob(self.b, p + 1, ln)
+
+    cdef tuple bitmap(self, Py_ssize_t p, Py_ssize_t end):
+        """NSEC/NSEC3/CSYNC type bit maps (RFC 4034 4.1.2)."""
+        cdef const unsigned char* b = self.b
+        cdef unsigned int window, ln, i, bit
+        cdef list types = []
+        while p < end:
+            if p + 2 > end:
+                raise _Bad()
+            window = b[p]  # p + 2 <= end checked above
+            ln = b[p + 1]
+            if ln == 0 or ln > 32 or p + 2 + <Py_ssize_t>ln > end:
+                raise _Bad()
+            for i in range(ln):
+                for bit in range(8):
+                    if b[p + 2 + i] & (0x80 >> bit):  # p + 2 + ln <= end checked above
+                        types.append(window * 256 + i * 8 + bit)
+            p += 2 + ln
+        return tuple(types)
+
+    cdef object rdata(self, unsigned int rtype, Py_ssize_t p, Py_ssize_t end):
+        """Typed rdata of one record in [p, end); raises _Bad if it does not fit exactly."""
+        cdef const unsigned char* b = self.b
+        cdef Py_ssize_t ln = end - p
+        cdef Py_ssize_t q
+        cdef object a, c
+        if rtype == 1:
+            if ln != 4:
+                raise _Bad()
+            return ip_text(b + p, AF_INET)  # ln == 4 checked above
+        if rtype == 28:
+            if ln != 16:
+                raise _Bad()
+            return ip_text(b + p, AF_INET6)  # ln == 16 checked above
+        if rtype in (2, 3, 4, 5, 7, 8, 9, 12, 39):
+            a = self.rname(&p, end)
+        elif rtype in (15, 18, 21, 36):
+            if ln < 3:
+                raise _Bad()
+            q = rd16(b, p)  # ln >= 3 checked above
+            p += 2
+            a = self.rname(&p, end)
+            a = AFSDB(q, a) if rtype == 18 else MX(q, a)
+        elif rtype == 6:
+            a = self.rname(&p, end)
+            c = self.rname(&p, end)
+            if end - p != 20:
+                raise _Bad()
+            # end - p == 20 checked above
+            a = SOA(a, c, rd32(b, p), rd32(b, p + 4), rd32(b, p + 8), rd32(b, p + 12),
+                    rd32(b, p + 16))
+            p = end
+        elif rtype in (16, 99):
+            items = []
+            while p < end:
+                items.append(self.cstring(&p, end))
+            a = tuple(items)
+        elif rtype == 13:
+            a = self.cstring(&p, end)
+            a = HINFO(a, self.cstring(&p, end))
+        elif rtype == 14:
+            a = self.rname(&p, end)
+            a = MINFO(a, self.rname(&p, end))
+        elif rtype == 17:
+            a = self.rname(&p, end)
+            a = RP(a, self.rname(&p, end))
+        elif rtype == 33:
+            if ln < 7:
+                raise _Bad()
+            q = p
+            p += 6
+            # ln >= 7 checked above
+            a = SRV(rd16(b, q), rd16(b, q + 2), rd16(b, q + 4), self.rname(&p, end))
+        elif rtype == 35:
+            if ln < 7:
+                raise _Bad()
+            q = p
+            p += 4
+            # ln >= 7 checked above
+            a = (rd16(b, q), rd16(b, q + 2), self.cstring(&p, end), self.cstring(&p, end),
+                 self.cstring(&p, end))
+            a = NAPTR(*a, self.rname(&p, end))
+        elif rtype == 257:
+            if ln < 2:
+                raise _Bad()
+            q = b[p + 1]  # ln >= 2 checked above
+            if p + 2 + q > end:
+                raise _Bad()
+            a = CAA(b[p], blob(b, p + 2, q), blob(b, p + 2 + q, end - p - 2 - q))
+            p = end
+        elif rtype == 44:
+            if ln < 2:
+                raise _Bad()
+            a = SSHFP(b[p], b[p + 1], blob(b, p + 2, ln - 2))  # ln >= 2 checked above
+            p = end
+        elif rtype in (52, 53):
+            if ln < 3:
+                raise _Bad()
+            a = TLSA(b[p], b[p + 1], b[p + 2], blob(b, p + 3, ln - 3))  # ln >= 3 above
+            p = end
+        elif rtype in (43, 59, 32769):
+            if ln < 4:
+                raise _Bad()
+            a = DS(rd16(b, p), b[p + 2], b[p + 3], blob(b, p + 4, ln - 4))  # ln >= 4 above
+            p = end
+        elif rtype in (48, 60, 25):
+            if ln < 4:
+                raise _Bad()
+            a = DNSKEY(rd16(b, p), b[p + 2], b[p + 3], blob(b, p + 4, ln - 4))  # ln >= 4
+            p = end
+        elif rtype in (46, 24):
+            if ln < 19:
+                raise _Bad()
+            q = p
+            p += 18
+            c = self.rname(&p, end)
+            # ln >= 19 checked above: the 18 fixed bytes are inside the rdata
+            a = RRSIG(rd16(b, q), b[q + 2], b[q + 3], rd32(b, q + 4), rd32(b, q + 8),
+                      rd32(b, q + 12), rd16(b, q + 16), c, blob(b, p, end - p))
+            p = end
+        elif rtype == 47:
+            a = self.rname(&p, end)
+            a = NSEC(a, self.bitmap(p, end))
+            p = end
+        elif rtype == 50:
+            if ln < 5:
+                raise _Bad()
+            q = b[p + 4]  # ln >= 5 checked above
+            if p + 5 + q + 1 > end:
+                raise _Bad()
+            c = b[p + 5 + q]  # p + 5 + q + 1 <= end checked above
+            if p + 6 + q + <Py_ssize_t>c > end:
+                raise _Bad()
+            a = NSEC3(b[p], b[p + 1], rd16(b, p + 2), blob(b, p + 5, q),
+                      blob(b, p + 6 + q, c), self.bitmap(p + 6 + q + c, end))
+            p = end
+        elif rtype == 51:
+            if ln < 5:
+                raise _Bad()
+            q = b[p + 4]  # ln >= 5 checked above
+            if ln != 5 + q:
+                raise _Bad()
+            a = NSEC3PARAM(b[p], b[p + 1], rd16(b, p + 2), blob(b, p + 5, q))
+            p = end
+        elif rtype == 62:
+            if ln < 6:
+                raise _Bad()
+            a = CSYNC(rd32(b, p), rd16(b, p + 4), self.bitmap(p + 6, end))  # ln >= 6 above
+            p = end
+        elif rtype == 256:
+            if ln < 4:
+                raise _Bad()
+            a = URI(rd16(b, p), rd16(b, p + 2), blob(b, p + 4, ln - 4))  # ln >= 4 above
+            p = end
+        elif rtype in (64, 65):
+            if ln < 3:
+                raise _Bad()
+            q = rd16(b, p)  # ln >= 3 checked above
+            p += 2
+            c = self.rname(&p, end)
+            a = SVCB(q, c, self.svc_params(p, end))
+            p = end
+        elif rtype == 250:
+            a = self.tsig(p, end)
+            p = end
+        elif rtype in (49, 61):
+            a = blob(b, p, ln)
+            p = end
+        else:
+            return None
+        if p != end:
+            raise _Bad()
+        return a
+
+    cdef dict svc_params(self, Py_ssize_t p, Py_ssize_t end):
+        cdef const unsigned char* b = self.b
+        cdef unsigned int key, ln, i
+        cdef Py_ssize_t q
+        cdef dict params = {}
+        cdef object v
+        while p < end:
+            if p + 4 > end:
+                raise _Bad()
+            key = rd16(b, p)  # p + 4 <= end checked above
+            ln = rd16(b, p + 2)
+            p += 4
+            if p + ln > end:
+                raise _Bad()
+            # every read below stays inside [p, p + ln), p + ln <= end checked above
+            if key == 0:
+                if ln % 2:
+                    raise _Bad()
+                v = tuple([rd16(b, p + 2 * i) for i in range(ln // 2)])
+            elif key == 1:
+                items = []
+                q = p
+                while q < p + ln:
+                    items.append(self.cstring(&q, p + ln))
+                v = tuple(items)
+            elif key == 2:
+                if ln:
+                    raise _Bad()
+                v = True
+            elif key == 3:
+                if ln != 2:
+                    raise _Bad()
+                v = rd16(b, p)
+            elif key == 4:
+                if ln % 4:
+                    raise _Bad()
+                v = tuple([ip_text(b + p + 4 * i, AF_INET) for i in range(ln // 4)])
+            elif key == 6:
+                if ln % 16:
+                    raise _Bad()
+                v = tuple([ip_text(b + p + 16 * i, AF_INET6) for i in range(ln // 16)])
+            else:
+                v = blob(b, p, ln)
+            name = SVC_PARAM_NAMES.get(key)
+            params[name if name is not None else f"key{key}"] = v
+            p += ln
+        return params
+
+    cdef object tsig(self, Py_ssize_t p, Py_ssize_t end):
+        cdef const unsigned char* b = self.b
+        cdef unsigned int maclen, otherlen
+        alg = self.rname(&p, end)
+        if p + 10 > end:
+            raise _Bad()
+        # p + 10 <= end checked above
+        signed = (<unsigned long long>rd16(b, p) << 32) | rd32(b, p + 2)
+        fudge = rd16(b, p + 6)
+        maclen = rd16(b, p + 8)
+        p += 10
+        if p + maclen + 6 > end:
+            raise _Bad()
+        mac = blob(b, p, maclen)
+        p += maclen
+        # p + 6 <= end checked above (with the MAC)
+        orig = rd16(b, p)
+        err = rd16(b, p + 2)
+        otherlen = rd16(b, p + 4)
+        p += 6
+        if p + otherlen != end:
+            raise _Bad()
+        return TSIG(alg, signed, fudge, mac, orig, err, blob(b, p, otherlen))
+
+    cdef object edns(self, unsigned int payload, unsigned long ttl, Py_ssize_t p,
+                     Py_ssize_t end):
+        """The OPT record's fields and options (RFC 6891 6.1)."""
+        cdef const unsigned char* b = self.b
+        cdef unsigned int code, ln, fam, src, scope, need
+        cdef list options = []
+        cdef bytes addr
+        cdef object v
+        cdef bint parsed
+        while p < end:
+            if p + 4 > end:
+                self.flag("edns_option_truncated")
+                break
+            code = rd16(b, p)  # p + 4 <= end checked above
+            ln = rd16(b, p + 2)
+            p += 4
+            if p + ln > end:
+                self.flag("edns_option_truncated")
+                options.append(EdnsOption(code, EDNS_OPTION_NAMES.get(code, f"OPT{code}"),
+                                          blob(b, p, end - p)))
+                break
+            # every read below stays inside [p, p + ln), p + ln <= end checked above
+            v = None
+            parsed = False
+            if code == 8 and ln >= 4:
+                fam = rd16(b, p)
+                src = b[p + 2]
+                scope = b[p + 3]
+                need = (src + 7) // 8
+                if fam in (1, 2) and ln - 4 == need and need <= (4 if fam == 1 else 16):
+                    addr = blob(b, p + 4, need) + bytes((4 if fam == 1 else 16) - need)
+                    v = ClientSubnet(fam, src, scope,
+                                     ip_text(<const unsigned char*>PyBytes_AS_STRING(addr),
+                                             AF_INET if fam == 1 else AF_INET6))
+                    parsed = True
+            elif code == 10 and (ln == 8 or 16 <= ln <= 40):
+                v = Cookie(blob(b, p, 8), blob(b, p + 8, ln - 8))
+                parsed = True
+            elif code == 11 and ln in (0, 2):
+                v = rd16(b, p) if ln == 2 else None
+                parsed = True
+            elif code == 15 and ln >= 2:
+                v = ExtendedError(rd16(b, p), blob(b, p + 2, ln - 2).decode("utf-8", "replace"))
+                parsed = True
+            if not parsed:
+                v = blob(b, p, ln)
+            options.append(EdnsOption(code, EDNS_OPTION_NAMES.get(code, f"OPT{code}"), v))
+            p += ln
+        return Edns(payload, (ttl >> 24) & 0xFF, (ttl >> 16) & 0xFF, bool(ttl & 0x8000),
+                    ttl & 0x7FFF, options)
+
+
+# --- message and records -----------------------------------------------------------------
+cdef class Question:
+    """A question: name, type, class; unicast_response is mDNS's QU bit (RFC 6762 5.4)."""
+    cdef readonly str name
+    cdef readonly int type
+    cdef readonly int cls
+    cdef readonly bint unicast_response
+
+    @property
+    def type_name(self):
+        return type_name(self.type)
+
+    @property
+    def class_name(self):
+        return class_name(self.cls)
+
+    def __str__(self):
+        return f";{_owner_text(self.name)}\t\t{class_name(self.cls)}\t{type_name(self.type)}"
+
+    def __repr__(self):
+        return f"Question({self.name!r}, {type_name(self.type)}, {class_name(self.cls)})"
+
+    def __eq__(self, other):
+        if not isinstance(other, Question):
+            return NotImplemented
+        return (self.name, self.type, self.cls, self.unicast_response) == (
+            other.name, other.type, other.cls, other.unicast_response)
+
+    def __hash__(self):
+        return hash((self.name, self.type, self.cls))
+
+
+cdef class Record:
+    """A resource record: owner name, type, class, TTL, typed data and raw rdata.
+
+    data is typed (str for addresses and names, named tuples for structured rdata,
+    Edns for OPT) or the raw rdata bytes for unknown or malformed types; malformed is
+    True when a known type's rdata did not parse. cache_flush is mDNS's bit.
+    """
+    cdef readonly str name
+    cdef readonly int type
+    cdef readonly int cls
+    cdef readonly long long ttl
+    cdef readonly object data
+    cdef readonly bytes rdata
+    cdef readonly bint cache_flush
+    cdef readonly bint malformed
+
+    @property
+    def type_name(self):
+        return type_name(self.type)
+
+    @property
+    def class_name(self):
+        return class_name(self.cls)
+
+    @property
+    def text(self):
+        """The rdata in presentation form (as dig prints it)."""
+        return rdata_text(self)
+
+    def __str__(self):
+        if self.type == 41 and isinstance(self.data, Edns):
+            return f"{_owner_text(self.name)}\t{self.ttl}\tCLASS{self.cls}\tOPT\t{rdata_text(self)}"
+        return (f"{_owner_text(self.name)}\t{self.ttl}\t{class_name(self.cls)}\t"
+                f"{type_name(self.type)}\t{rdata_text(self)}")
+
+    def __repr__(self):
+        return f"Record({str(self)!r})"
+
+    def __eq__(self, other):
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.name, self.type, self.cls, self.ttl, self.rdata, self.cache_flush) == (
+            other.name, other.type, other.cls, other.ttl, other.rdata, other.cache_flush)
+
+    def __hash__(self):
+        return hash((self.name, self.type, self.cls, self.ttl, self.rdata))
+
+
+cdef class Message:
+    """A decoded DNS message. problems lists what was wrong with the bytes (empty if clean).
+
+    rcode includes the upper bits from OPT (extended rcode); header_rcode is the 4-bit
+    field. For LLMNR (RFC 4795) aa is the C (conflict) bit and rd the T (tentative) bit.
+    """
+    cdef readonly int id
+    cdef readonly int flags
+    cdef readonly int rcode
+    cdef readonly tuple counts
+    cdef readonly list questions
+    cdef readonly list answers
+    cdef readonly list authorities
+    cdef readonly list additionals
+    cdef readonly object edns
+    cdef readonly object tsig
+    cdef readonly list problems
+    cdef readonly Py_ssize_t size
+    cdef readonly Py_ssize_t end
+
+    @property
+    def qr(self):
+        return bool(self.flags & 0x8000)
+
+    @property
+    def opcode(self):
+        return (self.flags >> 11) & 0xF
+
+    @property
+    def opcode_name(self):
+        return OPCODE_NAMES.get(self.opcode, f"OPCODE{self.opcode}")
+
+    @property
+    def aa(self):
+        return bool(self.flags & 0x0400)
+
+    @property
+    def tc(self):
+        return bool(self.flags & 0x0200)
+
+    @property
+    def rd(self):
+        return bool(self.flags & 0x0100)
+
+    @property
+    def ra(self):
+        return bool(self.flags & 0x0080)
+
+    @property
+    def z(self):
+        return bool(self.flags & 0x0040)
+
+    @property
+    def ad(self):
+        return bool(self.flags & 0x0020)
+
+    @property
+    def cd(self):
+        return bool(self.flags & 0x0010)
+
+    @property
+    def header_rcode(self):
+        return self.flags & 0xF
+
+    @property
+    def rcode_name(self):
+        return rcode_name(self.rcode)
+
+    @property
+    def flag_names(self):
+        """The set header bits as dig prints them: qr aa tc rd ra z ad cd."""
+        names = []
+        for bit, text in ((0x8000, "qr"), (0x400, "aa"), (0x200, "tc"), (0x100, "rd"),
+                          (0x80, "ra"), (0x40, "z"), (0x20, "ad"), (0x10, "cd")):
+            if self.flags & bit:
+                names.append(text)
+        return names
+
+    @property
+    def question(self):
+        """The first question, or None."""
+        return self.questions[0] if self.questions else None
+
+    def records(self):
+        """Every record of the answer, authority and additional sections, in order."""
+        return self.answers + self.authorities + self.additionals
+
+    def __repr__(self):
+        q = self.questions[0] if self.questions else None
+        return (f"<DNS {'response' if self.qr else 'query'} id={self.id} "
+                f"{q.name + ' ' + type_name(q.type) if q is not None else '-'} "
+                f"{self.rcode_name} an={len(self.answers)} ns={len(self.authorities)} "
+                f"ar={len(self.additionals)}{' problems=' + ','.join(self.problems) if self.problems else ''}>")
+
+    def to_text(self):
+        """A dig-like multi-line rendering of the whole message."""
+        lines = [f";; opcode: {self.opcode_name}, status: {self.rcode_name}, id: {self.id}",
+                 f";; flags: {' '.join(self.flag_names)}; QUERY: {self.counts[0]}, "
+                 f"ANSWER: {self.counts[1]}, AUTHORITY: {self.counts[2]}, "
+                 f"ADDITIONAL: {self.counts[3]}"]
+        if self.edns is not None:
+            lines.append(f";; EDNS: version: {self.edns.version}, flags:"
+                         f"{' do' if self.edns.do else ''}; udp: {self.edns.payload_size}")
+        lines.append(";; QUESTION SECTION:")
+        lines.extend(str(q) for q in self.questions)
+        for title, section in (("ANSWER", self.answers), ("AUTHORITY", self.authorities),
+                               ("ADDITIONAL", self.additionals)):
+            if section:
+                lines.append(f";; {title} SECTION:")
+                lines.extend(str(r) for r in section)
+        if self.problems:
+            lines.append(f";; PROBLEMS: {', '.join(self.problems)}")
+        return "\n".join(lines)
+
+
+def decode(data, mdns=None):
+    """Decode one DNS message (no TCP length prefix). Never raises on wire data.
+
+    mdns: None splits the class's top bit (mDNS cache-flush / unicast-response) only
+    when the rest is IN; True always splits it, False never.
+    """
+    cdef bytes raw = data if type(data) is bytes else bytes(data)
+    cdef int mode = 2 if mdns is None else (1 if mdns else 0)
+    cdef _Parser ps = _Parser(raw, mode)
+    cdef const unsigned char* b = ps.b
+    cdef Py_ssize_t n = ps.n
+    cdef Message m = Message.__new__(Message)
+    cdef Py_ssize_t p = 12
+    cdef unsigned int counts[4]
+    cdef unsigned int rtype, rclass, rdlen, k, section
+    cdef unsigned long ttl
+    cdef int st
+    cdef Py_ssize_t ostart
+    cdef list lists
+    cdef Question qu
+    cdef Record rr
+    cdef bint split, ok = True
+    cdef bytes head
+    m.size = n
+    m.edns = None
+    m.tsig = None
+    m.questions = []
+    m.answers = []
+    m.authorities = []
+    m.additionals = []
+    lists = [m.questions, m.answers, m.authorities, m.additionals]
+    if n < 12:
+        ps.flag("header_truncated")
+        head = raw + bytes(12 - n)
+        b = <const unsigned char*>PyBytes_AS_STRING(head)
+        p = n
+        ok = False
+    # b has at least 12 bytes here (raw itself or the zero-padded copy)
+    m.id = rd16(b, 0)
+    m.flags = rd16(b, 2)
+    for k in range(4):
+        counts[k] = rd16(b, 4 + 2 * k)
+    b = ps.b
+    m.counts = (counts[0], counts[1], counts[2], counts[3])
+    m.rcode = m.flags & 0xF
+    section = 0
+    while ok and section < 4:
+        for k in range(counts[section]):
+            if p >= n:
+                ps.flag("count_exceeds_data")
+                ok = False
+                break
+            ostart = p
+            st = 0
+            name = ps.name(&p, n, &st)
+            if st:
+                ps.name_flags(st)
+                if st & N_FATAL:
+                    ok = False
+                    break
+            if section == 0:
+                if p + 4 > n:
+                    ps.flag("record_truncated")
+                    ok = False
+                    break
+                qu = Question.__new__(Question)
+                qu.name = name
+                qu.type = rd16(b, p)  # p + 4 <= n checked above
+                rclass = rd16(b, p + 2)
+                split = (mode == 1 or (mode == 2 and (rclass & 0x7FFF) == 1)) and rclass & 0x8000
+                qu.unicast_response = split
+                qu.cls = rclass & 0x7FFF if split else rclass
+                p += 4
+                m.questions.append(qu)
+                continue
+            if p + 10 > n:
+                ps.flag("record_truncated")
+                ok = False
+                break
+            rr = Record.__new__(Record)
+            rr.name = name
+            # p + 10 <= n checked above
+            rtype = rd16(b, p)
+            rclass = rd16(b, p + 2)
+            ttl = rd32(b, p + 4)
+            rdlen = rd16(b, p + 8)
+            p += 10
+            rr.type = rtype
+            rr.ttl = ttl
+            split = (rtype != 41 and (mode == 1 or (mode == 2 and (rclass & 0x7FFF) == 1))
+                     and rclass & 0x8000)
+            rr.cache_flush = split
+            rr.cls = rclass & 0x7FFF if split else rclass
+            if p + rdlen > n:
+                ps.flag("rdata_past_end")
+                rr.rdata = blob(b, p, n - p)
+                rr.data = rr.rdata
+                rr.malformed = True
+                (<list>lists[section]).append(rr)
+                ok = False
+                break
+            rr.rdata = blob(b, p, rdlen)
+            rr.malformed = False
+            if rtype == 41:
+                if section != 3:
+                    ps.flag("opt_outside_additional")
+                if m.edns is not None:
+                    ps.flag("multiple_opt")
+                rr.data = ps.edns(rclass, ttl, p, p + rdlen)
+                if name != ".":
+                    ps.flag("opt_name_not_root")
+                if m.edns is None:
+                    m.edns = rr.data
+                    m.rcode = ((ttl >> 24) & 0xFF) << 4 | (m.flags & 0xF)
+            else:
+                try:
+                    rr.data = ps.rdata(rtype, p, p + rdlen)
+                except _Bad:
+                    rr.data = None
+                    rr.malformed = True
+                    ps.flag("rdata_malformed")
+                if rr.data is None:
+                    rr.data = rr.rdata
+                if rtype == 250:
+                    if section != 3:
+                        ps.flag("tsig_not_last")
+                    m.tsig = rr
+            p += rdlen
+            (<list>lists[section]).append(rr)
+        section += 1
+    if ok and p < n:
+        ps.flag("trailing_bytes")
+    m.end = p
+    m.problems = ps.problems
+    return m
+
+
+def decode_name(data, Py_ssize_t offset=0):
+    """Decode the (possibly compressed) name at offset: (text, next_offset, problems)."""
+    cdef bytes raw = data if type(data) is bytes else bytes(data)
+    cdef _Parser ps = _Parser(raw, 0)
+    cdef Py_ssize_t p = offset
+    cdef int st = 0
+    if offset < 0 or offset > ps.n:
+        raise ValueError("offset outside the data")
+    text = ps.name(&p, ps.n, &st)
+    ps.name_flags(st)
+    return text, p, ps.problems
+
+
+# --- presentation form ----------------------------------------------------------------
+cdef str _owner_text(str name):
+    return name if name == "." else name + "."
+
+
+def _qstr(bytes s):
+    """A character-string in double quotes, dig-style escapes."""
+    out = []
+    for c in s:
+        if c == 34 or c == 92:
+            out.append("\\" + chr(c))
+        elif c < 0x20 or c >= 0x7F:
+            out.append(f"\\{c:03d}")
+        else:
+            out.append(chr(c))
+    return '"' + "".join(out) + '"'
+
+
+def _b64(bytes s):
+    return binascii.b2a_base64(s, newline=False).decode("ascii")
+
+
+_B32HEX = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+
+
+def _b32hex(bytes s):
+    bits = 0
+    nbits = 0
+    out = []
+    for c in s:
+        bits = (bits << 8) | c
+        nbits += 8
+        while nbits >= 5:
+            nbits -= 5
+            out.append(_B32HEX[(bits >> nbits) & 31])
+    if nbits:
+        out.append(_B32HEX[(bits << (5 - nbits)) & 31])
+    return "".join(out)
+
+
+def _time_text(t):
+    return _time.strftime("%Y%m%d%H%M%S", _time.gmtime(t))
+
+
+def _types_text(types):
+    return " ".join(type_name(t) for t in types)
+
+
+def _svc_value_text(key, value):
+    if value is True:
+        return key
+    if key == "mandatory":
+        return key + "=" + ",".join(SVC_PARAM_NAMES.get(k, f"key{k}") for k in value)
+    if key == "alpn":
+        return key + '="' + ",".join(v.decode("latin-1").replace(",", "\\,")
+                                     for v in value) + '"'
+    if key in ("ipv4hint", "ipv6hint"):
+        return key + "=" + ",".join(value)
+    if key == "port":
+        return f"{key}={value}"
+    if key == "ech":
+        return key + "=" + _b64(value)
+    return key + "=" + _qstr(value)
+
+
+def _edns_option_text(opt):
+    v = opt.value
+    if isinstance(v, ClientSubnet):
+        return f"{opt.name}: {v.address}/{v.source_prefix}/{v.scope_prefix}"
+    if isinstance(v, Cookie):
+        return f"{opt.name}: {v.client.hex()}{v.server.hex()}"
+    if isinstance(v, ExtendedError):
+        return f"{opt.name}: {v.code} {v.text!r}"
+    if opt.code == 12 and isinstance(v, bytes):
+        return f"{opt.name}: ({len(v)} bytes)"
+    if opt.code == 11:
+        return f"{opt.name}: {v if v is not None else '-'}"
+    return f"{opt.name}: {v.hex() if isinstance(v, bytes) else v}"
+
+
+def rdata_text(Record r):
+    """Presentation form of a record's rdata; RFC 3597 \\# form for unknown/malformed."""
+    d = r.data
+    t = r.type
+    if r.malformed or isinstance(d, bytes) and t not in (49, 61):
+        return f"\\# {len(r.rdata)} {r.rdata.hex().upper()}".rstrip()
+    if isinstance(d, str):
+        return d if t in (1, 28) else _owner_text(d)
+    if t in (15, 18, 21, 36):
+        return f"{d[0]} {_owner_text(d[1])}"
+    if t == 6:
+        return (f"{_owner_text(d.mname)} {_owner_text(d.rname)} {d.serial} {d.refresh} "
+                f"{d.retry} {d.expire} {d.minimum}")
+    if t in (16, 99):
+        return " ".join(_qstr(s) for s in d)
+    if t == 13:
+        return f"{_qstr(d.cpu)} {_qstr(d.os)}"
+    if t in (14, 17):
+        return f"{_owner_text(d[0])} {_owner_text(d[1])}"
+    if t == 33:
+        return f"{d.priority} {d.weight} {d.port} {_owner_text(d.target)}"
+    if t == 35:
+        return (f"{d.order} {d.preference} {_qstr(d.flags)} {_qstr(d.services)} "
+                f"{_qstr(d.regexp)} {_owner_text(d.replacement)}")
+    if t == 257:
+        return f"{d.flags} {d.tag.decode('latin-1')} {_qstr(d.value)}"
+    if t == 44:
+        return f"{d.algorithm} {d.fp_type} {d.fingerprint.hex().upper()}"
+    if t in (52, 53):
+        return f"{d.usage} {d.selector} {d.mtype} {d.cert.hex().upper()}"
+    if t in (43, 59, 32769):
+        return f"{d.key_tag} {d.algorithm} {d.digest_type} {d.digest.hex().upper()}"
+    if t in (48, 60, 25):
+        return f"{d.flags} {d.protocol} {d.algorithm} {_b64(d.key)}"
+    if t in (46, 24):
+        return (f"{type_name(d.type_covered)} {d.algorithm} {d.labels} {d.original_ttl} "
+                f"{_time_text(d.expiration)} {_time_text(d.inception)} {d.key_tag} "
+                f"{_owner_text(d.signer)} {_b64(d.signature)}")
+    if t == 47:
+        return f"{_owner_text(d.next)} {_types_text(d.types)}".rstrip()
+    if t == 50:
+        return (f"{d.algorithm} {d.flags} {d.iterations} {d.salt.hex().upper() or '-'} "
+                f"{_b32hex(d.next)} {_types_text(d.types)}").rstrip()
+    if t == 51:
+        return f"{d.algorithm} {d.flags} {d.iterations} {d.salt.hex().upper() or '-'}"
+    if t == 62:
+        return f"{d.serial} {d.flags} {_types_text(d.types)}".rstrip()
+    if t == 256:
+        return f"{d.priority} {d.weight} {_qstr(d.target)}"
+    if t in (64, 65):
+        parts = [str(d.priority), _owner_text(d.target)]
+        parts.extend(_svc_value_text(k, v) for k, v in d.params.items())
+        return " ".join(parts)
+    if t in (49, 61):
+        return _b64(d)
+    if t == 250:
+        return (f"{_owner_text(d.algorithm)} {d.time_signed} {d.fudge} {len(d.mac)} "
+                f"{_b64(d.mac)} {d.original_id} {rcode_name(d.error)} {len(d.other)}"
+                f"{' ' + _b64(d.other) if d.other else ''}")
+    if t == 41:
+        parts = [f"; EDNS: version: {d.version}, flags:{' do' if d.do else ''}; "
+                 f"udp: {d.payload_size}"]
+        parts.extend(_edns_option_text(o) for o in d.options)
+        return "; ".join(parts)
+    return f"\\# {len(r.rdata)} {r.rdata.hex().upper()}".rstrip()

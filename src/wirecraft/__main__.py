@@ -1,0 +1,5 @@
+"""`python -m wirecraft` runs the CLI."""
+
+from wirecraft.cli import main
+
+main()

@@ -1,0 +1,88 @@
+"""`wirecraft read FILE`: one line per packet, tcpdump -n style, or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+
+import click
+
+from ..errors import WirecraftError
+
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Print one clear line on stderr and exit with `code`."""
+    click.echo(f"wirecraft: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("read")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-c", "--count", type=click.IntRange(min=1), help="Stop after this many packets.")
+@click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter in tcpdump syntax.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: only when stderr is a terminal).")
+def command(file: str, count: int | None, bpf: str | None, as_json: bool,
+            progress: bool | None) -> None:
+    """Print the packets of a pcap/pcapng FILE (gzip is fine)."""
+    from ..capture import CaptureTruncatedWarning
+    from ..capture import open as open_capture
+    from ..summary import clock, summarize, to_json
+
+    if progress is None:
+        progress = sys.stderr.isatty() and not sys.stdout.isatty()
+    out = sys.stdout
+    printed = 0
+    truncation: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CaptureTruncatedWarning)
+            with open_capture(file, filter=bpf) as cap:
+                bar = _progress(file) if progress else None
+                try:
+                    for pkt in cap:
+                        if as_json:
+                            out.write(json.dumps(to_json(pkt)) + "\n")
+                        else:
+                            out.write(f"{clock(pkt.time_ns)} {summarize(pkt)}\n")
+                        printed += 1
+                        if bar is not None and printed % 4096 == 0:
+                            bar[0].update(bar[1], completed=_position(cap))
+                        if count is not None and printed >= count:
+                            break
+                finally:
+                    if bar is not None:
+                        bar[0].stop()
+            truncation = [str(w.message) for w in caught
+                          if issubclass(w.category, CaptureTruncatedWarning)]
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except WirecraftError as exc:
+        out.flush()
+        fail(str(exc))
+    for msg in truncation:
+        click.echo(f"wirecraft: warning: {msg}", err=True)
+
+
+def _progress(path: str):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    prog = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                    TimeRemainingColumn(), transient=True,
+                    console=__import__("rich.console").console.Console(stderr=True))
+    task = prog.add_task(os.path.basename(path), total=os.path.getsize(path))
+    prog.start()
+    return prog, task
+
+
+def _position(cap) -> int:  # type: ignore[no-untyped-def]
+    try:
+        return cap._file.tell()
+    except (OSError, ValueError):
+        return 0

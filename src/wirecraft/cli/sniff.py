@@ -1,0 +1,415 @@
+"""`wirecraft sniff` and `wirecraft interfaces`: live capture from the shell, tcpdump-style.
+
+    sudo wirecraft sniff -i eth0 -f 'port 53 or port 25' --dns --smtp
+    sudo wirecraft sniff -i any -w out.pcap -C 100 -W 10 -Z nobody
+    sudo wirecraft sniff -i eth0 --workers 2 --json
+
+On exit (by -c, --duration, Ctrl-C or SIGTERM) output files are flushed and
+closed, then four counters go to stderr: packets captured, received by filter,
+dropped by the kernel, dropped by wirecraft.
+
+Exit status: 0 after a capture, 1 for a bad interface, filter or option,
+77 (EX_NOPERM) without the capability to capture (CAP_NET_RAW).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+EXIT_ERROR = 1
+EXIT_NO_PERMISSION = 77  # == wirecraft.live.EXIT_NO_PERMISSION (sysexits EX_NOPERM)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _fmt_time(ns: int) -> str:
+    from wirecraft.summary import clock
+
+    return clock(ns)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+# --------------------------------------------------------------------------- app decoders
+
+
+class _DNSPrinter:
+    """DNS transactions as they complete, through wirecraft.dns's streaming tracker.
+
+    Needs `wirecraft.dns.TransactionTracker` (feed(packet) -> completed rows,
+    flush() -> the rest). Without it, every DNS message is printed as it is seen
+    (decoded by `wirecraft.dns.messages`), which is the same information unpaired.
+    """
+
+    def __init__(self, as_json: bool) -> None:
+        from wirecraft import dns
+
+        self.dns = dns
+        self.as_json = as_json
+        tracker = getattr(dns, "TransactionTracker", None)
+        self.tracker = tracker() if tracker is not None else None
+
+    def feed(self, packets: Any) -> list[str]:
+        if self.tracker is not None:
+            rows: list[dict] = []
+            for pkt in packets:
+                rows.extend(self.tracker.feed(pkt))
+            return [self._row(r) for r in rows]
+        return [self._message(ev) for ev in self.dns.messages(packets)]
+
+    def finish(self) -> list[str]:
+        if self.tracker is not None:
+            return [self._row(r) for r in self.tracker.flush()]
+        return []
+
+    def _row(self, row: dict) -> str:
+        if self.as_json:
+            return json.dumps(_jsonable({"dns": row}))
+        answers = " ".join(row.get("answers") or []) or "-"
+        rtt = row.get("rtt")
+        rtt_s = f"{rtt * 1000:.3f}ms" if rtt is not None else "-"
+        return (f"{_fmt_time(row['ts_ns'])} DNS {row['id_orig_h']}:{row['id_orig_p']} > "
+                f"{row['id_resp_h']}:{row['id_resp_p']} {row['proto']} id={row['trans_id']} "
+                f"{row.get('qtype_name') or '-'} {row.get('query') or '-'} "
+                f"{row.get('rcode_name') or row['status']} rtt={rtt_s} answers: {answers}")
+
+    def _message(self, ev: Any) -> str:
+        msg = ev.message
+        q = msg.questions[0] if msg.questions else None
+        kind = "response" if msg.qr else "query"
+        qtext = f"{self.dns.type_name(q.type)} {q.name}" if q is not None else "-"
+        if self.as_json:
+            return json.dumps(_jsonable({
+                "dns_message": {"ts_ns": ev.ts_ns, "proto": ev.proto, "src": ev.src,
+                                "src_port": ev.src_port, "dst": ev.dst,
+                                "dst_port": ev.dst_port, "kind": kind, "id": msg.id,
+                                "question": qtext,
+                                "rcode": msg.rcode_name if msg.qr else None,
+                                "answers": [rr.text for rr in msg.answers]}}))
+        tail = ""
+        if msg.qr:
+            tail = f" {msg.rcode_name} answers: " + (" ".join(rr.text for rr in msg.answers)
+                                                     or "-")
+        return (f"{_fmt_time(ev.ts_ns)} DNS {ev.src}:{ev.src_port} > {ev.dst}:{ev.dst_port} "
+                f"{ev.proto} {kind} id={msg.id} {qtext}{tail}")
+
+
+class _SMTPPrinter:
+    """SMTP mail transactions, each printed when the server accepts (or refuses) it.
+
+    TCP is put in order by `wirecraft.reassembly.Reassembler`; each connection
+    on an SMTP port gets a `wirecraft.smtp.Session`, whose `TransactionDone`
+    events carry the smtp.log-like record (envelope, headers, size, problems).
+    """
+
+    def __init__(self, as_json: bool) -> None:
+        from wirecraft import smtp
+        from wirecraft.reassembly import Reassembler
+
+        self.smtp = smtp
+        self.as_json = as_json
+        self.ports = frozenset(smtp.DEFAULT_PORTS)
+        self.done: list[dict[str, Any]] = []
+        self.reassembler = Reassembler(handler=self._subscriber)
+
+    def _subscriber(self, conn: Any) -> Any:
+        if conn.server_port in self.ports:
+            flip = 0
+        elif conn.client_port in self.ports:  # roles guessed the wrong way mid-stream
+            flip = 1
+        else:
+            return None
+        smtp, done = self.smtp, self.done
+        if flip:
+            session = smtp.Session(client=conn.server, client_port=conn.server_port,
+                                   server=conn.client, server_port=conn.client_port,
+                                   stream=conn.index)
+        else:
+            session = smtp.Session(client=conn.client, client_port=conn.client_port,
+                                   server=conn.server, server_port=conn.server_port,
+                                   stream=conn.index)
+
+        def collect(events: list[Any]) -> None:
+            done.extend(ev.record for ev in events if isinstance(ev, smtp.TransactionDone))
+
+        class Subscriber:
+            def on_data(self, direction: int, data: bytes) -> None:
+                collect(session.receive(direction ^ flip, data, conn.last_ns))
+
+            def on_gap(self, direction: int, size: int) -> None:
+                collect(session.gap(direction ^ flip, size))
+
+            def on_close(self) -> None:
+                collect(session.close())
+
+        return Subscriber()
+
+    def _take(self) -> list[str]:
+        lines = [self._line(r) for r in self.done]
+        self.done.clear()
+        return lines
+
+    def feed(self, packets: Any) -> list[str]:
+        feed = self.reassembler.feed
+        for pkt in packets:
+            feed(pkt)
+        return self._take()
+
+    def finish(self) -> list[str]:
+        self.reassembler.flush()
+        return self._take()
+
+    def _line(self, rec: dict[str, Any]) -> str:
+        plain = {k: v for k, v in rec.items() if k != "message"}
+        if self.as_json:
+            return json.dumps(_jsonable({"smtp": plain}))
+        rcpts = ",".join(f"<{r}>" for r in rec.get("rcpt_to") or [])
+        ts = rec.get("ts")
+        when = _fmt_time(int(ts * 1e9)) + " " if ts is not None else ""
+        return (f"{when}SMTP {rec.get('client')}:{rec.get('client_port')} > "
+                f"{rec.get('server')}:{rec.get('server_port')} helo={rec.get('helo')} "
+                f"MAIL FROM:<{rec.get('mail_from') or ''}> RCPT TO:{rcpts or '-'} "
+                f"subject={rec.get('subject')!r} size={rec.get('size')} "
+                f"reply={rec.get('last_reply')!r}"
+                + (f" problems={','.join(rec['problems'])}" if rec.get("problems") else ""))
+
+
+# --------------------------------------------------------------------------- worker handler
+
+
+class _Result:
+    """What one handler call returns: lines to print and, with -w, the raw frames."""
+
+    __slots__ = ("lines", "raw")
+
+    def __init__(self, lines: list[str], raw: Any) -> None:
+        self.lines = lines
+        self.raw = raw
+
+
+class SniffHandler:
+    """Per-batch work of `wirecraft sniff`: format packets, track DNS/SMTP, keep frames for -w.
+
+    One instance per worker (copied by fork), so DNS/SMTP state follows a flow
+    that PACKET_FANOUT_HASH keeps on one worker.
+    """
+
+    def __init__(self, *, print_packets: bool, as_json: bool, dns: bool, smtp: bool,
+                 write: bool) -> None:
+        self.print_packets = print_packets
+        self.as_json = as_json
+        self.write = write
+        self.apps: list[Any] = []
+        if dns:
+            self.apps.append(_DNSPrinter(as_json))
+        if smtp:
+            self.apps.append(_SMTPPrinter(as_json))
+        self.decode = print_packets or bool(self.apps)
+
+    def __call__(self, raw: Any) -> _Result:
+        lines: list[str] = []
+        if self.decode:
+            batch = raw.decode()
+            if self.print_packets:
+                from wirecraft.summary import clock, summarize, to_json
+
+                if self.as_json:
+                    lines.extend(json.dumps(to_json(p)) for p in batch)
+                else:
+                    lines.extend(f"{clock(p.time_ns)} {summarize(p)}" for p in batch)
+            for app in self.apps:
+                lines.extend(app.feed(batch))
+        return _Result(lines, raw if self.write else None)
+
+    def finish(self) -> _Result | None:
+        lines: list[str] = []
+        for app in self.apps:
+            lines.extend(app.finish())
+        return _Result(lines, None) if lines else None
+
+
+# --------------------------------------------------------------------------- output files
+
+
+def _open_writer(path: str, linktype: int, snaplen: int, file_size: float | None,
+                 file_count: int | None, seconds: int | None) -> Any:
+    from wirecraft import writers
+
+    if file_size or seconds or file_count:
+        return writers.RotatingWriter(
+            path, linktype,
+            max_bytes=int(file_size * 1_000_000) if file_size else None,
+            max_files=file_count, seconds=seconds, format="pcap")
+    return writers.PcapWriter(path, linktype=linktype, snaplen=snaplen, nanosecond=False)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"wirecraft sniff: {message}", err=True)
+    sys.exit(code)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.command("sniff")
+@click.option("-i", "--interface", "iface", required=True, metavar="IFACE",
+              help="Interface to capture on ('any' for all).")
+@click.option("-f", "--filter", "bpf", metavar="BPF", help="BPF filter (tcpdump syntax).")
+@click.option("-c", "--count", type=click.IntRange(min=1), help="Stop after N packets.")
+@click.option("-s", "--snaplen", type=click.IntRange(min=1, max=262144), default=262144,
+              show_default=True, help="Bytes kept of each packet.")
+@click.option("-p", "--no-promiscuous-mode", "no_promisc", is_flag=True,
+              help="Do not put the interface in promiscuous mode.")
+@click.option("--immediate", is_flag=True, help="Deliver packets as they arrive (1 ms).")
+@click.option("-B", "--buffer-size", type=click.IntRange(min=1), metavar="KiB",
+              help="Kernel capture buffer size in KiB.")
+@click.option("-w", "--write", "write_path", metavar="FILE", help="Write packets to a pcap.")
+@click.option("-C", "--file-size", type=click.FloatRange(min=0, min_open=True), metavar="MB",
+              help="Rotate -w files after this many million bytes.")
+@click.option("-W", "--file-count", type=click.IntRange(min=1), metavar="N",
+              help="Keep at most N rotated files.")
+@click.option("-G", "--rotate-seconds", type=click.IntRange(min=1), metavar="SECONDS",
+              help="Rotate -w files every SECONDS.")
+@click.option("-Z", "--user", metavar="USER",
+              help="Drop privileges to USER once the capture is open.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--dns", is_flag=True, help="Print DNS transactions as they complete.")
+@click.option("--smtp", is_flag=True, help="Print SMTP transactions as they complete.")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="Capture processes sharing the interface (PACKET_FANOUT hash).")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop after SECONDS.")
+@click.option("-q", "--quiet", is_flag=True, help="Print no packets (counters only).")
+@click.argument("expression", nargs=-1)
+def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_promisc: bool,
+            immediate: bool, buffer_size: int | None, write_path: str | None,
+            file_size: float | None, file_count: int | None, rotate_seconds: int | None,
+            user: str | None, as_json: bool, dns: bool, smtp: bool, workers: int,
+            duration: float | None, quiet: bool, expression: tuple[str, ...]) -> None:
+    """Capture live packets: print them, decode DNS/SMTP, write pcap files.
+
+    A filter can also follow the options, as with tcpdump.
+    """
+    from wirecraft.errors import FilterError, PermissionDenied, WirecraftError
+    from wirecraft.live import Sniffer, install_stop_signals
+
+    if expression:
+        if bpf:
+            raise click.UsageError("give the filter either with -f or after the options")
+        bpf = " ".join(expression)
+    if (file_size or file_count or rotate_seconds) and not write_path:
+        raise click.UsageError("-C, -W and -G need -w FILE")
+    print_packets = not quiet and not dns and not smtp and (write_path is None or as_json)
+    try:
+        handler = SniffHandler(print_packets=print_packets, as_json=as_json, dns=dns,
+                               smtp=smtp, write=write_path is not None)
+    except ImportError as exc:
+        _fail(f"cannot decode: {exc}", EXIT_ERROR)
+    try:
+        sniffer = Sniffer(iface, filter=bpf, count=count, timeout=duration, snaplen=snaplen,
+                          promisc=not no_promisc, immediate=immediate,
+                          buffer_size=buffer_size * 1024 if buffer_size else None,
+                          workers=workers, handler=handler, user=user)
+    except PermissionDenied as exc:
+        _fail(str(exc), EXIT_NO_PERMISSION)
+    except (FilterError, WirecraftError) as exc:
+        _fail(str(exc), EXIT_ERROR)
+    except OSError as exc:
+        _fail(f"{iface}: {exc}", EXIT_ERROR)
+
+    writer = None
+    if write_path is not None:
+        try:
+            writer = _open_writer(write_path, sniffer.linktype, snaplen, file_size, file_count,
+                                  rotate_seconds)
+        except OSError as exc:
+            sniffer.close()
+            _fail(f"{write_path}: {exc.strerror or exc}", EXIT_ERROR)
+
+    undo = install_stop_signals(sniffer)
+    out = sys.stdout
+    error: str | None = None
+    if not print_packets and not dns and not smtp:
+        click.echo(f"wirecraft sniff: listening on {iface}, link-type {sniffer.linktype}, "
+                   f"snapshot length {snaplen} bytes", err=True)
+    try:
+        for result in sniffer.results():
+            if writer is not None and result.raw is not None:
+                write = writer.write
+                for frame, ts, wire in result.raw.frames():
+                    write(frame, ts, wire)
+            if result.lines:
+                out.write("\n".join(result.lines) + "\n")
+                out.flush()
+    except BrokenPipeError:
+        sniffer.stop()
+        try:  # stdout went away (| head): say nothing more on it
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        except OSError:
+            pass
+    except WirecraftError as exc:
+        error = str(exc)
+    finally:
+        if writer is not None:
+            writer.close()
+        sniffer.close()
+        undo()
+    _print_stats(sniffer.stats())
+    if error is not None:
+        _fail(error, EXIT_ERROR)
+
+
+def _print_stats(stats: Any) -> None:
+    lines = [
+        f"{stats.captured} packets captured",
+        f"{stats.received} packets received by filter",
+        f"{stats.dropped_kernel} packets dropped by kernel",
+        f"{stats.dropped_wirecraft} packets dropped by wirecraft",
+    ]
+    if stats.dropped_interface:
+        lines.append(f"{stats.dropped_interface} packets dropped by interface")
+    if stats.truncated:
+        lines.append(f"{stats.truncated} packets cut by the snaplen"
+                     + (f" ({stats.wire_len_unknown} of unknown wire length)"
+                        if stats.wire_len_unknown else ""))
+    click.echo("\n".join(lines), err=True)
+
+
+@click.command("interfaces")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per interface.")
+def interfaces(as_json: bool) -> None:
+    """List the devices libpcap can capture on."""
+    from wirecraft.live import interfaces as list_interfaces
+
+    emit: Callable[[str], None] = click.echo
+    for i, dev in enumerate(list_interfaces(), 1):
+        if as_json:
+            emit(json.dumps({"name": dev.name, "index": dev.index, "up": dev.up,
+                             "mtu": dev.mtu, "mac": dev.mac,
+                             "addresses": list(dev.addresses)}))
+            continue
+        state = "up" if dev.up else "down"
+        extra = [state]
+        if dev.mtu is not None:
+            extra.append(f"mtu {dev.mtu}")
+        if dev.mac:
+            extra.append(dev.mac)
+        extra.extend(dev.addresses)
+        emit(f"{i}.{dev.name} [{', '.join(extra)}]")

@@ -1,0 +1,533 @@
+"""Link, network and transport layers for crafting.
+
+Ethernet II and 802.1Q (IEEE 802.3 / 802.1Q), ARP (RFC 826), IPv4 (RFC 791),
+IPv6 and its extension headers (RFC 8200), TCP (RFC 9293, options RFC 7323
+and RFC 2018), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443, neighbour
+discovery RFC 4861), Linux cooked captures (SLL, SLL2) and BSD loopback.
+Lengths in bytes everywhere (`header_length`, `frag_offset`), whatever unit
+the wire uses.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from .._ext import load
+from .base import (
+    AUTO,
+    Layer,
+    Raw,
+    ip4_bytes,
+    ip4_str,
+    ip6_bytes,
+    ip6_str,
+    mac_bytes,
+    mac_str,
+)
+
+_c = load("_craft")
+
+ETHERTYPE_IPV4 = 0x0800
+ETHERTYPE_ARP = 0x0806
+ETHERTYPE_VLAN = 0x8100
+ETHERTYPE_IPV6 = 0x86DD
+
+
+def _next(stack: list[Layer], index: int) -> Layer | None:
+    return stack[index + 1] if index + 1 < len(stack) else None
+
+
+def _ethertype_of(layer: Layer | None) -> int:
+    if isinstance(layer, Dot1Q):
+        return ETHERTYPE_VLAN
+    if isinstance(layer, IPv4):
+        return ETHERTYPE_IPV4
+    if isinstance(layer, IPv6):
+        return ETHERTYPE_IPV6
+    if isinstance(layer, ARP):
+        return ETHERTYPE_ARP
+    return 0x9000  # scapy's default for an unbound payload (loopback test)
+
+
+def _ip_protocol_of(layer: Layer | None, none_value: int) -> int:
+    if layer is None:
+        return none_value
+    for cls, number in _PROTOCOL_NUMBERS:
+        if isinstance(layer, cls):
+            return number
+    return none_value
+
+
+def _flags_int(value: Any, letters: str) -> int:
+    """Flags given as an int or as letters (each letter one bit, lowest first)."""
+    if isinstance(value, int):
+        return value
+    out = 0
+    for ch in str(value):
+        pos = letters.find(ch)
+        if pos < 0:
+            raise ValueError(f"unknown flag letter {ch!r} (known: {letters})")
+        out |= 1 << pos
+    return out
+
+
+# ---------------------------------------------------------------- layer 2
+
+class Ethernet(Layer):
+    """Ethernet II header; `type` follows the next layer; `trailer` is sent after the payload."""
+
+    name = "ethernet"
+    fields = (("dst", "ff:ff:ff:ff:ff:ff"), ("src", "00:00:00:00:00:00"), ("type", AUTO),
+              ("trailer", b""))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        etype = self._auto("type", lambda: _ethertype_of(_next(stack, index)))
+        return (mac_bytes(self.dst) + mac_bytes(self.src) + struct.pack("!H", etype & 0xFFFF)
+                + payload + bytes(self.trailer))
+
+    def _summary_one(self) -> str:
+        return (f"Ethernet {mac_str(mac_bytes(self.src))} > {mac_str(mac_bytes(self.dst))} "
+                f"type=0x{self.value('type'):04x}")
+
+    def _display(self, fname: str, value: Any) -> Any:
+        if fname in ("src", "dst"):
+            return mac_str(mac_bytes(value))
+        return value
+
+
+class Dot1Q(Layer):
+    """802.1Q tag: priority (pcp), drop eligible (dei), VLAN id and the inner type. Stackable."""
+
+    name = "vlan"
+    fields = (("pcp", 0), ("dei", 0), ("id", 1), ("type", AUTO))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        etype = self._auto("type", lambda: _ethertype_of(_next(stack, index)))
+        tci = ((self.pcp & 7) << 13) | ((self.dei & 1) << 12) | (self.id & 0xFFF)
+        return struct.pack("!HH", tci, etype & 0xFFFF) + payload
+
+    def _summary_one(self) -> str:
+        return f"Dot1Q vlan={self.id} pcp={self.pcp}"
+
+
+class ARP(Layer):
+    """ARP request/reply for Ethernet/IPv4 (other sizes: give the addresses as bytes)."""
+
+    name = "arp"
+    fields = (("hardware_type", 1), ("protocol_type", ETHERTYPE_IPV4), ("hardware_size", AUTO),
+              ("protocol_size", AUTO), ("opcode", 1), ("sender_mac", "00:00:00:00:00:00"),
+              ("sender_ip", "0.0.0.0"), ("target_mac", "00:00:00:00:00:00"),
+              ("target_ip", "0.0.0.0"))
+
+    @staticmethod
+    def _hw(v: Any) -> bytes:
+        return bytes(v) if isinstance(v, (bytes, bytearray)) else mac_bytes(v)
+
+    @staticmethod
+    def _pr(v: Any) -> bytes:
+        return bytes(v) if isinstance(v, (bytes, bytearray)) else ip4_bytes(v)
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        sh, th = self._hw(self.sender_mac), self._hw(self.target_mac)
+        sp, tp = self._pr(self.sender_ip), self._pr(self.target_ip)
+        hs = self._auto("hardware_size", len(sh))
+        ps = self._auto("protocol_size", len(sp))
+        return (struct.pack("!HHBBH", self.hardware_type, self.protocol_type, hs, ps, self.opcode)
+                + sh + sp + th + tp + payload)
+
+    def _summary_one(self) -> str:
+        op = {1: "who-has", 2: "is-at"}.get(self.opcode, f"op={self.opcode}")
+        return f"ARP {op} {self.target_ip} tell {self.sender_ip}"
+
+
+class SLL(Layer):
+    """Linux cooked capture v1 header (LINKTYPE_LINUX_SLL, 113)."""
+
+    name = "sll"
+    fields = (("packet_type", 0), ("arphrd_type", 1), ("address_length", AUTO),
+              ("address", b""), ("protocol", AUTO))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        addr = bytes(self.address)
+        alen = self._auto("address_length", len(addr))
+        proto = self._auto("protocol", lambda: _ethertype_of(_next(stack, index)))
+        return (struct.pack("!HHH", self.packet_type, self.arphrd_type, alen)
+                + addr[:8].ljust(8, b"\0") + struct.pack("!H", proto) + payload)
+
+
+class SLL2(Layer):
+    """Linux cooked capture v2 header (LINKTYPE_LINUX_SLL2, 276)."""
+
+    name = "sll2"
+    fields = (("protocol", AUTO), ("reserved", 0), ("interface_index", 0), ("arphrd_type", 1),
+              ("packet_type", 0), ("address_length", AUTO), ("address", b""))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        addr = bytes(self.address)
+        alen = self._auto("address_length", len(addr))
+        proto = self._auto("protocol", lambda: _ethertype_of(_next(stack, index)))
+        return (struct.pack("!HHIHBB", proto, self.reserved, self.interface_index,
+                            self.arphrd_type, self.packet_type, alen)
+                + addr[:8].ljust(8, b"\0") + payload)
+
+
+class Loopback(Layer):
+    """BSD loopback header (LINKTYPE_NULL, 0): address family in host byte order."""
+
+    name = "loopback"
+    fields = (("family", AUTO), ("byteorder", "little"))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        def fam() -> int:
+            nxt = _next(stack, index)
+            return 30 if isinstance(nxt, IPv6) else 2
+        family = self._auto("family", fam)
+        return family.to_bytes(4, self.byteorder) + payload
+
+
+# ---------------------------------------------------------------- layer 3
+
+def _pad(data: bytes, to: int) -> bytes:
+    return data + b"\0" * (-len(data) % to)
+
+
+class IPv4(Layer):
+    """IPv4 header. `flags`: 3 bits (4 reserved, 2 DF, 1 MF) or "DF"/"MF"; `frag_offset` in bytes."""
+
+    name = "ipv4"
+    fields = (("version", 4), ("header_length", AUTO), ("tos", 0), ("total_length", AUTO),
+              ("id", 1), ("flags", 0), ("frag_offset", 0), ("ttl", 64), ("protocol", AUTO),
+              ("checksum", AUTO), ("src", "127.0.0.1"), ("dst", "127.0.0.1"), ("options", b""))
+
+    def flags_int(self) -> int:
+        f = self.flags
+        if isinstance(f, str):
+            out = 0
+            for part in f.replace("|", "+").split("+"):
+                part = part.strip().upper()
+                if part:
+                    out |= {"MF": 1, "DF": 2, "RF": 4, "EVIL": 4}[part]
+            return out
+        return int(f)
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        options = _pad(bytes(self.options), 4)
+        hl = self._auto("header_length", 20 + len(options))
+        total = self._auto("total_length", lambda: 20 + len(options) + len(payload))
+        proto = self._auto("protocol", lambda: _ip_protocol_of(_next(stack, index), 0))
+        flags_frag = ((self.flags_int() & 7) << 13) | ((self.frag_offset // 8) & 0x1FFF)
+        csum = self.checksum
+        header = _c.pack_ipv4_header(hl, self.tos, total & 0xFFFF, self.id & 0xFFFF, flags_frag,
+                                     self.ttl, proto, -1 if csum is AUTO else csum,
+                                     ip4_bytes(self.src), ip4_bytes(self.dst), options,
+                                     self.version)
+        if csum is AUTO:
+            self._resolved["checksum"] = (header[10] << 8) | header[11]
+        return header + payload
+
+    def _summary_one(self) -> str:
+        return f"IPv4 {ip4_str(ip4_bytes(self.src))} > {ip4_str(ip4_bytes(self.dst))} ttl={self.ttl}"
+
+
+class IPv6(Layer):
+    """IPv6 fixed header; `next_header` follows the next layer (59, no next header, if none)."""
+
+    name = "ipv6"
+    fields = (("version", 6), ("traffic_class", 0), ("flow_label", 0), ("payload_length", AUTO),
+              ("next_header", AUTO), ("hop_limit", 64), ("src", "::1"), ("dst", "::1"))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        plen = self._auto("payload_length", len(payload))
+        nh = self._auto("next_header", lambda: _ip_protocol_of(_next(stack, index), 59))
+        word = ((self.version & 0xF) << 28) | ((self.traffic_class & 0xFF) << 20) | (
+            self.flow_label & 0xFFFFF)
+        return (struct.pack("!IHBB", word, plen & 0xFFFF, nh, self.hop_limit)
+                + ip6_bytes(self.src) + ip6_bytes(self.dst) + payload)
+
+    def _summary_one(self) -> str:
+        return f"IPv6 {ip6_str(ip6_bytes(self.src))} > {ip6_str(ip6_bytes(self.dst))} hlim={self.hop_limit}"
+
+
+def _tlv_options(options: Any, fixed: int) -> bytes:
+    """Hop-by-hop/destination options: raw bytes, or [(type, value)]; padded to 8 with Pad1/PadN."""
+    if isinstance(options, (bytes, bytearray)):
+        body = bytes(options)
+    else:
+        body = b"".join(bytes([t]) + (b"" if t == 0 else bytes([len(v)]) + bytes(v))
+                        for t, v in options)
+    need = -(fixed + len(body)) % 8
+    if need == 1:
+        body += b"\x00"
+    elif need:
+        body += bytes([1, need - 2]) + b"\0" * (need - 2)
+    return body
+
+
+class _IPv6Options(Layer):
+    fields = (("next_header", AUTO), ("header_length", AUTO), ("options", b""))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        body = _tlv_options(self.options, 2)
+        hl = self._auto("header_length", 2 + len(body))
+        nh = self._auto("next_header", lambda: _ip_protocol_of(_next(stack, index), 59))
+        return bytes([nh, ((hl // 8) - 1) & 0xFF]) + body + payload
+
+
+class IPv6HopByHop(_IPv6Options):
+    """IPv6 hop-by-hop options header (next header 0); `header_length` in bytes."""
+
+    name = "ipv6_hop_by_hop"
+
+
+class IPv6DestOptions(_IPv6Options):
+    """IPv6 destination options header (next header 60); `header_length` in bytes."""
+
+    name = "ipv6_dest_options"
+
+
+class IPv6Routing(Layer):
+    """IPv6 routing header; type 0/2 carry `addresses`, any type may give raw `data` instead."""
+
+    name = "ipv6_routing"
+    fields = (("next_header", AUTO), ("header_length", AUTO), ("routing_type", 0),
+              ("segments_left", AUTO), ("data", b""), ("addresses", []))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        if self.data:
+            body = bytes(self.data)
+        else:
+            body = b"\0" * 4 + b"".join(ip6_bytes(a) for a in self.addresses)
+        body += b"\0" * (-(4 + len(body)) % 8)
+        hl = self._auto("header_length", 4 + len(body))
+        nh = self._auto("next_header", lambda: _ip_protocol_of(_next(stack, index), 59))
+        sl = self._auto("segments_left", len(self.addresses))
+        return bytes([nh, ((hl // 8) - 1) & 0xFF, self.routing_type, sl]) + body + payload
+
+    def final_destination(self) -> bytes | None:
+        """The address upper-layer checksums use (RFC 8200 s8.1), if this header names one."""
+        sl = self.value("segments_left") if self.segments_left is not AUTO else len(self.addresses)
+        if sl and self.addresses and self.routing_type in (0, 2):
+            return ip6_bytes(self.addresses[-1])
+        if sl and self.routing_type == 4 and len(bytes(self.data)) >= 20:
+            return bytes(self.data)[4:20]  # segment list[0] is the final segment
+        return None
+
+
+class IPv6Fragment(Layer):
+    """IPv6 fragment header; `frag_offset` in bytes (multiple of 8)."""
+
+    name = "ipv6_fragment"
+    fields = (("next_header", AUTO), ("reserved", 0), ("frag_offset", 0), ("reserved_bits", 0),
+              ("more_fragments", 0), ("id", 0))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        nh = self._auto("next_header", lambda: _ip_protocol_of(_next(stack, index), 59))
+        word = ((self.frag_offset // 8) << 3) | ((self.reserved_bits & 3) << 1) | (
+            self.more_fragments & 1)
+        return struct.pack("!BBHI", nh, self.reserved, word & 0xFFFF, self.id) + payload
+
+
+_EXT_HEADERS = (IPv6HopByHop, IPv6DestOptions, IPv6Routing, IPv6Fragment)
+
+
+def _pseudo_sum(stack: list[Layer], index: int, protocol: int, length: int) -> int | None:
+    """Folded pseudo-header sum for the IP layer under stack[index], or None without one."""
+    final_dst = None
+    for j in range(index - 1, -1, -1):
+        layer = stack[j]
+        if isinstance(layer, IPv6Routing):
+            final_dst = layer.final_destination() or final_dst
+            continue
+        if isinstance(layer, _EXT_HEADERS):
+            continue
+        if isinstance(layer, IPv4):
+            return _c.pseudo_header_sum(ip4_bytes(layer.src), ip4_bytes(layer.dst), protocol,
+                                        length)
+        if isinstance(layer, IPv6):
+            return _c.pseudo_header_sum(ip6_bytes(layer.src), final_dst or ip6_bytes(layer.dst),
+                                        protocol, length)
+        return None
+    return None
+
+
+# ---------------------------------------------------------------- layer 4
+
+TCP_FLAG_LETTERS = "FSRPAUECN"  # FIN SYN RST PSH ACK URG ECE CWR NS, lowest bit first
+
+_TCP_OPTION_KINDS = {
+    "eol": 0, "nop": 1, "mss": 2, "wscale": 3, "window_scale": 3, "sackok": 4,
+    "sack_permitted": 4, "sack": 5, "timestamp": 8, "timestamps": 8,
+}
+TCP_OPTION_NAMES = {0: "EOL", 1: "NOP", 2: "MSS", 3: "WScale", 4: "SAckOK", 5: "SAck",
+                    8: "Timestamp"}
+
+
+def pack_tcp_options(options: Any) -> bytes:
+    """TCP options from raw bytes or [(name or kind, value)], zero-padded to 4 bytes."""
+    if isinstance(options, (bytes, bytearray)):
+        return _pad(bytes(options), 4)
+    out = bytearray()
+    for item in options:
+        if isinstance(item, (str, int)):
+            item = (item, None)
+        kind, value = item
+        k = _TCP_OPTION_KINDS[kind.lower()] if isinstance(kind, str) else int(kind)
+        if k in (0, 1):
+            out.append(k)
+            continue
+        if k == 2:
+            body = struct.pack("!H", value)
+        elif k == 3:
+            body = bytes([value])
+        elif k == 4:
+            body = b""
+        elif k == 5:
+            body = b"".join(struct.pack("!II", left, right) for left, right in value)
+        elif k == 8:
+            body = struct.pack("!II", *value)
+        else:
+            body = bytes(value or b"")
+        out += bytes([k, 2 + len(body)]) + body
+    return _pad(bytes(out), 4)
+
+
+class TCP(Layer):
+    """TCP header. `flags`: int (FIN=1 ... NS=256) or letters "SA"; `options` a list or bytes."""
+
+    name = "tcp"
+    fields = (("src_port", 20), ("dst_port", 80), ("seq", 0), ("ack", 0), ("header_length", AUTO),
+              ("reserved", 0), ("flags", 2), ("window", 8192), ("checksum", AUTO), ("urgent", 0),
+              ("options", []))
+
+    def flags_int(self) -> int:
+        return _flags_int(self.flags, TCP_FLAG_LETTERS)
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        options = pack_tcp_options(self.options)
+        hl = self._auto("header_length", 20 + len(options))
+        flags = self.flags_int()
+        off = ((hl // 4) & 0xF) << 12 | (self.reserved & 7) << 9 | (flags & 0x1FF)
+        seg = bytearray(struct.pack("!HHIIHHHH", self.src_port, self.dst_port,
+                                    self.seq & 0xFFFFFFFF, self.ack & 0xFFFFFFFF, off,
+                                    self.window, 0, self.urgent) + options + payload)
+        if self.checksum is AUTO:
+            ps = _pseudo_sum(stack, index, 6, len(seg))
+            self._resolved["checksum"] = _c.fill_checksum(seg, 16, 0, len(seg), ps or 0)
+        else:
+            struct.pack_into("!H", seg, 16, self.checksum)
+        return bytes(seg)
+
+    def _summary_one(self) -> str:
+        f = self.flags_int()
+        letters = "".join(ch for i, ch in enumerate(TCP_FLAG_LETTERS) if f >> i & 1)
+        return f"TCP {self.src_port} > {self.dst_port} [{letters}] seq={self.seq} ack={self.ack}"
+
+    def _display(self, fname: str, value: Any) -> Any:
+        if fname == "flags":
+            f = _flags_int(value, TCP_FLAG_LETTERS)
+            return f"0x{f:03x} " + "".join(
+                ch for i, ch in enumerate(TCP_FLAG_LETTERS) if f >> i & 1)
+        return value
+
+
+class UDP(Layer):
+    """UDP header; a computed checksum of 0 is sent as 0xFFFF (RFC 768)."""
+
+    name = "udp"
+    fields = (("src_port", 53), ("dst_port", 53), ("length", AUTO), ("checksum", AUTO))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        length = self._auto("length", 8 + len(payload))
+        seg = bytearray(struct.pack("!HHHH", self.src_port, self.dst_port, length & 0xFFFF, 0)
+                        + payload)
+        if self.checksum is AUTO:
+            ps = _pseudo_sum(stack, index, 17, len(seg))
+            if ps is None:
+                self._resolved["checksum"] = 0
+            else:
+                self._resolved["checksum"] = _c.fill_checksum(seg, 6, 0, len(seg), ps, True)
+        else:
+            struct.pack_into("!H", seg, 6, self.checksum)
+        return bytes(seg)
+
+    def _summary_one(self) -> str:
+        return f"UDP {self.src_port} > {self.dst_port} len={self.value('length')}"
+
+
+class ICMP(Layer):
+    """ICMP header; `id`/`seq` are the 4 bytes after the checksum (echo id and sequence)."""
+
+    name = "icmp"
+    fields = (("type", 8), ("code", 0), ("checksum", AUTO), ("id", 0), ("seq", 0))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        msg = bytearray(struct.pack("!BBHHH", self.type, self.code, 0, self.id, self.seq) + payload)
+        if self.checksum is AUTO:
+            self._resolved["checksum"] = _c.fill_checksum(msg, 2, 0, len(msg))
+        else:
+            struct.pack_into("!H", msg, 2, self.checksum)
+        return bytes(msg)
+
+    def _summary_one(self) -> str:
+        return f"ICMP type={self.type} code={self.code} id={self.id} seq={self.seq}"
+
+
+ND_FLAG_LETTERS = "     ORS"  # NA flags byte: O=0x20 S=0x40 R=0x80
+
+
+def pack_nd_options(options: Any) -> bytes:
+    """Neighbour discovery options: raw bytes or [(type, value)]; types 1/2 take a MAC."""
+    if isinstance(options, (bytes, bytearray)):
+        return bytes(options)
+    out = bytearray()
+    for otype, value in options:
+        body = mac_bytes(value) if otype in (1, 2) and not isinstance(value, bytes) else bytes(value)
+        total = 2 + len(body)
+        total += -total % 8
+        out += bytes([otype, total // 8]) + body + b"\0" * (total - 2 - len(body))
+    return bytes(out)
+
+
+class ICMPv6(Layer):
+    """ICMPv6: echo (128/129: `id`, `seq`), neighbour solicitation (135) and advertisement
+    (136: `flags` R=0x80 S=0x40 O=0x20) with `target` and ND `options`; other types carry
+    `id`/`seq` as the first 4 bytes and the rest as payload."""
+
+    name = "icmpv6"
+    fields = (("type", 128), ("code", 0), ("checksum", AUTO), ("id", 0), ("seq", 0),
+              ("flags", 0), ("target", "::"), ("options", []))
+
+    def _body(self) -> bytes:
+        if self.type == 135:
+            return struct.pack("!HH", self.id, self.seq) + ip6_bytes(self.target) + pack_nd_options(
+                self.options)
+        if self.type == 136:
+            flags = _flags_int(self.flags, ND_FLAG_LETTERS)
+            return (bytes([flags & 0xFF]) + b"\0\0\0" + ip6_bytes(self.target)
+                    + pack_nd_options(self.options))
+        return struct.pack("!HH", self.id, self.seq)
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        msg = bytearray(struct.pack("!BBH", self.type, self.code, 0) + self._body() + payload)
+        if self.checksum is AUTO:
+            ps = _pseudo_sum(stack, index, 58, len(msg))
+            self._resolved["checksum"] = _c.fill_checksum(msg, 2, 0, len(msg), ps or 0)
+        else:
+            struct.pack_into("!H", msg, 2, self.checksum)
+        return bytes(msg)
+
+    def _summary_one(self) -> str:
+        if self.type in (135, 136):
+            return f"ICMPv6 type={self.type} target={self.target}"
+        return f"ICMPv6 type={self.type} code={self.code} id={self.id} seq={self.seq}"
+
+
+_PROTOCOL_NUMBERS: tuple[tuple[type[Layer], int], ...] = (
+    (TCP, 6), (UDP, 17), (ICMP, 1), (ICMPv6, 58), (IPv4, 4), (IPv6, 41), (IPv6HopByHop, 0),
+    (IPv6Routing, 43), (IPv6Fragment, 44), (IPv6DestOptions, 60),
+)
+
+__all__ = ["ARP", "ICMP", "SLL", "SLL2", "TCP", "UDP", "Dot1Q", "Ethernet", "ICMPv6", "IPv4",
+           "IPv6", "IPv6DestOptions", "IPv6Fragment", "IPv6HopByHop", "IPv6Routing", "Loopback",
+           "Raw", "pack_tcp_options"]

@@ -1,0 +1,312 @@
+"""Templates: one packet built once, then stamped out with fields varying per copy.
+
+    t = Template(Ethernet() / IPv4(dst="198.18.0.2") / UDP(dst_port=9) / b"x" * 18)
+    t.vary("ipv4.src", Range("198.18.1.1", "198.18.1.254"))
+    t.vary("udp.src_port", RandomValues(1024, 65535, seed=7))
+    block = t.batch(1_000_000)      # one bytearray, frame i at [i*t.frame_length:...]
+
+The Cython loop (`wirecraft._craft.expand`) copies the frame and writes each
+varied field; IPv4 header and TCP/UDP/ICMP/ICMPv6 checksums that were AUTO in
+the template are updated incrementally (RFC 1624) instead of recomputed, so
+no object is built per frame. Fields are whole bytes: ports, addresses, ids,
+TTL, sequence numbers, TCP flags (low 8 bits), MACs, the DNS id.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .._ext import load
+from .base import AUTO, Layer, mac_bytes
+from .dns import DNS
+from .layers import (
+    ARP,
+    ICMP,
+    TCP,
+    UDP,
+    Dot1Q,
+    Ethernet,
+    ICMPv6,
+    IPv4,
+    IPv6,
+)
+
+_c = load("_craft")
+
+# class -> field -> (offset in the header, width, kind)
+_FIELDS: dict[type, dict[str, tuple[int, int, str]]] = {
+    Ethernet: {"dst": (0, 6, "mac"), "src": (6, 6, "mac"), "type": (12, 2, "int")},
+    Dot1Q: {"type": (2, 2, "int")},
+    IPv4: {"tos": (1, 1, "int"), "total_length": (2, 2, "int"), "id": (4, 2, "int"),
+           "ttl": (8, 1, "int"), "protocol": (9, 1, "int"), "src": (12, 4, "ip4"),
+           "dst": (16, 4, "ip4")},
+    IPv6: {"hop_limit": (7, 1, "int"), "src": (16, 8, "ip6low"), "dst": (32, 8, "ip6low")},
+    TCP: {"src_port": (0, 2, "int"), "dst_port": (2, 2, "int"), "seq": (4, 4, "int"),
+          "ack": (8, 4, "int"), "flags": (13, 1, "int"), "window": (14, 2, "int"),
+          "urgent": (18, 2, "int")},
+    UDP: {"src_port": (0, 2, "int"), "dst_port": (2, 2, "int")},
+    ICMP: {"type": (0, 1, "int"), "code": (1, 1, "int"), "id": (4, 2, "int"),
+           "seq": (6, 2, "int")},
+    ICMPv6: {"type": (0, 1, "int"), "code": (1, 1, "int"), "id": (4, 2, "int"),
+             "seq": (6, 2, "int")},
+    ARP: {"opcode": (6, 2, "int"), "sender_mac": (8, 6, "mac"), "sender_ip": (14, 4, "ip4"),
+          "target_mac": (18, 6, "mac"), "target_ip": (24, 4, "ip4")},
+    DNS: {"id": (0, 2, "int")},
+}
+
+
+def _to_int(value: Any, kind: str) -> int:
+    if isinstance(value, int):
+        return value
+    if kind == "mac":
+        return int.from_bytes(mac_bytes(value), "big")
+    if kind == "ip4":
+        return int(ipaddress.IPv4Address(value))
+    if kind == "ip6low":
+        return int(ipaddress.IPv6Address(value)) & 0xFFFFFFFFFFFFFFFF
+    raise TypeError(f"need an int, got {value!r}")
+
+
+class _Spec:
+    """Values of one field for frames start..start+count-1."""
+
+    kind = "int"
+
+    def values(self, start: int, count: int, width: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Counter(_Spec):
+    """start, start+step, ... wrapping at the field width (or at `modulo` back to start)."""
+
+    def __init__(self, start: Any = 0, step: int = 1, modulo: int | None = None) -> None:
+        self.start, self.step, self.modulo = start, step, modulo
+
+    def values(self, start: int, count: int, width: int) -> np.ndarray:
+        base = np.uint64(_to_int(self.start, self.kind) & 0xFFFFFFFFFFFFFFFF)
+        step = np.uint64(self.step % (1 << 64))
+        idx = np.arange(start, start + count, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            if self.modulo:
+                return base + (idx * step) % np.uint64(self.modulo)
+            vals = base + idx * step  # wraps modulo 2**64
+        if width < 8:
+            vals &= np.uint64((1 << (8 * width)) - 1)
+        return vals
+
+
+class Range(_Spec):
+    """Cycle through start..stop inclusive (ints, or addresses/MACs as text) by `step`."""
+
+    def __init__(self, start: Any, stop: Any, step: int = 1) -> None:
+        self.start, self.stop, self.step = start, stop, step
+
+    def values(self, start: int, count: int, width: int) -> np.ndarray:
+        a, b = _to_int(self.start, self.kind), _to_int(self.stop, self.kind)
+        n = (b - a) // self.step + 1
+        if n <= 0:
+            raise ValueError("empty range")
+        idx = np.arange(start, start + count, dtype=np.int64) % n
+        return (np.uint64(a) + (idx * self.step).astype(np.uint64)).astype(np.uint64)
+
+
+class RandomValues(_Spec):
+    """Uniform integers in [low, high] from a seeded generator (the same seed, the same frames)."""
+
+    def __init__(self, low: Any, high: Any, seed: int = 0) -> None:
+        self.low, self.high, self.seed = low, high, seed
+        self._rng: np.random.Generator | None = None
+        self._pos = 0
+
+    def values(self, start: int, count: int, width: int) -> np.ndarray:
+        lo, hi = _to_int(self.low, self.kind), _to_int(self.high, self.kind)
+        if self._rng is None or start != self._pos:
+            self._rng = np.random.default_rng(self.seed)
+            if start:
+                self._rng.integers(lo, hi, size=start, endpoint=True, dtype=np.uint64)
+        self._pos = start + count
+        return self._rng.integers(lo, hi, size=count, endpoint=True, dtype=np.uint64)
+
+
+class Values(_Spec):
+    """Cycle through a list of values."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = list(items)
+        if not self.items:
+            raise ValueError("Values needs at least one value")
+
+    def values(self, start: int, count: int, width: int) -> np.ndarray:
+        arr = np.array([_to_int(v, self.kind) for v in self.items], dtype=np.uint64)
+        return arr[np.arange(start, start + count) % len(arr)]
+
+
+def _spec(obj: Any) -> _Spec:
+    if isinstance(obj, _Spec):
+        return obj
+    if isinstance(obj, range):
+        return Range(obj.start, obj.stop - 1 if obj.step > 0 else obj.stop + 1, obj.step)
+    if isinstance(obj, (list, tuple)):
+        return Values(obj)
+    return Values([obj])
+
+
+class Template:
+    """A built frame plus the fields to vary; frames are produced in blocks."""
+
+    def __init__(self, packet: Layer | bytes, linktype: int = 1) -> None:
+        if not isinstance(packet, Layer):
+            from .dissect import from_bytes
+
+            packet = from_bytes(bytes(packet), linktype)
+        self.packet = packet.copy()
+        self.base = packet.build()
+        self.frame_length = len(self.base)
+        self.linktype = linktype
+        self._layers = packet.layers()
+        self._starts = self._layer_offsets(packet)
+        self._fields: list[tuple[int, int, _Spec, int]] = []  # (offset, width, spec, layer idx)
+        self._checksums = self._find_checksums()
+
+    @staticmethod
+    def _layer_offsets(packet: Layer) -> list[int]:
+        sizes = []
+        for i, layer in enumerate(packet.layers()):
+            sub = layer.copy()
+            sub_len = len(sub.build()) if i else 0
+            sizes.append(sub_len)
+        # start of layer i = total - len(layer i and above) - trailers below
+        total = len(packet.build())
+        trailer = len(bytes(packet.trailer)) if isinstance(packet, Ethernet) else 0
+        starts = [0]
+        for s in sizes[1:]:
+            starts.append(total - trailer - s)
+        return starts
+
+    def _find_checksums(self) -> list[tuple[int, int, int, int, bool]]:
+        """(checksum offset, region start, layer index, pseudo-header IP index, zero_is_ffff)."""
+        out = []
+        ip_index = -1
+        for i, layer in enumerate(self._layers):
+            start = self._starts[i]
+            if isinstance(layer, IPv4):
+                ip_index = i
+                if layer.checksum is AUTO:
+                    out.append((start + 10, start, i, -1, False))
+            elif isinstance(layer, IPv6):
+                ip_index = i
+            elif isinstance(layer, TCP) and layer.checksum is AUTO:
+                out.append((start + 16, start, i, ip_index, False))
+            elif isinstance(layer, UDP) and layer.checksum is AUTO:
+                out.append((start + 6, start, i, ip_index, True))
+            elif isinstance(layer, ICMP) and layer.checksum is AUTO:
+                out.append((start + 2, start, i, -1, False))
+            elif isinstance(layer, ICMPv6) and layer.checksum is AUTO:
+                out.append((start + 2, start, i, ip_index, False))
+        return out
+
+    def vary(self, field: str, values: Any) -> Template:
+        """Vary `field` ("ipv4.src", "udp.src_port", or a bare field name) across copies."""
+        layer_name, _, fname = field.rpartition(".")
+        for i, layer in enumerate(self._layers):
+            if layer_name and layer_name not in (layer.name, type(layer).__name__.lower()) and not (
+                    layer_name == "ip" and isinstance(layer, (IPv4, IPv6))):
+                continue
+            table = _FIELDS.get(type(layer), {})
+            if fname in table:
+                off, width, kind = table[fname]
+                spec = _spec(values)
+                spec.kind = kind
+                if kind == "ip6low":
+                    self._check_ip6_prefix(layer, fname, spec)
+                self._fields.append((self._starts[i] + off, width, spec, i))
+                return self
+            if not layer_name and fname in layer._field_names:
+                continue
+        raise ValueError(f"cannot vary {field!r} in {self.packet.summary()}: "
+                         "varying works on whole-byte header fields (see wirecraft.craft.template)")
+
+    @staticmethod
+    def _check_ip6_prefix(layer: Layer, fname: str, spec: _Spec) -> None:
+        base = int(ipaddress.IPv6Address(getattr(layer, fname))) >> 64
+        texts = [v for k, v in vars(spec).items() if k != "kind" and isinstance(v, str)]
+        texts += [v for v in getattr(spec, "items", []) if isinstance(v, str)]
+        for t in texts:
+            if int(ipaddress.IPv6Address(t)) >> 64 != base:
+                raise ValueError(f"IPv6 {fname} values must share the template's upper 64 bits")
+
+    def _affects(self) -> np.ndarray:
+        affects = np.zeros((len(self._fields), len(self._checksums)), dtype=np.uint8)
+        for f, (off, width, _spec_, li) in enumerate(self._fields):
+            for c, (at, start, ci, ip_i, _z) in enumerate(self._checksums):
+                if off < at + 2 and at < off + width:
+                    raise ValueError("a varied field overlaps a checksum it should update")
+                layer = self._layers[ci]
+                if isinstance(layer, IPv4) and li == ci:
+                    affects[f, c] = 1
+                elif not isinstance(layer, IPv4) and li >= ci:
+                    affects[f, c] = 1
+                elif ip_i >= 0 and li == ip_i and isinstance(self._layers[ip_i], (IPv4, IPv6)):
+                    name = self._field_name(off, li)
+                    affects[f, c] = name in ("src", "dst")
+        return affects
+
+    def _field_name(self, off: int, li: int) -> str:
+        rel = off - self._starts[li]
+        for name, (o, _w, _k) in _FIELDS[type(self._layers[li])].items():
+            if o == rel:
+                return name
+        return ""
+
+    def batch(self, count: int, start: int = 0) -> bytearray:
+        """Frames start..start+count-1 back to back in one bytearray."""
+        n = len(self._fields)
+        values = np.zeros((count, n), dtype=np.uint64)
+        for f, (_off, width, spec, _li) in enumerate(self._fields):
+            values[:, f] = spec.values(start, count, width)
+        out = bytearray(count * self.frame_length)
+        cs = self._checksums
+        _c.expand(self.base, count,
+                  np.array([f[0] for f in self._fields], dtype=np.int64),
+                  np.array([f[1] for f in self._fields], dtype=np.int64),
+                  values,
+                  np.array([c[0] for c in cs], dtype=np.int64),
+                  np.array([c[1] for c in cs], dtype=np.int64),
+                  np.array([c[4] for c in cs], dtype=np.uint8),
+                  np.ascontiguousarray(self._affects().reshape(n, len(cs))), out)
+        return out
+
+    def frames(self, count: int, start: int = 0, block: int = 65536) -> Iterator[bytes]:
+        """Each frame as bytes (built in blocks of `block`)."""
+        fl = self.frame_length
+        done = 0
+        while done < count:
+            k = min(block, count - done)
+            buf = self.batch(k, start + done)
+            for i in range(k):
+                yield bytes(buf[i * fl:(i + 1) * fl])
+            done += k
+
+    def write(self, path: Any, count: int, start_ns: int = 1_700_000_000_000_000_000,
+              interval_ns: int = 1000, block: int = 65536) -> int:
+        """Write `count` frames to a pcap file, `interval_ns` apart."""
+        from ..writers import PcapWriter
+
+        fl = self.frame_length
+        with PcapWriter(path, self.linktype, nanosecond=True, flush="buffer",
+                        buffer_size=1 << 20) as w:
+            done = 0
+            while done < count:
+                k = min(block, count - done)
+                buf = self.batch(k, done)
+                for i in range(k):
+                    w.write(buf[i * fl:(i + 1) * fl], start_ns + (done + i) * interval_ns)
+                done += k
+            return w.packets_written
+
+
+__all__ = ["Counter", "RandomValues", "Range", "Template", "Values"]

@@ -1,0 +1,186 @@
+"""Columns of decoded packets: numpy views over the decoder's record array.
+
+A Table never builds a Python object per packet: each column is a numpy
+array (a strided view of the records, or a cheap vectorised derivation), and
+conversion to pandas, Arrow and polars goes column by column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _ext
+
+if TYPE_CHECKING:
+    from ._core import Batch, Packet
+
+_core = _ext.load("_core")
+
+RECORD_DTYPE = np.dtype(
+    {
+        "names": [f[0] for f in _core.record_fields()],
+        "formats": [f[2] for f in _core.record_fields()],
+        "offsets": [f[1] for f in _core.record_fields()],
+        "itemsize": _core.record_size(),
+    }
+)
+_L = _core.LAYER_BITS
+_HIDDEN = {"frame_offset"}
+ADDRESS_COLUMNS = ("ip_src", "ip_dst")
+MAC_COLUMNS = ("eth_src", "eth_dst", "arp_sender_mac", "arp_target_mac")
+
+
+def _masked(field: str, bit: int) -> Callable[[np.ndarray], np.ndarray]:
+    def f(rec: np.ndarray) -> np.ndarray:
+        return np.where((rec["layers"] & bit) != 0, rec[field], 0).astype(rec[field].dtype)
+    return f
+
+
+def _ipv4(field: str) -> Callable[[np.ndarray], np.ndarray]:
+    def f(rec: np.ndarray) -> np.ndarray:
+        raw = rec[field].view(np.uint8).reshape(-1, 16)[:, :4]
+        val = np.ascontiguousarray(raw).view(">u4").reshape(-1).astype(np.uint32)
+        return np.where(rec["ip_version"] == 4, val, 0).astype(np.uint32)
+    return f
+
+
+VIRTUAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "time": lambda rec: rec["ts_ns"] / 1e9,
+    "tcp_src_port": _masked("l4_src_port", _L["tcp"]),
+    "tcp_dst_port": _masked("l4_dst_port", _L["tcp"]),
+    "udp_src_port": _masked("l4_src_port", _L["udp"]),
+    "udp_dst_port": _masked("l4_dst_port", _L["udp"]),
+    "vlan_id": lambda rec: (rec["vlan1_tci"] & 0x0FFF).astype(np.uint16),
+    "vlan1_id": lambda rec: (rec["vlan1_tci"] & 0x0FFF).astype(np.uint16),
+    "vlan2_id": lambda rec: (rec["vlan2_tci"] & 0x0FFF).astype(np.uint16),
+    "vlan3_id": lambda rec: (rec["vlan3_tci"] & 0x0FFF).astype(np.uint16),
+    "ipv4_src": _ipv4("ip_src"),
+    "ipv4_dst": _ipv4("ip_dst"),
+    "truncated": lambda rec: np.isin(rec["stop_reason"], (1, 2)),
+}
+for _name, _bit in _L.items():
+    VIRTUAL[f"has_{_name}"] = (lambda b: lambda rec: (rec["layers"] & b) != 0)(_bit)
+
+
+class Table:
+    """Decoded packets as columns.  `t["udp_dst_port"]` is a numpy array."""
+
+    def __init__(self, records: np.ndarray, batches: Sequence[Batch] = ()) -> None:
+        if records.dtype != RECORD_DTYPE:
+            raise TypeError("records must use RECORD_DTYPE")
+        self.records = records
+        self._batches = list(batches)
+
+    @classmethod
+    def from_batches(cls, batches: Iterable[Batch], keep_frames: bool | None = None) -> Table:
+        """Columns of `batches`; frames are kept (for `.packets()`) only for a single batch."""
+        batches = list(batches)
+        arrays = [np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE) for b in batches]
+        if not arrays:
+            return cls(np.zeros(0, dtype=RECORD_DTYPE))
+        if keep_frames is None:
+            keep_frames = len(batches) == 1
+        if len(arrays) == 1:
+            rec = arrays[0] if keep_frames else arrays[0].copy()
+        else:
+            rec = np.concatenate(arrays)
+        return cls(rec, batches if keep_frames else ())
+
+    # -- access --------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column name: record fields then derived ones."""
+        names = [n for n in RECORD_DTYPE.names if n not in _HIDDEN]
+        return names + [n for n in VIRTUAL if n not in names]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in VIRTUAL:
+            return VIRTUAL[name](self.records)
+        if name in _HIDDEN or name not in RECORD_DTYPE.names:
+            raise KeyError(f"no column {name!r}; see Table.columns")
+        return self.records[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.columns
+
+    def text(self, name: str) -> list[str]:
+        """A column rendered as text: IP addresses and MAC addresses as people write them."""
+        if name in ADDRESS_COLUMNS:
+            raw = np.ascontiguousarray(self.records[name]).view(np.uint8).reshape(-1, 16)
+            return _core.format_addresses(raw, np.ascontiguousarray(self.records["ip_version"]))
+        if name in MAC_COLUMNS:
+            return _core.format_macs(np.ascontiguousarray(self.records[name]))
+        return [str(v) for v in self[name]]
+
+    def value_counts(self, name: str) -> dict[Any, int]:
+        """Distinct values of a column with their counts, most common first."""
+        values, counts = np.unique(self[name], return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        return {values[i].item(): int(counts[i]) for i in order}
+
+    def filter(self, mask: np.ndarray) -> Table:
+        """Rows where the boolean `mask` is true (frames are not kept)."""
+        return Table(self.records[mask])
+
+    def packets(self) -> Iterator[Packet]:
+        """Packet views of the rows (only for a Table made from one batch)."""
+        if not self._batches:
+            raise ValueError("this Table keeps no frames; iterate the Capture for Packets")
+        for b in self._batches:
+            yield from b
+
+    # -- conversion ------------------------------------------------------------
+    def to_dict(self, addresses: str = "text") -> dict[str, Any]:
+        """{column: array or list}; addresses as text ('text') or 16-byte values ('binary')."""
+        out: dict[str, Any] = {}
+        for name in self.columns:
+            if addresses == "text" and (name in ADDRESS_COLUMNS or name in MAC_COLUMNS):
+                out[name] = self.text(name)
+            elif name in ADDRESS_COLUMNS:
+                out[name] = [bytes(v) for v in self.records[name]]
+            else:
+                out[name] = np.ascontiguousarray(self[name])
+        return out
+
+    def to_pandas(self, addresses: str = "text") -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict(addresses))
+
+    def to_arrow(self, addresses: str = "text") -> Any:
+        """A pyarrow Table; binary addresses become fixed_size_binary(16) without copies per row."""
+        import pyarrow as pa
+
+        cols = {}
+        for name in self.columns:
+            if name in ADDRESS_COLUMNS or name in MAC_COLUMNS:
+                if addresses == "text":
+                    cols[name] = pa.array(self.text(name), pa.string())
+                elif name in ADDRESS_COLUMNS:
+                    raw = np.ascontiguousarray(self.records[name]).view(np.uint8)
+                    cols[name] = pa.FixedSizeBinaryArray.from_buffers(
+                        pa.binary(16), len(self), [None, pa.py_buffer(raw)])
+                else:
+                    cols[name] = pa.array(np.ascontiguousarray(self[name]))
+            else:
+                cols[name] = pa.array(np.ascontiguousarray(self[name]))
+        return pa.table(cols)
+
+    def to_polars(self, addresses: str = "text") -> Any:
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow(addresses))
+
+    def to_parquet(self, path: str, addresses: str = "binary") -> None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(self.to_arrow(addresses), path)
+
+    def __repr__(self) -> str:
+        return f"<Table {len(self)} packets x {len(self.columns)} columns>"

@@ -1,0 +1,160 @@
+"""Field-by-field agreement of the L2-L4 decoder with tshark on every sample capture."""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+
+import pytest
+from conftest import capture_files
+from tsharkutil import tshark_fields
+
+import wirecraft
+
+FIELDS = [
+    "frame.number", "frame.len", "frame.cap_len", "frame.time_epoch", "frame.protocols",
+    "eth.src", "eth.dst", "vlan.id", "vlan.priority", "sll.pkttype",
+    "arp.opcode", "arp.src.proto_ipv4", "arp.dst.proto_ipv4", "arp.src.hw_mac",
+    "ip.src", "ip.dst", "ip.ttl", "ip.proto", "ip.id", "ip.len", "ip.hdr_len",
+    "ip.flags.df", "ip.flags.mf", "ip.frag_offset", "ip.dsfield",
+    "ipv6.src", "ipv6.dst", "ipv6.hlim", "ipv6.plen", "ipv6.flow", "ipv6.tclass",
+    "ipv6.fraghdr.ident", "ipv6.fraghdr.offset",
+    "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags", "tcp.window_size_value",
+    "tcp.hdr_len", "tcp.urgent_pointer", "tcp.checksum",
+    "udp.srcport", "udp.dstport", "udp.length", "udp.checksum",
+    "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
+]
+OPTIONS = ("-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
+           "-o", "tcp.analyze_sequence_numbers:FALSE", "-o", "ip.check_checksum:FALSE")
+
+# Known, explained differences: (file, frame number, field) -> reason.
+KNOWN: dict[tuple[str, int, str], str] = {}
+
+
+def first(value: str) -> str:
+    return value.split(",")[0] if value else ""
+
+
+def to_int(value: str) -> int | None:
+    v = first(value)
+    if not v:
+        return None     # tshark shows no value: the field was not captured
+    return int(v, 16) if v.startswith("0x") else int(v)
+
+
+def outer_protocols(protocols: str) -> list[str]:
+    """tshark's protocol stack up to the first transport (we decode no inner packets)."""
+    out = []
+    for p in protocols.split(":"):
+        out.append(p)
+        if p in ("tcp", "udp", "icmp", "icmpv6"):
+            break
+    return out
+
+
+def compare(path, row: dict[str, str], pkt) -> list[str]:  # noqa: C901
+    bad: list[str] = []
+
+    def check(field: str, ours, theirs) -> None:
+        if theirs is None or theirs == "":
+            return
+        if ours != theirs and (path.name, int(row["frame.number"]), field) not in KNOWN:
+            bad.append(f"{path.name}#{row['frame.number']} {field}: ours={ours!r} tshark={theirs!r}")
+
+    protos = outer_protocols(row["frame.protocols"])
+    check("frame.len", pkt.wire_len, int(row["frame.len"]))
+    check("frame.cap_len", pkt.caplen, int(row["frame.cap_len"]))
+    check("frame.time_epoch", pkt.time_ns, int(Decimal(row["frame.time_epoch"]) * 10**9))
+    if row["eth.src"] and "eth" in protos:
+        check("eth.src", pkt.eth.src if pkt.eth else None, first(row["eth.src"]))
+        check("eth.dst", pkt.eth.dst if pkt.eth else None, first(row["eth.dst"]))
+    if row["vlan.id"] and "vlan" in protos:
+        ids = [int(v) for v in row["vlan.id"].split(",")]
+        check("vlan.id", [t.id for t in pkt.vlan or []], ids)
+        check("vlan.priority", [t.pcp for t in pkt.vlan or []],
+              [int(v) for v in row["vlan.priority"].split(",")])
+    if row["sll.pkttype"]:
+        check("sll.pkttype", pkt.sll.packet_type if pkt.sll else None, to_int(row["sll.pkttype"]))
+    if "arp" in protos:
+        check("arp.opcode", pkt.arp.opcode if pkt.arp else None, to_int(row["arp.opcode"]))
+        if row["arp.src.proto_ipv4"]:
+            check("arp.src", pkt.arp.sender_ip, row["arp.src.proto_ipv4"])
+            check("arp.dst", pkt.arp.target_ip, row["arp.dst.proto_ipv4"])
+            check("arp.src.hw_mac", pkt.arp.sender_mac, row["arp.src.hw_mac"])
+    if "ip" in protos and row["ip.src"]:
+        ip = pkt.ip
+        check("ip.version", ip.version if ip else None, 4)
+        if ip is not None and ip.version == 4:
+            check("ip.src", ip.src, first(row["ip.src"]))
+            check("ip.dst", ip.dst, first(row["ip.dst"]))
+            check("ip.ttl", ip.ttl, to_int(row["ip.ttl"]))
+            check("ip.proto", ip.protocol, to_int(row["ip.proto"]))
+            check("ip.id", ip.id, to_int(row["ip.id"]))
+            check("ip.len", ip.total_length, to_int(row["ip.len"]))
+            check("ip.hdr_len", ip.header_length, to_int(row["ip.hdr_len"]))
+            check("ip.dsfield", ip.tos, to_int(row["ip.dsfield"]))
+            check("ip.flags.df", ip.df, first(row["ip.flags.df"]) in ("1", "True"))
+            check("ip.flags.mf", ip.mf, first(row["ip.flags.mf"]) in ("1", "True"))
+            # tshark 4.0 shows the fragment offset in 8-byte units
+            check("ip.frag_offset", ip.frag_offset // 8, to_int(row["ip.frag_offset"]))
+    if "ipv6" in protos and row["ipv6.src"]:
+        ip = pkt.ip
+        check("ip.version", ip.version if ip else None, 6)
+        if ip is not None and ip.version == 6:
+            check("ipv6.src", ip.src, first(row["ipv6.src"]))
+            check("ipv6.dst", ip.dst, first(row["ipv6.dst"]))
+            check("ipv6.hlim", ip.hop_limit, to_int(row["ipv6.hlim"]))
+            check("ipv6.plen", ip.payload_length, to_int(row["ipv6.plen"]))
+            check("ipv6.flow", ip.flow_label, to_int(row["ipv6.flow"]))
+            check("ipv6.tclass", ip.traffic_class, to_int(row["ipv6.tclass"]))
+            if row["ipv6.fraghdr.offset"]:
+                check("ipv6.fragment.offset", ip.frag_offset, to_int(row["ipv6.fraghdr.offset"]) * 8)
+                check("ipv6.fragment.id", ip.id, to_int(row["ipv6.fraghdr.ident"]))
+    if "tcp" in protos:
+        tcp = pkt.tcp
+        check("has tcp", tcp is not None, True)
+        if tcp is not None:
+            check("tcp.srcport", tcp.src_port, to_int(row["tcp.srcport"]))
+            check("tcp.dstport", tcp.dst_port, to_int(row["tcp.dstport"]))
+            check("tcp.seq", tcp.seq, to_int(row["tcp.seq_raw"]))
+            if row["tcp.ack_raw"]:
+                check("tcp.ack", tcp.ack, to_int(row["tcp.ack_raw"]))
+            check("tcp.flags", tcp.flags, to_int(row["tcp.flags"]))
+            check("tcp.window", tcp.window, to_int(row["tcp.window_size_value"]))
+            check("tcp.hdr_len", tcp.header_length, to_int(row["tcp.hdr_len"]))
+            check("tcp.urgent_pointer", tcp.urgent, to_int(row["tcp.urgent_pointer"]))
+            check("tcp.checksum", tcp.checksum, to_int(row["tcp.checksum"]))
+    elif pkt.tcp is not None:
+        check("has tcp", True, False)
+    if "udp" in protos:
+        udp = pkt.udp
+        check("has udp", udp is not None, True)
+        if udp is not None:
+            check("udp.srcport", udp.src_port, to_int(row["udp.srcport"]))
+            check("udp.dstport", udp.dst_port, to_int(row["udp.dstport"]))
+            check("udp.length", udp.length, to_int(row["udp.length"]))
+            check("udp.checksum", udp.checksum, to_int(row["udp.checksum"]))
+    elif pkt.udp is not None:
+        check("has udp", True, False)
+    if "icmp" in protos:
+        check("icmp.type", pkt.icmp.type if pkt.icmp else None, to_int(row["icmp.type"]))
+        check("icmp.code", pkt.icmp.code if pkt.icmp else None, to_int(row["icmp.code"]))
+    if "icmpv6" in protos:
+        check("icmpv6.type", pkt.icmpv6.type if pkt.icmpv6 else None, to_int(row["icmpv6.type"]))
+        check("icmpv6.code", pkt.icmpv6.code if pkt.icmpv6 else None, to_int(row["icmpv6.code"]))
+    return bad
+
+
+@pytest.mark.parametrize("path", capture_files(), ids=lambda p: p.name)
+def test_fields_agree_with_tshark(path) -> None:
+    rows = tshark_fields(path, FIELDS, None, *OPTIONS)
+    assert rows, f"tshark read nothing from {path.name}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        packets = list(wirecraft.read(path))
+    assert len(packets) == len(rows), "packet count differs from tshark"
+    bad: list[str] = []
+    for values, pkt in zip(rows, packets, strict=True):
+        row = dict(zip(FIELDS, values + [""] * (len(FIELDS) - len(values)), strict=True))
+        bad += compare(path, row, pkt)
+    assert not bad, "\n".join(bad[:40])
