@@ -6,10 +6,11 @@ import warnings
 from decimal import Decimal
 
 import pytest
-from conftest import capture_files
-from tsharkutil import tshark_fields
 
 import wirecraft
+
+from conftest import capture_files
+from tsharkutil import tshark_fields
 
 FIELDS = [
     "frame.number", "frame.len", "frame.cap_len", "frame.time_epoch", "frame.protocols",

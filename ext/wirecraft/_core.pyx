@@ -575,7 +575,9 @@ cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
             stop(r, S_LINK, R_UNSUPPORTED)
     else:
         stop(r, S_LINK, R_UNSUPPORTED)
-    if r.stop_reason == R_OK and r.anomalies & A_SNAPLEN_CUT and r.stop_layer < S_PAYLOAD:
+    if (r.stop_reason == R_OK and r.anomalies & A_SNAPLEN_CUT
+            and not (r.layers & (L_IPV4 | L_IPV6))):
+        # no IP length to tell padding from content: a cut frame counts as truncated
         r.stop_reason = R_TRUNCATED_PAYLOAD
 
 
@@ -1688,6 +1690,45 @@ cdef class Packet:
                 _dns_module = importlib.import_module("wirecraft.dns")
             self._dns = _dns_module.decode(self.payload)
         return self._dns
+
+    def verify_checksums(self):
+        """{'ip': bool, 'tcp'|'udp'|'icmp'|'icmpv6': bool} for the layers present; None
+        where the bytes needed were not captured or the checksum is optional and absent."""
+        cdef dict out = {}
+        cdef uint32_t end, s, i, n
+        if self.r.layers & L_IPV4:
+            out["ip"] = make_view(IPv4View, self).verify_checksum()
+        if not (self.r.layers & (L_TCP | L_UDP | L_ICMP | L_ICMPV6)):
+            return out
+        name = ("tcp" if self.r.layers & L_TCP else "udp" if self.r.layers & L_UDP
+                else "icmp" if self.r.layers & L_ICMP else "icmpv6")
+        end = self.r.l3_offset + self.r.ip_total_length
+        if self.r.layers & L_FRAG or end > self.r.caplen or end < self.r.l4_offset:
+            out[name] = None
+            return out
+        if name == "udp" and self.r.udp_checksum == 0 and self.r.layers & L_IPV4:
+            out[name] = None
+            return out
+        s = 0
+        n = end - self.r.l4_offset
+        # l4_offset + n == end <= caplen checked above
+        for i in range(0, n - 1, 2):
+            s += be16(self.p + self.r.l4_offset + i)
+        if n & 1:
+            s += (<uint32_t>self.p[end - 1]) << 8
+        if name != "icmp":
+            # pseudo-header: addresses, upper-layer length, protocol
+            if self.r.layers & L_IPV4:
+                s += be16(&self.r.ip_src[0]) + be16(&self.r.ip_src[2])
+                s += be16(&self.r.ip_dst[0]) + be16(&self.r.ip_dst[2])
+            else:
+                for i in range(0, 16, 2):
+                    s += be16(&self.r.ip_src[i]) + be16(&self.r.ip_dst[i])
+            s += n + self.r.ip_protocol
+        while s >> 16:
+            s = (s & 0xFFFF) + (s >> 16)
+        out[name] = s == 0xFFFF
+        return out
 
     def to_layers(self):
         """Editable crafting layers whose bytes equal this frame."""

@@ -41,7 +41,7 @@ def _masked(field: str, bit: int) -> Callable[[np.ndarray], np.ndarray]:
 
 def _ipv4(field: str) -> Callable[[np.ndarray], np.ndarray]:
     def f(rec: np.ndarray) -> np.ndarray:
-        raw = rec[field].view(np.uint8).reshape(-1, 16)[:, :4]
+        raw = np.ascontiguousarray(rec[field]).view(np.uint8).reshape(-1, 16)[:, :4]
         val = np.ascontiguousarray(raw).view(">u4").reshape(-1).astype(np.uint32)
         return np.where(rec["ip_version"] == 4, val, 0).astype(np.uint32)
     return f

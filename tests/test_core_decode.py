@@ -1,0 +1,208 @@
+"""The batch decoder: per-packet vs batch agreement, every prefix of real frames, dpkt cross-check."""
+
+from __future__ import annotations
+
+import random
+import socket
+import warnings
+
+import numpy as np
+import pytest
+
+import wirecraft
+from wirecraft.capture import decode_many
+from wirecraft.table import RECORD_DTYPE, Table
+
+from conftest import capture_files
+
+SAMPLES = [p for p in capture_files() if "truncated_dns" not in p.name]
+
+
+def all_packets(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return list(wirecraft.read(path))
+
+
+def record_of(pkt) -> np.ndarray:
+    raw = pkt.batch.record_bytes()
+    rec = np.frombuffer(raw, dtype=RECORD_DTYPE)[pkt.position].copy()
+    return rec
+
+
+def comparable(rec: np.ndarray) -> bytes:
+    rec = rec.copy()
+    rec["frame_offset"] = 0
+    rec["index"] = 0
+    rec["ts_ns"] = 0
+    rec["iface"] = 0
+    return rec.tobytes()
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_single_frame_decode_equals_batch_decode(path) -> None:
+    for pkt in all_packets(path):
+        one = wirecraft.decode(pkt.data, pkt.linktype, wire_len=pkt.wire_len)
+        assert comparable(record_of(one)) == comparable(record_of(pkt)), pkt.index
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_columns_equal_packet_views(path) -> None:
+    pkts = all_packets(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = wirecraft.open(path).table()
+    assert len(t) == len(pkts)
+    ip_src = t.text("ip_src")
+    for i, pkt in enumerate(pkts):
+        assert t["wire_len"][i] == pkt.wire_len
+        assert ip_src[i] == (pkt.ip.src if pkt.ip is not None else ""), i
+        if pkt.tcp is not None:
+            assert (t["tcp_src_port"][i], t["tcp_dst_port"][i]) == (pkt.tcp.src_port, pkt.tcp.dst_port)
+            assert t["tcp_seq"][i] == pkt.tcp.seq and t["tcp_flags"][i] == pkt.tcp.flags
+            assert t["udp_dst_port"][i] == 0
+        if pkt.udp is not None:
+            assert t["udp_dst_port"][i] == pkt.udp.dst_port and t["tcp_dst_port"][i] == 0
+        if pkt.eth is not None:
+            assert t.text("eth_src")[i] == pkt.eth.src
+        assert bool(t["truncated"][i]) == (pkt.stop_reason in ("truncated header", "truncated payload"))
+
+
+def test_batches_stream_and_concatenate(captures_dir) -> None:
+    path = captures_dir / "zeek__var-services-std-ports.pcap"
+    with wirecraft.open(path, batch_size=50) as cap:
+        parts = list(cap.batches())
+    assert [len(b) for b in parts][:5] == [50] * 5
+    whole = wirecraft.open(path).table()
+    assert np.array_equal(np.concatenate([b["tcp_dst_port"] for b in parts]), whole["tcp_dst_port"])
+    assert [p.index for p in parts[1].packets()][:2] == [50, 51]
+
+
+def test_table_conversions(captures_dir) -> None:
+    t = wirecraft.open(captures_dir / "zeek__wikipedia.pcap").table()
+    df = t.to_pandas()
+    assert len(df) == len(t) and df["ip_src"].iloc[0] == t.text("ip_src")[0]
+    at = t.to_arrow(addresses="binary")
+    assert at.num_rows == len(t) and at.schema.field("ip_src").type.byte_width == 16
+    pl = t.to_polars()
+    assert pl.height == len(t)
+    assert t.value_counts("ip_protocol")[6] == int((t["ip_protocol"] == 6).sum())
+    with pytest.raises(KeyError):
+        t["no_such_column"]
+
+
+def frames_from(paths) -> list[tuple[bytes, int]]:
+    out = []
+    for p in paths:
+        for pkt in all_packets(p)[:8]:
+            out.append((pkt.data, pkt.linktype))
+    return out
+
+
+PREFIX_FRAMES = frames_from([p for p in SAMPLES if p.name in {
+    "zeek__smtp.pcap", "zeek__icmp_dot1q.pcap", "zeek__linux_dlt_sll2.pcap",
+    "libpcap__ipv6_ext_headers.pcap", "tcpdump__icmpv6.pcap", "zeek__dns__mdns.pcap",
+    "zeek__http-vlan-0.pcap", "zeek__ipv6-fragmented-dns.pcap", "tcpdump__tcp-handshake-nano.pcap"}])
+
+
+def test_every_prefix_decodes_and_reports_where_it_stopped() -> None:
+    order = ["link", "vlan", "arp", "network", "transport", "payload"]
+    checked = 0
+    for frame, lt in PREFIX_FRAMES:
+        full = wirecraft.decode(frame, lt)
+        for k in range(len(frame)):
+            pkt = wirecraft.decode(frame[:k], lt, wire_len=len(frame))
+            assert pkt.caplen == k
+            # never deeper than the whole frame, and truncation is reported, not hidden
+            assert order.index(pkt.stop_layer) <= order.index(full.stop_layer) + 1
+            if pkt.stop_reason not in ("unsupported", "non-first fragment"):
+                assert pkt.truncated, (frame.hex(), k, pkt.stop_layer, pkt.stop_reason)
+            if k < 14 and lt == 1:
+                assert (pkt.stop_layer, pkt.stop_reason) == ("link", "truncated header")
+            ip = full.ip
+            if ip is not None and full.tcp is not None:
+                l4 = full.tcp.packet.payload_offset - full.tcp.header_length
+                if full.eth is not None and 14 + 4 * len(full.vlan or []) + 20 <= k < l4 + 20 \
+                        and ip.version == 4 and ip.header_length == 20 and k >= l4:
+                    assert pkt.stop_layer == "transport" and pkt.stop_reason == "truncated header"
+            assert len(pkt.payload) <= k
+            checked += 1
+    assert checked > 5000
+
+
+def random_frames(n: int, seed: int = 7) -> list[bytes]:
+    """Frames built with scapy: Ethernet, optional VLAN, IPv4/IPv6, TCP/UDP/ICMP."""
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Dot1Q, Ether
+    from scapy.packet import Raw
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        pkt = Ether(src=rng.randbytes(6).hex(":"), dst=rng.randbytes(6).hex(":"))
+        if rng.random() < 0.3:
+            pkt = pkt / Dot1Q(vlan=rng.randrange(4096), prio=rng.randrange(8))
+        if rng.random() < 0.7:
+            pkt = pkt / IP(src=socket.inet_ntoa(rng.randbytes(4)), dst=socket.inet_ntoa(rng.randbytes(4)),
+                           ttl=rng.randrange(1, 256), id=rng.randrange(65536),
+                           flags=rng.choice([0, 2]))
+        else:
+            pkt = pkt / IPv6(src=socket.inet_ntop(socket.AF_INET6, rng.randbytes(16)),
+                             dst=socket.inet_ntop(socket.AF_INET6, rng.randbytes(16)),
+                             hlim=rng.randrange(256), fl=rng.randrange(1 << 20))
+        kind = rng.randrange(3)
+        if kind == 0:
+            pkt = pkt / TCP(sport=rng.randrange(65536), dport=rng.randrange(65536),
+                            seq=rng.randrange(1 << 32), ack=rng.randrange(1 << 32),
+                            flags=rng.randrange(256), window=rng.randrange(65536),
+                            options=rng.choice([[], [("MSS", 1460)], [("NOP", None), ("WScale", 7)]]))
+        elif kind == 1:
+            pkt = pkt / UDP(sport=rng.randrange(65536), dport=rng.randrange(65536))
+        elif IP in pkt:
+            pkt = pkt / ICMP(type=rng.choice([0, 8, 3]), code=0)
+        else:
+            pkt = pkt / UDP(sport=53, dport=rng.randrange(65536))
+        out.append(bytes(pkt / Raw(rng.randbytes(rng.randrange(0, 200)))))
+    return out
+
+
+def test_agrees_with_dpkt_on_generated_traffic() -> None:
+    import dpkt
+
+    frames = random_frames(400)
+    batch = decode_many(frames)
+    t = Table.from_batches([batch])
+    for i, (frame, pkt) in enumerate(zip(frames, batch, strict=True)):
+        eth = dpkt.ethernet.Ethernet(frame)
+        assert pkt.eth.src == eth.src.hex(":") and pkt.eth.dst == eth.dst.hex(":")
+        if getattr(eth, "vlan_tags", None):
+            assert [v.id for v in pkt.vlan] == [v.id for v in eth.vlan_tags]
+        ip = eth.data
+        if isinstance(ip, dpkt.ip.IP):
+            assert (pkt.ip.src, pkt.ip.dst) == (socket.inet_ntoa(ip.src), socket.inet_ntoa(ip.dst))
+            assert (pkt.ip.ttl, pkt.ip.id, pkt.ip.total_length) == (ip.ttl, ip.id, ip.len)
+        else:
+            assert isinstance(ip, dpkt.ip6.IP6)
+            assert pkt.ip.src == socket.inet_ntop(socket.AF_INET6, ip.src)
+            assert (pkt.ip.hop_limit, pkt.ip.flow_label) == (ip.hlim, ip.flow)
+        l4 = ip.data
+        if isinstance(l4, dpkt.tcp.TCP):
+            assert (pkt.tcp.src_port, pkt.tcp.dst_port, pkt.tcp.seq, pkt.tcp.ack) == \
+                (l4.sport, l4.dport, l4.seq, l4.ack)
+            assert (pkt.tcp.flags & 0xFF, pkt.tcp.window) == (l4.flags, l4.win)
+            assert pkt.payload == bytes(l4.data)
+            assert dict(pkt.tcp.options).get("mss") == (1460 if b"\x02\x04\x05\xb4" in l4.opts else None)
+        elif isinstance(l4, dpkt.udp.UDP):
+            assert (pkt.udp.src_port, pkt.udp.dst_port, pkt.udp.length) == (l4.sport, l4.dport, l4.ulen)
+            assert pkt.payload == bytes(l4.data)
+            assert t["udp_dst_port"][i] == l4.dport
+        elif isinstance(l4, dpkt.icmp.ICMP):
+            assert (pkt.icmp.type, pkt.icmp.code) == (l4.type, l4.code)
+        assert pkt.problems == [], pkt.problems
+        sums = pkt.verify_checksums()
+        assert all(v is True for v in sums.values()), sums
+        bad = bytearray(frame)
+        bad[-1] ^= 0xFF if len(pkt.payload) else 0
+        if len(pkt.payload):
+            assert False in wirecraft.decode(bytes(bad)).verify_checksums().values()
