@@ -13,6 +13,7 @@ ARP (RFC 826), IPv4 (RFC 791), IPv6 (RFC 8200), TCP (RFC 9293, options RFC
 """
 
 cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdio cimport snprintf
@@ -799,7 +800,8 @@ cdef class Batch:
     `data` holds the frames; `records` (a bytearray) holds the rec_t array
     that numpy views as columns and `Packet` views read one at a time.
     """
-    cdef readonly bytes data
+    cdef readonly object data
+    cdef const uint8_t* base
     cdef readonly bytearray records
     cdef rec_t* recs
     cdef readonly Py_ssize_t n
@@ -807,11 +809,19 @@ cdef class Batch:
     cdef public dict comments
     cdef public object interfaces
 
-    def __cinit__(self, bytes data, Py_ssize_t capacity):
+    def __cinit__(self, data, Py_ssize_t capacity):
+        # data is bytes or a bytearray that is never resized while the batch lives
         self.data = data
+        if isinstance(data, bytes):
+            self.base = <const uint8_t*>PyBytes_AS_STRING(data)
+        elif isinstance(data, bytearray):
+            self.base = <const uint8_t*>PyByteArray_AS_STRING(data)
+        else:
+            raise TypeError("batch data must be bytes or bytearray")
         self.cap = max(capacity, 1)
-        self.records = bytearray(self.cap * sizeof(rec_t))
-        self.recs = <rec_t*><char*>self.records
+        # uninitialised: push() clears each record as it is taken
+        self.records = PyByteArray_FromStringAndSize(NULL, self.cap * sizeof(rec_t))
+        self.recs = <rec_t*>PyByteArray_AS_STRING(self.records)
         self.n = 0
         self.comments = None
         self.interfaces = None
@@ -841,9 +851,8 @@ cdef class Batch:
         return r
 
     cdef void decode_all(self):
-        cdef const uint8_t* base = <const uint8_t*>PyBytes_AS_STRING(self.data)
         with nogil:
-            decode_records(base, self.recs, self.n)
+            decode_records(self.base, self.recs, self.n)
 
     def record_bytes(self):
         """The used part of the record array (shares memory with the batch)."""
@@ -938,7 +947,10 @@ cdef class Reader:
     """
     cdef object f
     cdef readonly str path
-    cdef bytes buf
+    cdef object buf                 # bytearray, never resized once filled
+    cdef const uint8_t* base        # its bytes
+    cdef Py_ssize_t buf_len         # how much of it holds file data
+    cdef object readinto
     cdef Py_ssize_t pos             # parse position in buf
     cdef int64_t buf_start          # file offset of buf[0]
     cdef bint eof
@@ -967,7 +979,10 @@ cdef class Reader:
     def __cinit__(self, fileobj, str path, Py_ssize_t chunk=1 << 20, Filter bpf=None):
         self.f = fileobj
         self.path = path
-        self.buf = b""
+        self.buf = bytearray()
+        self.base = <const uint8_t*>PyByteArray_AS_STRING(self.buf)
+        self.buf_len = 0
+        self.readinto = getattr(fileobj, "readinto", None)
         self.pos = 0
         self.buf_start = 0
         self.eof = False
@@ -990,33 +1005,48 @@ cdef class Reader:
 
     cdef bint fill(self, Py_ssize_t need) except -1:
         """Make buf[pos:] hold at least `need` bytes; False at end of file."""
-        cdef Py_ssize_t have = PyBytes_GET_SIZE(self.buf) - self.pos
-        cdef bytes more
+        cdef Py_ssize_t have = self.buf_len - self.pos
+        cdef Py_ssize_t size, filled, k
+        cdef uint8_t* nb
         if have >= need:
             return True
         if self.eof:
             return False
-        want = max(need - have, self.chunk)
-        parts = [self.buf[self.pos:]]
-        got = 0
-        while got < need - have:
-            more = self.f.read(want - got)
-            if not more:
+        # a fresh buffer: batches handed out earlier keep theirs
+        size = max(need, have + self.chunk)
+        newbuf = PyByteArray_FromStringAndSize(NULL, size)
+        nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
+        if have > 0:
+            memcpy(nb, self.base + self.pos, have)
+        filled = have
+        view = memoryview(newbuf)
+        while filled < need:
+            if self.readinto is not None:
+                k = self.readinto(view[filled:]) or 0
+            else:
+                more = self.f.read(size - filled)
+                k = len(more)
+                if k > size - filled:
+                    raise self.error(self.buf_start + self.pos, "file object returned too much data")
+                memcpy(nb + filled, PyBytes_AS_STRING(more), k)
+            if k <= 0:
                 self.eof = True
                 break
-            parts.append(more)
-            got += len(more)
+            filled += k
+        view.release()
         self.buf_start += self.pos
-        self.buf = b"".join(parts)
+        self.buf = newbuf
+        self.base = nb
+        self.buf_len = filled
         self.pos = 0
-        return PyBytes_GET_SIZE(self.buf) >= need
+        return filled >= need
 
     cdef void _read_header(self) except *:
         cdef const uint8_t* p
         cdef uint32_t magic
         if not self.fill(4):
             raise self.error(0, "file is shorter than any capture header (empty or truncated)")
-        p = <const uint8_t*>PyBytes_AS_STRING(self.buf)
+        p = self.base
         magic = le32(p)
         if magic == 0x0A0D0D0A:
             self.format = FMT_PCAPNG
@@ -1034,14 +1064,14 @@ cdef class Reader:
         elif magic == 0x4D3CB2A1:
             self.swap = True; self.ts_mult = 1
         else:
-            if p[0] == 0x1F and PyBytes_GET_SIZE(self.buf) > 1 and p[1] == 0x8B:
+            if p[0] == 0x1F and self.buf_len > 1 and p[1] == 0x8B:
                 raise self.error(0, "gzip data inside gzip data is not a capture")
             raise self.error(0, f"not a pcap or pcapng file (magic 0x{magic:08x})")
         if magic == 0xA1B2CD34 or magic == 0x34CDB2A1:
             self.rec_hdr = 24       # Kuznetzov's modified pcap: 8 more bytes per record
         if not self.fill(24):
             raise self.error(0, "pcap file header is truncated (24 bytes needed)")
-        p = <const uint8_t*>PyBytes_AS_STRING(self.buf)
+        p = self.base
         self.version_major = rd16(p + 4, self.swap)
         self.version_minor = rd16(p + 6, self.swap)
         self.snaplen = rd32(p + 16, self.swap)
@@ -1069,11 +1099,11 @@ cdef class Reader:
         cdef uint64_t total = self.packets_read
         while True:
             if not self.fill(hdr):
-                if PyBytes_GET_SIZE(self.buf) - self.pos > 0 and self.truncated is None:
+                if self.buf_len - self.pos > 0 and self.truncated is None:
                     self.truncated = (self.buf_start + self.pos,
                                       "last record header is cut short")
                 break
-            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            p = self.base + self.pos
             # fill(hdr) guarantees hdr bytes at p
             caplen = rd32(p + 8, self.swap)
             wirelen = rd32(p + 12, self.swap)
@@ -1081,17 +1111,17 @@ cdef class Reader:
                 raise self.error(self.buf_start + self.pos,
                                  f"record length {caplen} is absurd (limit {MAX_RECORD})")
             if b is not None and (b.n >= max_packets or
-                                  PyBytes_GET_SIZE(self.buf) - self.pos < hdr + caplen):
+                                  self.buf_len - self.pos < hdr + caplen):
                 break           # the batch ends at the current chunk boundary
             if not self.fill(hdr + caplen):
                 self.truncated = (self.buf_start + self.pos,
-                                  f"last record is cut short ({PyBytes_GET_SIZE(self.buf) - self.pos - hdr}"
+                                  f"last record is cut short ({self.buf_len - self.pos - hdr}"
                                   f" of {caplen} bytes)")
                 break
             if b is None:
                 b = Batch(self.buf, max_packets)
                 b.interfaces = self.interfaces
-            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            p = self.base + self.pos
             sec = rd32(p, self.swap)
             frac = rd32(p + 4, self.swap)
             total += 1
@@ -1189,11 +1219,11 @@ cdef class Reader:
         cdef Py_ssize_t dataoff, optoff
         while True:
             if not self.fill(8):
-                if PyBytes_GET_SIZE(self.buf) - self.pos > 0 and self.truncated is None:
+                if self.buf_len - self.pos > 0 and self.truncated is None:
                     self.truncated = (self.buf_start + self.pos, "last block header is cut short")
                 break
             where = self.buf_start + self.pos
-            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            p = self.base + self.pos
             # fill(8) guarantees 8 bytes at p
             btype = rd32(p, self.swap)
             if le32(p) == 0x0A0D0D0A:
@@ -1201,7 +1231,7 @@ cdef class Reader:
                 if not self.fill(12):
                     self.truncated = (where, "section header block is cut short")
                     break
-                p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+                p = self.base + self.pos
                 # fill(12): byte-order magic at p+8
                 if le32(p + 8) == 0x1A2B3C4D:
                     self.swap = False
@@ -1215,12 +1245,12 @@ cdef class Reader:
             if blen > MAX_RECORD + 4096:
                 raise self.error(where, f"pcapng block length {blen} is absurd (limit {MAX_RECORD + 4096})")
             if b is not None and (b.n >= max_packets or
-                                  PyBytes_GET_SIZE(self.buf) - self.pos < blen):
+                                  self.buf_len - self.pos < blen):
                 break
             if not self.fill(blen):
-                self.truncated = (where, f"last block is cut short ({PyBytes_GET_SIZE(self.buf) - self.pos} of {blen} bytes)")
+                self.truncated = (where, f"last block is cut short ({self.buf_len - self.pos} of {blen} bytes)")
                 break
-            p = <const uint8_t*>PyBytes_AS_STRING(self.buf) + self.pos
+            p = self.base + self.pos
             # the whole block (blen bytes) is in buf from here on
             trailer = rd32(p + blen - 4, self.swap)
             if trailer != blen:
@@ -1319,6 +1349,58 @@ cdef class Reader:
         self.packets_matched += b.n
         b.decode_all()
         return b
+
+
+cdef class PacketIterator:
+    """Packets of a Reader one by one, crossing into Python once per packet only.
+
+    `on_end` is called once when the reader is exhausted (or the iterator is
+    closed), so the caller can report truncation and close the file.
+    """
+    cdef Reader reader
+    cdef Batch batch
+    cdef Py_ssize_t i
+    cdef Py_ssize_t size
+    cdef object on_end
+    cdef bint done
+
+    def __cinit__(self, Reader reader, Py_ssize_t size, on_end=None):
+        self.reader = reader
+        self.size = size
+        self.on_end = on_end
+        self.batch = None
+        self.i = 0
+        self.done = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef Packet pkt
+        while self.batch is None or self.i >= self.batch.n:
+            if self.done:
+                raise StopIteration
+            try:
+                self.batch = self.reader.read_batch(self.size)
+            except BaseException:
+                self.close()
+                raise
+            self.i = 0
+            if self.batch is None:
+                self.close()
+                raise StopIteration
+        pkt = make_packet(self.batch, self.i)
+        self.i += 1
+        return pkt
+
+    def close(self):
+        """Stop iterating; runs on_end once."""
+        if not self.done:
+            self.done = True
+            self.batch = None
+            if self.on_end is not None:
+                cb, self.on_end = self.on_end, None
+                cb()
 
 
 # --------------------------------------------------------------------------
@@ -1752,7 +1834,7 @@ cdef Packet make_packet(Batch b, Py_ssize_t i):
     pkt.batch = b
     pkt.position = i
     pkt.r = &b.recs[i]
-    pkt.p = <const uint8_t*>PyBytes_AS_STRING(b.data) + pkt.r.frame_offset
+    pkt.p = b.base + pkt.r.frame_offset
     return pkt
 
 

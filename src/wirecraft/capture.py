@@ -152,12 +152,11 @@ class Capture:
                 f"{self.path}: at byte {t[0]}: {t[1]}; {self._reader.packets_read} complete "
                 "packets were read before it",
                 CaptureTruncatedWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
 
     def __iter__(self) -> Iterator[Packet]:
-        for b in self._raw_batches():
-            yield from b
+        return _core.PacketIterator(self._reader, self.batch_size, self._report_truncation)
 
     def batches(self, size: int | None = None) -> Iterator[Table]:
         """Tables of up to `size` packets each, read as the file streams."""
@@ -201,10 +200,11 @@ def open(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None, 
 def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None) -> Iterator[Packet]:
     """Iterate over the Packets of a capture file; the file closes when iteration ends."""
     cap = Capture(source, filter=filter)
-    try:
-        yield from cap
-    finally:
+
+    def finish() -> None:
+        cap._report_truncation()
         cap.close()
+    return _core.PacketIterator(cap._reader, cap.batch_size, finish)
 
 
 def decode(frame: bytes, linktype: int = 1, time_ns: int = 0, wire_len: int | None = None) -> Packet:
