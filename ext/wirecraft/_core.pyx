@@ -14,6 +14,7 @@ ARP (RFC 826), IPv4 (RFC 791), IPv6 (RFC 8200), TCP (RFC 9293, options RFC
 
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
+from cpython.unicode cimport PyUnicode_DecodeLatin1
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdio cimport snprintf
@@ -1488,8 +1489,7 @@ def format_addresses(const uint8_t[:, ::1] addrs, const uint8_t[::1] versions):
     out = [None] * n
     for i in range(n):
         if versions[i] == 4:
-            snprintf(tmp, 16, "%u.%u.%u.%u", addrs[i, 0], addrs[i, 1], addrs[i, 2], addrs[i, 3])
-            out[i] = (<bytes>tmp).decode("ascii")
+            out[i] = ip4_text(&addrs[i, 0])
         elif versions[i] == 6:
             out[i] = _socket.inet_ntop(_socket.AF_INET6, bytes(addrs[i]))
         else:
@@ -1510,23 +1510,55 @@ def format_macs(const uint64_t[::1] macs):
 # Packet views
 # --------------------------------------------------------------------------
 
+cdef const char* HEXDIGITS = b"0123456789abcdef"
+
+
 cdef inline str mac_text(uint64_t m):
-    cdef char tmp[18]
-    snprintf(tmp, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
-             <unsigned>((m >> 40) & 0xFF), <unsigned>((m >> 32) & 0xFF),
-             <unsigned>((m >> 24) & 0xFF), <unsigned>((m >> 16) & 0xFF),
-             <unsigned>((m >> 8) & 0xFF), <unsigned>(m & 0xFF))
-    return (<bytes>tmp).decode("ascii")
+    cdef char tmp[17]
+    cdef int i, k = 0
+    cdef unsigned b
+    for i in range(6):
+        b = <unsigned>((m >> (40 - 8 * i)) & 0xFF)
+        if i:
+            tmp[k] = 58       # ':'
+            k += 1
+        tmp[k] = HEXDIGITS[b >> 4]
+        tmp[k + 1] = HEXDIGITS[b & 15]
+        k += 2
+    return PyUnicode_DecodeLatin1(tmp, k, NULL)
+
+
+cdef inline int put_dec(char* out, unsigned v) noexcept nogil:
+    """Write v (0..255) in decimal; return the number of characters."""
+    if v >= 100:
+        out[0] = <char>(48 + v // 100)
+        out[1] = <char>(48 + (v // 10) % 10)
+        out[2] = <char>(48 + v % 10)
+        return 3
+    if v >= 10:
+        out[0] = <char>(48 + v // 10)
+        out[1] = <char>(48 + v % 10)
+        return 2
+    out[0] = <char>(48 + v)
+    return 1
+
 
 cdef inline str ip4_text(const uint8_t* a):
     cdef char tmp[16]
-    snprintf(tmp, 16, "%u.%u.%u.%u", a[0], a[1], a[2], a[3])
-    return (<bytes>tmp).decode("ascii")
+    cdef int k = put_dec(tmp, a[0])
+    tmp[k] = 46; k += 1
+    k += put_dec(tmp + k, a[1])
+    tmp[k] = 46; k += 1
+    k += put_dec(tmp + k, a[2])
+    tmp[k] = 46; k += 1
+    k += put_dec(tmp + k, a[3])
+    return PyUnicode_DecodeLatin1(tmp, k, NULL)
+
 
 cdef inline str ip4_text_u32(uint32_t v):
-    cdef char tmp[16]
-    snprintf(tmp, 16, "%u.%u.%u.%u", (v >> 24) & 0xFF, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF)
-    return (<bytes>tmp).decode("ascii")
+    cdef uint8_t a[4]
+    a[0] = (v >> 24) & 0xFF; a[1] = (v >> 16) & 0xFF; a[2] = (v >> 8) & 0xFF; a[3] = v & 0xFF
+    return ip4_text(a)
 
 
 _STOP_LAYERS = {0: None, S_LINK: "link", S_VLAN: "vlan", S_ARP: "arp", S_NETWORK: "network",
