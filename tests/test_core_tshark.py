@@ -22,6 +22,9 @@ FIELDS = [
     "ipv6.fraghdr.ident", "ipv6.fraghdr.offset",
     "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags", "tcp.window_size_value",
     "tcp.hdr_len", "tcp.urgent_pointer", "tcp.checksum",
+    "tcp.options.mss_val", "tcp.options.wscale.shift", "tcp.options.sack_perm",
+    "tcp.options.sack_le", "tcp.options.sack_re", "tcp.options.timestamp.tsval",
+    "tcp.options.timestamp.tsecr",
     "udp.srcport", "udp.dstport", "udp.length", "udp.checksum",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
 ]
@@ -125,6 +128,21 @@ def compare(path, row: dict[str, str], pkt) -> list[str]:  # noqa: C901
             check("tcp.hdr_len", tcp.header_length, to_int(row["tcp.hdr_len"]))
             check("tcp.urgent_pointer", tcp.urgent, to_int(row["tcp.urgent_pointer"]))
             check("tcp.checksum", tcp.checksum, to_int(row["tcp.checksum"]))
+            opts = dict(tcp.options)
+            check("tcp.options.mss_val", opts.get("mss"), to_int(row["tcp.options.mss_val"]))
+            check("tcp.options.wscale.shift", opts.get("wscale"),
+                  to_int(row["tcp.options.wscale.shift"]))
+            if row["tcp.options.sack_perm"]:
+                check("tcp.options.sack_perm", opts.get("sack_permitted"), True)
+            if row["tcp.options.sack_le"]:
+                check("tcp.options.sack", opts.get("sack"),
+                      list(zip([int(x) for x in row["tcp.options.sack_le"].split(",")],
+                               [int(x) for x in row["tcp.options.sack_re"].split(",")],
+                               strict=True)))
+            if row["tcp.options.timestamp.tsval"]:
+                check("tcp.options.timestamp", opts.get("timestamp"),
+                      (to_int(row["tcp.options.timestamp.tsval"]),
+                       to_int(row["tcp.options.timestamp.tsecr"])))
     elif pkt.tcp is not None:
         check("has tcp", True, False)
     if "udp" in protos:
