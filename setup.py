@@ -10,6 +10,7 @@ from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
 
 DEBUG = os.environ.get("WIRECRAFT_DEBUG") == "1"
 ONLY = {n for n in os.environ.get("WIRECRAFT_ONLY", "").split(",") if n}
@@ -28,7 +29,19 @@ extensions = [
     if not ONLY or pyx.stem in ONLY
 ]
 
+
+
+class build_py_with_stubs(build_py):
+    """Ship the .pyi stubs that sit beside the .pyx sources inside the package."""
+
+    def run(self) -> None:
+        super().run()
+        for pyi in Path("ext/wirecraft").glob("*.pyi"):
+            self.copy_file(str(pyi), str(Path(self.build_lib, "wirecraft", pyi.name)))
+
+
 setup(
+    cmdclass={"build_py": build_py_with_stubs},
     ext_modules=cythonize(
         extensions,
         include_path=["ext"],
