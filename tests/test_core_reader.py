@@ -194,3 +194,21 @@ def test_no_warning_for_clean_files(captures_dir) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(list(wirecraft.read(captures_dir / "zeek__smtp.pcap"))) == 125
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_records_straddling_every_chunk_boundary(kind) -> None:
+    """Small read chunks put headers and frames across every possible boundary."""
+    from wirecraft import _core
+
+    frames = [udp_frame(bytes([i]) * (i * 7 % 50), sport=i) for i in range(40)]
+    if kind == "pcap":
+        data = pcap([(i, f) for i, f in enumerate(frames)])
+    else:
+        data = shb() + idb(1) + b"".join(epb(0, i, f) for i, f in enumerate(frames))
+    for chunk in range(1, 130, 3):
+        reader = _core.Reader(io.BytesIO(data), "mem", chunk, None)
+        got = []
+        while (b := reader.read_batch(5)) is not None:
+            got += [p.data for p in b]
+        assert got == frames, chunk

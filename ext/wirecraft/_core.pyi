@@ -1,7 +1,7 @@
 """Type stubs for wirecraft._core (the Cython reader, BPF machine, decoder and views)."""
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, IO
+from typing import IO, Any
 
 MAX_RECORD_BYTES: int
 ANOMALIES: dict[int, str]

@@ -1099,6 +1099,9 @@ cdef class Reader:
         cdef int hdr = self.rec_hdr
         cdef uint64_t total = self.packets_read
         while True:
+            if b is not None and (b.n >= max_packets or self.buf_len - self.pos < hdr):
+                # fill() would move to a new buffer, but b's frames live in this one
+                break
             if not self.fill(hdr):
                 if self.buf_len - self.pos > 0 and self.truncated is None:
                     self.truncated = (self.buf_start + self.pos,
@@ -1219,6 +1222,9 @@ cdef class Reader:
         cdef uint64_t total = self.packets_read
         cdef Py_ssize_t dataoff, optoff
         while True:
+            if b is not None and (b.n >= max_packets or self.buf_len - self.pos < 12):
+                # fill() would move to a new buffer, but b's frames live in this one
+                break
             if not self.fill(8):
                 if self.buf_len - self.pos > 0 and self.truncated is None:
                     self.truncated = (self.buf_start + self.pos, "last block header is cut short")
