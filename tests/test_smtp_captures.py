@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CAPTURES
-from tsharkutil import tshark_fields, tshark_json
 
 from wirecraft import smtp
 from wirecraft.reassembly import Reassembler
+
+from conftest import CAPTURES
+from tsharkutil import tshark_fields, tshark_json
 
 SMTP_CAPTURES = ["zeek__smtp.pcap", "zeek__smtp-multi-addr.pcap", "zeek__tls__smtp-starttls.pcap"]
 
@@ -66,7 +67,12 @@ def tshark_dialogue(pcap: Path) -> dict[int, list[tuple]]:
                 # tshark 4.0 reads a 4-letter verb and splits STARTTLS as "STAR" "TLS"
                 verb, param = "STARTTLS", ""
             ev.append(("C", verb.upper(), param))
-        for tree in _as_list(s.get("smtp.response_tree", [])):
+        texts = _as_list(s.get("smtp.response", []))
+        for text, tree in zip(texts, _as_list(s.get("smtp.response_tree", [])), strict=True):
+            # tshark shows each segment's lines as a response; a segment holding only a
+            # continuation line ("250-x", one parameter) is not a complete reply
+            if text[3:4] == "-" and not isinstance(tree.get("smtp.rsp.parameter"), list):
+                continue
             ev.append(("R", int(tree["smtp.response.code"])))
     return out
 
@@ -189,3 +195,38 @@ def test_table_conversions():
     table = recs.to_arrow()
     assert table.num_rows == len(recs)
     assert table.column("attachments").to_pylist()[0][0]["name"] == "NEWS.txt"
+
+
+# Zeek's smtp.log for the same capture (zeek/zeek, testing/btest/Baseline/
+# scripts.base.protocols.smtp.basic/smtp.log): field values a second implementation logged.
+ZEEK_BASELINE = [
+    {"client": "10.10.1.4", "client_port": 1470, "server": "74.53.140.153", "server_port": 25,
+     "trans_depth": 1, "helo": "GP", "mail_from": "gurpartap@patriots.in",
+     "rcpt_to": {"raj_deol2002in@yahoo.co.in"}, "date": "Mon, 5 Oct 2009 11:36:07 +0530",
+     "from": "\"Gurpartap Singh\" <gurpartap@patriots.in>",
+     "to": {"<raj_deol2002in@yahoo.co.in>"}, "cc": set(), "reply_to": None,
+     "msg_id": "<000301ca4581$ef9e57f0$cedb07d0$@in>", "in_reply_to": None,
+     "subject": "SMTP", "x_originating_ip": None, "last_reply": "250 OK id=1Mugho-0003Dg-Un",
+     "path": ["74.53.140.153", "10.10.1.4"], "user_agent": "Microsoft Office Outlook 12.0",
+     "tls": False},
+    {"client": "192.168.133.100", "client_port": 49648, "server": "192.168.133.102",
+     "server_port": 25, "trans_depth": 1, "helo": "[192.168.133.100]",
+     "mail_from": "albert@example.com",
+     "rcpt_to": {"felica4uu@hotmail.com", "ericlim220@yahoo.com", "davis_mark1@outlook.com"},
+     "date": "Sat, 25 Jul 2015 16:43:07 +0300",
+     "from": "Albert Zaharovits <albert@example.com>", "to": {"ericlim220@yahoo.com"},
+     "cc": {"felica4uu@hotmail.com", "davis_mark1@outlook.com"}, "reply_to": None,
+     "msg_id": "<A6202DF2-8E58-4E41-BE0B-C8D3989A4AEE@example.com>",
+     "in_reply_to": "<9ACEE03C-AB98-4046-AEC1-BF4910C61E96@example.com>",
+     "subject": "Re: Bro SMTP CC Header", "x_originating_ip": None, "last_reply": "250 Ok",
+     "path": ["192.168.133.102", "192.168.133.100"], "user_agent": "Apple Mail (2.2102)",
+     "tls": False},
+]
+
+
+def test_records_agree_with_zeeks_smtp_log():
+    recs = smtp.transactions(CAPTURES / "zeek__smtp.pcap")
+    assert len(recs) == len(ZEEK_BASELINE)
+    for rec, want in zip(recs, ZEEK_BASELINE, strict=True):
+        got = {k: (set(rec[k]) if isinstance(want[k], set) else rec[k]) for k in want}
+        assert got == want

@@ -17,11 +17,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
-from netns import VethPair
-from tsharkutil import tshark_fields
 
 from wirecraft import smtp
+
+from conftest import require_tool
+from netns import VethPair
 
 pytestmark = pytest.mark.live
 
@@ -29,18 +29,20 @@ SERVER = r"""
 import sys, time
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
-c = Controller(Sink(), hostname=sys.argv[1], port=25)
-c.start()
+servers = [Controller(Sink(), hostname=h, port=25) for h in sys.argv[1:]]
+for c in servers:
+    c.start()
 print("ready", flush=True)
 sys.stdin.read()
-c.stop()
+for c in servers:
+    c.stop()
 """
 
 CLIENT = r"""
 import json, smtplib, sys
-plan = json.load(open(sys.argv[2]))
-for session in plan:
-    with smtplib.SMTP(sys.argv[1], 25, local_hostname="client.wirecraft.test", timeout=20) as s:
+plan = json.load(open(sys.argv[1]))
+for host, session in plan:
+    with smtplib.SMTP(host, 25, local_hostname="client.wirecraft.test", timeout=20) as s:
         s.ehlo()
         s.noop()
         for m in session:
@@ -69,7 +71,7 @@ def _wait_for(stream, needle: str, timeout: float = 15) -> None:
     raise AssertionError(f"did not see {needle!r}; got {seen!r}")
 
 
-def _messages(tmp: Path) -> tuple[list[list[dict]], dict[str, bytes], bytes]:
+def _messages(tmp: Path, v4: str, v6: str) -> tuple[list, dict[str, bytes], bytes]:
     crlf = b"\r\n"
     plain = crlf.join([
         b"From: Alice <alice@wirecraft.test>",
@@ -113,17 +115,20 @@ def _messages(tmp: Path) -> tuple[list[list[dict]], dict[str, bytes], bytes]:
         (tmp / f"{name}.eml").write_bytes(data)
     f = lambda n: str(tmp / f"{n}.eml")  # noqa: E731
     plan = [
-        [
+        (v4, [
             {"from": "alice@wirecraft.test", "to": ["bob@wirecraft.test"], "file": f("plain"),
              "vrfy": "bob"},
             {"from": "alice@wirecraft.test",
              "to": ["bob@wirecraft.test", "carol@wirecraft.test", "dave@wirecraft.test"],
              "file": f("multi"), "reset": True},
             {"from": "alice@wirecraft.test", "to": ["bob@wirecraft.test"], "file": f("mime")},
-        ],
-        [
+        ]),
+        (v4, [
             {"from": "big@wirecraft.test", "to": ["bob@wirecraft.test"], "file": f("big")},
-        ],
+        ]),
+        (v6, [
+            {"from": "six@wirecraft.test", "to": ["bob@wirecraft.test"], "file": f("plain")},
+        ]),
     ]
     return plan, bodies, att
 
@@ -132,19 +137,19 @@ def _messages(tmp: Path) -> tuple[list[list[dict]], dict[str, bytes], bytes]:
 def recorded(tmp_path_factory):
     require_tool("tcpdump")
     tmp = tmp_path_factory.mktemp("smtp_live")
-    plan, bodies, att = _messages(tmp)
-    (tmp / "plan.json").write_text(json.dumps(plan))
     pcap = tmp / "live.pcap"
     with VethPair() as pair:
-        srv = pair.popen("b", [sys.executable, "-c", SERVER, pair.addr_b],
+        plan, bodies, att = _messages(tmp, pair.addr_b, pair.addr6_b)
+        (tmp / "plan.json").write_text(json.dumps(plan))
+        srv = pair.popen("b", [sys.executable, "-c", SERVER, pair.addr_b, pair.addr6_b],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         dump = None
         try:
             _wait_for(srv.stdout, "ready")
-            dump = pair.popen("b", ["tcpdump", "-U", "-n", "-i", pair.iface_b, "-w", str(pcap),
+            dump = pair.popen("b", ["tcpdump", "-U", "--immediate-mode", "-n", "-i", pair.iface_b, "-w", str(pcap),
                                     "tcp port 25"], stderr=subprocess.PIPE)
             _wait_for(dump.stderr, "listening on")
-            pair.run("a", [sys.executable, "-c", CLIENT, pair.addr_b, str(tmp / "plan.json")],
+            pair.run("a", [sys.executable, "-c", CLIENT, str(tmp / "plan.json")],
                      timeout=60, check=True, capture_output=True)
             time.sleep(0.5)     # the last FIN/ACKs
         finally:
@@ -162,8 +167,8 @@ def test_transactions_equal_what_the_client_sent(recorded):
     recs = smtp.transactions(pcap, keep_message=True)
     assert [r["mail_from"] for r in recs] == ["alice@wirecraft.test", "alice@wirecraft.test",
                                               "alice@wirecraft.test", "alice@wirecraft.test",
-                                              "big@wirecraft.test"]
-    reset, plain, multi, mime, big = recs[1], recs[0], recs[2], recs[3], recs[4]
+                                              "big@wirecraft.test", "six@wirecraft.test"]
+    reset, plain, multi, mime, big, six = recs[1], recs[0], recs[2], recs[3], recs[4], recs[5]
     # the RSET transaction carried no message
     assert reset["size"] is None and "reset" in reset["problems"] and not reset["complete"]
     for rec, name in ((plain, "plain"), (multi, "multi"), (mime, "mime"), (big, "big")):
@@ -174,6 +179,8 @@ def test_transactions_equal_what_the_client_sent(recorded):
         assert rec["helo"] == "client.wirecraft.test"
         assert rec["server_port"] == 25 and rec["server"] == "198.18.0.2"
         assert rec["client"] == "198.18.0.1"
+    assert six["message"] == bodies["plain"] and six["complete"] and six["problems"] == []
+    assert (six["client"], six["server"]) == ("fd00:5757::1", "fd00:5757::2")
     assert plain["subject"] == "dots and more dots"
     assert plain["msg_id"] == "<one@wirecraft.test>"
     assert multi["rcpt_to"] == ["bob@wirecraft.test", "carol@wirecraft.test",
@@ -186,14 +193,15 @@ def test_transactions_equal_what_the_client_sent(recorded):
                                     "size": len(att),
                                     "sha256": hashlib.sha256(att).hexdigest()}]
     assert plain["stream"] == multi["stream"] == mime["stream"] != big["stream"]
-    assert [r["trans_depth"] for r in recs] == [1, 2, 3, 4, 1]
+    assert [r["trans_depth"] for r in recs] == [1, 2, 3, 4, 1, 1]
 
 
 def test_extract_writes_the_exact_messages(recorded, tmp_path):
     pcap, bodies, _, _ = recorded
     paths = smtp.extract(pcap, tmp_path / "out")
     got = [p.read_bytes() for p in paths]
-    assert got == [bodies["plain"], bodies["multi"], bodies["mime"], bodies["big"]]
+    assert got == [bodies["plain"], bodies["multi"], bodies["mime"], bodies["big"],
+                   bodies["plain"]]
 
 
 def test_commands_and_replies_agree_with_tshark(recorded):
@@ -205,6 +213,6 @@ def test_commands_and_replies_agree_with_tshark(recorded):
     assert set(ours) == set(theirs)
     for stream in ours:
         assert ours[stream] == theirs[stream], stream
-    verbs = [v for v, _ in (c for c in ours[min(ours)] if c[0] != "reply")]
+    verbs = [e[1] for e in ours[min(ours)] if e[0] == "C"]
     for verb in ("EHLO", "NOOP", "VRFY", "MAIL", "RCPT", "DATA", "RSET", "QUIT"):
         assert verb in verbs

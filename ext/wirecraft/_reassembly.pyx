@@ -16,7 +16,9 @@ Policy (documented once, applied everywhere):
   are beyond the receive window (resync), and when the connection is closed or flushed.
 * Caps: out-of-order bytes per direction, buffered bytes in total (out-of-order data and
   delivered history), tracked connections (least recently active evicted first) and an
-  idle timeout. Each hit is counted in ``stats`` and flagged on the connection.
+  idle timeout. Each hit is counted in ``stats`` and flagged on the connection. A held
+  segment counts as its length plus 64 bytes, so many tiny segments cannot exceed a cap
+  in real memory while staying under it in payload bytes.
 * A segment further ahead than the window (``max_window`` bytes) is dropped without
   storing anything: a segment 2**31 bytes ahead allocates nothing.
 """
@@ -35,6 +37,10 @@ CLIENT_TO_SERVER = 0
 SERVER_TO_CLIENT = 1
 
 cdef int OOW_RESYNC = 4   # consecutive out-of-window segments that force a resync
+cdef Py_ssize_t MAX_GAP_RECORDS = 1024   # gaps listed per connection; more are only counted
+# every held segment is charged its length plus this much (object header, list slots), so
+# that a flood of tiny segments is bounded by the same caps as a few large ones
+cdef Py_ssize_t SEGMENT_OVERHEAD = 64
 
 
 cdef class Half:
@@ -50,8 +56,8 @@ cdef class Half:
     cdef public bint closed
     cdef public int64_t delivered      # bytes delivered
     cdef public int64_t gap_bytes
-    cdef public int64_t ooo_bytes      # bytes held in the out-of-order buffer
-    cdef public int64_t hist_bytes     # bytes held in the delivered-history window
+    cdef public int64_t ooo_bytes      # held in the out-of-order buffer (+ SEGMENT_OVERHEAD each)
+    cdef public int64_t hist_bytes     # held in the delivered-history window (same charge)
     cdef public int oow_streak
     cdef list ooo_off                  # sorted start offsets of buffered segments
     cdef list ooo_data                 # their bytes; ranges never overlap
@@ -90,7 +96,8 @@ cdef class Connection:
     cdef public int64_t last_ns
     cdef public Half c2s
     cdef public Half s2c
-    cdef public list gaps              # (direction, offset, size)
+    cdef public list gaps              # (direction, offset, size), the first MAX_GAP_RECORDS
+    cdef public int64_t gap_count
     cdef public set flags
     cdef public object handler         # free slot for subscribers (e.g. an SMTP session)
     cdef public bint finished
@@ -413,8 +420,8 @@ cdef class Core:
             j = bisect_right(h.ooo_off, s)
             h.ooo_off.insert(j, s)
             h.ooo_data.insert(j, piece)
-            h.ooo_bytes += len(piece)
-            self._account(len(piece))
+            h.ooo_bytes += len(piece) + SEGMENT_OVERHEAD
+            self._account(len(piece) + SEGMENT_OVERHEAD)
         self._deliver(c, d, h)
         if h.ooo_bytes > self.max_ooo_per_direction:
             self.stats["ooo_cap_hits"] += 1
@@ -431,8 +438,8 @@ cdef class Core:
         while h.ooo_off and <int64_t>h.ooo_off[0] <= h.next_off:
             s = h.ooo_off.pop(0)
             seg = h.ooo_data.pop(0)
-            h.ooo_bytes -= len(seg)
-            self.buffered -= len(seg)
+            h.ooo_bytes -= len(seg) + SEGMENT_OVERHEAD
+            self.buffered -= len(seg) + SEGMENT_OVERHEAD
             e = s + len(seg)
             if e <= h.next_off:
                 continue
@@ -452,13 +459,13 @@ cdef class Core:
         if self.history > 0:
             h.hist_off.append(h.next_off)
             h.hist_data.append(data)
-            h.hist_bytes += n
-            self._account(n)
+            h.hist_bytes += n + SEGMENT_OVERHEAD
+            self._account(n + SEGMENT_OVERHEAD)
             while h.hist_bytes > self.history:
                 h.hist_off.pop(0)
                 old = h.hist_data.pop(0)
-                h.hist_bytes -= len(old)
-                self.buffered -= len(old)
+                h.hist_bytes -= len(old) + SEGMENT_OVERHEAD
+                self.buffered -= len(old) + SEGMENT_OVERHEAD
         h.next_off += n
         h.next_seq = <uint32_t>(h.next_seq + <uint32_t>n)
         h.delivered += n
@@ -476,7 +483,11 @@ cdef class Core:
             target = h.fin_off
             if size <= 0:
                 return
-        c.gaps.append((d, h.next_off, size))
+        c.gap_count += 1
+        if len(c.gaps) < MAX_GAP_RECORDS:
+            c.gaps.append((d, h.next_off, size))
+        else:
+            c.flags.add("gaps_truncated")
         c.flags.add("gap")
         h.gap_bytes += size
         self.stats["gaps"] += 1
@@ -539,11 +550,11 @@ cdef class Core:
         cdef int bd = 0
         cdef int64_t most
         self.stats["buffer_cap_hits"] += 1
-        cur.flags.add("buffer_cap")
         for c in self.table.values():
             self._drop_history(c.c2s)
             self._drop_history(c.s2c)
-        while self.buffered > self.max_buffered:
+        # relieve down to 7/8 of the cap, so that the next segments do not hit it again
+        while self.buffered > self.max_buffered - self.max_buffered // 8:
             big = None
             most = 0
             for c in self.table.values():

@@ -26,6 +26,8 @@ _LAZY: dict[str, str] = {
     "Packet": "wirecraft.packet",
     "Table": "wirecraft.table",
     "streams": "wirecraft.reassembly",
+    "Reassembler": "wirecraft.reassembly",
+    "Stream": "wirecraft.reassembly",
     "sniff": "wirecraft.live",
     "interfaces": "wirecraft.live",
     # crafting

@@ -153,6 +153,8 @@ class Stream:
     bytes_to_server: int
     bytes_to_client: int
     gaps: list[tuple[int, int, int]] = field(default_factory=list)   # (direction, offset, size)
+    gap_count: int = 0          # all gaps, also those past the listed first 1024
+    gap_bytes: int = 0
     flags: frozenset[str] = frozenset()
     data_to_server: bytes | None = None
     data_to_client: bytes | None = None
@@ -166,9 +168,6 @@ class Stream:
     def last_time(self) -> float:
         return self.last_ns / 1e9
 
-    @property
-    def gap_bytes(self) -> int:
-        return sum(g[2] for g in self.gaps)
 
 
 class _Collector:
@@ -200,7 +199,8 @@ def _stream_of(conn: Any, coll: _Collector | None) -> Stream:
         client_port=conn.client_port, server=conn.server, server_port=conn.server_port,
         first_ns=conn.first_ns, last_ns=conn.last_ns, packets=conn.packets,
         bytes_to_server=conn.bytes_to_server, bytes_to_client=conn.bytes_to_client,
-        gaps=list(conn.gaps), flags=frozenset(conn.flags),
+        gaps=list(conn.gaps), gap_count=conn.gap_count,
+        gap_bytes=conn.c2s.gap_bytes + conn.s2c.gap_bytes, flags=frozenset(conn.flags),
         data_to_server=b"".join(coll.parts[0]) if coll else None,
         data_to_client=b"".join(coll.parts[1]) if coll else None,
         data_truncated=coll.truncated if coll else False,

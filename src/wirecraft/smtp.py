@@ -16,6 +16,8 @@ Limits (all keywords of `Session`): command and reply lines are cut at
 at most `max_pending` commands wait for replies (``too_many_pending``) and at
 most `max_transactions` records are made per connection (``too_many_transactions``).
 Credentials sent during AUTH are never stored or returned: only the mechanism.
+With ``mime=False`` only the header block of each message is parsed (no
+attachments), which is several times faster on large messages.
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ Event = Command | Reply | MessageData | MessageEnd | TLSStarted | TransactionDon
 # ----------------------------------------------------------------------- the session
 
 _COMMAND, _AWAIT_DATA, _BODY, _BDAT, _AWAIT_TLS, _AUTH, _TLS = range(7)
+_BDAT_LAST = "BDAT LAST"   # pending-reply marker: the last chunk of a BDAT message
+_MAX_WAITING = 8   # ended messages held for their final reply (pipelined clients)
+_TRANSACTION_VERBS = frozenset({"MAIL", "RCPT", "DATA", ".", "BDAT"})   # set last_reply
 
 
 @dataclass
@@ -123,6 +128,7 @@ class _Txn:
     last_reply: str | None = None
     problems: list[str] = field(default_factory=list)
     data_started: bool = False
+    recorded: bool = False
 
 
 class Session:
@@ -131,7 +137,9 @@ class Session:
     Feed bytes in capture order with ``receive(direction, data, time_ns)`` (0 = client,
     1 = server), report lost bytes with ``gap(direction, size)`` and end with
     ``close()``; each returns the list of events the input produced. Finished
-    transaction records are also collected in ``records``.
+    transaction records are also collected in ``records``. The message of the open
+    transaction is held (up to ``max_message`` bytes) until it ends, for its headers
+    and attachments; with ``keep_message`` it is also put in the record.
     """
 
     def __init__(self, *, client: str | None = None, client_port: int | None = None,
@@ -139,7 +147,7 @@ class Session:
                  stream: int | None = None, max_line: int = 4096,
                  max_message: int = 16 << 20, max_pending: int = 100,
                  max_transactions: int = 1000, max_reply_lines: int = 256,
-                 keep_message: bool = False) -> None:
+                 keep_message: bool = False, mime: bool = True) -> None:
         self.client, self.client_port = client, client_port
         self.server, self.server_port = server, server_port
         self.stream = stream
@@ -149,6 +157,7 @@ class Session:
         self.max_transactions = max_transactions
         self.max_reply_lines = max_reply_lines
         self.keep_message = keep_message
+        self.mime = mime
         self.helo: str | None = None
         self.auth: str | None = None
         self.tls = False
@@ -172,7 +181,7 @@ class Session:
         self._reply_code: int | None = None
         self._txn: _Txn | None = None
         self._depth = 0
-        self._ended_transactions = 0
+        self._first_ns: int | None = None
         self._now: int | None = None
         self._events: list[Event] = []
 
@@ -220,6 +229,9 @@ class Session:
             self._sskip = True
             self._reply_lines = []
             self._reply_code = None
+            if self._mode == _AUTH:
+                # the reply ending the AUTH exchange may be in the lost bytes
+                self._mode = _COMMAND
         return self._events
 
     def close(self) -> list[Event]:
@@ -247,7 +259,7 @@ class Session:
             self._finish_txn(self._txn)
         elif not self.records and (self.helo is not None or self.tls or self.commands):
             # a session that carried no transaction still gets one record (as Zeek does)
-            self._finish_txn(_Txn(ts_ns=self._first_ns, depth=0))
+            self._finish_txn(_Txn(ts_ns=self._first_ns, depth=0, problems=list(self.problems)))
         return self._events
 
     # ------------------------------------------------------------------ client
@@ -312,7 +324,7 @@ class Session:
     def _command_line(self, raw: bytes) -> None:
         line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
         if self._mode == _AUTH:
-            # an AUTH continuation line carries credentials: counted, never kept
+            # an AUTH continuation line carries credentials: never kept, never returned
             return
         verb, _, arg = line.strip().partition(" ")
         verb = verb.upper()
@@ -356,12 +368,13 @@ class Session:
                 self._problem("bad_bdat", CLIENT)
                 return
             txn = self._txn_or_new("data_without_mail")
-            self._pending[-1] = ("BDAT", txn)
+            self._bdat_last = len(parts) > 1 and parts[1].upper() == "LAST"
+            # the reply to the LAST chunk ends the transaction
+            self._pending[-1] = (_BDAT_LAST if self._bdat_last else "BDAT", txn)
             if not txn.data_started:
                 txn.data_started = True
                 txn.size = 0
             self._bdat_left = size
-            self._bdat_last = len(parts) > 1 and parts[1].upper() == "LAST"
             self._mode = _BDAT
             if size == 0:
                 self._bdat_done()
@@ -383,8 +396,12 @@ class Session:
         if txn is None:
             return
         self._txn = None
-        if txn.complete and any(t is txn and v in (".", "BDAT") for v, t in self._pending):
+        if txn.complete and any(t is txn and v in (".", _BDAT_LAST) for v, t in self._pending):
             self._waiting.append(txn)     # its final reply is still to come
+            if len(self._waiting) > _MAX_WAITING:
+                oldest = self._waiting[0]
+                self._txn_problem("no_final_reply", oldest)
+                self._finish_txn(oldest)
         else:
             self._finish_txn(txn)
 
@@ -525,12 +542,16 @@ class Session:
 
     def _reply(self, code: int, lines: tuple[str, ...]) -> None:
         txn: _Txn | None = None
+        final = False
         if not self._greeted and not self._pending:
             command: str | None = "<greeting>"
         elif self._pending:
             command, txn = self._pending[0]
             if not (command == "AUTH" and code == 334):
                 del self._pending[0]
+            if command == _BDAT_LAST:
+                command = "BDAT"
+                final = True
         else:
             command = None
             self._problem("unmatched_reply", SERVER)
@@ -538,7 +559,7 @@ class Session:
         rep = Reply(code, lines, command, self._now)
         self._events.append(rep)
         self.last_reply = rep.text
-        if txn is not None:
+        if txn is not None and command in _TRANSACTION_VERBS:
             txn.last_reply = rep.text
         if command == "DATA":
             if self._mode == _AWAIT_DATA:
@@ -557,15 +578,13 @@ class Session:
         elif command == "AUTH":
             if code != 334 and self._mode == _AUTH:
                 self._mode = _COMMAND
-        elif command == "." or (command == "BDAT" and txn is not None and txn.complete):
+        elif command == "." or final:
             if txn is not None:
                 self._finish_txn(txn)
         elif command == "QUIT":
             self._retire_txn()
 
     # ------------------------------------------------------------ transactions
-
-    _first_ns: int | None = None
 
     def _new_txn(self) -> _Txn:
         self._depth += 1
@@ -591,6 +610,9 @@ class Session:
         self._txn_problem(name)
 
     def _finish_txn(self, txn: _Txn) -> None:
+        if txn.recorded:
+            return
+        txn.recorded = True
         if txn is self._txn:
             self._txn = None
         for i, t in enumerate(self._waiting):
@@ -624,7 +646,7 @@ class Session:
         rec["attachments"] = []
         problems = list(txn.problems)
         if txn.message:
-            problems += [p for p in _describe_message(bytes(txn.message), rec)
+            problems += [p for p in _describe_message(bytes(txn.message), rec, self.mime)
                          if p not in problems]
         rec["last_reply"] = txn.last_reply if txn.depth else self.last_reply
         rec["tls"] = self.tls
@@ -699,9 +721,19 @@ def _split_addresses(text: str) -> list[str]:
     return [a for a in out if a]
 
 
-def _describe_message(data: bytes, rec: dict[str, Any]) -> list[str]:
-    """Fill header fields and attachments of rec from the message; returns problems."""
+def _describe_message(data: bytes, rec: dict[str, Any], mime: bool = True) -> list[str]:
+    """Fill header fields (and with mime, attachments) of rec from the message; returns problems.
+
+    Without mime only the header block is parsed, which is several times faster on
+    large messages; attachments are then left empty.
+    """
     problems: list[str] = []
+    if not mime:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            end = data.find(b"\n\n")
+        if end >= 0:
+            data = data[:end + 2]
     try:
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
     except Exception:  # noqa: BLE001 - the email package may choke on hostile input
@@ -731,7 +763,8 @@ def _describe_message(data: bytes, rec: dict[str, Any]) -> list[str]:
                 break
             except ValueError:
                 continue
-    rec["attachments"] = _attachments(msg, problems)
+    if mime:
+        rec["attachments"] = _attachments(msg, problems)
     return problems
 
 
@@ -791,12 +824,13 @@ def _plain(rec: dict[str, Any]) -> dict[str, Any]:
 class _Handler:
     """Feeds one reassembled connection into a Session (reassembly subscriber)."""
 
-    __slots__ = ("conn", "session", "flip", "out")
+    __slots__ = ("conn", "session", "flip", "out", "taken")
 
     def __init__(self, conn: Any, out: list[dict[str, Any]], flip: bool, **opts: Any) -> None:
         self.conn = conn
         self.flip = flip
         self.out = out
+        self.taken = 0
         if flip:
             self.session = Session(client=conn.server, client_port=conn.server_port,
                                    server=conn.client, server_port=conn.client_port,
@@ -807,19 +841,28 @@ class _Handler:
                                    stream=conn.index, **opts)
 
     def on_data(self, direction: int, data: bytes) -> None:
-        self.session.receive(direction ^ self.flip, data, self.conn.last_ns)
+        s = self.session
+        s.receive(direction ^ self.flip, data, self.conn.last_ns)
+        if len(s.records) > self.taken:
+            self._take()
 
     def on_gap(self, direction: int, size: int) -> None:
         self.session.gap(direction ^ self.flip, size)
+        self._take()
 
     def on_close(self) -> None:
-        s = self.session
-        s.close()
-        flags = self.conn.flags
-        for rec in s.records:
-            if "midstream" in flags:
+        self.session.close()
+        self._take()
+
+    def _take(self) -> None:
+        """Hand over the records that ended, in the order they ended."""
+        records = self.session.records
+        midstream = "midstream" in self.conn.flags
+        for rec in records[self.taken:]:
+            if midstream:
                 rec["problems"].append("midstream")
             self.out.append(rec)
+        self.taken = len(records)
 
 
 def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
@@ -837,14 +880,14 @@ def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
         return None
 
     r = Reassembler(handler=factory, **(caps or {}))
-    feed = r.feed
+    feed = r._core.packet     # the Cython entry point, without a Python-level wrapper
     for pkt in packets(source):
         feed(pkt)
         if out:
-            yield out
-            out = []
+            yield list(out)
+            out.clear()     # handlers keep appending to this same list
     r.flush()
-    yield out
+    yield list(out)
 
 
 def transactions(source: Any, *, ports: Iterable[int] = DEFAULT_PORTS,
@@ -861,6 +904,15 @@ def transactions(source: Any, *, ports: Iterable[int] = DEFAULT_PORTS,
     for batch in _run(source, ports, caps, opts):
         table.extend(batch)
     return table
+
+
+def iter_transactions(source: Any, *, ports: Iterable[int] = DEFAULT_PORTS,
+                      keep_message: bool = False, caps: dict[str, Any] | None = None,
+                      **limits: Any) -> Iterator[dict[str, Any]]:
+    """Like `transactions`, but yields each record as soon as it ends (for huge captures)."""
+    opts = {**limits, "keep_message": keep_message}
+    for batch in _run(source, ports, caps, opts):
+        yield from batch
 
 
 def extract(source: Any, directory: str | Path, *, ports: Iterable[int] = DEFAULT_PORTS,
