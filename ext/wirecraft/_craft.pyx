@@ -12,11 +12,15 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
 cdef inline uint32_t _sum16(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     """Big-endian 16-bit word sum of data[start:end] (odd tail padded with zero), folded."""
     cdef uint64_t acc = 0
     cdef Py_ssize_t i = start
-    # callers guarantee 0 <= start <= end <= len(data) (checked in the def wrappers)
+    # unchecked reads: every caller passes 0 <= start <= end <= data.shape[0] -- sum16,
+    # checksum, update and pseudo_header_sum use (0, shape[0]); fill_checksum checks its
+    # range first; pack_ipv4_header sums the 20 + olen bytes it allocated.
     while i + 1 < end:
         acc += (<uint32_t>data[i] << 8) | data[i + 1]
         i += 2

@@ -44,9 +44,13 @@ _LAZY: dict[str, str] = {
     "Raw": "wirecraft.craft",
     "PcapWriter": "wirecraft.writers",
     "PcapngWriter": "wirecraft.writers",
+    "RotatingWriter": "wirecraft.writers",
+    "from_bytes": "wirecraft.craft",
+    "Template": "wirecraft.craft",
 }
 
-_SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table"}
+_SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",
+               "inject"}
 
 __all__ = [
     "CaptureFileError",

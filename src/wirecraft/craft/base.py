@@ -127,23 +127,25 @@ class Layer:
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         cls._field_names = frozenset(n for n, _ in cls.fields)
+        cls._defaults = {n: d for n, d in cls.fields}
+        cls._list_fields = tuple(n for n, d in cls.fields if isinstance(d, list))
+
+    _defaults: ClassVar[dict[str, Any]] = {}
+    _list_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **values: Any) -> None:
         payload = values.pop("payload", None)
-        for fname, default in self.fields:
-            if fname in values:
-                object.__setattr__(self, fname, values.pop(fname))
-            else:
-                object.__setattr__(self, fname, list(default) if isinstance(default, list)
-                                   else default)
-        if values:
-            bad = ", ".join(sorted(values))
+        d = self.__dict__
+        d.update(self._defaults)
+        for n in self._list_fields:
+            d[n] = []
+        if values.keys() - self._field_names:
+            bad = ", ".join(sorted(values.keys() - self._field_names))
             known = ", ".join(n for n, _ in self.fields)
             raise TypeError(f"{type(self).__name__} has no field {bad} (fields: {known})")
-        self.payload: Layer | None = None
-        self._resolved: dict[str, Any] = {}
-        if payload is not None:
-            self.payload = _as_layer(payload)
+        d.update(values)
+        d["payload"] = _as_layer(payload) if payload is not None else None
+        d["_resolved"] = {}
 
     # -- stacking and navigation -------------------------------------------
     def __truediv__(self, other: Any) -> Layer:
@@ -211,13 +213,14 @@ class Layer:
 
         A key may also name the layer: `copy(ipv4_ttl=3, udp_dst_port=5353)`.
         """
-        values = {n: (list(getattr(self, n)) if isinstance(getattr(self, n), list)
-                      else getattr(self, n)) for n, _ in self.fields}
-        new = type(self).__new__(type(self))
-        for n, v in values.items():
-            object.__setattr__(new, n, v)
-        object.__setattr__(new, "_resolved", {})
-        object.__setattr__(new, "payload", self.payload.copy() if self.payload else None)
+        new = object.__new__(type(self))
+        d = new.__dict__
+        d.update(self.__dict__)
+        for n in self._list_fields:
+            if isinstance(d[n], list):
+                d[n] = list(d[n])
+        d["_resolved"] = {}
+        d["payload"] = self.payload.copy() if self.payload is not None else None
         new._copy_extra(self)
         for key, value in changes.items():
             new._apply_change(key, value)
@@ -302,6 +305,8 @@ class Layer:
         return text
 
     def _display(self, fname: str, value: Any) -> Any:
+        if fname == "checksum" and isinstance(value, int):
+            return f"0x{value:04x}"
         return value
 
     def __repr__(self) -> str:

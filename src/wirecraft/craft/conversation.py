@@ -133,10 +133,6 @@ class TCPConversation:
             pkt = pkt / payload
         return bytes(pkt)
 
-    def _emit(self, side: _Side, frame: bytes) -> None:
-        self._tick(side)
-        self.packets.append((self.now, frame))
-
     def _send_segment(self, side: _Side, flags: int, seq: int, payload: bytes = b"",
                       options: list | None = None, ack: int | None = None) -> None:
         self._tick(side)

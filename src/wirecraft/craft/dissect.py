@@ -13,6 +13,7 @@ import struct
 from typing import Any
 
 from .base import AUTO, Layer, Raw, ip4_str, ip6_str, mac_str
+from .dns import DNS, Question, Record
 from .layers import (
     ARP,
     ICMP,
@@ -38,6 +39,7 @@ from .layers import (
 _VLAN_TPIDS = {0x8100, 0x88A8, 0x9100}
 _MAX_VLAN_TAGS = 8  # deeper stacks stay Raw: bounded recursion whatever the bytes
 _MAX_EXT_HEADERS = 128
+_DNS_PORTS = {53, 5353, 5355}
 
 
 class _Parser:
@@ -237,6 +239,10 @@ class _Parser:
         if proto == 17 and end >= off + 8:
             sp, dp, length, csum = struct.unpack_from("!HHHH", d, off)
             self.add(UDP(src_port=sp, dst_port=dp, length=length, checksum=csum), off)
+            if (sp in _DNS_PORTS or dp in _DNS_PORTS) and end > off + 8:
+                layer = _dns_layer(d[off + 8:end])
+                if layer is not None:
+                    return self.add(layer, off + 8)
             return self.raw(off + 8, end)
         if proto == 1 and end >= off + 8:
             t, c, csum, ident, seq = struct.unpack_from("!BBHHH", d, off)
@@ -265,6 +271,53 @@ class _Parser:
         if proto == 41:
             return self.ipv6(off) if end == len(d) else self.raw(off, end)
         self.raw(off, end)
+
+
+def _dns_record(r: Any) -> Record:
+    t, data = r.type, r.data
+    if t in (1, 28) and isinstance(data, str):
+        value: Any = data
+    elif t in (2, 5, 12) and isinstance(data, str):
+        value = data
+    elif t == 15 and hasattr(data, "exchange"):
+        value = (data.preference, data.exchange)
+    elif t == 6 and hasattr(data, "minimum"):
+        value = tuple(data)
+    elif t == 16 and isinstance(data, tuple):
+        value = list(data)
+    else:
+        value = bytes(r.rdata)
+    return Record(r.name, t, value, r.ttl, r.cls | (0x8000 if getattr(r, "cache_flush", False)
+                                                    else 0))
+
+
+def _dns_layer(payload: bytes) -> DNS | None:
+    """The message as an editable DNS layer, read by wirecraft.dns (the project's one DNS
+    parser) and kept only if it builds back to exactly the same bytes."""
+    try:
+        from .. import dns as wdns
+
+        m = wdns.decode(payload)
+        if m.problems or m.size != len(payload):
+            return None
+        layer = DNS(id=m.id, qr=m.qr, opcode=m.opcode, aa=m.aa, tc=m.tc, rd=m.rd, ra=m.ra,
+                    z=m.z, ad=m.ad, cd=m.cd, rcode=m.header_rcode,
+                    questions=[Question(q.name, q.type, q.cls | (
+                        0x8000 if getattr(q, "unicast_response", False) else 0))
+                        for q in m.questions],
+                    answers=[_dns_record(r) for r in m.answers],
+                    authorities=[_dns_record(r) for r in m.authorities],
+                    additionals=[_dns_record(r) for r in m.additionals])
+    except Exception:  # noqa: BLE001 - anything unexpected: keep the bytes as Raw
+        return None
+    for compress in (True, False):
+        layer.compress = compress
+        try:
+            if layer.build() == payload:
+                return layer
+        except (ValueError, struct.error, TypeError):
+            return None
+    return None
 
 
 def _tcp_options(raw: bytes) -> list | bytes:
@@ -328,7 +381,7 @@ def _stack(layers: list[Layer]) -> Layer:
 def _relax(top: Layer, data: bytes) -> None:
     """Turn explicit derived fields back to AUTO wherever that keeps the bytes identical."""
     candidates = [(layer, f) for layer in top.layers() for f, default in layer.fields
-                  if default is AUTO and getattr(layer, f) is not AUTO]
+                  if default is AUTO and f != "id" and getattr(layer, f) is not AUTO]
     saved = [(layer, f, getattr(layer, f)) for layer, f in candidates]
     for layer, f in candidates:
         object.__setattr__(layer, f, AUTO)

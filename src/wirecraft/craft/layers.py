@@ -93,6 +93,8 @@ class Ethernet(Layer):
     def _display(self, fname: str, value: Any) -> Any:
         if fname in ("src", "dst"):
             return mac_str(mac_bytes(value))
+        if fname == "type" and isinstance(value, int):
+            return f"0x{value:04x}"
         return value
 
 
@@ -193,11 +195,15 @@ def _pad(data: bytes, to: int) -> bytes:
 
 
 class IPv4(Layer):
-    """IPv4 header. `flags`: 3 bits (4 reserved, 2 DF, 1 MF) or "DF"/"MF"; `frag_offset` in bytes."""
+    """IPv4 header. `flags`: 3 bits (4 reserved, 2 DF, 1 MF) or "DF"/"MF"; `frag_offset` in bytes.
+
+    An AUTO `id` is 1, scapy's default, so a frame builds to the same bytes every time; the
+    conversation builders number their packets per sender.
+    """
 
     name = "ipv4"
     fields = (("version", 4), ("header_length", AUTO), ("tos", 0), ("total_length", AUTO),
-              ("id", 1), ("flags", 0), ("frag_offset", 0), ("ttl", 64), ("protocol", AUTO),
+              ("id", AUTO), ("flags", 0), ("frag_offset", 0), ("ttl", 64), ("protocol", AUTO),
               ("checksum", AUTO), ("src", "127.0.0.1"), ("dst", "127.0.0.1"), ("options", b""))
 
     def flags_int(self) -> int:
@@ -218,7 +224,8 @@ class IPv4(Layer):
         proto = self._auto("protocol", lambda: _ip_protocol_of(_next(stack, index), 0))
         flags_frag = ((self.flags_int() & 7) << 13) | ((self.frag_offset // 8) & 0x1FFF)
         csum = self.checksum
-        header = _c.pack_ipv4_header(hl, self.tos, total & 0xFFFF, self.id & 0xFFFF, flags_frag,
+        ident = self._auto("id", 1)
+        header = _c.pack_ipv4_header(hl, self.tos, total & 0xFFFF, ident & 0xFFFF, flags_frag,
                                      self.ttl, proto, -1 if csum is AUTO else csum,
                                      ip4_bytes(self.src), ip4_bytes(self.dst), options,
                                      self.version)
@@ -428,7 +435,7 @@ class TCP(Layer):
             f = _flags_int(value, TCP_FLAG_LETTERS)
             return f"0x{f:03x} " + "".join(
                 ch for i, ch in enumerate(TCP_FLAG_LETTERS) if f >> i & 1)
-        return value
+        return super()._display(fname, value)
 
 
 class UDP(Layer):

@@ -241,8 +241,8 @@ class Template:
 
     def _affects(self) -> np.ndarray:
         affects = np.zeros((len(self._fields), len(self._checksums)), dtype=np.uint8)
-        for f, (off, width, _spec_, li) in enumerate(self._fields):
-            for c, (at, start, ci, ip_i, _z) in enumerate(self._checksums):
+        for f, (off, width, _, li) in enumerate(self._fields):
+            for c, (at, _start, ci, ip_i, _z) in enumerate(self._checksums):
                 if off < at + 2 and at < off + width:
                     raise ValueError("a varied field overlaps a checksum it should update")
                 layer = self._layers[ci]

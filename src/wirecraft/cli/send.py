@@ -1,0 +1,153 @@
+"""`wirecraft send`: put crafted frames on an interface at a chosen rate.
+
+    sudo wirecraft send -i veth0 --hex 'ffffffffffff0200...' --count 1000 --pps 500
+    sudo wirecraft send -i veth0 --script flood.py --mbps 50
+    sudo wirecraft send -i veth0 --hex 0200... --vary ipv4.src=range:10.0.0.1-10.0.0.254 \\
+        --vary udp.src_port=random:1024-65535:7 --count 100000 --topspeed
+    sudo wirecraft send --l3 --script probes.py         # IP packets, link header from the kernel
+
+A script is plain Python run with wirecraft's layers in scope; it defines
+`packets` (layers or bytes) or `template` (a wirecraft.craft.Template).
+--vary FIELD=SPEC turns the frame into a template; SPEC is counter:START[:STEP],
+range:FIRST-LAST, random:LOW-HIGH[:SEED] or list:A,B,C.
+
+Exit status: 0 when every frame was sent, 1 for bad input or a send error,
+77 (EX_NOPERM) without CAP_NET_RAW (the message says how to get it).
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from typing import Any
+
+import click
+
+EXIT_ERROR = 1
+EXIT_NO_PERMISSION = 77
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    """One line on stderr, no traceback, and the documented exit status."""
+    click.echo(f"wirecraft: {message}", err=True)
+    sys.exit(code)
+
+
+def parse_spec(text: str) -> Any:
+    """A --vary SPEC as a template value generator."""
+    from wirecraft.craft.template import Counter, RandomValues, Range, Values
+
+    kind, _, rest = text.partition(":")
+    if kind == "counter":
+        parts = rest.split(":")
+        return Counter(_num(parts[0]), int(parts[1]) if len(parts) > 1 else 1)
+    if kind == "range":
+        lo, _, hi = rest.rpartition("-") if rest.count("-") == 1 else rest.partition("..")
+        return Range(_num(lo), _num(hi))
+    if kind == "random":
+        bounds, _, seed = rest.partition(":")
+        lo, _, hi = bounds.partition("-")
+        return RandomValues(_num(lo), _num(hi), int(seed or 0))
+    if kind == "list":
+        return Values([_num(v) for v in rest.split(",")])
+    raise ValueError(f"bad --vary spec {text!r}: use counter:, range:, random: or list:")
+
+
+def _num(text: str) -> int | str:
+    text = text.strip()
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text
+
+
+def load_script(path: str) -> tuple[list[Any] | None, Any]:
+    """(packets, template) defined by a send script."""
+    import wirecraft.craft as craft
+
+    scope = {name: getattr(craft, name) for name in craft.__all__}
+    result = runpy.run_path(path, init_globals=scope, run_name="__wirecraft_send__")
+    if result.get("template") is not None:
+        return None, result["template"]
+    packets = result.get("packets", result.get("frames"))
+    if packets is None:
+        raise ValueError(f"{path} defines neither `packets` nor `template`")
+    if not isinstance(packets, (list, tuple)):
+        packets = list(packets)
+    return list(packets), None
+
+
+@click.command("send")
+@click.option("-i", "--interface", "iface", help="Interface to send on (layer 2).")
+@click.option("--hex", "hex_frames", multiple=True, help="A frame as hex (repeatable).")
+@click.option("--script", type=click.Path(exists=True, dir_okay=False),
+              help="Python file defining `packets` or `template`.")
+@click.option("--vary", multiple=True, metavar="FIELD=SPEC",
+              help="Vary a field across copies (makes a template).")
+@click.option("-c", "--count", type=click.IntRange(min=1), help="Frames to send in all.")
+@click.option("--loop", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Send the frame list this many times.")
+@click.option("--pps", type=click.FloatRange(min=0, min_open=True), help="Packets per second.")
+@click.option("--mbps", type=click.FloatRange(min=0, min_open=True), help="Megabits per second.")
+@click.option("--topspeed", is_flag=True, help="As fast as possible (the default).")
+@click.option("--l3", is_flag=True, help="Frames are IP packets; add the link header from the "
+              "kernel's route and neighbour tables.")
+@click.option("--backend", type=click.Choice(["auto", "socket", "sendmmsg", "pcap"]),
+              default="auto", show_default=True)
+def command(iface: str | None, hex_frames: tuple[str, ...], script: str | None,
+            vary: tuple[str, ...], count: int | None, loop: int, pps: float | None,
+            mbps: float | None, topspeed: bool, l3: bool, backend: str) -> None:
+    """Send crafted frames (hex, a script or a template) on an interface."""
+    from wirecraft.errors import PermissionDenied, WirecraftError
+
+    if sum(bool(x) for x in (pps, mbps, topspeed)) > 1:
+        fail("give at most one of --pps, --mbps, --topspeed")
+    if bool(hex_frames) == bool(script):
+        fail("give frames with --hex or --script (one of them)")
+    if not l3 and not iface:
+        fail("-i/--interface is required (or --l3 to route IP packets)")
+    try:
+        from wirecraft import inject
+        from wirecraft.craft import Template, from_bytes
+
+        packets: list[Any] | None
+        template = None
+        if hex_frames:
+            clean = ["".join(h.replace(":", "").split()) for h in hex_frames]
+            packets = [bytes.fromhex(h) for h in clean]
+        else:
+            assert script is not None
+            packets, template = load_script(script)
+        if vary:
+            if template is None:
+                assert packets
+                first = packets[0]
+                base = first if not isinstance(first, bytes) else from_bytes(
+                    first, 101 if l3 else 1)
+                template = Template(base, 101 if l3 else 1)
+            for item in vary:
+                fieldname, sep, spec = item.partition("=")
+                if not sep:
+                    raise ValueError(f"--vary wants FIELD=SPEC, got {item!r}")
+                template.vary(fieldname.strip(), parse_spec(spec))
+        if template is not None:
+            n = count or loop
+            source: Any = list(template.frames(n)) if l3 else template
+            packets = None
+        else:
+            source = packets
+            n = count
+        if l3:
+            stats = inject.send_l3(source, count=n, pps=pps, mbps=mbps, topspeed=topspeed,
+                                   loop=loop if n is None else 1, backend=backend)
+        else:
+            assert iface is not None
+            stats = inject.send(source, iface, count=n, pps=pps, mbps=mbps, topspeed=topspeed,
+                                loop=loop if n is None else 1, backend=backend)
+    except PermissionDenied as exc:
+        fail(str(exc), EXIT_NO_PERMISSION)
+    except (WirecraftError, ValueError, OSError, SyntaxError, TypeError) as exc:
+        fail(str(exc) or type(exc).__name__)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    click.echo(f"sent {stats}")
