@@ -30,6 +30,8 @@ _LAZY: dict[str, str] = {
     "Stream": "wirecraft.reassembly",
     "sniff": "wirecraft.live",
     "interfaces": "wirecraft.live",
+    "Sniffer": "wirecraft.live",
+    "LiveStats": "wirecraft.live",
     # crafting
     "Ethernet": "wirecraft.craft",
     "Dot1Q": "wirecraft.craft",

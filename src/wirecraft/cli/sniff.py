@@ -186,6 +186,7 @@ class _SMTPPrinter:
         return (f"{when}SMTP {rec.get('client')}:{rec.get('client_port')} > "
                 f"{rec.get('server')}:{rec.get('server_port')} helo={rec.get('helo')} "
                 f"MAIL FROM:<{rec.get('mail_from') or ''}> RCPT TO:{rcpts or '-'} "
+                f"from={rec.get('from')!r} to={','.join(rec.get('to') or [])!r} "
                 f"subject={rec.get('subject')!r} size={rec.get('size')} "
                 f"reply={rec.get('last_reply')!r}"
                 + (f" problems={','.join(rec['problems'])}" if rec.get("problems") else ""))
@@ -252,6 +253,9 @@ def _open_writer(path: str, linktype: int, snaplen: int, file_size: float | None
                  file_count: int | None, seconds: int | None) -> Any:
     from wirecraft import writers
 
+    if path == "-":  # to stdout, for a pipe into another tool
+        return writers.PcapWriter(sys.stdout.buffer, linktype=linktype, snaplen=snaplen,
+                                  flush="packet")
     if file_size or seconds or file_count:
         return writers.RotatingWriter(
             path, linktype,
@@ -273,12 +277,13 @@ def _fail(message: str, code: int) -> None:
               help="Interface to capture on ('any' for all).")
 @click.option("-f", "--filter", "bpf", metavar="BPF", help="BPF filter (tcpdump syntax).")
 @click.option("-c", "--count", type=click.IntRange(min=1), help="Stop after N packets.")
-@click.option("-s", "--snaplen", type=click.IntRange(min=1, max=262144), default=262144,
-              show_default=True, help="Bytes kept of each packet.")
+@click.option("-s", "--snaplen", type=click.IntRange(min=0, max=262144), default=262144,
+              show_default=True, help="Bytes kept of each packet (0: 262144).")
 @click.option("-p", "--no-promiscuous-mode", "no_promisc", is_flag=True,
               help="Do not put the interface in promiscuous mode.")
 @click.option("--immediate", is_flag=True, help="Deliver packets as they arrive (1 ms).")
-@click.option("-B", "--buffer-size", type=click.IntRange(min=1), metavar="KiB",
+@click.option("-B", "--buffer-size", type=click.IntRange(min=1, max=(1 << 31) // 1024 - 1),
+              metavar="KiB",
               help="Kernel capture buffer size in KiB.")
 @click.option("-w", "--write", "write_path", metavar="FILE", help="Write packets to a pcap.")
 @click.option("-C", "--file-size", type=click.FloatRange(min=0, min_open=True), metavar="MB",
@@ -296,7 +301,7 @@ def _fail(message: str, code: int) -> None:
               help="Capture processes sharing the interface (PACKET_FANOUT hash).")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after SECONDS.")
-@click.option("-q", "--quiet", is_flag=True, help="Print no packets (counters only).")
+@click.option("--quiet", is_flag=True, help="Print no packets, only the counters at the end.")
 @click.argument("expression", nargs=-1)
 def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_promisc: bool,
             immediate: bool, buffer_size: int | None, write_path: str | None,
@@ -310,13 +315,21 @@ def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_pro
     from wirecraft.errors import FilterError, PermissionDenied, WirecraftError
     from wirecraft.live import Sniffer, install_stop_signals
 
+    snaplen = snaplen or 262144
     if expression:
         if bpf:
             raise click.UsageError("give the filter either with -f or after the options")
         bpf = " ".join(expression)
-    if (file_size or file_count or rotate_seconds) and not write_path:
+    if (file_size or file_count or rotate_seconds) and (not write_path or write_path == "-"):
         raise click.UsageError("-C, -W and -G need -w FILE")
+    if write_path == "-" and (as_json or dns or smtp):
+        raise click.UsageError("-w - writes the capture to stdout: no --json, --dns or --smtp")
     print_packets = not quiet and not dns and not smtp and (write_path is None or as_json)
+    # everything this command will import is imported now: after -Z the new user
+    # may not be able to read the interpreter's library
+    import wirecraft.summary  # noqa: F401
+    if write_path is not None:
+        import wirecraft.writers  # noqa: F401
     try:
         handler = SniffHandler(print_packets=print_packets, as_json=as_json, dns=dns,
                                smtp=smtp, write=write_path is not None)
@@ -334,6 +347,7 @@ def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_pro
     except OSError as exc:
         _fail(f"{iface}: {exc}", EXIT_ERROR)
 
+    undo = install_stop_signals(sniffer)
     writer = None
     if write_path is not None:
         try:
@@ -341,20 +355,21 @@ def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_pro
                                   rotate_seconds)
         except OSError as exc:
             sniffer.close()
+            undo()
             _fail(f"{write_path}: {exc.strerror or exc}", EXIT_ERROR)
-
-    undo = install_stop_signals(sniffer)
     out = sys.stdout
     error: str | None = None
-    if not print_packets and not dns and not smtp:
-        click.echo(f"wirecraft sniff: listening on {iface}, link-type {sniffer.linktype}, "
-                   f"snapshot length {snaplen} bytes", err=True)
+    # like tcpdump, always: it also tells a script that the capture is open
+    click.echo(f"wirecraft sniff: listening on {iface}, link-type {sniffer.linktype}, "
+               f"snapshot length {snaplen} bytes", err=True)
     try:
         for result in sniffer.results():
             if writer is not None and result.raw is not None:
                 write = writer.write
                 for frame, ts, wire in result.raw.frames():
-                    write(frame, ts, wire)
+                    if write(frame, ts, wire) is False:  # -W files of -G seconds are full
+                        sniffer.stop()
+                        break
             if result.lines:
                 out.write("\n".join(result.lines) + "\n")
                 out.flush()
@@ -366,9 +381,14 @@ def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_pro
             pass
     except WirecraftError as exc:
         error = str(exc)
+    except OSError as exc:  # the output file (disk full, removed directory...)
+        error = f"{write_path}: {exc.strerror or exc}"
     finally:
         if writer is not None:
-            writer.close()
+            try:
+                writer.close()
+            except OSError as exc:
+                error = error or f"{write_path}: {exc.strerror or exc}"
         sniffer.close()
         undo()
     _print_stats(sniffer.stats())
