@@ -13,7 +13,12 @@ of labels began, so a name costs at most 255 label bytes plus 20 jumps whatever 
 Every record consumes at least 5 bytes, so a message costs time linear in its length.
 """
 
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport int64_t, uint16_t, uint32_t
+from libc.stdint cimport int32_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy, memset
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdio cimport snprintf
 
@@ -240,6 +245,16 @@ class ExtendedError(namedtuple("ExtendedError", "code text")):
     __slots__ = ()
 
 
+cdef str _option_name(unsigned int code):
+    name = EDNS_OPTION_NAMES.get(code)
+    return name if name is not None else f"OPT{code}"
+
+
+cdef inline object _nt(object cls, tuple values):
+    # tuple's own constructor: a named tuple without its Python-level __new__
+    return tuple.__new__(cls, values)
+
+
 class _Bad(Exception):
     """Internal: typed rdata did not fit its declared length."""
 
@@ -259,7 +274,26 @@ cdef inline bytes blob(const unsigned char* b, Py_ssize_t p, Py_ssize_t n):
 
 
 cdef str ip_text(const unsigned char* src, int af):
+    # src holds 4 (AF_INET) or 16 (AF_INET6) bytes: every caller passes such a buffer
     cdef char out[64]
+    cdef int i, o = 0
+    cdef unsigned int v
+    if af == AF_INET:
+        # dotted quad without printf (inet_ntop formats through vfprintf)
+        for i in range(4):
+            v = src[i]
+            if v >= 100:
+                out[o] = 48 + v // 100
+                o += 1
+            if v >= 10:
+                out[o] = 48 + (v // 10) % 10
+                o += 1
+            out[o] = 48 + v % 10
+            o += 1
+            if i < 3:
+                out[o] = 46
+                o += 1
+        return PyUnicode_DecodeASCII(out, o, NULL)
     if inet_ntop(af, src, out, 64) == NULL:
         return "?"
     return out.decode("ascii")
@@ -291,8 +325,10 @@ cdef class _Parser:
     cdef Py_ssize_t n
     cdef list problems
     cdef int mdns
+    cdef bint want_text     # False: names are walked and checked, their text not made
 
     def __cinit__(self, bytes data, int mdns):
+        self.want_text = True
         self.data = data
         self.b = <const unsigned char*>PyBytes_AS_STRING(data)
         self.n = PyBytes_GET_SIZE(data)
@@ -373,11 +409,14 @@ cdef class _Parser:
             if p + 1 + <Py_ssize_t>length > end:
                 st |= N_TRUNCATED
                 break
-            if o:
-                out[o] = 46
-                o += 1
-            for i in range(<int>length):
-                o = escape_byte(b[p + 1 + i], out, o)  # p + 1 + length <= end checked above
+            if not self.want_text:
+                o = 1  # not the root: no text is made
+            else:
+                if o:
+                    out[o] = 46
+                    o += 1
+                for i in range(<int>length):
+                    o = escape_byte(b[p + 1 + i], out, o)  # p + 1 + length <= end checked
             wire += 1 + <int>length
             p += 1 + length
         if st and after < 0:
@@ -391,6 +430,8 @@ cdef class _Parser:
         status[0] = st
         if o == 0:
             return _NAME_TEXT_EMPTY
+        if not self.want_text:
+            return None
         return PyUnicode_DecodeASCII(out, o, NULL)
 
     cdef str rname(self, Py_ssize_t* pos, Py_ssize_t end):
@@ -442,11 +483,11 @@ cdef class _Parser:
         if rtype == 1:
             if ln != 4:
                 raise _Bad()
-            return ip_text(b + p, AF_INET)  # ln == 4 checked above
+            return ip_text(b + p, AF_INET) if self.want_text else None  # ln == 4 checked
         if rtype == 28:
             if ln != 16:
                 raise _Bad()
-            return ip_text(b + p, AF_INET6)  # ln == 16 checked above
+            return ip_text(b + p, AF_INET6) if self.want_text else None  # ln == 16 checked
         if rtype in (2, 3, 4, 5, 7, 8, 9, 12, 39):
             a = self.rname(&p, end)
         elif rtype in (15, 18, 21, 36):
@@ -455,15 +496,15 @@ cdef class _Parser:
             q = rd16(b, p)  # ln >= 3 checked above
             p += 2
             a = self.rname(&p, end)
-            a = AFSDB(q, a) if rtype == 18 else MX(q, a)
+            a = _nt(AFSDB, (q, a,)) if rtype == 18 else _nt(MX, (q, a,))
         elif rtype == 6:
             a = self.rname(&p, end)
             c = self.rname(&p, end)
             if end - p != 20:
                 raise _Bad()
             # end - p == 20 checked above
-            a = SOA(a, c, rd32(b, p), rd32(b, p + 4), rd32(b, p + 8), rd32(b, p + 12),
-                    rd32(b, p + 16))
+            a = _nt(SOA, (a, c, rd32(b, p), rd32(b, p + 4), rd32(b, p + 8), rd32(b, p + 12),
+                    rd32(b, p + 16),))
             p = end
         elif rtype in (16, 99):
             items = []
@@ -472,20 +513,20 @@ cdef class _Parser:
             a = tuple(items)
         elif rtype == 13:
             a = self.cstring(&p, end)
-            a = HINFO(a, self.cstring(&p, end))
+            a = _nt(HINFO, (a, self.cstring(&p, end),))
         elif rtype == 14:
             a = self.rname(&p, end)
-            a = MINFO(a, self.rname(&p, end))
+            a = _nt(MINFO, (a, self.rname(&p, end),))
         elif rtype == 17:
             a = self.rname(&p, end)
-            a = RP(a, self.rname(&p, end))
+            a = _nt(RP, (a, self.rname(&p, end),))
         elif rtype == 33:
             if ln < 7:
                 raise _Bad()
             q = p
             p += 6
             # ln >= 7 checked above
-            a = SRV(rd16(b, q), rd16(b, q + 2), rd16(b, q + 4), self.rname(&p, end))
+            a = _nt(SRV, (rd16(b, q), rd16(b, q + 2), rd16(b, q + 4), self.rname(&p, end),))
         elif rtype == 35:
             if ln < 7:
                 raise _Bad()
@@ -494,34 +535,34 @@ cdef class _Parser:
             # ln >= 7 checked above
             a = (rd16(b, q), rd16(b, q + 2), self.cstring(&p, end), self.cstring(&p, end),
                  self.cstring(&p, end))
-            a = NAPTR(*a, self.rname(&p, end))
+            a = _nt(NAPTR, tuple((*a, self.rname(&p, end))))
         elif rtype == 257:
             if ln < 2:
                 raise _Bad()
             q = b[p + 1]  # ln >= 2 checked above
             if p + 2 + q > end:
                 raise _Bad()
-            a = CAA(b[p], blob(b, p + 2, q), blob(b, p + 2 + q, end - p - 2 - q))
+            a = _nt(CAA, (b[p], blob(b, p + 2, q), blob(b, p + 2 + q, end - p - 2 - q),))
             p = end
         elif rtype == 44:
             if ln < 2:
                 raise _Bad()
-            a = SSHFP(b[p], b[p + 1], blob(b, p + 2, ln - 2))  # ln >= 2 checked above
+            a = _nt(SSHFP, (b[p], b[p + 1], blob(b, p + 2, ln - 2),))  # ln >= 2 checked above
             p = end
         elif rtype in (52, 53):
             if ln < 3:
                 raise _Bad()
-            a = TLSA(b[p], b[p + 1], b[p + 2], blob(b, p + 3, ln - 3))  # ln >= 3 above
+            a = _nt(TLSA, (b[p], b[p + 1], b[p + 2], blob(b, p + 3, ln - 3),))  # ln >= 3 above
             p = end
         elif rtype in (43, 59, 32769):
             if ln < 4:
                 raise _Bad()
-            a = DS(rd16(b, p), b[p + 2], b[p + 3], blob(b, p + 4, ln - 4))  # ln >= 4 above
+            a = _nt(DS, (rd16(b, p), b[p + 2], b[p + 3], blob(b, p + 4, ln - 4),))  # ln >= 4 above
             p = end
         elif rtype in (48, 60, 25):
             if ln < 4:
                 raise _Bad()
-            a = DNSKEY(rd16(b, p), b[p + 2], b[p + 3], blob(b, p + 4, ln - 4))  # ln >= 4
+            a = _nt(DNSKEY, (rd16(b, p), b[p + 2], b[p + 3], blob(b, p + 4, ln - 4),))  # ln >= 4
             p = end
         elif rtype in (46, 24):
             if ln < 19:
@@ -530,12 +571,12 @@ cdef class _Parser:
             p += 18
             c = self.rname(&p, end)
             # ln >= 19 checked above: the 18 fixed bytes are inside the rdata
-            a = RRSIG(rd16(b, q), b[q + 2], b[q + 3], rd32(b, q + 4), rd32(b, q + 8),
-                      rd32(b, q + 12), rd16(b, q + 16), c, blob(b, p, end - p))
+            a = _nt(RRSIG, (rd16(b, q), b[q + 2], b[q + 3], rd32(b, q + 4), rd32(b, q + 8),
+                      rd32(b, q + 12), rd16(b, q + 16), c, blob(b, p, end - p),))
             p = end
         elif rtype == 47:
             a = self.rname(&p, end)
-            a = NSEC(a, self.bitmap(p, end))
+            a = _nt(NSEC, (a, self.bitmap(p, end),))
             p = end
         elif rtype == 50:
             if ln < 5:
@@ -546,8 +587,8 @@ cdef class _Parser:
             c = b[p + 5 + q]  # p + 5 + q + 1 <= end checked above
             if p + 6 + q + <Py_ssize_t>c > end:
                 raise _Bad()
-            a = NSEC3(b[p], b[p + 1], rd16(b, p + 2), blob(b, p + 5, q),
-                      blob(b, p + 6 + q, c), self.bitmap(p + 6 + q + c, end))
+            a = _nt(NSEC3, (b[p], b[p + 1], rd16(b, p + 2), blob(b, p + 5, q),
+                      blob(b, p + 6 + q, c), self.bitmap(p + 6 + q + c, end),))
             p = end
         elif rtype == 51:
             if ln < 5:
@@ -555,17 +596,17 @@ cdef class _Parser:
             q = b[p + 4]  # ln >= 5 checked above
             if ln != 5 + q:
                 raise _Bad()
-            a = NSEC3PARAM(b[p], b[p + 1], rd16(b, p + 2), blob(b, p + 5, q))
+            a = _nt(NSEC3PARAM, (b[p], b[p + 1], rd16(b, p + 2), blob(b, p + 5, q),))
             p = end
         elif rtype == 62:
             if ln < 6:
                 raise _Bad()
-            a = CSYNC(rd32(b, p), rd16(b, p + 4), self.bitmap(p + 6, end))  # ln >= 6 above
+            a = _nt(CSYNC, (rd32(b, p), rd16(b, p + 4), self.bitmap(p + 6, end),))  # ln >= 6 above
             p = end
         elif rtype == 256:
             if ln < 4:
                 raise _Bad()
-            a = URI(rd16(b, p), rd16(b, p + 2), blob(b, p + 4, ln - 4))  # ln >= 4 above
+            a = _nt(URI, (rd16(b, p), rd16(b, p + 2), blob(b, p + 4, ln - 4),))  # ln >= 4 above
             p = end
         elif rtype in (64, 65):
             if ln < 3:
@@ -573,7 +614,7 @@ cdef class _Parser:
             q = rd16(b, p)  # ln >= 3 checked above
             p += 2
             c = self.rname(&p, end)
-            a = SVCB(q, c, self.svc_params(p, end))
+            a = _nt(SVCB, (q, c, self.svc_params(p, end),))
             p = end
         elif rtype == 250:
             a = self.tsig(p, end)
@@ -657,11 +698,12 @@ cdef class _Parser:
         p += 6
         if p + otherlen != end:
             raise _Bad()
-        return TSIG(alg, signed, fudge, mac, orig, err, blob(b, p, otherlen))
+        return _nt(TSIG, (alg, signed, fudge, mac, orig, err, blob(b, p, otherlen),))
 
     cdef object edns(self, unsigned int payload, unsigned long ttl, Py_ssize_t p,
-                     Py_ssize_t end):
-        """The OPT record's fields and options (RFC 6891 6.1)."""
+                     Py_ssize_t end, bint build):
+        """The OPT record's fields and options (RFC 6891 6.1); with build False only the
+        checks run (same flags) and None is returned."""
         cdef const unsigned char* b = self.b
         cdef unsigned int code, ln, fam, src, scope, need
         cdef list options = []
@@ -677,9 +719,14 @@ cdef class _Parser:
             p += 4
             if p + ln > end:
                 self.flag("edns_option_truncated")
-                options.append(EdnsOption(code, EDNS_OPTION_NAMES.get(code, f"OPT{code}"),
-                                          blob(b, p, end - p)))
+                if not build:
+                    break
+                options.append(_nt(EdnsOption, (code, _option_name(code),
+                                          blob(b, p, end - p),)))
                 break
+            if not build:
+                p += ln
+                continue
             # every read below stays inside [p, p + ln), p + ln <= end checked above
             v = None
             parsed = False
@@ -690,25 +737,27 @@ cdef class _Parser:
                 need = (src + 7) // 8
                 if fam in (1, 2) and ln - 4 == need and need <= (4 if fam == 1 else 16):
                     addr = blob(b, p + 4, need) + bytes((4 if fam == 1 else 16) - need)
-                    v = ClientSubnet(fam, src, scope,
+                    v = _nt(ClientSubnet, (fam, src, scope,
                                      ip_text(<const unsigned char*>PyBytes_AS_STRING(addr),
-                                             AF_INET if fam == 1 else AF_INET6))
+                                             AF_INET if fam == 1 else AF_INET6),))
                     parsed = True
             elif code == 10 and (ln == 8 or 16 <= ln <= 40):
-                v = Cookie(blob(b, p, 8), blob(b, p + 8, ln - 8))
+                v = _nt(Cookie, (blob(b, p, 8), blob(b, p + 8, ln - 8),))
                 parsed = True
             elif code == 11 and ln in (0, 2):
                 v = rd16(b, p) if ln == 2 else None
                 parsed = True
             elif code == 15 and ln >= 2:
-                v = ExtendedError(rd16(b, p), blob(b, p + 2, ln - 2).decode("utf-8", "replace"))
+                v = _nt(ExtendedError, (rd16(b, p), blob(b, p + 2, ln - 2).decode("utf-8", "replace"),))
                 parsed = True
             if not parsed:
                 v = blob(b, p, ln)
-            options.append(EdnsOption(code, EDNS_OPTION_NAMES.get(code, f"OPT{code}"), v))
+            options.append(_nt(EdnsOption, (code, _option_name(code), v,)))
             p += ln
-        return Edns(payload, (ttl >> 24) & 0xFF, (ttl >> 16) & 0xFF, bool(ttl & 0x8000),
-                    ttl & 0x7FFF, options)
+        if not build:
+            return None
+        return _nt(Edns, (payload, (ttl >> 24) & 0xFF, (ttl >> 16) & 0xFF, bool(ttl & 0x8000),
+                    ttl & 0x7FFF, options,))
 
 
 # --- message and records -----------------------------------------------------------------
@@ -913,8 +962,26 @@ def decode(data, mdns=None):
     when the rest is IN; True always splits it, False never.
     """
     cdef bytes raw = data if type(data) is bytes else bytes(data)
-    cdef int mode = 2 if mdns is None else (1 if mdns else 0)
+    return _decode(raw, 2 if mdns is None else (1 if mdns else 0))
+
+
+cdef list _LIGHT_EMPTY = []
+
+
+cdef inline list _section_list(Message m, unsigned int section):
+    if section == 1:
+        return m.answers
+    if section == 2:
+        return m.authorities
+    return m.additionals
+
+
+cdef Message _decode(bytes raw, int mode, bint light=False):
+    """The one wire parser. light (for transaction logs) keeps the first question and the
+    answers but builds no objects for authority/additional records or EDNS options: they
+    are still walked and checked the same way, so problems are identical."""
     cdef _Parser ps = _Parser(raw, mode)
+    cdef bint seen_opt = False
     cdef const unsigned char* b = ps.b
     cdef Py_ssize_t n = ps.n
     cdef Message m = Message.__new__(Message)
@@ -924,7 +991,7 @@ def decode(data, mdns=None):
     cdef unsigned long ttl
     cdef int st
     cdef Py_ssize_t ostart
-    cdef list lists
+    cdef list target
     cdef Question qu
     cdef Record rr
     cdef bint split, ok = True
@@ -934,9 +1001,13 @@ def decode(data, mdns=None):
     m.tsig = None
     m.questions = []
     m.answers = []
-    m.authorities = []
-    m.additionals = []
-    lists = [m.questions, m.answers, m.authorities, m.additionals]
+    if light:
+        # never appended to in light mode (records of these sections are only checked)
+        m.authorities = _LIGHT_EMPTY
+        m.additionals = _LIGHT_EMPTY
+    else:
+        m.authorities = []
+        m.additionals = []
     if n < 12:
         ps.flag("header_truncated")
         head = raw + bytes(12 - n)
@@ -960,6 +1031,8 @@ def decode(data, mdns=None):
                 break
             ostart = p
             st = 0
+            # light: authority/additional names are checked, their text not made
+            ps.want_text = not (light and section >= 2)
             name = ps.name(&p, n, &st)
             if st:
                 ps.name_flags(st)
@@ -985,6 +1058,37 @@ def decode(data, mdns=None):
                 ps.flag("record_truncated")
                 ok = False
                 break
+            if light and section >= 2:
+                # p + 10 <= n checked above
+                rtype = rd16(b, p)
+                rclass = rd16(b, p + 2)
+                ttl = rd32(b, p + 4)
+                rdlen = rd16(b, p + 8)
+                p += 10
+                if p + rdlen > n:
+                    ps.flag("rdata_past_end")
+                    ok = False
+                    break
+                if rtype == 41:
+                    if section != 3:
+                        ps.flag("opt_outside_additional")
+                    if seen_opt:
+                        ps.flag("multiple_opt")
+                    ps.edns(rclass, ttl, p, p + rdlen, False)
+                    if name != ".":
+                        ps.flag("opt_name_not_root")
+                    if not seen_opt:
+                        seen_opt = True
+                        m.rcode = ((ttl >> 24) & 0xFF) << 4 | (m.flags & 0xF)
+                else:
+                    try:
+                        ps.rdata(rtype, p, p + rdlen)
+                    except _Bad:
+                        ps.flag("rdata_malformed")
+                    if rtype == 250 and section != 3:
+                        ps.flag("tsig_not_last")
+                p += rdlen
+                continue
             rr = Record.__new__(Record)
             rr.name = name
             # p + 10 <= n checked above
@@ -1004,7 +1108,7 @@ def decode(data, mdns=None):
                 rr.rdata = blob(b, p, n - p)
                 rr.data = rr.rdata
                 rr.malformed = True
-                (<list>lists[section]).append(rr)
+                _section_list(m, section).append(rr)
                 ok = False
                 break
             rr.rdata = blob(b, p, rdlen)
@@ -1012,12 +1116,13 @@ def decode(data, mdns=None):
             if rtype == 41:
                 if section != 3:
                     ps.flag("opt_outside_additional")
-                if m.edns is not None:
+                if seen_opt:
                     ps.flag("multiple_opt")
-                rr.data = ps.edns(rclass, ttl, p, p + rdlen)
+                rr.data = ps.edns(rclass, ttl, p, p + rdlen, True)
                 if name != ".":
                     ps.flag("opt_name_not_root")
-                if m.edns is None:
+                if not seen_opt:
+                    seen_opt = True
                     m.edns = rr.data
                     m.rcode = ((ttl >> 24) & 0xFF) << 4 | (m.flags & 0xF)
             else:
@@ -1034,13 +1139,20 @@ def decode(data, mdns=None):
                         ps.flag("tsig_not_last")
                     m.tsig = rr
             p += rdlen
-            (<list>lists[section]).append(rr)
+            _section_list(m, section).append(rr)
         section += 1
     if ok and p < n:
         ps.flag("trailing_bytes")
     m.end = p
     m.problems = ps.problems
     return m
+
+
+def decode_light(data, mdns=None):
+    """decode() as the transaction log runs it: no objects for authority/additional
+    records or EDNS options (those lists stay empty, edns None), same problems."""
+    cdef bytes raw = data if type(data) is bytes else bytes(data)
+    return _decode(raw, 2 if mdns is None else (1 if mdns else 0), True)
 
 
 def decode_name(data, Py_ssize_t offset=0):
@@ -1063,15 +1175,33 @@ cdef str _owner_text(str name):
 
 def _qstr(bytes s):
     """A character-string in double quotes, dig-style escapes."""
-    out = []
-    for c in s:
+    return '"' + _escaped(s) + '"'
+
+
+def _escaped(bytes s):
+    """A character-string's text inside double quotes: \\" and \\\\ escaped, others \\DDD."""
+    cdef const unsigned char* b = <const unsigned char*>PyBytes_AS_STRING(s)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(s), i, o = 0
+    cdef unsigned char c
+    cdef bytearray buf = bytearray(4 * n)   # at most 4 characters per byte (\\DDD)
+    cdef char* out = PyByteArray_AS_STRING(buf)
+    for i in range(n):
+        c = b[i]  # i < n == len(s)
+        # o + 4 <= 4 * n: one byte writes at most 4 characters
         if c == 34 or c == 92:
-            out.append("\\" + chr(c))
+            out[o] = 92
+            out[o + 1] = c
+            o += 2
         elif c < 0x20 or c >= 0x7F:
-            out.append(f"\\{c:03d}")
+            out[o] = 92
+            out[o + 1] = 48 + c // 100
+            out[o + 2] = 48 + (c // 10) % 10
+            out[o + 3] = 48 + c % 10
+            o += 4
         else:
-            out.append(chr(c))
-    return '"' + "".join(out) + '"'
+            out[o] = c
+            o += 1
+    return PyUnicode_DecodeASCII(out, o, NULL)
 
 
 def _b64(bytes s):
@@ -1105,20 +1235,20 @@ def _types_text(types):
 
 
 def _svc_value_text(key, value):
+    # dig 9.18 form: alpn and opaque values in double quotes, the others bare
     if value is True:
         return key
     if key == "mandatory":
         return key + "=" + ",".join(SVC_PARAM_NAMES.get(k, f"key{k}") for k in value)
     if key == "alpn":
-        return key + '="' + ",".join(v.decode("latin-1").replace(",", "\\,")
-                                     for v in value) + '"'
+        return key + '="' + ",".join(_escaped(v).replace(",", "\\\\,") for v in value) + '"'
     if key in ("ipv4hint", "ipv6hint"):
         return key + "=" + ",".join(value)
     if key == "port":
         return f"{key}={value}"
     if key == "ech":
         return key + "=" + _b64(value)
-    return key + "=" + _qstr(value)
+    return key + '="' + _escaped(value) + '"'
 
 
 def _edns_option_text(opt):
@@ -1201,3 +1331,730 @@ def rdata_text(Record r):
         parts.extend(_edns_option_text(o) for o in d.options)
         return "; ".join(parts)
     return f"\\# {len(r.rdata)} {r.rdata.hex().upper()}".rstrip()
+
+
+# --- transactions: pairing queries with responses, fed from batches or packets ---------------
+
+cdef enum:
+    ST_UNANSWERED = 0
+    ST_ANSWERED = 1
+    ST_NO_QUERY = 2
+
+STATUS_NAMES = ("unanswered", "answered", "no_query")
+
+# where the core's record keeps the fields read here: filled by _record_layout() from
+# wirecraft._core.record_fields(), so this module does not compile against _core
+cdef Py_ssize_t F_TS, F_INDEX, F_FRAME, F_POFF, F_PLEN, F_SRC, F_DST, F_LAYERS
+cdef Py_ssize_t F_SPORT, F_DPORT, F_VERSION, F_IPFLAGS, REC_SIZE = 0
+cdef unsigned int L_UDP_BIT = 0, L_TCP_BIT = 0
+
+_LAYOUT = {"ts_ns": "<i8", "index": "<u8", "frame_offset": "<u4", "payload_offset": "<u4",
+           "payload_length": "<u4", "ip_src": "V16", "ip_dst": "V16", "layers": "<u2",
+           "l4_src_port": "<u2", "l4_dst_port": "<u2", "ip_version": "u1", "ip_flags": "u1"}
+
+
+def _record_layout(core):
+    """Learn the core's record layout; False if it is not the one this reader expects."""
+    global F_TS, F_INDEX, F_FRAME, F_POFF, F_PLEN, F_SRC, F_DST, F_LAYERS
+    global F_SPORT, F_DPORT, F_VERSION, F_IPFLAGS, REC_SIZE, L_UDP_BIT, L_TCP_BIT
+    fields = {name: (offset, fmt) for name, offset, fmt in core.record_fields()}
+    for name, fmt in _LAYOUT.items():
+        if name not in fields or fields[name][1] != fmt:
+            return False
+    F_TS = fields["ts_ns"][0]
+    F_INDEX = fields["index"][0]
+    F_FRAME = fields["frame_offset"][0]
+    F_POFF = fields["payload_offset"][0]
+    F_PLEN = fields["payload_length"][0]
+    F_SRC = fields["ip_src"][0]
+    F_DST = fields["ip_dst"][0]
+    F_LAYERS = fields["layers"][0]
+    F_SPORT = fields["l4_src_port"][0]
+    F_DPORT = fields["l4_dst_port"][0]
+    F_VERSION = fields["ip_version"][0]
+    F_IPFLAGS = fields["ip_flags"][0]
+    L_UDP_BIT = core.LAYER_BITS["udp"]
+    L_TCP_BIT = core.LAYER_BITS["tcp"]
+    REC_SIZE = core.record_size()
+    return True
+
+
+cdef inline uint16_t get_u16(const unsigned char* p) noexcept nogil:
+    cdef uint16_t v
+    memcpy(&v, p, 2)
+    return v
+
+
+cdef inline uint32_t get_u32(const unsigned char* p) noexcept nogil:
+    cdef uint32_t v
+    memcpy(&v, p, 4)
+    return v
+
+
+cdef inline int64_t get_i64(const unsigned char* p) noexcept nogil:
+    cdef int64_t v
+    memcpy(&v, p, 8)
+    return v
+
+
+cdef bint _text_multicast(str host):
+    if ":" in host:
+        return host[:2].lower() == "ff"
+    head = host.partition(".")[0]
+    return head.isdigit() and 224 <= int(head) <= 239
+
+
+cdef object _answer_text(Record r):
+    # the common types without the generic formatter; the same text as rdata_text
+    cdef int t = r.type
+    d = r.data
+    if not r.malformed:
+        if t == 1 or t == 28:
+            return d
+        if t == 2 or t == 5 or t == 12 or t == 39:
+            return d + "." if d != "." else "."
+        if t == 15:
+            return f"{(<tuple>d)[0]} {_owner_text((<tuple>d)[1])}"
+    return rdata_text(r)
+
+
+cdef class _AnswerNames(list):
+    """Lower-cased answer owner names of a response that carries no question."""
+
+
+cdef inline bint _question_matches(object response_key, object query_key):
+    # response_key: the response's (name, type, class), None, or _AnswerNames
+    if response_key is None:
+        return True
+    if type(response_key) is _AnswerNames:
+        return query_key is not None and (<tuple>query_key)[0] in response_key
+    return response_key == query_key
+
+
+cdef extern from "arpa/inet.h" nogil:
+    int inet_pton(int af, const char* src, void* dst)
+
+
+cdef struct trow_t:
+    int64_t ts
+    int64_t rtt              # -1: none
+    uint64_t h_ep            # hash of (transport, client, server, id)
+    uint64_t h_grp           # hash of (transport, group, id) for queries sent to a group
+    uint64_t h_cli           # hash of (transport, client, id) for those queries
+    int32_t next_ep          # older row with the same hash in each table, -1 at the end
+    int32_t next_grp
+    int32_t next_cli
+    int32_t qflags           # header flags of the query, -1 if none was seen
+    int32_t rflags           # of the response, -1 if none
+    int32_t rcode            # extended rcode of the response, -1 if none
+    int32_t dupq
+    int32_t dupr
+    uint16_t cport
+    uint16_t sport
+    uint16_t tid
+    uint8_t proto
+    uint8_t status
+    uint8_t alen
+    uint8_t group
+    uint8_t caddr[16]
+    uint8_t saddr[16]
+
+
+cdef struct htab_t:
+    # open addressing: a slot holds a key hash and the newest row with it (-1: empty)
+    uint64_t* hashes
+    int32_t* heads
+    Py_ssize_t cap
+    Py_ssize_t used
+
+
+cdef int htab_init(htab_t* t, Py_ssize_t cap) except -1:
+    cdef Py_ssize_t i
+    t.hashes = <uint64_t*>malloc(cap * sizeof(uint64_t))
+    t.heads = <int32_t*>malloc(cap * sizeof(int32_t))
+    if t.hashes == NULL or t.heads == NULL:
+        free(t.hashes)
+        free(t.heads)
+        t.hashes = NULL
+        t.heads = NULL
+        raise MemoryError()
+    for i in range(cap):
+        t.heads[i] = -1
+    t.cap = cap
+    t.used = 0
+    return 0
+
+
+cdef void htab_free(htab_t* t) noexcept:
+    free(t.hashes)
+    free(t.heads)
+    t.hashes = NULL
+    t.heads = NULL
+
+
+cdef inline Py_ssize_t htab_slot(htab_t* t, uint64_t h) noexcept nogil:
+    # cap is a power of two and the table is at most half full: the probe ends
+    cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>(t.cap - 1))
+    while t.heads[i] != -1 and t.hashes[i] != h:
+        i = (i + 1) & (t.cap - 1)
+    return i
+
+
+cdef inline int32_t htab_head(htab_t* t, uint64_t h) noexcept nogil:
+    return t.heads[htab_slot(t, h)]
+
+
+cdef int htab_grow(htab_t* t) except -1:
+    cdef htab_t bigger
+    cdef Py_ssize_t i, j
+    htab_init(&bigger, t.cap * 2)
+    for i in range(t.cap):
+        if t.heads[i] != -1:
+            j = htab_slot(&bigger, t.hashes[i])
+            bigger.hashes[j] = t.hashes[i]
+            bigger.heads[j] = t.heads[i]
+            bigger.used += 1
+    htab_free(t)
+    t[0] = bigger
+    return 0
+
+
+cdef int32_t htab_push(htab_t* t, uint64_t h, int32_t row) except -2:
+    """Make row the newest with hash h; returns the previous newest (-1 if none)."""
+    cdef Py_ssize_t i
+    cdef int32_t old
+    if (t.used + 1) * 2 > t.cap:
+        htab_grow(t)
+    i = htab_slot(t, h)
+    old = t.heads[i]
+    if old == -1:
+        t.hashes[i] = h
+        t.used += 1
+    t.heads[i] = row
+    return old
+
+
+cdef inline uint64_t mix(uint64_t h, const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # FNV-1a
+    cdef Py_ssize_t i
+    for i in range(n):
+        h = (h ^ p[i]) * 0x100000001B3ULL
+    return h
+
+
+cdef inline uint64_t key_hash(int kind, int proto, int alen, const uint8_t* a, int aport,
+                              const uint8_t* b, int bport, int tid) noexcept nogil:
+    cdef uint8_t head[8]
+    cdef uint64_t h = 0xCBF29CE484222325ULL
+    head[0] = kind
+    head[1] = proto
+    head[2] = alen
+    head[3] = aport >> 8
+    head[4] = aport & 0xFF
+    head[5] = bport >> 8
+    head[6] = bport & 0xFF
+    head[7] = tid & 0xFF
+    h = mix(h, head, 8)
+    h = mix(h, a, alen)
+    if b != NULL:
+        h = mix(h, b, alen)
+    head[0] = tid >> 8
+    return mix(h, head, 1)
+
+
+cdef enum:
+    K_EP = 1
+    K_GRP = 2
+    K_CLI = 3
+
+
+cdef int _address(object host, uint8_t* out) except -1:
+    """Raw address bytes of host (4/16 raw bytes, or text); returns the length."""
+    cdef bytes raw
+    cdef Py_ssize_t n
+    if type(host) is bytes:
+        n = PyBytes_GET_SIZE(host)
+        if n != 4 and n != 16:
+            raise ValueError("address bytes must be 4 or 16 long")
+        memcpy(out, PyBytes_AS_STRING(host), n)
+        return n
+    raw = str(host).encode("ascii")
+    if inet_pton(AF_INET, raw, out) == 1:
+        return 4
+    if inet_pton(AF_INET6, raw, out) == 1:
+        return 16
+    raise ValueError(f"not an IP address: {host!r}")
+
+
+cdef class TransactionBuilder:
+    """Pairs DNS queries with responses as they are fed; columns come out at the end.
+
+    Rows live in a C array and three hash tables chain them by (transport, client,
+    server, id), by (transport, multicast group, id) and by (transport, client, id) for
+    queries sent to a group; the first question (lower-cased name, type, class) is
+    compared last. Memory: one row per transaction plus its strings.
+    """
+    cdef trow_t* rows
+    cdef Py_ssize_t n
+    cdef Py_ssize_t cap
+    cdef htab_t t_ep
+    cdef htab_t t_grp
+    cdef htab_t t_cli
+    cdef list c_proto, c_oh, c_rh, c_query, c_qclass, c_qtype, c_opcode, c_tid
+    cdef list c_answers, c_ttls, c_problems, c_qkey
+    cdef int64_t timeout_ns
+    cdef bytearray port_mask
+    cdef object tcp_handler
+
+    def __cinit__(self):
+        self.rows = NULL
+        self.t_ep.hashes = NULL
+        self.t_ep.heads = NULL
+        self.t_grp.hashes = NULL
+        self.t_grp.heads = NULL
+        self.t_cli.hashes = NULL
+        self.t_cli.heads = NULL
+
+    def __init__(self, ports, double timeout, tcp_handler=None):
+        self.cap = 1024
+        self.n = 0
+        self.rows = <trow_t*>malloc(self.cap * sizeof(trow_t))
+        if self.rows == NULL:
+            raise MemoryError()
+        htab_init(&self.t_ep, 2048)
+        htab_init(&self.t_grp, 64)
+        htab_init(&self.t_cli, 64)
+        self.c_proto = []
+        self.c_oh = []
+        self.c_rh = []
+        self.c_query = []
+        self.c_qclass = []
+        self.c_qtype = []
+        self.c_opcode = []
+        self.c_tid = []
+        self.c_answers = []
+        self.c_ttls = []
+        self.c_problems = []
+        self.c_qkey = []
+        self.timeout_ns = <int64_t>(timeout * 1e9)
+        self.port_mask = bytearray(65536)
+        for p in ports:
+            self.port_mask[p] = 1
+        self.tcp_handler = tcp_handler
+
+    def __dealloc__(self):
+        free(self.rows)
+        htab_free(&self.t_ep)
+        htab_free(&self.t_grp)
+        htab_free(&self.t_cli)
+
+    def columns(self):
+        """The raw columns (see wirecraft.dns.TransactionTable for the derived ones)."""
+        cdef Py_ssize_t i
+        cdef trow_t* r
+        ts, cp, sp, qf, rf, rc, st, dq, dr, rtt = [], [], [], [], [], [], [], [], [], []
+        for i in range(self.n):
+            r = &self.rows[i]
+            ts.append(r.ts)
+            cp.append(r.cport)
+            sp.append(r.sport)
+            qf.append(r.qflags)
+            rf.append(r.rflags)
+            rc.append(r.rcode if r.rcode >= 0 else None)
+            st.append(r.status)
+            dq.append(r.dupq)
+            dr.append(r.dupr)
+            rtt.append(r.rtt)
+        return {"ts_ns": ts, "proto": self.c_proto, "id_orig_h": self.c_oh,
+                "id_orig_p": cp, "id_resp_h": self.c_rh, "id_resp_p": sp,
+                "trans_id": self.c_tid, "query": self.c_query, "qclass": self.c_qclass,
+                "qtype": self.c_qtype, "opcode": self.c_opcode, "query_flags": qf,
+                "response_flags": rf, "rcode": rc, "answers": self.c_answers,
+                "TTLs": self.c_ttls, "status_code": st, "duplicate_queries": dq,
+                "duplicate_responses": dr, "rtt_ns": rtt, "problems": self.c_problems}
+
+    cdef int32_t add_row(self, int64_t ts, int proto, str proto_name, int alen,
+                         const uint8_t* ca, int cport, object ch, const uint8_t* sa,
+                         int sport, object sh, Message msg, object qk, int status) except -1:
+        cdef trow_t* r
+        cdef trow_t* grown
+        cdef Question q = msg.questions[0] if msg.questions else None
+        if self.n >= 0x7FFFFFFF:
+            raise OverflowError("too many DNS transactions for one table")
+        if self.n == self.cap:
+            grown = <trow_t*>realloc(self.rows, self.cap * 2 * sizeof(trow_t))
+            if grown == NULL:
+                raise MemoryError()
+            self.rows = grown
+            self.cap *= 2
+        r = &self.rows[self.n]
+        memset(r, 0, sizeof(trow_t))
+        r.ts = ts
+        r.rtt = -1
+        r.next_ep = -1
+        r.next_grp = -1
+        r.next_cli = -1
+        r.qflags = msg.flags if status != ST_NO_QUERY else -1
+        r.rflags = -1
+        r.rcode = -1
+        r.cport = cport
+        r.sport = sport
+        r.tid = msg.id
+        r.proto = proto
+        r.status = status
+        r.alen = alen
+        memcpy(r.caddr, ca, alen)
+        memcpy(r.saddr, sa, alen)
+        self.c_proto.append(proto_name)
+        self.c_oh.append(ch if type(ch) is str else
+                         ip_text(ca, AF_INET6 if alen == 16 else AF_INET))
+        self.c_rh.append(sh if type(sh) is str else
+                         ip_text(sa, AF_INET6 if alen == 16 else AF_INET))
+        self.c_tid.append(msg.id)
+        if q is not None:
+            self.c_query.append(q.name)
+            self.c_qclass.append(q.cls)
+            self.c_qtype.append(q.type)
+        else:
+            self.c_query.append(None)
+            self.c_qclass.append(None)
+            self.c_qtype.append(None)
+        self.c_opcode.append((msg.flags >> 11) & 0xF)
+        self.c_answers.append(None)
+        self.c_ttls.append(None)
+        self.c_problems.append(list(msg.problems))
+        self.c_qkey.append(qk)
+        self.n += 1
+        return <int32_t>(self.n - 1)
+
+    cdef void fill_response(self, int32_t row, int64_t ts, Message msg, bint answered):
+        cdef Record rec
+        cdef trow_t* r = &self.rows[row]
+        r.rflags = msg.flags
+        r.rcode = msg.rcode
+        if answered:
+            r.status = ST_ANSWERED
+            r.rtt = ts - r.ts
+        self.c_answers[row] = [_answer_text(rec) for rec in msg.answers]
+        self.c_ttls[row] = [rec.ttl for rec in msg.answers]
+        if msg.problems:
+            probs = self.c_problems[row]
+            for p in msg.problems:
+                if p not in probs:
+                    probs.append(p)
+
+    cdef int32_t find(self, int kind, uint64_t h, int proto, int alen, const uint8_t* a,
+                      int aport, const uint8_t* b, int bport, int tid, object qk,
+                      int64_t ts, int status, bint oldest, bint exact=False):
+        """The oldest (or newest) row of the chain for h whose key, status, question
+        (exactly equal with exact, else as _question_matches) and time window fit."""
+        cdef int32_t i, found = -1
+        cdef trow_t* r
+        cdef int64_t age
+        cdef bint hit
+        if kind == K_EP:
+            i = htab_head(&self.t_ep, h)
+        elif kind == K_GRP:
+            i = htab_head(&self.t_grp, h)
+        else:
+            i = htab_head(&self.t_cli, h)
+        while i != -1:
+            r = &self.rows[i]
+            if (r.status == status and r.proto == proto and r.alen == alen
+                    and r.tid == tid):
+                if kind == K_EP:
+                    hit = (r.cport == aport and r.sport == bport
+                           and memcmp(r.caddr, a, alen) == 0
+                           and memcmp(r.saddr, b, alen) == 0)
+                elif kind == K_GRP:
+                    hit = r.sport == aport and memcmp(r.saddr, a, alen) == 0
+                else:
+                    hit = r.cport == aport and memcmp(r.caddr, a, alen) == 0
+                age = ts - r.ts
+                if hit and 0 <= age <= self.timeout_ns and (
+                        qk == self.c_qkey[i] if exact else _question_matches(
+                            qk, self.c_qkey[i])):
+                    found = i
+                    if not oldest:
+                        return found
+            if kind == K_EP:
+                i = r.next_ep
+            elif kind == K_GRP:
+                i = r.next_grp
+            else:
+                i = r.next_cli
+        return found
+
+    cpdef feed_message(self, int64_t ts, str proto, object src, int sport, object dst,
+                       int dport, Message msg, bint dst_multicast):
+        """Pair one decoded message; src/dst are address text or raw 4/16 bytes."""
+        cdef uint8_t sa[16]
+        cdef uint8_t da[16]
+        cdef int alen = _address(src, sa)
+        cdef int dlen = _address(dst, da)
+        if dlen != alen:
+            raise ValueError("source and destination address families differ")
+        self.pair(ts, 1 if proto == "tcp" else 0, alen, sa, sport, src, da, dport, dst, msg,
+                  dst_multicast)
+
+    cdef int pair(self, int64_t ts, int pr, int alen, const uint8_t* sa, int sport,
+                  object src, const uint8_t* da, int dport, object dst, Message msg,
+                  bint dst_multicast) except -1:
+        # src/dst: the addresses as text, or None to format them from sa/da when needed
+        cdef int tid = msg.id
+        cdef str proto = "tcp" if pr else "udp"
+        cdef uint64_t h
+        cdef int32_t row
+        cdef Question q
+        cdef object qk = None
+        if msg.questions:
+            q = msg.questions[0]
+            qk = (q.name.lower(), q.type, q.cls)
+        if not msg.qr:
+            h = key_hash(K_EP, pr, alen, sa, sport, da, dport, tid)
+            row = self.find(K_EP, h, pr, alen, sa, sport, da, dport, tid, qk, ts,
+                            ST_UNANSWERED, True, True)
+            if row >= 0:  # the same question again while waiting: a retransmission
+                self.rows[row].dupq += 1
+                return 0
+            row = self.add_row(ts, pr, proto, alen, sa, sport, src, da, dport, dst, msg, qk,
+                               ST_UNANSWERED)
+            self.rows[row].h_ep = h
+            self.rows[row].next_ep = htab_push(&self.t_ep, h, row)
+            if dst_multicast:
+                self.rows[row].group = 1
+                h = key_hash(K_GRP, pr, alen, da, dport, NULL, 0, tid)
+                self.rows[row].next_grp = htab_push(&self.t_grp, h, row)
+                h = key_hash(K_CLI, pr, alen, sa, sport, NULL, 0, tid)
+                self.rows[row].next_cli = htab_push(&self.t_cli, h, row)
+            return 0
+        if qk is None and msg.answers:
+            # no question (mDNS answers): the query is the one asking for an answer's name
+            qk = _AnswerNames([(<Record>a).name.lower() for a in msg.answers])
+        if dst_multicast:
+            h = key_hash(K_GRP, pr, alen, da, dport, NULL, 0, tid)
+            row = self.find(K_GRP, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
+                            ST_UNANSWERED, True)
+            if row < 0:
+                row = self.find(K_GRP, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
+                                ST_ANSWERED, False)
+                if row >= 0:
+                    self.rows[row].dupr += 1
+                    return 0
+        else:
+            h = key_hash(K_EP, pr, alen, da, dport, sa, sport, tid)
+            row = self.find(K_EP, h, pr, alen, da, dport, sa, sport, tid, qk, ts,
+                            ST_UNANSWERED, True)
+            if row < 0:
+                # a unicast reply to a query sent to a multicast group (mDNS QU, LLMNR)
+                h = key_hash(K_CLI, pr, alen, da, dport, NULL, 0, tid)
+                row = self.find(K_CLI, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
+                                ST_UNANSWERED, True)
+                if row < 0:
+                    row = self.find(K_CLI, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
+                                    ST_ANSWERED, False)
+                    if row < 0:
+                        h = key_hash(K_EP, pr, alen, da, dport, sa, sport, tid)
+                        row = self.find(K_EP, h, pr, alen, da, dport, sa, sport, tid, qk,
+                                        ts, ST_ANSWERED, False)
+                    if row >= 0:
+                        self.rows[row].dupr += 1
+                        return 0
+        if row >= 0:
+            self.fill_response(row, ts, msg, True)
+            return 0
+        row = self.add_row(ts, pr, proto, alen, da, dport, dst, sa, sport, src, msg,
+                           None if type(qk) is _AnswerNames else qk, ST_NO_QUERY)
+        self.fill_response(row, ts, msg, False)
+        return 0
+
+    cpdef feed(self, int64_t ts, str proto, object src, int sport, object dst, int dport,
+               object payload, object mdns, bint fragment):
+        """Decode one DNS payload and pair it."""
+        cdef bytes raw = payload if type(payload) is bytes else bytes(payload)
+        cdef Message msg = _decode(raw, 2 if mdns is None else (1 if mdns else 0), True)
+        if fragment:
+            msg.problems.append("ip_fragment")
+        self.feed_message(ts, proto, src, sport, dst, dport, msg, _text_multicast(dst))
+
+    def feed_batch(self, batch):
+        """Every UDP DNS message of a core Batch, read straight from its record array;
+        TCP packets on the ports go to tcp_handler(packet)."""
+        cdef object data = batch.data
+        cdef bytearray records = batch.records
+        cdef Py_ssize_t n = len(batch), i
+        cdef const unsigned char* base
+        cdef Py_ssize_t data_len
+        cdef const unsigned char* rec = <const unsigned char*>PyByteArray_AS_STRING(records)
+        cdef const unsigned char* r
+        cdef unsigned int layers, sport, dport, poff, plen, fo
+        cdef int alen
+        cdef bint dst_mc
+        cdef const unsigned char* mask = <const unsigned char*>PyByteArray_AS_STRING(
+            self.port_mask)
+        cdef Message msg
+        if REC_SIZE == 0:
+            raise RuntimeError("record layout unknown: call _record_layout first")
+        if isinstance(data, bytes):
+            base = <const unsigned char*>PyBytes_AS_STRING(data)
+            data_len = PyBytes_GET_SIZE(data)
+        else:
+            base = <const unsigned char*>PyByteArray_AS_STRING(data)
+            data_len = PyByteArray_GET_SIZE(data)
+        if PyByteArray_GET_SIZE(records) < n * REC_SIZE:
+            raise ValueError("batch records shorter than its length")
+        for i in range(n):
+            # i < n and the records array holds n * REC_SIZE bytes (checked above)
+            r = rec + i * REC_SIZE
+            layers = get_u16(r + F_LAYERS)
+            if not (layers & (L_UDP_BIT | L_TCP_BIT)):
+                continue
+            sport = get_u16(r + F_SPORT)
+            dport = get_u16(r + F_DPORT)
+            if not (mask[sport] or mask[dport]):  # ports are < 65536, mask has 65536 bytes
+                continue
+            if layers & L_TCP_BIT:
+                if self.tcp_handler is not None:
+                    self.tcp_handler(batch[i])
+                continue
+            fo = get_u32(r + F_FRAME)
+            poff = get_u32(r + F_POFF)
+            plen = get_u32(r + F_PLEN)
+            if plen < 12 or <Py_ssize_t>fo + poff + plen > data_len:
+                continue
+            alen = 16 if r[F_VERSION] == 6 else 4
+            dst_mc = (r[F_DST] == 0xFF) if alen == 16 else (224 <= r[F_DST] <= 239)
+            # fo + poff + plen <= data_len checked above
+            msg = _decode(blob(base, fo + poff, plen),
+                          1 if (sport == 5353 or dport == 5353) else 2, True)
+            if r[F_IPFLAGS] & 1:
+                msg.problems.append("ip_fragment")
+            # the address fields are 16 bytes inside the record (alen <= 16)
+            self.pair(get_i64(r + F_TS), 0, alen, r + F_SRC, sport, None, r + F_DST, dport,
+                      None, msg, dst_mc)
+
+
+# --- rows of the transaction table -------------------------------------------------------------
+TRANSACTION_COLUMNS = (
+    "ts", "ts_ns", "uid", "id_orig_h", "id_orig_p", "id_resp_h", "id_resp_p", "proto",
+    "trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode",
+    "rcode_name", "opcode", "AA", "TC", "RD", "RA", "Z", "AD", "CD", "answers", "TTLs",
+    "rejected", "status", "duplicate_queries", "duplicate_responses", "problems",
+)
+_RAW_PUBLIC = frozenset(("ts_ns", "id_orig_h", "id_orig_p", "id_resp_h", "id_resp_p", "proto",
+                         "trans_id", "query", "qclass", "qtype", "rcode", "opcode", "answers",
+                         "TTLs", "duplicate_queries", "duplicate_responses", "problems"))
+
+
+def connection_uid(str proto, str orig_h, orig_p, str resp_h, resp_p):
+    """A stable id for the (transport, client, server) conversation, Zeek-uid-like."""
+    cdef bytes text = f"{proto} {orig_h} {orig_p} {resp_h} {resp_p}".encode()
+    cdef unsigned long long h = 0xCBF29CE484222325ULL
+    cdef unsigned char c
+    for c in text:
+        h = (h ^ c) * 0x100000001B3ULL
+    return f"D{h:016x}"
+
+
+cdef object _derived(dict cols, Py_ssize_t i, str name):
+    cdef long long qf, rf, ask, ans
+    if name == "status":
+        return STATUS_NAMES[cols["status_code"][i]]
+    if name == "ts":
+        return cols["ts_ns"][i] / 1e9
+    if name == "rtt":
+        rtt = cols["rtt_ns"][i]
+        return rtt / 1e9 if rtt >= 0 else None
+    if name == "uid":
+        return connection_uid(cols["proto"][i], cols["id_orig_h"][i], cols["id_orig_p"][i],
+                              cols["id_resp_h"][i], cols["id_resp_p"][i])
+    if name == "qclass_name":
+        c = cols["qclass"][i]
+        return class_name(c) if c is not None else None
+    if name == "qtype_name":
+        t = cols["qtype"][i]
+        return type_name(t) if t is not None else None
+    if name == "rcode_name":
+        c = cols["rcode"][i]
+        return rcode_name(c) if c is not None else None
+    if name == "rejected":
+        c = cols["rcode"][i]
+        return c is not None and c not in (0, 3)
+    qf = cols["query_flags"][i]
+    rf = cols["response_flags"][i]
+    # RD/CD as the client asked; the other bits as the server answered
+    ask = qf if qf >= 0 else rf
+    ans = rf if rf >= 0 else 0
+    if name == "AA":
+        return bool(ans & 0x400)
+    if name == "TC":
+        return bool(ans & 0x200)
+    if name == "RD":
+        return bool(ask & 0x100)
+    if name == "RA":
+        return bool(ans & 0x80)
+    if name == "Z":
+        return (ans >> 4) & 7
+    if name == "AD":
+        return bool(ans & 0x20)
+    if name == "CD":
+        return bool(ask & 0x10)
+    raise KeyError(name)
+
+
+cdef class TransactionRow:
+    """One transaction: a read-only mapping of TRANSACTION_COLUMNS over the table's columns."""
+    cdef dict cols
+    cdef Py_ssize_t i
+
+    def __cinit__(self, dict cols, Py_ssize_t i):
+        self.cols = cols
+        self.i = i
+
+    def __getitem__(self, str name):
+        if name in _RAW_PUBLIC:
+            return self.cols[name][self.i]
+        return _derived(self.cols, self.i, name)
+
+    def get(self, str name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name):
+        return name in TRANSACTION_COLUMNS
+
+    def __iter__(self):
+        return iter(TRANSACTION_COLUMNS)
+
+    def __len__(self):
+        return len(TRANSACTION_COLUMNS)
+
+    def keys(self):
+        return list(TRANSACTION_COLUMNS)
+
+    def values(self):
+        return [self[k] for k in TRANSACTION_COLUMNS]
+
+    def items(self):
+        return [(k, self[k]) for k in TRANSACTION_COLUMNS]
+
+    def to_dict(self):
+        """A plain dict of the row (for JSON and printing)."""
+        return {k: self[k] for k in TRANSACTION_COLUMNS}
+
+    def __eq__(self, other):
+        if isinstance(other, TransactionRow):
+            return self.to_dict() == other.to_dict()
+        if isinstance(other, dict):
+            return self.to_dict() == other
+        return NotImplemented
+
+    def __repr__(self):
+        return f"TransactionRow({self.to_dict()!r})"
+
+
+def transaction_rows(dict cols, Py_ssize_t n):
+    """Row views 0..n-1 over the columns."""
+    return [TransactionRow(cols, i) for i in range(n)]

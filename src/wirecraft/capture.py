@@ -129,7 +129,8 @@ class Capture:
         return self._reader.truncated
 
     # -- reading -----------------------------------------------------------
-    def _raw_batches(self, size: int | None = None) -> Iterator[Batch]:
+    def raw_batches(self, size: int | None = None) -> Iterator[Batch]:
+        """Decoded batches as the core makes them (record arrays plus frames), for bulk users."""
         n = size or self.batch_size
         reader = self._reader
         try:
@@ -162,14 +163,14 @@ class Capture:
         """Tables of up to `size` packets each, read as the file streams."""
         from .table import Table
 
-        for b in self._raw_batches(size):
+        for b in self.raw_batches(size):
             yield Table.from_batches([b])
 
     def table(self) -> Table:
         """Every (remaining) packet of the file as one Table."""
         from .table import Table
 
-        return Table.from_batches(list(self._raw_batches()))
+        return Table.from_batches(list(self.raw_batches()))
 
     def close(self) -> None:
         if self._owned:

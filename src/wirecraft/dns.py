@@ -6,7 +6,7 @@ The wire decoder is Cython (`wirecraft._dns`); this module is its Python face:
     msg.id, msg.rcode, msg.questions, msg.answers, msg.edns, msg.problems
     for rr in msg.answers: print(rr)              # zone-file form, as dig prints it
 
-    table = wirecraft.dns.transactions("capture.pcap")   # list of dicts, Zeek dns.log-like
+    table = wirecraft.dns.transactions("capture.pcap")   # rows (mappings), Zeek dns.log-like
     table.to_pandas()
 
 RFCs: 1035, 3596, 2782, 3403, 4034, 5155, 6891, 7766 (DNS over TCP framing), 7871,
@@ -15,10 +15,8 @@ RFCs: 1035, 3596, 2782, 3403, 4034, 5155, 6891, 7766 (DNS over TCP framing), 787
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+import gc
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
@@ -131,7 +129,8 @@ class TCPMessageFramer:
 class DNSEvent:
     """One DNS message seen in a capture, with where and when it travelled.
 
-    index is the capture index of the packet that carried (for TCP: completed) it.
+    index is the capture index of the packet that carried (for TCP: completed) it, -1
+    for a TCP message delivered only when the input ended.
     """
 
     index: int
@@ -160,16 +159,135 @@ class _TCPDirection:
         self.next_seq: int | None = None
 
 
+class _TCPFramers:
+    """DNS over TCP from captured segments: per direction, in-order bytes into a framer.
+
+    Segments are taken in capture order: a retransmitted start is trimmed, a segment
+    that skips ahead (bytes not captured) drops the partial message and restarts framing.
+    """
+
+    def __init__(self) -> None:
+        self.flows: dict[tuple, _TCPDirection] = {}
+
+    def feed(self, pkt: Any) -> list[bytes]:
+        seg = pkt.tcp
+        ip = pkt.ip
+        key = (ip.src, seg.src_port, ip.dst, seg.dst_port)
+        flags = seg.flags
+        if flags & 4:  # RST ends the connection's framing in this direction
+            self.flows.pop(key, None)
+            return []
+        state = self.flows.get(key)
+        if state is None:
+            state = self.flows[key] = _TCPDirection()
+        seq = seg.seq
+        out: list[bytes] = []
+        if flags & 2:  # SYN takes one sequence number
+            seq = (seq + 1) & 0xFFFFFFFF
+            state.next_seq = seq
+            state.framer.reset()
+        payload = pkt.payload
+        if payload:
+            if state.next_seq is None:
+                state.next_seq = seq
+            delta = (seq - state.next_seq) & 0xFFFFFFFF
+            if delta == 0:
+                data = payload
+            elif delta >= 0x80000000:  # starts before what we have: keep only new bytes
+                old = 0x100000000 - delta
+                data = payload[old:] if old < len(payload) else b""
+            else:  # a gap: the bytes in between were not captured
+                state.framer.reset()
+                data = payload
+            if data:
+                state.next_seq = (seq + len(payload)) & 0xFFFFFFFF
+                out = state.framer.feed(data)
+        if flags & 1:
+            self.flows.pop(key, None)
+        return out
+
+
+class _TCPStreams:
+    """DNS over TCP through wirecraft.reassembly: segments put in order per connection
+    (retransmissions, overlaps and reordering handled there), each direction split into
+    messages by a TCPMessageFramer; a gap drops the partial message and restarts framing.
+
+    feed(pkt) returns the messages the packet completed as (time_ns, src, src_port, dst,
+    dst_port, raw); flush() returns those completed when the input ends.
+    """
+
+    def __init__(self, reassembly: Any) -> None:
+        self._out: list[tuple] = []
+        self._framers: dict[tuple, TCPMessageFramer] = {}
+        self._r = reassembly.Reassembler(on_data=self._on_data, on_gap=self._on_gap,
+                                         on_close=self._on_close)
+
+    def _framer(self, conn: Any, direction: int) -> TCPMessageFramer:
+        key = (id(conn), direction)
+        f = self._framers.get(key)
+        if f is None:
+            f = self._framers[key] = TCPMessageFramer()
+        return f
+
+    def _on_data(self, conn: Any, direction: int, data: bytes) -> None:
+        if direction == 0:
+            ends = (conn.client, conn.client_port, conn.server, conn.server_port)
+        else:
+            ends = (conn.server, conn.server_port, conn.client, conn.client_port)
+        for raw in self._framer(conn, direction).feed(data):
+            self._out.append((conn.last_ns, *ends, raw))
+
+    def _on_gap(self, conn: Any, direction: int, size: int) -> None:
+        self._framer(conn, direction).reset()
+
+    def _on_close(self, conn: Any) -> None:
+        self._framers.pop((id(conn), 0), None)
+        self._framers.pop((id(conn), 1), None)
+
+    def feed(self, pkt: Any) -> list[tuple]:
+        self._r.feed(pkt)
+        out, self._out = self._out, []
+        return out
+
+    def flush(self) -> list[tuple]:
+        self._r.flush()
+        out, self._out = self._out, []
+        return out
+
+
+class _TCPInOrder:
+    """The same interface over _TCPFramers, for when wirecraft.reassembly is missing."""
+
+    def __init__(self) -> None:
+        self._f = _TCPFramers()
+
+    def feed(self, pkt: Any) -> list[tuple]:
+        ip = pkt.ip
+        seg = pkt.tcp
+        return [(pkt.time_ns, ip.src, seg.src_port, ip.dst, seg.dst_port, raw)
+                for raw in self._f.feed(pkt)]
+
+    def flush(self) -> list[tuple]:
+        return []
+
+
+def _tcp_streams() -> Any:
+    try:
+        from . import reassembly
+    except ImportError:  # pragma: no cover - the reassembly extension is not built
+        return _TCPInOrder()
+    return _TCPStreams(reassembly)
+
+
 def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
              tcp: bool = True) -> Iterator[DNSEvent]:
     """Every DNS message of a source (path, Capture or iterable of Packets), in order.
 
     UDP datagrams to or from one of `ports` are decoded one message each; TCP segments on
-    those ports are put in order per direction (in-order delivery only: a segment that
-    skips ahead drops the partial message and restarts framing) and split into messages.
+    those ports are put in order per direction (see _TCPFramers) and split into messages.
     """
     port_set = frozenset(ports)
-    flows: dict[tuple, _TCPDirection] = {}
+    streams = _tcp_streams()
     decode_msg = _dns.decode
     for pkt in _packets(source):
         udp = pkt.udp
@@ -188,48 +306,13 @@ def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
                 msg.problems.append("ip_fragment")
             yield DNSEvent(pkt.index, pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, msg)
             continue
-        if not tcp:
+        seg = pkt.tcp if tcp else None
+        if seg is None or (seg.src_port not in port_set and seg.dst_port not in port_set):
             continue
-        seg = pkt.tcp
-        if seg is None:
-            continue
-        sp = seg.src_port
-        dp = seg.dst_port
-        if sp not in port_set and dp not in port_set:
-            continue
-        ip = pkt.ip
-        key = (ip.src, sp, ip.dst, dp)
-        state = flows.get(key)
-        flags = seg.flags
-        if flags & 4:  # RST ends the connection's framing in this direction
-            flows.pop(key, None)
-            continue
-        if state is None:
-            state = flows[key] = _TCPDirection()
-        seq = seg.seq
-        payload = pkt.payload
-        if flags & 2:  # SYN takes one sequence number
-            state.next_seq = (seq + 1) & 0xFFFFFFFF
-            state.framer.reset()
-            seq = (seq + 1) & 0xFFFFFFFF
-        if payload:
-            if state.next_seq is None:
-                state.next_seq = seq
-            delta = (seq - state.next_seq) & 0xFFFFFFFF
-            if delta == 0:
-                data = payload
-            elif delta >= 0x80000000:  # starts before what we have: keep only new bytes
-                old = 0x100000000 - delta
-                data = payload[old:] if old < len(payload) else b""
-            else:  # a gap: the bytes in between were not captured
-                state.framer.reset()
-                data = payload
-            if data:
-                state.next_seq = (seq + len(payload)) & 0xFFFFFFFF
-            for raw in state.framer.feed(data):
-                yield DNSEvent(pkt.index, pkt.time_ns, "tcp", ip.src, sp, ip.dst, dp, decode_msg(raw))
-        if flags & 1:
-            flows.pop(key, None)
+        for ts, src, sp, dst, dp, raw in streams.feed(pkt):
+            yield DNSEvent(pkt.index, ts, "tcp", src, sp, dst, dp, decode_msg(raw))
+    for ts, src, sp, dst, dp, raw in streams.flush():
+        yield DNSEvent(-1, ts, "tcp", src, sp, dst, dp, decode_msg(raw))
 
 
 # --- transactions -----------------------------------------------------------------------
@@ -249,24 +332,111 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("problems", "list<string>"),
 )
 _COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+assert _COLUMN_NAMES == _dns.TRANSACTION_COLUMNS
+TransactionRow = _dns.TransactionRow
+connection_uid = _dns.connection_uid
 
 
-class TransactionTable(list):
-    """DNS transactions as a list of dicts (columns in COLUMNS), convertible to frames."""
+class TransactionTable(Sequence):
+    """DNS transactions, Zeek dns.log-like: a sequence of rows (read-only mappings with the
+    keys in COLUMNS) that converts to Arrow, pandas or polars column by column."""
+
+    def __init__(self, raw: dict[str, list]) -> None:
+        self._raw = raw
+        self._n = len(raw["ts_ns"])
+        self._rows: list | None = None
+
+    def __len__(self) -> int:
+        return self._n
 
     @property
     def columns(self) -> list[str]:
         return list(_COLUMN_NAMES)
 
+    def _materialize(self) -> list:
+        if self._rows is None:
+            self._rows = _dns.transaction_rows(self._raw, self._n)
+        return self._rows
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._materialize()[i]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._materialize())
+
+    def __repr__(self) -> str:
+        return f"<TransactionTable {self._n} transactions>"
+
+    def column(self, name: str) -> list:
+        """One column as a list."""
+        raw = self._raw
+        if name in raw and name in _COLUMN_NAMES and name != "status":
+            return list(raw[name])
+        return [row[name] for row in self._materialize()]
+
+    def to_dicts(self) -> list[dict]:
+        """Every row as a plain dict."""
+        return [row.to_dict() for row in self._materialize()]
+
     def to_arrow(self) -> Any:
         """A pyarrow.Table with one typed column per field (empty table keeps the schema)."""
+        import numpy as np
         import pyarrow as pa
 
+        raw = self._raw
         kinds = {"float64": pa.float64(), "int64": pa.int64(), "string": pa.string(),
                  "bool": pa.bool_(), "list<string>": pa.list_(pa.string()),
                  "list<int64>": pa.list_(pa.int64())}
-        schema = pa.schema([(name, kinds[kind]) for name, kind in COLUMNS])
-        return pa.Table.from_pylist(list(self), schema=schema)
+        ts_ns = np.array(raw["ts_ns"], dtype=np.int64)
+        rtt_ns = np.array(raw["rtt_ns"], dtype=np.int64)
+        qf = np.array(raw["query_flags"], dtype=np.int64)
+        rf = np.array(raw["response_flags"], dtype=np.int64)
+        ask = np.where(qf >= 0, qf, rf)
+        ans = np.where(rf >= 0, rf, 0)
+        status = np.array(_dns.STATUS_NAMES, dtype=object)[
+            np.array(raw["status_code"], dtype=np.int64)]
+        rcode = raw["rcode"]
+
+        def names(values: list, fn: Any) -> list:
+            cache: dict = {}
+            out = []
+            for v in values:
+                if v is None:
+                    out.append(None)
+                    continue
+                t = cache.get(v)
+                if t is None:
+                    t = cache[v] = fn(v)
+                out.append(t)
+            return out
+
+        uids: dict = {}
+        uid = []
+        for key in zip(raw["proto"], raw["id_orig_h"], raw["id_orig_p"], raw["id_resp_h"],
+                       raw["id_resp_p"], strict=True):
+            u = uids.get(key)
+            if u is None:
+                u = uids[key] = connection_uid(*key)
+            uid.append(u)
+        derived = {
+            "ts": ts_ns / 1e9,
+            "uid": uid,
+            "rtt": pa.array(rtt_ns / 1e9, mask=rtt_ns < 0),
+            "qclass_name": names(raw["qclass"], class_name),
+            "qtype_name": names(raw["qtype"], type_name),
+            "rcode_name": names(rcode, rcode_name),
+            "AA": (ans & 0x400) != 0, "TC": (ans & 0x200) != 0, "RD": (ask & 0x100) != 0,
+            "RA": (ans & 0x80) != 0, "Z": (ans >> 4) & 7, "AD": (ans & 0x20) != 0,
+            "CD": (ask & 0x10) != 0,
+            "rejected": [c is not None and c not in (0, 3) for c in rcode],
+            "status": list(status),
+        }
+        arrays = {}
+        for name, kind in COLUMNS:
+            value = derived[name] if name in derived else raw[name]
+            arrays[name] = value if isinstance(value, pa.Array) else pa.array(
+                value, type=kinds[kind])
+        return pa.table(arrays)
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame (through Arrow, so nullable columns keep their types)."""
@@ -279,64 +449,25 @@ class TransactionTable(list):
         return pl.from_arrow(self.to_arrow())
 
 
-_MULTICAST4 = ipaddress.ip_network("224.0.0.0/4")
-_MULTICAST6 = ipaddress.ip_network("ff00::/8")
+_LAYOUT_OK: bool | None = None
 
 
-def _is_multicast(addr: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return False
-    return ip in (_MULTICAST4 if ip.version == 4 else _MULTICAST6)
-
-
-def _uid(proto: str, client: tuple, server: tuple) -> str:
-    digest = hashlib.blake2b(f"{proto} {client} {server}".encode(), digest_size=8).hexdigest()
-    return "D" + digest[:15]
-
-
-def _qkey(msg: Message) -> tuple | None:
-    if not msg.questions:
+def _batches_of(source: Any) -> Iterator[Any] | None:
+    """The core's raw batches for a path or Capture, or None for other packet iterables."""
+    global _LAYOUT_OK
+    if _LAYOUT_OK is None:
+        _LAYOUT_OK = bool(_dns._record_layout(load("_core")))
+    if not _LAYOUT_OK:
         return None
-    q = msg.questions[0]
-    return (q.name.lower(), q.type, q.cls)
+    if isinstance(source, str | PathLike):
+        from .capture import open as open_capture
 
-
-def _new_row(ev: DNSEvent, client: tuple, server: tuple, msg: Message) -> dict:
-    q = msg.questions[0] if msg.questions else None
-    return {
-        "ts": ev.ts_ns / 1e9, "ts_ns": ev.ts_ns, "uid": _uid(ev.proto, client, server),
-        "id_orig_h": client[0], "id_orig_p": client[1],
-        "id_resp_h": server[0], "id_resp_p": server[1], "proto": ev.proto,
-        "trans_id": msg.id, "rtt": None,
-        "query": q.name if q is not None else None,
-        "qclass": q.cls if q is not None else None,
-        "qclass_name": class_name(q.cls) if q is not None else None,
-        "qtype": q.type if q is not None else None,
-        "qtype_name": type_name(q.type) if q is not None else None,
-        "rcode": None, "rcode_name": None, "opcode": msg.opcode,
-        "AA": False, "TC": False, "RD": msg.rd, "RA": False, "Z": (msg.flags >> 4) & 7,
-        "AD": False, "CD": msg.cd,
-        "answers": None, "TTLs": None, "rejected": False, "status": "unanswered",
-        "duplicate_queries": 0, "duplicate_responses": 0, "problems": list(msg.problems),
-    }
-
-
-def _fill_response(row: dict, ev: DNSEvent, msg: Message) -> None:
-    row["rcode"] = msg.rcode
-    row["rcode_name"] = msg.rcode_name
-    row["AA"] = msg.aa
-    row["TC"] = msg.tc
-    row["RA"] = msg.ra
-    row["AD"] = msg.ad
-    row["Z"] = (msg.flags >> 4) & 7
-    row["answers"] = [rr.text for rr in msg.answers]
-    row["TTLs"] = [rr.ttl for rr in msg.answers]
-    row["rejected"] = msg.rcode not in (0, 3)
-    for p in msg.problems:
-        if p not in row["problems"]:
-            row["problems"].append(p)
+        def gen() -> Iterator[Any]:
+            with open_capture(source) as cap:
+                yield from cap.raw_batches()
+        return gen()
+    raw = getattr(source, "raw_batches", None)
+    return raw() if callable(raw) else None
 
 
 def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
@@ -345,98 +476,59 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
 
     A response answers the oldest pending query with the same transport, client and
     server endpoints (or the multicast group the query went to, for mDNS/LLMNR), id and
-    first question, sent at most `timeout` seconds before. Rows have status "answered",
+    first question (a response without one, as mDNS sends, matches a query for one of its
+    answer names), sent at most `timeout` seconds before. Rows have status "answered",
     "unanswered" (no response within the timeout) or "no_query" (a response whose query
     was not seen); a query sent again while pending and a response seen again count in
     duplicate_queries / duplicate_responses. rtt is seconds from the first query.
+    rejected is True for a response code other than NOERROR and NXDOMAIN. UDP comes
+    straight from the core's record batches when the source is a path or a Capture; DNS
+    over TCP goes through wirecraft.reassembly and 2-byte length framing.
     """
-    limit_ns = int(timeout * 1e9)
-    rows = TransactionTable()
-    # key (proto, client, server, id) -> list of pending rows (with their qkey)
-    pending: dict[tuple, list[tuple[tuple | None, dict]]] = {}
-    answered: OrderedDict[tuple, tuple[tuple | None, dict]] = OrderedDict()
-    multicast_cache: dict[str, bool] = {}
+    port_set = frozenset(ports)
+    streams = _tcp_streams()
 
-    def multicast(addr: str) -> bool:
-        hit = multicast_cache.get(addr)
-        if hit is None:
-            hit = multicast_cache[addr] = _is_multicast(addr)
-        return hit
+    def on_tcp(pkt: Any) -> None:
+        for ts, src, sp, dst, dp, raw in streams.feed(pkt):
+            builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
 
-    for ev in messages(source, ports=ports):
-        msg = ev.message
-        now = ev.ts_ns
-        qk = _qkey(msg)
-        if not msg.qr:
-            client = (ev.src, ev.src_port)
-            server = (ev.dst, ev.dst_port)
-            key = (ev.proto, client, server, msg.id)
-            waiting = pending.get(key)
-            if waiting:
-                dup = next((r for k, r in waiting if k == qk and now - r["ts_ns"] <= limit_ns),
-                           None)
-                if dup is not None:
-                    dup["duplicate_queries"] += 1
-                    continue
-            row = _new_row(ev, client, server, msg)
-            rows.append(row)
-            pending.setdefault(key, []).append((qk, row))
-            if multicast(ev.dst):
-                pending.setdefault((ev.proto, None, server, msg.id), []).append((qk, row))
-            continue
-        client = (ev.dst, ev.dst_port)
-        server = (ev.src, ev.src_port)
-        if multicast(ev.dst):
-            key = (ev.proto, None, client, msg.id)
-        else:
-            key = (ev.proto, client, server, msg.id)
-        match = None
-        waiting = pending.get(key)
-        if waiting:
-            for i, (k, r) in enumerate(waiting):
-                if (qk is None or k == qk) and 0 <= now - r["ts_ns"] <= limit_ns:
-                    match = r
-                    del waiting[i]
-                    break
-            if not waiting:
-                del pending[key]
-        if match is None and key[1] is not None:
-            # a unicast reply to a query that went to a multicast group (mDNS QU, LLMNR)
-            for gkey in [k for k in pending if k[1] is None and k[3] == msg.id
-                         and k[0] == ev.proto]:
-                for i, (k, r) in enumerate(pending[gkey]):
-                    if ((qk is None or k == qk) and r["id_orig_h"] == client[0]
-                            and r["id_orig_p"] == client[1]
-                            and 0 <= now - r["ts_ns"] <= limit_ns):
-                        match = r
-                        del pending[gkey][i]
-                        break
-                if match is not None:
-                    break
-        if match is not None:
-            if match["status"] == "answered":  # second responder to a multicast query
-                match["duplicate_responses"] += 1
+    builder = _dns.TransactionBuilder(port_set, timeout, on_tcp)
+    # The build allocates many small containers and frees none of them in cycles: pausing
+    # the cyclic collector meanwhile saves it from rescanning the growing columns.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        _feed_all(builder, source, port_set, on_tcp)
+        for ts, src, sp, dst, dp, raw in streams.flush():
+            builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+    finally:
+        if paused:
+            gc.enable()
+    return TransactionTable(builder.columns())
+
+
+def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> None:
+    feed = builder.feed
+    batches = _batches_of(source)
+    if batches is not None:
+        feed_batch = builder.feed_batch
+        for batch in batches:
+            feed_batch(batch)
+        return
+    for pkt in source:
+        udp = pkt.udp
+        if udp is not None:
+            sp = udp.src_port
+            dp = udp.dst_port
+            if sp not in port_set and dp not in port_set:
                 continue
-            match["status"] = "answered"
-            match["rtt"] = (now - match["ts_ns"]) / 1e9
-            _fill_response(match, ev, msg)
-            if key[1] is not None:
-                answered[key] = (qk, match)
-                # a multicast query's entry under the group key may still be listed
-            else:
-                pending.setdefault(key, []).insert(0, (qk, match))
-            while len(answered) > 65536:
-                answered.popitem(last=False)
+            payload = pkt.payload
+            if len(payload) < 12:
+                continue
+            ip = pkt.ip
+            feed(pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, payload,
+                 True if (sp == MDNS_PORT or dp == MDNS_PORT) else None, bool(ip.flags & 1))
             continue
-        prev = answered.get(key)
-        if prev is not None and (qk is None or prev[0] == qk) \
-                and now - prev[1]["ts_ns"] <= limit_ns:
-            prev[1]["duplicate_responses"] += 1
-            continue
-        row = _new_row(ev, client, server, msg)
-        row["RD"] = msg.rd
-        row["CD"] = msg.cd
-        row["status"] = "no_query"
-        _fill_response(row, ev, msg)
-        rows.append(row)
-    return rows
+        seg = pkt.tcp
+        if seg is not None and (seg.src_port in port_set or seg.dst_port in port_set):
+            on_tcp(pkt)
