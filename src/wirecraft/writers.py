@@ -95,6 +95,9 @@ class _Writer:
         """Queue one whole record and flush according to the policy."""
         self._buf += record
         self.bytes_written += len(record)
+        self._apply_policy()
+
+    def _apply_policy(self) -> None:
         policy = self.flush_policy
         if policy == "packet" or len(self._buf) >= self.buffer_size:
             self.flush()
@@ -179,6 +182,34 @@ class PcapWriter(_Writer):
             frac //= 1000
         self._emit(struct.pack("<IIII", sec & 0xFFFFFFFF, frac, len(cap), wire) + bytes(cap))
         self.packets_written += 1
+
+
+    def write_frames(self, frames: Any, frame_length: int, start_ns: int,
+                     interval_ns: int = 0, count: int | None = None) -> int:
+        """Append equal-length frames laid back to back in one buffer (a Template batch).
+
+        Frame i gets timestamp start_ns + i * interval_ns; the records are assembled in
+        one pass and queued as one block. Returns the number of frames written.
+        """
+        if self.closed:
+            raise ValueError("write to a closed PcapWriter")
+        if frame_length <= 0:
+            raise ValueError("frame_length must be > 0")
+        if count is None:
+            count = len(frames) // frame_length
+        from ._ext import load
+
+        block = load("_craft").pcap_records(frames, frame_length, count, int(start_ns),
+                                            int(interval_ns), self.nanosecond, self.snaplen)
+        if not self._buf:
+            # hand the block over instead of copying it into the (empty) buffer
+            self._buf = block
+            self.bytes_written += len(block)
+            self._apply_policy()
+        else:
+            self._emit(block)
+        self.packets_written += count
+        return count
 
 
 def _option(code: int, value: bytes) -> bytes:

@@ -4,14 +4,23 @@ A layer class declares its fields once, as (name, default) pairs; a field
 whose default is AUTO is derived at build time (lengths, checksums, type
 numbers) unless the caller sets it, and an explicit value always wins, so a
 wrong checksum or length can be crafted on purpose. Layers stack with `/`.
+
+Each class gets slots for its fields and a generated `__init__` (_LayerMeta);
+building and stacking run in wirecraft._craft, so a frame costs little more
+than creating its layer objects.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import keyword
 import socket
 from collections.abc import Iterator
 from typing import Any, ClassVar
+
+from .._ext import load
+
+_c = load("_craft")
 
 
 class _Auto:
@@ -42,9 +51,29 @@ AUTO: Any = _Auto()
 
 
 # ---------------------------------------------------------------- address helpers
+# Text forms are parsed once: crafting loops give the same few addresses again and again.
+# The caches hold only str keys and are emptied when they reach _CACHE_MAX entries.
+
+_CACHE_MAX = 4096
+_MAC_CACHE: dict[str, bytes] = {}
+_IP4_CACHE: dict[str, bytes] = {}
+_IP6_CACHE: dict[str, bytes] = {}
+
+
+def _remember(cache: dict[str, bytes], key: Any, value: bytes) -> bytes:
+    if type(key) is str:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[key] = value
+    return value
+
 
 def mac_bytes(value: Any) -> bytes:
     """6 bytes from "aa:bb:cc:dd:ee:ff", "aa-bb-..", "aabbccddeeff", bytes or int."""
+    if type(value) is str:
+        b = _MAC_CACHE.get(value)
+        if b is not None:
+            return b
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
     elif isinstance(value, int):
@@ -54,7 +83,7 @@ def mac_bytes(value: Any) -> bytes:
         b = bytes.fromhex(text)
     if len(b) != 6:
         raise ValueError(f"not a MAC address: {value!r}")
-    return b
+    return _remember(_MAC_CACHE, value, b)
 
 
 def mac_str(b: bytes) -> str:
@@ -63,6 +92,10 @@ def mac_str(b: bytes) -> str:
 
 def ip4_bytes(value: Any) -> bytes:
     """4 bytes from a dotted quad, ipaddress object, int or bytes."""
+    if type(value) is str:
+        b = _IP4_CACHE.get(value)
+        if b is not None:
+            return b
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
         if len(b) != 4:
@@ -73,13 +106,18 @@ def ip4_bytes(value: Any) -> bytes:
     if isinstance(value, ipaddress.IPv4Address):
         return value.packed
     try:
-        return socket.inet_pton(socket.AF_INET, str(value))
+        b = socket.inet_pton(socket.AF_INET, str(value))
     except OSError:
         raise ValueError(f"not an IPv4 address: {value!r}") from None
+    return _remember(_IP4_CACHE, value, b)
 
 
 def ip6_bytes(value: Any) -> bytes:
     """16 bytes from an IPv6 string, ipaddress object, int or bytes."""
+    if type(value) is str:
+        b = _IP6_CACHE.get(value)
+        if b is not None:
+            return b
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
         if len(b) != 16:
@@ -90,9 +128,10 @@ def ip6_bytes(value: Any) -> bytes:
     if isinstance(value, ipaddress.IPv6Address):
         return value.packed
     try:
-        return socket.inet_pton(socket.AF_INET6, str(value))
+        b = socket.inet_pton(socket.AF_INET6, str(value))
     except OSError:
         raise ValueError(f"not an IPv6 address: {value!r}") from None
+    return _remember(_IP6_CACHE, value, b)
 
 
 def ip4_str(b: bytes) -> str:
@@ -112,7 +151,107 @@ def _fmt(value: Any) -> str:
 
 # ---------------------------------------------------------------- layers
 
-class Layer:
+_NEWLIST: Any = object()  # default of a list field: a fresh list per layer
+_NOPOS: Any = object()  # default of the guard that refuses positional arguments
+
+
+class _LayerMeta(type):
+    """Gives each layer class slots for its fields and a generated `__init__`.
+
+    Generated code sets each field directly, so building a layer costs a few
+    attribute stores instead of a loop over the field table.
+    """
+
+    def __new__(mcls, cls_name: str, bases: tuple, ns: dict, **kw: Any) -> _LayerMeta:
+        inherited: set[str] = set()
+        for base in bases:
+            for klass in base.__mro__:
+                inherited.update(getattr(klass, "__slots__", ()))
+        if "__slots__" not in ns:
+            own = [n for n, _ in ns.get("fields", ()) if n not in inherited]
+            ns["__slots__"] = tuple(own)
+        cls = super().__new__(mcls, cls_name, bases, ns, **kw)
+        cls._install(cls_name, ns)
+        root = globals().get("Layer", cls)
+        for attr in (ns.get("name"), *(("ip", "eth") if root is cls else ())):
+            if isinstance(attr, str) and attr.isidentifier() and not hasattr(root, attr):
+                setattr(root, attr, _layer_property(attr))
+        return cls
+
+    def _install(cls, cls_name: str, ns: dict) -> None:
+        fields = cls.fields
+        for n, _ in fields:
+            if not n.isidentifier() or keyword.iskeyword(n):
+                raise TypeError(f"{cls_name}: field name {n!r} is not a Python identifier")
+        cls._field_names = frozenset(n for n, _ in fields)
+        cls._defaults = {n: d for n, d in fields}
+        cls._list_fields = tuple(n for n, d in fields if isinstance(d, list))
+        env: dict[str, Any] = {"_NEWLIST": _NEWLIST, "_NOPOS": _NOPOS, "_as_layer": _as_layer_late,
+                               "_positional": _positional}
+        params, body = [], []
+        for i, (n, d) in enumerate(fields):
+            if isinstance(d, list):
+                params.append(f"{n}=_NEWLIST")
+                body.append(f"    self.{n} = [] if {n} is _NEWLIST else {n}")
+            else:
+                env[f"_d{i}"] = d
+                params.append(f"{n}=_d{i}")
+                body.append(f"    self.{n} = {n}")
+        # Fields are keyword-only: a positional argument lands in the guard parameter and
+        # is refused. (Plain parameters rather than `*`: their defaults come from a tuple,
+        # not a dict lookup per missing keyword-only field.) No **kwargs: an unknown
+        # field is Python's own TypeError naming it.
+        sig = ", ".join(["self", "_keywords_only_=_NOPOS", *params, "payload=None"])
+        src = (f"def __init__({sig}):\n    if _keywords_only_ is not _NOPOS:\n"
+               "        _positional(self)\n"
+               + "\n".join(body) + "\n    self.payload = payload if payload is None else "
+               "_as_layer(payload)\n    self._resolved = None\n")
+        exec(compile(src, f"<wirecraft layer {cls_name}>", "exec"), env)  # noqa: S102
+        init = env["__init__"]
+        init.__qualname__ = f"{cls_name}.__init__"
+        init._wirecraft_generated = True
+        cls._init_fields = init  # every field of this class; a hand-written __init__ calls it
+        inherited = cls.__init__
+        if "__init__" not in ns and (inherited is object.__init__
+                                     or getattr(inherited, "_wirecraft_generated", False)):
+            cls.__init__ = init
+        elif "__init__" in ns and "Layer" in globals() and not getattr(
+                ns["__init__"], "_wirecraft_sets_all", False):
+            # a hand-written __init__ may set only some fields (or call a parent's): every
+            # field starts at its default, as the generic __init__ used to do
+            cls.__new__ = staticmethod(_new_with_defaults)
+
+
+def _layer_property(attr: str) -> property:
+    """`pkt.<attr>`: the first layer in the stack named `attr` ("ip": IPv4 or IPv6,
+    "eth": Ethernet), else AttributeError."""
+    def find(self: Layer) -> Layer:
+        node: Layer | None = self
+        while node is not None:
+            name = node.name
+            if name == attr or (attr == "ip" and name in ("ipv4", "ipv6")) or (
+                    attr == "eth" and name == "ethernet"):
+                return node
+            node = node.payload
+        raise AttributeError(f"{type(self).__name__} has no field or layer {attr!r}")
+    return property(find, doc=f"The first {attr!r} layer of the stack.")
+
+
+def _new_with_defaults(cls: type, *args: Any, **kw: Any) -> Layer:
+    self = object.__new__(cls)
+    cls._init_fields(self)
+    return self
+
+
+def _positional(layer: Layer) -> None:
+    raise TypeError(f"{type(layer).__name__}() takes its fields as keyword arguments only")
+
+
+def _as_layer_late(obj: Any) -> Layer:
+    return obj if isinstance(obj, Layer) else _as_layer(obj)
+
+
+class Layer(metaclass=_LayerMeta):
     """One protocol header (plus, through `.payload`, the layers above it).
 
     Subclasses list their fields in `fields` as (name, default) pairs and
@@ -120,41 +259,26 @@ class Layer:
     bytes followed by `payload` and records derived values in `self._resolved`.
     """
 
+    __slots__ = ("payload", "_resolved")
     fields: ClassVar[tuple[tuple[str, Any], ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        """Set every field from `values` or its default (subclasses get a generated copy of
+        this for their own fields; a hand-written `__init__` may call this one)."""
+        type(self)._init_fields(self, **values)
+
+    __init__._wirecraft_generated = True  # type: ignore[attr-defined]  # subclasses replace it
     name: ClassVar[str] = "layer"
     _field_names: ClassVar[frozenset[str]] = frozenset()
-
-    def __init_subclass__(cls, **kw: Any) -> None:
-        super().__init_subclass__(**kw)
-        cls._field_names = frozenset(n for n, _ in cls.fields)
-        cls._defaults = {n: d for n, d in cls.fields}
-        cls._list_fields = tuple(n for n, d in cls.fields if isinstance(d, list))
-
     _defaults: ClassVar[dict[str, Any]] = {}
     _list_fields: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, **values: Any) -> None:
-        payload = values.pop("payload", None)
-        d = self.__dict__
-        d.update(self._defaults)
-        for n in self._list_fields:
-            d[n] = []
-        if values.keys() - self._field_names:
-            bad = ", ".join(sorted(values.keys() - self._field_names))
-            known = ", ".join(n for n, _ in self.fields)
-            raise TypeError(f"{type(self).__name__} has no field {bad} (fields: {known})")
-        d.update(values)
-        d["payload"] = _as_layer(payload) if payload is not None else None
-        d["_resolved"] = {}
-
     # -- stacking and navigation -------------------------------------------
-    def __truediv__(self, other: Any) -> Layer:
-        top = self.copy()
-        last = top
-        while last.payload is not None:
-            last = last.payload
-        last.payload = _as_layer(other).copy()
-        return top
+    # `a / b` leaves a and b untouched: an operand is copied unless its reference count
+    # (and those of the layers above it) says nobody else can see it -- a layer made in
+    # the same expression, the result of the previous `/` -- which keeps a chain of `/`
+    # from copying the stack once per operator. See _craft.stack and _calibrate below.
+    __truediv__ = _c.stack
 
     def __rtruediv__(self, other: Any) -> Layer:
         return _as_layer(other) / self
@@ -191,21 +315,9 @@ class Layer:
     def __contains__(self, cls: type[Layer] | str) -> bool:
         return self.getlayer(cls) is not None
 
-    def __getattr__(self, attr: str) -> Any:
-        # only reached when normal lookup fails: layer access by name, pkt.tcp, pkt.ip
-        if attr.startswith("_") or attr == "payload":
-            raise AttributeError(attr)
-        for layer in self.layers():
-            if layer.name == attr or (attr == "ip" and layer.name in ("ipv4", "ipv6")) or (
-                    attr == "eth" and layer.name == "ethernet"):
-                return layer
-        raise AttributeError(f"{type(self).__name__} has no field or layer {attr!r}")
-
-    def __setattr__(self, attr: str, value: Any) -> None:
-        if attr in ("payload", "_resolved") or attr in self._field_names:
-            object.__setattr__(self, attr, value)
-        else:
-            raise AttributeError(f"{type(self).__name__} has no field {attr!r}")
+    # Layer access by name (pkt.tcp, pkt.dns, pkt.ip, pkt.eth) is a property per layer name,
+    # installed on Layer as each layer class is made (_LayerMeta), not a __getattr__ hook:
+    # a class with __getattr__ makes every field read take CPython's slow attribute path.
 
     # -- copies ----------------------------------------------------------
     def copy(self, **changes: Any) -> Layer:
@@ -213,23 +325,20 @@ class Layer:
 
         A key may also name the layer: `copy(ipv4_ttl=3, udp_dst_port=5353)`.
         """
-        new = object.__new__(type(self))
-        d = new.__dict__
-        d.update(self.__dict__)
-        for n in self._list_fields:
-            if isinstance(d[n], list):
-                d[n] = list(d[n])
-        d["_resolved"] = {}
-        d["payload"] = self.payload.copy() if self.payload is not None else None
-        new._copy_extra(self)
+        new = self._clone()
+        node, src = new, self.payload
+        while src is not None:
+            c = src._clone()
+            node.payload = c
+            node, src = c, src.payload
         for key, value in changes.items():
             new._apply_change(key, value)
         return new
 
     replace = copy
 
-    def _copy_extra(self, other: Layer) -> None:
-        """Hook for layers holding state outside `fields`."""
+    # A copy of this layer alone: fields shared, list fields copied, no payload.
+    _clone = _c.clone
 
     def _apply_change(self, key: str, value: Any) -> None:
         for layer in self.layers():
@@ -244,17 +353,10 @@ class Layer:
         raise TypeError(f"no layer in {self.summary()} has a field {key!r}")
 
     # -- building --------------------------------------------------------
-    def build(self) -> bytes:
-        """Serialize the stack, deriving every AUTO field."""
-        stack = self.layers()
-        data = b""
-        for i in range(len(stack) - 1, -1, -1):
-            stack[i]._resolved = {}
-            data = stack[i]._serialize(data, stack, i)
-        return data
-
-    def __bytes__(self) -> bytes:
-        return self.build()
+    # Serialize the stack, deriving every AUTO field: each layer's `_serialize` from the
+    # top down, the common layers without a Python frame each (_craft.build).
+    build = _c.build
+    __bytes__ = _c.build
 
     def __len__(self) -> int:
         return len(self.build())
@@ -269,7 +371,7 @@ class Layer:
         """The field as it was last built: the derived value for AUTO fields."""
         v = getattr(self, fname)
         if v is AUTO:
-            return self._resolved.get(fname, AUTO)
+            return self._resolved.get(fname, AUTO) if self._resolved else AUTO
         return v
 
     def _auto(self, fname: str, compute: Any) -> Any:
@@ -351,7 +453,9 @@ class Raw(Layer):
     fields = (("load", b""),)
 
     def __init__(self, load: bytes | str | bytearray = b"", **kw: Any) -> None:
-        super().__init__(load=load, **kw)
+        self._init_fields(load=load, **kw)
+
+    __init__._wirecraft_sets_all = True  # type: ignore[attr-defined]  # no defaults preset
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
         load = self.load
@@ -370,3 +474,35 @@ def _as_layer(obj: Any) -> Layer:
     if isinstance(obj, (bytes, bytearray, memoryview, str)):
         return Raw(bytes(obj) if not isinstance(obj, str) else obj.encode())
     raise TypeError(f"cannot stack a {type(obj).__name__} onto a layer")
+
+
+# ---------------------------------------------------------------- `/` without copies
+
+def _calibrate() -> tuple[int, int, int]:
+    """Reference counts of `/` operands nobody else holds, as _craft.stack sees them.
+
+    Measured on this interpreter rather than assumed, with `/` still copying everything;
+    if a held operand cannot be told from a temporary (an interpreter that lends
+    references), the limits stay 0 and `/` always copies.
+    """
+    _c.set_rc_limits(0, 0, 0)
+    Raw(b"") / Raw(b"")
+    t_self, t_other = _c.seen_rc()
+    a, b = Raw(b""), Raw(b"")
+    a / b
+    n_self, n_other = _c.seen_rc()
+    chain = Raw(b"")
+    chain.payload = Raw(b"")
+    t_chain = _c.chain_rc(chain)
+    held = chain.payload
+    n_chain = _c.chain_rc(chain)
+    del held
+    if n_self > t_self and n_other > t_other and n_chain > t_chain:
+        return t_self, t_other, t_chain
+    return 0, 0, 0
+
+
+_c.register(AUTO=AUTO, Layer=Layer, as_layer=_as_layer, mac_cache=_MAC_CACHE,
+            ip4_cache=_IP4_CACHE, mac_bytes=mac_bytes, ip4_bytes=ip4_bytes)
+_RC_SELF, _RC_OTHER, _RC_CHAIN = _calibrate()
+_c.set_rc_limits(_RC_SELF, _RC_OTHER, _RC_CHAIN)

@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._ext import load
 from .base import AUTO, Layer, ip4_bytes, ip6_bytes
 
 TYPES: dict[str, int] = {
@@ -33,6 +34,10 @@ _COMPRESSIBLE = {2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15}
 
 def type_number(value: int | str) -> int:
     """A record type from its mnemonic ("AAAA", "TYPE65280") or number."""
+    if type(value) is str:
+        number = TYPES.get(value)
+        if number is not None:
+            return number
     if isinstance(value, int):
         return value
     key = value.upper()
@@ -44,6 +49,10 @@ def type_number(value: int | str) -> int:
 
 
 def class_number(value: int | str) -> int:
+    if type(value) is str:
+        number = CLASSES.get(value)
+        if number is not None:
+            return number
     if isinstance(value, int):
         return value
     key = value.upper()
@@ -70,16 +79,56 @@ def name_labels(name: str | bytes) -> tuple[bytes, ...]:
     return labels
 
 
+_NAME_CACHE: dict[str | bytes, tuple[tuple[bytes, ...], bytes]] = {}
+
+
+def _encoded(name: str | bytes) -> tuple[tuple[bytes, ...], bytes]:
+    """(labels, uncompressed wire form) of a name; a small cache, as crafting repeats names."""
+    try:
+        hit = _NAME_CACHE.get(name)
+    except TypeError:  # unhashable (bytearray)
+        hit = None
+    if hit is None:
+        labels = name_labels(name)
+        hit = (labels, b"".join(bytes([len(x)]) + x for x in labels) + b"\0")
+        if type(name) in (str, bytes):
+            if len(_NAME_CACHE) >= 4096:
+                _NAME_CACHE.clear()
+            _NAME_CACHE[name] = hit
+    return hit
+
+
 class _Writer:
-    """Message buffer that remembers where each name suffix was written."""
+    """Message buffer that remembers where each name suffix was written.
+
+    The first name is copied whole from the name cache; its suffixes are indexed only
+    when a second name needs them.
+    """
+
+    __slots__ = ("buf", "compress", "suffixes", "_first")
 
     def __init__(self, compress: bool) -> None:
         self.buf = bytearray()
         self.compress = compress
         self.suffixes: dict[tuple[bytes, ...], int] = {}
+        self._first: tuple[tuple[bytes, ...], int] | None = None
+
+    def _index_first(self) -> None:
+        labels, pos = self._first  # type: ignore[misc]
+        self._first = None
+        for i in range(len(labels)):
+            if pos < 0x4000:
+                self.suffixes.setdefault(labels[i:], pos)
+            pos += 1 + len(labels[i])
 
     def name(self, name: str | bytes, compress: bool = True) -> None:
-        labels = name_labels(name)
+        labels, wire = _encoded(name)
+        if self._first is not None:
+            self._index_first()
+        elif not self.suffixes:
+            self._first = (labels, len(self.buf))
+            self.buf += wire
+            return
         for i in range(len(labels)):
             suffix = labels[i:]
             if self.compress and compress and suffix in self.suffixes:
@@ -111,7 +160,7 @@ def _type_bitmap(types: list[int | str]) -> bytes:
     return bytes(out)
 
 
-@dataclass
+@dataclass(slots=True)
 class Question:
     """One question: name, type and class."""
 
@@ -249,7 +298,14 @@ class DNS(Layer):
     def query(cls, name: str, type: int | str = "A", id: int = 0, rclass: int | str = "IN",
               **fields: Any) -> DNS:
         """A recursive query for one name (rd=1, as resolvers send)."""
-        return cls(id=id, questions=[Question(name, type, rclass)], **fields)
+        if fields or cls is not DNS:
+            return cls(id=id, questions=[Question(name, type, rclass)], **fields)
+        # DNS(id=id, questions=[...]) made as a copy of a default message: cheaper than the
+        # keyword call, the same object
+        new = _DEFAULT._clone()
+        new.id = id
+        new.questions = [Question(name, type, rclass)]
+        return new
 
     @classmethod
     def response(cls, query: DNS, answers: list | None = None, rcode: int = 0,
@@ -280,6 +336,8 @@ class DNS(Layer):
         return bytes(w.buf)
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        if self._resolved is None:
+            self._resolved = {}
         return self._message() + payload
 
     def _summary_one(self) -> str:
@@ -289,5 +347,10 @@ class DNS(Layer):
             return f"DNS response id=0x{self.id:04x} rcode={self.rcode} answers={len(self.answers)}{q}"
         return f"DNS query id=0x{self.id:04x}{q}"
 
+
+_DEFAULT = DNS()  # never changed: DNS.query copies it
+_c = load("_craft")
+_c.register(DNS=DNS, Question=Question, name_cache=_NAME_CACHE, types=TYPES, classes=CLASSES,
+            encoded=_encoded, type_number=type_number, class_number=class_number)
 
 __all__ = ["DNS", "Question", "Record", "TYPES", "class_number", "type_number"]

@@ -39,6 +39,9 @@ def _next(stack: list[Layer], index: int) -> Layer | None:
 
 
 def _ethertype_of(layer: Layer | None) -> int:
+    number = _ETHERTYPES.get(type(layer))
+    if number is not None:
+        return number
     if isinstance(layer, Dot1Q):
         return ETHERTYPE_VLAN
     if isinstance(layer, IPv4):
@@ -53,6 +56,9 @@ def _ethertype_of(layer: Layer | None) -> int:
 def _ip_protocol_of(layer: Layer | None, none_value: int) -> int:
     if layer is None:
         return none_value
+    number = _PROTOCOL_BY_TYPE.get(type(layer))
+    if number is not None:
+        return number
     for cls, number in _PROTOCOL_NUMBERS:
         if isinstance(layer, cls):
             return number
@@ -82,9 +88,7 @@ class Ethernet(Layer):
               ("trailer", b""))
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
-        etype = self._auto("type", lambda: _ethertype_of(_next(stack, index)))
-        return (mac_bytes(self.dst) + mac_bytes(self.src) + struct.pack("!H", etype & 0xFFFF)
-                + payload + bytes(self.trailer))
+        return _c.serialize_layer(self, payload, stack, index)  # the one implementation
 
     def _summary_one(self) -> str:
         return (f"Ethernet {mac_str(mac_bytes(self.src))} > {mac_str(mac_bytes(self.dst))} "
@@ -218,20 +222,7 @@ class IPv4(Layer):
         return int(f)
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
-        options = _pad(bytes(self.options), 4)
-        hl = self._auto("header_length", 20 + len(options))
-        total = self._auto("total_length", lambda: 20 + len(options) + len(payload))
-        proto = self._auto("protocol", lambda: _ip_protocol_of(_next(stack, index), 0))
-        flags_frag = ((self.flags_int() & 7) << 13) | ((self.frag_offset // 8) & 0x1FFF)
-        csum = self.checksum
-        ident = self._auto("id", 1)
-        header = _c.pack_ipv4_header(hl, self.tos, total & 0xFFFF, ident & 0xFFFF, flags_frag,
-                                     self.ttl, proto, -1 if csum is AUTO else csum,
-                                     ip4_bytes(self.src), ip4_bytes(self.dst), options,
-                                     self.version)
-        if csum is AUTO:
-            self._resolved["checksum"] = (header[10] << 8) | header[11]
-        return header + payload
+        return _c.serialize_layer(self, payload, stack, index)  # the one implementation
 
     def _summary_one(self) -> str:
         return f"IPv4 {ip4_str(ip4_bytes(self.src))} > {ip4_str(ip4_bytes(self.dst))} ttl={self.ttl}"
@@ -338,8 +329,14 @@ class IPv6Fragment(Layer):
 _EXT_HEADERS = (IPv6HopByHop, IPv6DestOptions, IPv6Routing, IPv6Fragment)
 
 
-def _pseudo_sum(stack: list[Layer], index: int, protocol: int, length: int) -> int | None:
-    """Folded pseudo-header sum for the IP layer under stack[index], or None without one."""
+def _pseudo_addrs(stack: list[Layer], index: int) -> tuple[bytes | None, bytes | None]:
+    """(source, destination) of the pseudo-header for stack[index], or (None, None)."""
+    if index:
+        below = stack[index - 1]
+        if type(below) is IPv4:
+            return ip4_bytes(below.src), ip4_bytes(below.dst)
+        if type(below) is IPv6:
+            return ip6_bytes(below.src), ip6_bytes(below.dst)
     final_dst = None
     for j in range(index - 1, -1, -1):
         layer = stack[j]
@@ -349,13 +346,11 @@ def _pseudo_sum(stack: list[Layer], index: int, protocol: int, length: int) -> i
         if isinstance(layer, _EXT_HEADERS):
             continue
         if isinstance(layer, IPv4):
-            return _c.pseudo_header_sum(ip4_bytes(layer.src), ip4_bytes(layer.dst), protocol,
-                                        length)
+            return ip4_bytes(layer.src), ip4_bytes(layer.dst)
         if isinstance(layer, IPv6):
-            return _c.pseudo_header_sum(ip6_bytes(layer.src), final_dst or ip6_bytes(layer.dst),
-                                        protocol, length)
-        return None
-    return None
+            return ip6_bytes(layer.src), final_dst or ip6_bytes(layer.dst)
+        return None, None
+    return None, None
 
 
 # ---------------------------------------------------------------- layer 4
@@ -415,15 +410,16 @@ class TCP(Layer):
         hl = self._auto("header_length", 20 + len(options))
         flags = self.flags_int()
         off = ((hl // 4) & 0xF) << 12 | (self.reserved & 7) << 9 | (flags & 0x1FF)
-        seg = bytearray(struct.pack("!HHIIHHHH", self.src_port, self.dst_port,
-                                    self.seq & 0xFFFFFFFF, self.ack & 0xFFFFFFFF, off,
-                                    self.window, 0, self.urgent) + options + payload)
-        if self.checksum is AUTO:
-            ps = _pseudo_sum(stack, index, 6, len(seg))
-            self._resolved["checksum"] = _c.fill_checksum(seg, 16, 0, len(seg), ps or 0)
-        else:
-            struct.pack_into("!H", seg, 16, self.checksum)
-        return bytes(seg)
+        header = _TCP_HEADER.pack(self.src_port, self.dst_port, self.seq & 0xFFFFFFFF,
+                                  self.ack & 0xFFFFFFFF, off, self.window, 0,
+                                  self.urgent) + options
+        csum = self.checksum
+        if csum is AUTO:
+            src, dst = _pseudo_addrs(stack, index)
+            seg = _c.transport_build(header, payload, 16, -1, src, dst, 6)
+            self._resolved["checksum"] = (seg[16] << 8) | seg[17]
+            return seg
+        return _c.transport_build(header, payload, 16, csum & 0xFFFF, None, None, 6)
 
     def _summary_one(self) -> str:
         f = self.flags_int()
@@ -445,18 +441,7 @@ class UDP(Layer):
     fields = (("src_port", 53), ("dst_port", 53), ("length", AUTO), ("checksum", AUTO))
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
-        length = self._auto("length", 8 + len(payload))
-        seg = bytearray(struct.pack("!HHHH", self.src_port, self.dst_port, length & 0xFFFF, 0)
-                        + payload)
-        if self.checksum is AUTO:
-            ps = _pseudo_sum(stack, index, 17, len(seg))
-            if ps is None:
-                self._resolved["checksum"] = 0
-            else:
-                self._resolved["checksum"] = _c.fill_checksum(seg, 6, 0, len(seg), ps, True)
-        else:
-            struct.pack_into("!H", seg, 6, self.checksum)
-        return bytes(seg)
+        return _c.serialize_layer(self, payload, stack, index)  # the one implementation
 
     def _summary_one(self) -> str:
         return f"UDP {self.src_port} > {self.dst_port} len={self.value('length')}"
@@ -469,12 +454,13 @@ class ICMP(Layer):
     fields = (("type", 8), ("code", 0), ("checksum", AUTO), ("id", 0), ("seq", 0))
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
-        msg = bytearray(struct.pack("!BBHHH", self.type, self.code, 0, self.id, self.seq) + payload)
-        if self.checksum is AUTO:
-            self._resolved["checksum"] = _c.fill_checksum(msg, 2, 0, len(msg))
-        else:
-            struct.pack_into("!H", msg, 2, self.checksum)
-        return bytes(msg)
+        header = struct.pack("!BBHHH", self.type, self.code, 0, self.id, self.seq)
+        csum = self.checksum
+        if csum is AUTO:
+            msg = _c.transport_build(header, payload, 2, -1, None, None, 1)
+            self._resolved["checksum"] = (msg[2] << 8) | msg[3]
+            return msg
+        return _c.transport_build(header, payload, 2, csum & 0xFFFF, None, None, 1)
 
     def _summary_one(self) -> str:
         return f"ICMP type={self.type} code={self.code} id={self.id} seq={self.seq}"
@@ -516,13 +502,14 @@ class ICMPv6(Layer):
         return struct.pack("!HH", self.id, self.seq)
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
-        msg = bytearray(struct.pack("!BBH", self.type, self.code, 0) + self._body() + payload)
-        if self.checksum is AUTO:
-            ps = _pseudo_sum(stack, index, 58, len(msg))
-            self._resolved["checksum"] = _c.fill_checksum(msg, 2, 0, len(msg), ps or 0)
-        else:
-            struct.pack_into("!H", msg, 2, self.checksum)
-        return bytes(msg)
+        header = struct.pack("!BBH", self.type, self.code, 0) + self._body()
+        csum = self.checksum
+        if csum is AUTO:
+            src, dst = _pseudo_addrs(stack, index)
+            msg = _c.transport_build(header, payload, 2, -1, src, dst, 58)
+            self._resolved["checksum"] = (msg[2] << 8) | msg[3]
+            return msg
+        return _c.transport_build(header, payload, 2, csum & 0xFFFF, None, None, 58)
 
     def _summary_one(self) -> str:
         if self.type in (135, 136):
@@ -534,6 +521,14 @@ _PROTOCOL_NUMBERS: tuple[tuple[type[Layer], int], ...] = (
     (TCP, 6), (UDP, 17), (ICMP, 1), (ICMPv6, 58), (IPv4, 4), (IPv6, 41), (IPv6HopByHop, 0),
     (IPv6Routing, 43), (IPv6Fragment, 44), (IPv6DestOptions, 60),
 )
+_PROTOCOL_BY_TYPE: dict[type, int] = dict(_PROTOCOL_NUMBERS)
+_ETHERTYPES: dict[type, int] = {Dot1Q: ETHERTYPE_VLAN, IPv4: ETHERTYPE_IPV4,
+                                IPv6: ETHERTYPE_IPV6, ARP: ETHERTYPE_ARP}
+_TCP_HEADER = struct.Struct("!HHIIHHHH")
+
+_c.register(Ethernet=Ethernet, IPv4=IPv4, UDP=UDP, ethertype_of=_ethertype_of,
+            ip_protocol_of=_ip_protocol_of, pseudo_addrs=_pseudo_addrs, ethertypes=_ETHERTYPES,
+            protocols=_PROTOCOL_BY_TYPE)
 
 __all__ = ["ARP", "ICMP", "SLL", "SLL2", "TCP", "UDP", "Dot1Q", "Ethernet", "ICMPv6", "IPv4",
            "IPv6", "IPv6DestOptions", "IPv6Fragment", "IPv6HopByHop", "IPv6Routing", "Loopback",

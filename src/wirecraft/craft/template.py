@@ -9,7 +9,9 @@ The Cython loop (`wirecraft._craft.expand`) copies the frame and writes each
 varied field; IPv4 header and TCP/UDP/ICMP/ICMPv6 checksums that were AUTO in
 the template are updated incrementally (RFC 1624) instead of recomputed, so
 no object is built per frame. Fields are whole bytes: ports, addresses, ids,
-TTL, sequence numbers, TCP flags (low 8 bits), MACs, the DNS id.
+TTL, sequence numbers, TCP flags (low 8 bits), MACs, the DNS id -- and the question
+name of a one-question DNS message, among names of the same encoded length
+(`t.vary("dns.name", ["a1.example", "b2.example"])`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from .._ext import load
 from .base import AUTO, Layer, mac_bytes
-from .dns import DNS
+from .dns import DNS, _encoded, _question
 from .layers import (
     ARP,
     ICMP,
@@ -145,6 +147,16 @@ class Values(_Spec):
         return arr[np.arange(start, start + count) % len(arr)]
 
 
+class _Column(_Spec):
+    """Precomputed values cycled by frame number (a slice of a varied DNS name)."""
+
+    def __init__(self, column: np.ndarray) -> None:
+        self.column = column
+
+    def values(self, start: int, count: int, width: int) -> np.ndarray:
+        return self.column[np.arange(start, start + count, dtype=np.int64) % len(self.column)]
+
+
 def _spec(obj: Any) -> _Spec:
     if isinstance(obj, _Spec):
         return obj
@@ -212,6 +224,10 @@ class Template:
     def vary(self, field: str, values: Any) -> Template:
         """Vary `field` ("ipv4.src", "udp.src_port", or a bare field name) across copies."""
         layer_name, _, fname = field.rpartition(".")
+        if fname in ("name", "qname") and layer_name in ("", "dns"):
+            for i, layer in enumerate(self._layers):
+                if isinstance(layer, DNS):
+                    return self._vary_dns_name(i, layer, values)
         for i, layer in enumerate(self._layers):
             if layer_name and layer_name not in (layer.name, type(layer).__name__.lower()) and not (
                     layer_name == "ip" and isinstance(layer, (IPv4, IPv6))):
@@ -229,6 +245,36 @@ class Template:
                 continue
         raise ValueError(f"cannot vary {field!r} in {self.packet.summary()}: "
                          "varying works on whole-byte header fields (see wirecraft.craft.template)")
+
+    def _vary_dns_name(self, index: int, layer: DNS, values: Any) -> Template:
+        """Vary the question name of a one-question message: names of the template name's
+        encoded length, written as up-to-8-byte slices so the UDP checksum follows."""
+        if (len(layer.questions) != 1 or layer.answers or layer.authorities
+                or layer.additionals):
+            raise ValueError("varying the DNS name needs a one-question message without records")
+        if isinstance(values, Values):
+            names = values.items
+        elif isinstance(values, (str, bytes)):
+            names = [values]
+        else:
+            names = list(values)
+        if not names:
+            raise ValueError("no names to vary over")
+        length = len(_encoded(_question(layer.questions[0]).name)[1])
+        wires = [_encoded(n)[1] for n in names]
+        for n, w in zip(names, wires, strict=True):
+            if len(w) != length:
+                raise ValueError(f"DNS name {n!r} encodes to {len(w)} bytes; every varied name "
+                                 f"must take the template name's {length} bytes")
+        table = np.frombuffer(b"".join(wires), dtype=np.uint8).reshape(len(wires), length)
+        at = self._starts[index] + 12  # the question name follows the 12-byte header
+        for c0 in range(0, length, 8):
+            width = min(8, length - c0)
+            column = np.zeros(len(wires), dtype=np.uint64)
+            for k in range(width):
+                column = (column << np.uint64(8)) | table[:, c0 + k].astype(np.uint64)
+            self._fields.append((at + c0, width, _Column(column), index))
+        return self
 
     @staticmethod
     def _check_ip6_prefix(layer: Layer, fname: str, spec: _Spec) -> None:
@@ -302,9 +348,8 @@ class Template:
             done = 0
             while done < count:
                 k = min(block, count - done)
-                buf = self.batch(k, done)
-                for i in range(k):
-                    w.write(buf[i * fl:(i + 1) * fl], start_ns + (done + i) * interval_ns)
+                w.write_frames(self.batch(k, done), fl, start_ns + done * interval_ns,
+                               interval_ns, k)
                 done += k
             return w.packets_written
 
