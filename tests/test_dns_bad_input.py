@@ -45,6 +45,10 @@ def same_as_light(data: bytes, msg: dns.Message) -> None:
     assert (light.id, light.flags, light.rcode, light.end) == (msg.id, msg.flags, msg.rcode,
                                                                msg.end)
     assert light.questions == msg.questions and light.answers == msg.answers
+    # and the parser's columnar output (what transaction rows take) agrees with the Message
+    for mdns in (None, True, False):
+        columnar, from_message = _dns._columnar_agrees(data, mdns)
+        assert columnar == from_message
 
 
 def test_self_pointer() -> None:

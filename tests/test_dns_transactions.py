@@ -40,6 +40,33 @@ def test_batch_and_packet_paths_agree(path: Path) -> None:
                + (r["status"] == "answered") for r in fast) == len(events)
 
 
+@pytest.mark.parametrize("path", DNS_CAPTURES, ids=[p.name for p in DNS_CAPTURES])
+def test_columnar_output_agrees_with_messages(path: Path) -> None:
+    # the parser's columnar mode (transactions) and its Message mode, on every DNS
+    # payload of the capture and every prefix of it
+    for pkt in wirecraft.read(path):
+        if pkt.udp is None or len(pkt.payload) < 12:
+            continue
+        data = pkt.payload
+        for cut in range(len(data) + 1) if len(data) < 600 else (len(data), 12, 40):
+            columnar, from_message = _dns._columnar_agrees(data[:cut], pkt.udp.dst_port == 5353)
+            assert columnar == from_message, cut
+
+
+def test_address_text_is_inet_ntop() -> None:
+    import random
+    import socket
+
+    rng = random.Random(7)
+    cases = [bytes(16), bytes(15) + b"\x01", bytes(10) + b"\xff\xff\x01\x02\x03\x04",
+             bytes(12) + b"\x01\x02\x03\x04", bytes(11) + b"\x01" + bytes(4),
+             b"\x20\x01\x0d\xb8" + bytes(12), bytes(8) + b"\x00\x01" + bytes(6)]
+    cases += [bytes(rng.choice((0, 0, 0, 1, 0xFF, rng.randrange(256))) for _ in range(16))
+              for _ in range(20000)]
+    for raw in cases:
+        assert _dns._ip6_text(raw) == socket.inet_ntop(socket.AF_INET6, raw), raw.hex()
+
+
 def test_wikipedia_transactions() -> None:
     rows = dns.transactions(CAPTURES / "zeek__wikipedia.pcap")
     by_status = {s: [r for r in rows if r["status"] == s]
@@ -190,3 +217,104 @@ def test_tcp_several_messages_split_across_segments(order: str) -> None:
         fallback = dns._TCPInOrder()
         raws = [m for p in pkts for m in fallback.feed(p)]
         assert [r[5] for r in raws] == queries + answers
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def _tracked(pkts: list, **kw) -> list[list[dict]]:
+    tracker = dns.TransactionTracker(**kw)
+    return [tracker.feed(p) for p in pkts] + [tracker.flush()]
+
+
+@pytest.mark.parametrize("path", DNS_CAPTURES, ids=[p.name for p in DNS_CAPTURES])
+def test_tracker_gives_the_rows_of_transactions(path: Path) -> None:
+    pkts = list(wirecraft.read(path))
+    streamed = [row for step in _tracked(pkts) for row in step]
+    table = dns.transactions(pkts).to_dicts()
+    assert all(list(r) == [name for name, _ in dns.COLUMNS] for r in streamed)
+    # the same rows; only the order differs (the tracker hands a row out when it is
+    # complete) and a response repeated after that is not counted on the row handed out
+    later = sum(r["duplicate_responses"] for r in table)
+    for r in streamed + table:
+        r["duplicate_responses"] = 0
+    key = lambda r: json.dumps(r, sort_keys=True)  # noqa: E731
+    assert sorted(map(key, streamed)) == sorted(map(key, table))
+    assert later == 0 or path.name in ("zeek__dns__mdns.pcap", "zeek__wikipedia.pcap")
+
+
+def test_tracker_hands_out_each_row_when_it_completes() -> None:
+    c, s = "10.0.0.1", "10.0.0.53"
+    s_ = 1_000_000_000
+    pkts = [
+        _udp_packet(0, c, 1000, s, 53, _msg(1, 0x0100)),
+        _udp_packet(1 * s_, c, 1000, s, 53, _msg(1, 0x0100)),          # retransmitted query
+        _udp_packet(2 * s_, s, 53, c, 1000, _msg(1, 0x8180)),          # answer (RTT 2 s)
+        _udp_packet(3 * s_, s, 53, c, 1000, _msg(1, 0x8180)),          # duplicate answer
+        _udp_packet(4 * s_, c, 1001, s, 53, _msg(2, 0x0100)),          # never answered
+        _udp_packet(5 * s_, s, 53, c, 1002, _msg(3, 0x8183)),          # no query
+        _udp_packet(6 * s_, c, 1003, s, 53, _msg(4, 0x0100)),
+        _udp_packet(6 * s_, s, 53, c, 1003, _msg(4, 0x8180, b"\x01b\x00")),  # other question
+        _udp_packet(7 * s_, c, 1004, s, 53, _msg(5, 0x0100)),
+        _udp_packet(25 * s_, c, 1005, s, 53, _msg(6, 0x0100)),         # pending at the end
+        _udp_packet(30 * s_, s, 53, c, 1004, _msg(5, 0x8180)),         # after the timeout
+    ]
+    steps = [[(r["trans_id"], r["status"], r["duplicate_queries"], r["rtt"]) for r in step]
+             for step in _tracked(pkts, timeout=10)]
+    assert steps == [
+        [], [],
+        [(1, "answered", 1, 2.0)],
+        [],                                 # a repeated answer is not a new transaction
+        [],
+        [(3, "no_query", 0, None)],
+        [],
+        [(4, "no_query", 0, None)],
+        [],
+        # 25 s puts the queries of 4, 6 and 7 s past the timeout
+        [(2, "unanswered", 0, None), (4, "unanswered", 0, None), (5, "unanswered", 0, None)],
+        [(5, "no_query", 0, None)],         # the answer came too late
+        [(6, "unanswered", 0, None)],       # flush
+    ]
+
+
+def test_tracker_tcp_messages_split_across_segments() -> None:
+    c, s = "10.0.0.1", "10.0.0.53"
+    queries = [_msg(i, 0x0100, bytes([1, 96 + i, 0])) for i in (1, 2, 3)]
+    answers = [_msg(i, 0x8180, bytes([1, 96 + i, 0])) for i in (1, 2, 3)]
+    up = b"".join(struct.pack("!H", len(m)) + m for m in queries)
+    down = b"".join(struct.pack("!H", len(m)) + m for m in answers)
+    cseq, sseq = 1000, 5000
+    pkts = [_tcp_packet(0, c, 4000, s, 53, cseq, 0, 2),
+            _tcp_packet(1, s, 53, c, 4000, sseq, cseq + 1, 18),
+            _tcp_packet(2, c, 4000, s, 53, cseq + 1, sseq + 1, 16)]
+    cuts = [0, 1, 20, len(up)]
+    pkts += [_tcp_packet(10 + i, c, 4000, s, 53, cseq + 1 + a, sseq + 1, 24, up[a:b])
+             for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False))]
+    # the answers: the first one and a half in one segment, the rest in another
+    pkts += [_tcp_packet(100, s, 53, c, 4000, sseq + 1, cseq + 1 + len(up), 24, down[:40]),
+             _tcp_packet(101, s, 53, c, 4000, sseq + 41, cseq + 1 + len(up), 24, down[40:])]
+    steps = [[(r["proto"], r["trans_id"], r["status"], r["query"], r["rtt"] is not None)
+              for r in step] for step in _tracked(pkts)]
+    assert steps[:-3] == [[]] * (len(pkts) - 2)
+    assert steps[-3] == [("tcp", 1, "answered", "a", True)]
+    assert steps[-2] == [("tcp", 2, "answered", "b", True), ("tcp", 3, "answered", "c", True)]
+    assert steps[-1] == []
+
+
+def test_tracker_memory_is_one_timeout_window() -> None:
+    c, s = "10.0.0.1", "10.0.0.53"
+    tracker = dns.TransactionTracker(timeout=1.0)
+    held = []
+    done = 0
+    for i in range(4000):  # a query every 10 ms, every other one answered
+        ts = i * 10_000_000
+        done += len(tracker.feed(_udp_packet(ts, c, 2000 + i % 1000, s, 53,
+                                             _msg(i & 0xFFFF, 0x0100))))
+        if i % 2:
+            done += len(tracker.feed(_udp_packet(ts + 1000, s, 53, c, 2000 + i % 1000,
+                                                 _msg(i & 0xFFFF, 0x8180))))
+        held.append(tracker.held)
+    done += len(tracker.flush())
+    assert done == 4000
+    # a 1 s window holds 100 queries; rows are dropped in chunks of at least 256
+    assert max(held) <= 2 * 256 + 200

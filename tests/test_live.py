@@ -265,13 +265,10 @@ def test_sigterm_and_workers_merge_counters(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- DNS
 
 DNS_SERVER = r"""
-import socket, sys
+import socket, sys, threading, time
 import dns.message, dns.rcode, dns.rdatatype, dns.rrset
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 53))
-print("ready", flush=True)
-while True:
-    data, peer = s.recvfrom(4096)
+
+def answer(data):
     q = dns.message.from_wire(data)
     r = dns.message.make_response(q)
     qq = q.question[0]
@@ -284,49 +281,91 @@ while True:
         r.answer.append(dns.rrset.from_text(qq.name, 60, "IN", "MX", "10 mail." + name))
     elif qq.rdtype == dns.rdatatype.AAAA:
         r.answer.append(dns.rrset.from_text(qq.name, 120, "IN", "AAAA", "2001:db8::7"))
-    s.sendto(r.to_wire(), peer)
+    return r.to_wire()
+
+def serve_udp(s):
+    while True:
+        data, peer = s.recvfrom(4096)
+        s.sendto(answer(data), peer)
+
+def serve_tcp(s):
+    while True:
+        c, _ = s.accept()
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.settimeout(5)
+        buf = b""
+        with c:
+            while True:
+                data = c.recv(65535)
+                if not data:
+                    break
+                buf += data
+                while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
+                    size = int.from_bytes(buf[:2], "big")
+                    wire = answer(buf[2:2 + size])
+                    buf = buf[2 + size:]
+                    # the length prefix and the message in separate segments
+                    c.sendall(len(wire).to_bytes(2, "big"))
+                    time.sleep(0.02)
+                    c.sendall(wire)
+
+for addr in sys.argv[1:]:
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u.bind((addr, 53))
+    t = socket.socket(fam, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, 53))
+    t.listen(8)
+    threading.Thread(target=serve_udp, args=(u,), daemon=True).start()
+    threading.Thread(target=serve_tcp, args=(t,), daemon=True).start()
+print("ready", flush=True)
+time.sleep(60)
 """
 
-QUERIES = [("www.example.test.", "A", "NOERROR"), ("example.test.", "MX", "NOERROR"),
-           ("v6.example.test.", "AAAA", "NOERROR"), ("nx.example.test.", "A", "NXDOMAIN")]
+# (name, type, expected rcode, transport, address family)
+QUERIES = [("www.example.test.", "A", "NOERROR", "udp", 4),
+           ("example.test.", "MX", "NOERROR", "tcp", 4),
+           ("v6.example.test.", "AAAA", "NOERROR", "udp", 6),
+           ("nx.example.test.", "A", "NXDOMAIN", "udp", 4),
+           ("www.example.test.", "A", "NOERROR", "tcp", 6),
+           ("example.test.", "MX", "NOERROR", "udp", 6)]
 
 
 def test_sniff_dns_prints_exactly_the_transactions_dig_made() -> None:
     require_tool("dig")
     with VethPair() as pair:
-        server = pair.popen("b", [PY, "-c", DNS_SERVER, pair.addr_b], stdout=subprocess.PIPE,
-                            text=True, env=ENV)
+        server = pair.popen("b", [PY, "-c", DNS_SERVER, pair.addr_b, pair.addr6_b],
+                            stdout=subprocess.PIPE, text=True, env=ENV)
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        proc = start_sniff(pair, "--dns", "-f", "udp port 53", "-c", str(2 * len(QUERIES)),
-                           "--duration", "20")
+        proc = start_sniff(pair, "--dns", "-f", "port 53", "--duration", "30")
         made = []
-        for name, qtype, rcode in QUERIES:
-            res = pair.run("a", ["dig", f"@{pair.addr_b}", "+tries=1", "+time=3", name, qtype],
+        for name, qtype, rcode, proto, family in QUERIES:
+            server_addr = pair.addr_b if family == 4 else pair.addr6_b
+            client_addr = pair.addr_a if family == 4 else pair.addr6_a
+            res = pair.run("a", ["dig", f"@{server_addr}", "+tries=1", "+time=3",
+                                 "+tcp" if proto == "tcp" else "+notcp", name, qtype],
                            capture_output=True, text=True, check=True)
             header = re.search(r"status: (\w+), id: (\d+)", res.stdout)
             assert header and header.group(1) == rcode, res.stdout
-            made.append((name.rstrip("."), qtype, rcode, int(header.group(2))))
+            made.append((name.rstrip("."), qtype, rcode, int(header.group(2)), proto,
+                         client_addr, server_addr))
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
         out, err = finish(proc)
         server.kill()
     assert proc.returncode == 0, err
     lines = [line for line in out.splitlines() if line.strip()]
-    import wirecraft.dns as wdns
-
-    if hasattr(wdns, "TransactionTracker"):
-        assert len(lines) == len(made), out
-        for line, (name, qtype, rcode, ident) in zip(lines, made, strict=True):
-            assert f"id={ident} {qtype} {name} {rcode}" in line, line
-            assert f"{pair.addr_a}:" in line and f"> {pair.addr_b}:53 udp" in line
-    else:
-        # wirecraft.dns has no streaming tracker yet: one line per DNS message, in order
-        assert len(lines) == 2 * len(made), out
-        for i, (name, qtype, rcode, ident) in enumerate(made):
-            query, response = lines[2 * i], lines[2 * i + 1]
-            assert f"> {pair.addr_b}:53 udp query id={ident} {qtype} {name}" in query, query
-            assert f"{pair.addr_b}:53 > {pair.addr_a}:" in response
-            assert f"udp response id={ident} {qtype} {name} {rcode}" in response, response
-        assert "192.0.2.7" in lines[1] and "10 mail.example.test" in lines[3]
-        assert "2001:db8::7" in lines[5]
+    # one line per transaction, in the order dig made them, each printed once complete
+    assert len(lines) == len(made), out
+    for line, (name, qtype, rcode, ident, proto, client, server_addr) in zip(
+            lines, made, strict=True):
+        assert f"id={ident} {qtype} {name} {rcode}" in line, line
+        assert f" {client}:" in line and f"> {server_addr}:53 {proto} " in line, line
+        assert "rtt=-" not in line, line
+    answers = [line.partition(" answers: ")[2] for line in lines]
+    assert answers == ["192.0.2.7", "10 mail.example.test.", "2001:db8::7", "-",
+                       "192.0.2.7", "10 mail.example.test."]
 
 
 # --------------------------------------------------------------------------- SMTP

@@ -13,13 +13,16 @@ of labels began, so a name costs at most 255 label bytes plus 20 jumps whatever 
 Every record consumes at least 5 bytes, so a message costs time linear in its length.
 """
 
+cimport cython
+from cpython cimport array
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint16_t, uint32_t
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memset
-from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.string cimport memcmp, memcpy, memmove, memset
+from cpython.unicode cimport (PyUnicode_1BYTE_DATA, PyUnicode_GET_LENGTH, PyUnicode_New,
+                              PyUnicode_READ_CHAR)
 from libc.stdio cimport snprintf
 
 import binascii
@@ -273,6 +276,14 @@ cdef inline bytes blob(const unsigned char* b, Py_ssize_t p, Py_ssize_t n):
     return PyBytes_FromStringAndSize(<const char*>(b + p), n)
 
 
+cdef inline str _ascii(const char* text, Py_ssize_t n):
+    # text is ASCII by construction (digits, dots, colons, or bytes escaped as \\DDD):
+    # made directly as a 1-byte string, without the decoder's validation pass
+    cdef str out = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_1BYTE_DATA(out), text, n)
+    return out
+
+
 cdef str ip_text(const unsigned char* src, int af):
     # src holds 4 (AF_INET) or 16 (AF_INET6) bytes: every caller passes such a buffer
     cdef char out[64]
@@ -293,10 +304,81 @@ cdef str ip_text(const unsigned char* src, int af):
             if i < 3:
                 out[o] = 46
                 o += 1
-        return PyUnicode_DecodeASCII(out, o, NULL)
-    if inet_ntop(af, src, out, 64) == NULL:
-        return "?"
-    return out.decode("ascii")
+        return _ascii(out, o)
+    return _ascii(out, ip6_format(src, out))
+
+
+cdef int ip6_format(const unsigned char* src, char* out) noexcept nogil:
+    """The 16 bytes at src as inet_ntop(AF_INET6) writes them (RFC 5952 zero run, the
+    IPv4-compatible and -mapped forms), without printf; out holds >= 46 bytes."""
+    cdef unsigned int words[8]
+    cdef int i, o = 0, best = -1, best_len = 0, cur = -1, cur_len = 0, shift
+    cdef unsigned int w, v
+    cdef bint started
+    for i in range(8):
+        words[i] = (src[2 * i] << 8) | src[2 * i + 1]  # src holds 16 bytes (caller)
+        if words[i] == 0:
+            if cur < 0:
+                cur = i
+                cur_len = 1
+            else:
+                cur_len += 1
+        elif cur >= 0:
+            if best < 0 or cur_len > best_len:
+                best = cur
+                best_len = cur_len
+            cur = -1
+    if cur >= 0 and (best < 0 or cur_len > best_len):
+        best = cur
+        best_len = cur_len
+    if best >= 0 and best_len < 2:
+        best = -1
+    i = 0
+    while i < 8:
+        if best >= 0 and best <= i < best + best_len:
+            if i == best:
+                out[o] = 58
+                o += 1
+            i += 1
+            continue
+        if i:
+            out[o] = 58
+            o += 1
+        if i == 6 and best == 0 and (best_len == 6 or (best_len == 5 and words[5] == 0xFFFF)):
+            for shift in range(4):
+                v = src[12 + shift]
+                if v >= 100:
+                    out[o] = 48 + v // 100
+                    o += 1
+                if v >= 10:
+                    out[o] = 48 + (v // 10) % 10
+                    o += 1
+                out[o] = 48 + v % 10
+                o += 1
+                if shift < 3:
+                    out[o] = 46
+                    o += 1
+            return o
+        w = words[i]
+        started = False
+        for shift in range(12, -4, -4):
+            v = (w >> shift) & 0xF
+            if v or started or shift == 0:
+                out[o] = (48 + v) if v < 10 else (87 + v)
+                o += 1
+                started = True
+        i += 1
+    if best >= 0 and best + best_len == 8:
+        out[o] = 58
+        o += 1
+    return o
+
+
+def _ip6_text(bytes raw):
+    """ip_text for 16 raw bytes (tested against socket.inet_ntop)."""
+    if PyBytes_GET_SIZE(raw) != 16:
+        raise ValueError("16 bytes needed")
+    return ip_text(<const unsigned char*>PyBytes_AS_STRING(raw), AF_INET6)
 
 
 cdef inline Py_ssize_t escape_byte(unsigned char c, char* out, Py_ssize_t o) noexcept nogil:
@@ -326,17 +408,32 @@ cdef class _Parser:
     cdef list problems
     cdef int mdns
     cdef bint want_text     # False: names are walked and checked, their text not made
+    cdef bint dot           # True: name text ends with "." as in zone files (root stays ".")
 
     def __cinit__(self, bytes data, int mdns):
         self.want_text = True
+        self.dot = False
         self.data = data
         self.b = <const unsigned char*>PyBytes_AS_STRING(data)
         self.n = PyBytes_GET_SIZE(data)
         self.problems = []
         self.mdns = mdns
 
+    cdef void over(self, const unsigned char* b, Py_ssize_t n, int mdns):
+        """Reuse this parser for the n bytes at b, which the caller keeps alive while
+        it decodes (no copy: the transaction builder reads its batch buffer in place)."""
+        self.want_text = True
+        self.dot = False
+        self.data = None
+        self.b = b
+        self.n = n
+        self.problems = None  # made by flag() when there is a problem (None: none yet)
+        self.mdns = mdns
+
     cdef void flag(self, str problem):
-        if problem not in self.problems:
+        if self.problems is None:
+            self.problems = [problem]
+        elif problem not in self.problems:
             self.problems.append(problem)
 
     cdef void name_flags(self, int status):
@@ -432,7 +529,10 @@ cdef class _Parser:
             return _NAME_TEXT_EMPTY
         if not self.want_text:
             return None
-        return PyUnicode_DecodeASCII(out, o, NULL)
+        if self.dot:
+            out[o] = 46  # o < NAME_BUF - 1: a 255-byte name takes at most ~1010 characters
+            o += 1
+        return _ascii(out, o)
 
     cdef str rname(self, Py_ssize_t* pos, Py_ssize_t end):
         """A name inside rdata: must not run past the rdata; other problems are flagged."""
@@ -976,52 +1076,100 @@ cdef inline list _section_list(Message m, unsigned int section):
     return m.additionals
 
 
+@cython.no_gc
+cdef class _Summary:
+    """What a transaction row takes from one message: the columnar output of the parser.
+
+    qname is None when the message has no question; owners (lower-cased answer owner
+    names) is filled only then, for mDNS responses that carry no question."""
+    cdef int id
+    cdef int flags
+    cdef int rcode
+    cdef str qname
+    cdef int qtype
+    cdef int qcls
+    cdef list answers
+    cdef list ttls
+    cdef list owners
+    cdef list problems          # None: no problem
+
+    def as_tuple(self):
+        return (self.id, self.flags, self.rcode, self.qname, self.qtype, self.qcls,
+                self.answers or [], self.ttls or [], self.owners, self.problems or [])
+
+    cdef inline void add_answer(self, object text, unsigned long ttl):
+        if self.answers is None:
+            self.answers = []
+            self.ttls = []
+        self.answers.append(text)
+        self.ttls.append(ttl)
+
+
 cdef Message _decode(bytes raw, int mode, bint light=False):
-    """The one wire parser. light (for transaction logs) keeps the first question and the
-    answers but builds no objects for authority/additional records or EDNS options: they
-    are still walked and checked the same way, so problems are identical."""
-    cdef _Parser ps = _Parser(raw, mode)
+    return _decode_with(_Parser(raw, mode), mode, light, None)
+
+
+cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
+    """The one wire parser, with two outputs.
+
+    Without sink it returns a Message. light (for transaction logs) keeps the first
+    question and the answers but builds no objects for authority/additional records or
+    EDNS options: they are still walked and checked the same way, so problems are
+    identical. With sink (columnar, implies light) no Message is made: the header, the
+    first question and each answer's presentation text and TTL go into sink; A and AAAA
+    answers are formatted straight from the wire, other types through a Record and the
+    same formatter the Message path uses (rdata_text), so both outputs agree."""
     cdef bint seen_opt = False
+    cdef bint columnar = sink is not None
     cdef const unsigned char* b = ps.b
     cdef Py_ssize_t n = ps.n
-    cdef Message m = Message.__new__(Message)
+    cdef Message m = None
     cdef Py_ssize_t p = 12
     cdef unsigned int counts[4]
     cdef unsigned int rtype, rclass, rdlen, k, section
     cdef unsigned long ttl
-    cdef int st
-    cdef Py_ssize_t ostart
+    cdef int st, ident, flags, rcode
+    cdef Py_ssize_t ostart, q
     cdef list target
     cdef Question qu
     cdef Record rr
     cdef bint split, ok = True
     cdef bytes head
-    m.size = n
-    m.edns = None
-    m.tsig = None
-    m.questions = []
-    m.answers = []
-    if light:
-        # never appended to in light mode (records of these sections are only checked)
-        m.authorities = _LIGHT_EMPTY
-        m.additionals = _LIGHT_EMPTY
+    if columnar:
+        light = True
+        sink.qname = None
+        sink.qtype = 0
+        sink.qcls = 0
+        sink.answers = None   # made by add_answer() at the first answer
+        sink.ttls = None
+        sink.owners = None
     else:
-        m.authorities = []
-        m.additionals = []
+        m = Message.__new__(Message)
+        m.size = n
+        m.edns = None
+        m.tsig = None
+        m.questions = []
+        m.answers = []
+        if light:
+            # never appended to in light mode (records of these sections are only checked)
+            m.authorities = _LIGHT_EMPTY
+            m.additionals = _LIGHT_EMPTY
+        else:
+            m.authorities = []
+            m.additionals = []
     if n < 12:
         ps.flag("header_truncated")
-        head = raw + bytes(12 - n)
+        head = PyBytes_FromStringAndSize(<const char*>b, n) + bytes(12 - n)
         b = <const unsigned char*>PyBytes_AS_STRING(head)
         p = n
         ok = False
-    # b has at least 12 bytes here (raw itself or the zero-padded copy)
-    m.id = rd16(b, 0)
-    m.flags = rd16(b, 2)
+    # b has at least 12 bytes here (the message itself or the zero-padded copy)
+    ident = rd16(b, 0)
+    flags = rd16(b, 2)
     for k in range(4):
         counts[k] = rd16(b, 4 + 2 * k)
     b = ps.b
-    m.counts = (counts[0], counts[1], counts[2], counts[3])
-    m.rcode = m.flags & 0xF
+    rcode = flags & 0xF
     section = 0
     while ok and section < 4:
         for k in range(counts[section]):
@@ -1031,8 +1179,14 @@ cdef Message _decode(bytes raw, int mode, bint light=False):
                 break
             ostart = p
             st = 0
-            # light: authority/additional names are checked, their text not made
-            ps.want_text = not (light and section >= 2)
+            # light: authority/additional names are checked, their text not made;
+            # columnar: answer owner names only for a message without a question
+            if columnar and section != 0:
+                ps.want_text = section == 1 and sink.qname is None
+            elif columnar:
+                ps.want_text = k == 0
+            else:
+                ps.want_text = not (light and section >= 2)
             name = ps.name(&p, n, &st)
             if st:
                 ps.name_flags(st)
@@ -1044,14 +1198,21 @@ cdef Message _decode(bytes raw, int mode, bint light=False):
                     ps.flag("record_truncated")
                     ok = False
                     break
-                qu = Question.__new__(Question)
-                qu.name = name
-                qu.type = rd16(b, p)  # p + 4 <= n checked above
+                rtype = rd16(b, p)  # p + 4 <= n checked above
                 rclass = rd16(b, p + 2)
                 split = (mode == 1 or (mode == 2 and (rclass & 0x7FFF) == 1)) and rclass & 0x8000
+                p += 4
+                if columnar:
+                    if k == 0:
+                        sink.qname = name
+                        sink.qtype = rtype
+                        sink.qcls = rclass & 0x7FFF if split else rclass
+                    continue
+                qu = Question.__new__(Question)
+                qu.name = name
+                qu.type = rtype
                 qu.unicast_response = split
                 qu.cls = rclass & 0x7FFF if split else rclass
-                p += 4
                 m.questions.append(qu)
                 continue
             if p + 10 > n:
@@ -1079,7 +1240,7 @@ cdef Message _decode(bytes raw, int mode, bint light=False):
                         ps.flag("opt_name_not_root")
                     if not seen_opt:
                         seen_opt = True
-                        m.rcode = ((ttl >> 24) & 0xFF) << 4 | (m.flags & 0xF)
+                        rcode = ((ttl >> 24) & 0xFF) << 4 | (flags & 0xF)
                 else:
                     try:
                         ps.rdata(rtype, p, p + rdlen)
@@ -1089,14 +1250,42 @@ cdef Message _decode(bytes raw, int mode, bint light=False):
                         ps.flag("tsig_not_last")
                 p += rdlen
                 continue
-            rr = Record.__new__(Record)
-            rr.name = name
             # p + 10 <= n checked above
             rtype = rd16(b, p)
             rclass = rd16(b, p + 2)
             ttl = rd32(b, p + 4)
             rdlen = rd16(b, p + 8)
             p += 10
+            if columnar:  # section 1: an answer
+                if sink.owners is not None or sink.qname is None:
+                    if sink.owners is None:
+                        sink.owners = []
+                    sink.owners.append(name.lower())
+                if p + rdlen <= n and ((rtype == 1 and rdlen == 4) or (
+                        rtype == 28 and rdlen == 16)):
+                    # p + rdlen <= n and rdlen is the address size: checked above
+                    sink.add_answer(ip_text(b + p, AF_INET if rtype == 1 else AF_INET6), ttl)
+                    p += rdlen
+                    continue
+                if p + rdlen <= n and (rtype == 5 or rtype == 2 or rtype == 12 or rtype == 39
+                                       or (rtype == 15 and rdlen >= 3)):
+                    # a name (MX: after a 16-bit preference) filling the rdata exactly, in
+                    # zone-file form as rdata_text writes it; anything else (a problem in
+                    # the name, bytes left over) takes the Record path below, which flags it
+                    q = p + 2 if rtype == 15 else p
+                    st = 0
+                    ps.want_text = True
+                    ps.dot = True
+                    text = ps.name(&q, p + rdlen, &st)
+                    ps.dot = False
+                    if st == 0 and q == p + rdlen:
+                        if rtype == 15:
+                            text = f"{rd16(b, p)} {text}"  # rdlen >= 3 checked above
+                        sink.add_answer(text, ttl)
+                        p += rdlen
+                        continue
+            rr = Record.__new__(Record)
+            rr.name = name
             rr.type = rtype
             rr.ttl = ttl
             split = (rtype != 41 and (mode == 1 or (mode == 2 and (rclass & 0x7FFF) == 1))
@@ -1108,7 +1297,10 @@ cdef Message _decode(bytes raw, int mode, bint light=False):
                 rr.rdata = blob(b, p, n - p)
                 rr.data = rr.rdata
                 rr.malformed = True
-                _section_list(m, section).append(rr)
+                if columnar:
+                    sink.add_answer(_answer_text(rr), ttl)
+                else:
+                    _section_list(m, section).append(rr)
                 ok = False
                 break
             rr.rdata = blob(b, p, rdlen)
@@ -1123,9 +1315,11 @@ cdef Message _decode(bytes raw, int mode, bint light=False):
                     ps.flag("opt_name_not_root")
                 if not seen_opt:
                     seen_opt = True
-                    m.edns = rr.data
-                    m.rcode = ((ttl >> 24) & 0xFF) << 4 | (m.flags & 0xF)
+                    if not columnar:
+                        m.edns = rr.data
+                    rcode = ((ttl >> 24) & 0xFF) << 4 | (flags & 0xF)
             else:
+                ps.want_text = True  # typed rdata keeps its names' text
                 try:
                     rr.data = ps.rdata(rtype, p, p + rdlen)
                 except _Bad:
@@ -1137,15 +1331,64 @@ cdef Message _decode(bytes raw, int mode, bint light=False):
                 if rtype == 250:
                     if section != 3:
                         ps.flag("tsig_not_last")
-                    m.tsig = rr
+                    if not columnar:
+                        m.tsig = rr
             p += rdlen
-            _section_list(m, section).append(rr)
+            if columnar:
+                sink.add_answer(_answer_text(rr), ttl)
+            else:
+                _section_list(m, section).append(rr)
         section += 1
     if ok and p < n:
         ps.flag("trailing_bytes")
+    if columnar:
+        sink.id = ident
+        sink.flags = flags
+        sink.rcode = rcode
+        sink.problems = ps.problems
+        return None
+    m.id = ident
+    m.flags = flags
+    m.counts = (counts[0], counts[1], counts[2], counts[3])
+    m.rcode = rcode
     m.end = p
-    m.problems = ps.problems
+    m.problems = ps.problems if ps.problems is not None else []
     return m
+
+
+cdef _Summary _summary_of(Message msg):
+    """The columnar output computed from a Message (for messages fed already decoded)."""
+    cdef _Summary s = _Summary.__new__(_Summary)
+    cdef Question q
+    cdef Record rec
+    s.id = msg.id
+    s.flags = msg.flags
+    s.rcode = msg.rcode
+    s.qname = None
+    s.qtype = 0
+    s.qcls = 0
+    s.owners = None
+    if msg.questions:
+        q = msg.questions[0]
+        s.qname = q.name
+        s.qtype = q.type
+        s.qcls = q.cls
+    elif msg.answers:
+        s.owners = [rec.name.lower() for rec in msg.answers]
+    s.answers = [_answer_text(rec) for rec in msg.answers]
+    s.ttls = [rec.ttl for rec in msg.answers]
+    s.problems = list(msg.problems)
+    return s
+
+
+def _columnar_agrees(data, mdns=None):
+    """(columnar output, the same computed from the Message path) for one message:
+    the test that the parser's two outputs agree."""
+    cdef bytes raw = data if type(data) is bytes else bytes(data)
+    cdef int mode = 2 if mdns is None else (1 if mdns else 0)
+    cdef _Summary s = _Summary.__new__(_Summary)
+    _decode_with(_Parser(raw, mode), mode, True, s)
+    return s.as_tuple(), _summary_of(_decode(raw, mode)).as_tuple()
 
 
 def decode_light(data, mdns=None):
@@ -1201,7 +1444,7 @@ def _escaped(bytes s):
         else:
             out[o] = c
             o += 1
-    return PyUnicode_DecodeASCII(out, o, NULL)
+    return _ascii(out, o)
 
 
 def _b64(bytes s):
@@ -1422,17 +1665,42 @@ cdef class _AnswerNames(list):
     """Lower-cased answer owner names of a response that carries no question."""
 
 
+cdef str _lower(str name):
+    # names are ASCII text (escaped by the parser): the same object when already lower
+    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(name)
+    cdef Py_UCS4 c
+    for i in range(n):
+        c = PyUnicode_READ_CHAR(name, i)
+        if 65 <= c <= 90:
+            return name.lower()
+    return name
+
+
 cdef inline bint _question_matches(object response_key, object query_key):
-    # response_key: the response's (name, type, class), None, or _AnswerNames
+    # keys are lower-cased first-question names (type and class are compared apart);
+    # response_key may also be None (no question, no answer) or _AnswerNames
     if response_key is None:
         return True
     if type(response_key) is _AnswerNames:
-        return query_key is not None and (<tuple>query_key)[0] in response_key
+        return query_key is not None and query_key in response_key
     return response_key == query_key
 
 
 cdef extern from "arpa/inet.h" nogil:
     int inet_pton(int af, const char* src, void* dst)
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void* op)
+
+
+cdef inline object _atomic_list(list values):
+    # The table's lists (a row's answers, TTLs and problems; the columns) hold only str,
+    # int, None and such lists, so they can never be part of a reference cycle:
+    # untracked, the cyclic collector does not rescan them (a table holds three per
+    # transaction; a collector pass over them cost more than building the table).
+    # Only a caller who puts a list into itself would leak it. Safe to repeat.
+    PyObject_GC_UnTrack(<void*>values)
+    return values
 
 
 cdef struct trow_t:
@@ -1452,10 +1720,13 @@ cdef struct trow_t:
     uint16_t cport
     uint16_t sport
     uint16_t tid
+    uint16_t qtype           # of the first question (its lower-cased name is in c_qkey)
+    uint16_t qcls
     uint8_t proto
     uint8_t status
     uint8_t alen
     uint8_t group
+    uint8_t emitted          # streaming: already handed out by take()
     uint8_t caddr[16]
     uint8_t saddr[16]
 
@@ -1586,6 +1857,18 @@ cdef int _address(object host, uint8_t* out) except -1:
     raise ValueError(f"not an IP address: {host!r}")
 
 
+cdef array.array _I64 = array.array("q")
+
+_RAW_COLUMNS = ("ts_ns", "proto", "id_orig_h", "id_orig_p", "id_resp_h", "id_resp_p",
+                "trans_id", "query", "qclass", "qtype", "opcode", "query_flags",
+                "response_flags", "rcode", "answers", "TTLs", "status_code",
+                "duplicate_queries", "duplicate_responses", "rtt_ns", "problems")
+
+
+cdef enum:
+    ADDR_CACHE = 512
+
+
 cdef class TransactionBuilder:
     """Pairs DNS queries with responses as they are fed; columns come out at the end.
 
@@ -1593,6 +1876,11 @@ cdef class TransactionBuilder:
     server, id), by (transport, multicast group, id) and by (transport, client, id) for
     queries sent to a group; the first question (lower-cased name, type, class) is
     compared last. Memory: one row per transaction plus its strings.
+
+    With streaming=True (TransactionTracker), take() hands out the rows completed since
+    the last call and the pending ones older than the timeout, and rows that can no
+    longer match anything (older than the timeout) are dropped, so memory stays bounded
+    by the traffic of one timeout window. The pairing itself is the same in both modes.
     """
     cdef trow_t* rows
     cdef Py_ssize_t n
@@ -1600,11 +1888,18 @@ cdef class TransactionBuilder:
     cdef htab_t t_ep
     cdef htab_t t_grp
     cdef htab_t t_cli
-    cdef list c_proto, c_oh, c_rh, c_query, c_qclass, c_qtype, c_opcode, c_tid
+    cdef list c_proto, c_oh, c_rh, c_query, c_qclass, c_qtype
     cdef list c_answers, c_ttls, c_problems, c_qkey
     cdef int64_t timeout_ns
+    cdef int cur_qtype         # the first question of the message being paired
+    cdef int cur_qcls
     cdef bytearray port_mask
     cdef object tcp_handler
+    cdef bint streaming
+    cdef list addr_cache       # text of recently seen endpoint addresses (ADDR_CACHE slots)
+    cdef uint8_t addr_raw[ADDR_CACHE][17]   # per slot: length, then the raw address
+    cdef list done             # streaming: rows completed since the last take()
+    cdef Py_ssize_t expire_from  # streaming: rows before this one are handed out and dead
 
     def __cinit__(self):
         self.rows = NULL
@@ -1615,7 +1910,14 @@ cdef class TransactionBuilder:
         self.t_cli.hashes = NULL
         self.t_cli.heads = NULL
 
-    def __init__(self, ports, double timeout, tcp_handler=None):
+    def __init__(self, ports, double timeout, tcp_handler=None, bint streaming=False):
+        if not timeout >= 0:
+            raise ValueError("timeout must be >= 0 seconds")
+        self.streaming = streaming
+        self.addr_cache = [None] * ADDR_CACHE
+        memset(self.addr_raw, 0, sizeof(self.addr_raw))
+        self.done = []
+        self.expire_from = 0
         self.cap = 1024
         self.n = 0
         self.rows = <trow_t*>malloc(self.cap * sizeof(trow_t))
@@ -1630,8 +1932,6 @@ cdef class TransactionBuilder:
         self.c_query = []
         self.c_qclass = []
         self.c_qtype = []
-        self.c_opcode = []
-        self.c_tid = []
         self.c_answers = []
         self.c_ttls = []
         self.c_problems = []
@@ -1649,36 +1949,60 @@ cdef class TransactionBuilder:
         htab_free(&self.t_cli)
 
     def columns(self):
-        """The raw columns (see wirecraft.dns.TransactionTable for the derived ones)."""
-        cdef Py_ssize_t i
+        """The raw columns (see wirecraft.dns.TransactionTable for the derived ones).
+
+        Integer columns that are never null are array.array('q') (filled in C: no Python
+        int per value until one is read); the others are lists."""
+        cdef Py_ssize_t i, n = self.n
         cdef trow_t* r
-        ts, cp, sp, qf, rf, rc, st, dq, dr, rtt = [], [], [], [], [], [], [], [], [], []
-        for i in range(self.n):
+        cdef array.array ts = array.clone(_I64, n, False)
+        cdef array.array cp = array.clone(_I64, n, False)
+        cdef array.array sp = array.clone(_I64, n, False)
+        cdef array.array qf = array.clone(_I64, n, False)
+        cdef array.array rf = array.clone(_I64, n, False)
+        cdef array.array st = array.clone(_I64, n, False)
+        cdef array.array dq = array.clone(_I64, n, False)
+        cdef array.array dr = array.clone(_I64, n, False)
+        cdef array.array rtt = array.clone(_I64, n, False)
+        cdef array.array tid = array.clone(_I64, n, False)
+        cdef array.array opcode = array.clone(_I64, n, False)
+        cdef list rc = [None] * n
+        for i in range(n):
+            # i < n: each array was made n long above
             r = &self.rows[i]
-            ts.append(r.ts)
-            cp.append(r.cport)
-            sp.append(r.sport)
-            qf.append(r.qflags)
-            rf.append(r.rflags)
-            rc.append(r.rcode if r.rcode >= 0 else None)
-            st.append(r.status)
-            dq.append(r.dupq)
-            dr.append(r.dupr)
-            rtt.append(r.rtt)
-        return {"ts_ns": ts, "proto": self.c_proto, "id_orig_h": self.c_oh,
+            ts.data.as_longlongs[i] = r.ts
+            cp.data.as_longlongs[i] = r.cport
+            sp.data.as_longlongs[i] = r.sport
+            qf.data.as_longlongs[i] = r.qflags
+            rf.data.as_longlongs[i] = r.rflags
+            st.data.as_longlongs[i] = r.status
+            dq.data.as_longlongs[i] = r.dupq
+            dr.data.as_longlongs[i] = r.dupr
+            rtt.data.as_longlongs[i] = r.rtt
+            tid.data.as_longlongs[i] = r.tid
+            # the opcode of the message that made the row (the query, or a lone response)
+            opcode.data.as_longlongs[i] = ((r.qflags if r.qflags >= 0 else r.rflags) >> 11) & 0xF
+            if r.rcode >= 0:
+                rc[i] = r.rcode
+        cols = {"ts_ns": ts, "proto": self.c_proto, "id_orig_h": self.c_oh,
                 "id_orig_p": cp, "id_resp_h": self.c_rh, "id_resp_p": sp,
-                "trans_id": self.c_tid, "query": self.c_query, "qclass": self.c_qclass,
-                "qtype": self.c_qtype, "opcode": self.c_opcode, "query_flags": qf,
+                "trans_id": tid, "query": self.c_query, "qclass": self.c_qclass,
+                "qtype": self.c_qtype, "opcode": opcode, "query_flags": qf,
                 "response_flags": rf, "rcode": rc, "answers": self.c_answers,
                 "TTLs": self.c_ttls, "status_code": st, "duplicate_queries": dq,
                 "duplicate_responses": dr, "rtt_ns": rtt, "problems": self.c_problems}
+        # every column holds str, int, None or the rows' own untracked lists: no cycles,
+        # and a collector pass over a million-row table would touch every value
+        for values in cols.values():
+            if type(values) is list:
+                _atomic_list(values)
+        return cols
 
     cdef int32_t add_row(self, int64_t ts, int proto, str proto_name, int alen,
                          const uint8_t* ca, int cport, object ch, const uint8_t* sa,
-                         int sport, object sh, Message msg, object qk, int status) except -1:
+                         int sport, object sh, _Summary msg, object qk, int status) except -1:
         cdef trow_t* r
         cdef trow_t* grown
-        cdef Question q = msg.questions[0] if msg.questions else None
         if self.n >= 0x7FFFFFFF:
             raise OverflowError("too many DNS transactions for one table")
         if self.n == self.cap:
@@ -1706,42 +2030,56 @@ cdef class TransactionBuilder:
         memcpy(r.caddr, ca, alen)
         memcpy(r.saddr, sa, alen)
         self.c_proto.append(proto_name)
-        self.c_oh.append(ch if type(ch) is str else
-                         ip_text(ca, AF_INET6 if alen == 16 else AF_INET))
-        self.c_rh.append(sh if type(sh) is str else
-                         ip_text(sa, AF_INET6 if alen == 16 else AF_INET))
-        self.c_tid.append(msg.id)
-        if q is not None:
-            self.c_query.append(q.name)
-            self.c_qclass.append(q.cls)
-            self.c_qtype.append(q.type)
+        self.c_oh.append(ch if type(ch) is str else self.addr_text(ca, alen))
+        self.c_rh.append(sh if type(sh) is str else self.addr_text(sa, alen))
+        r.qtype = msg.qtype
+        r.qcls = msg.qcls
+        if msg.qname is not None:
+            self.c_query.append(msg.qname)
+            self.c_qclass.append(msg.qcls)
+            self.c_qtype.append(msg.qtype)
         else:
             self.c_query.append(None)
             self.c_qclass.append(None)
             self.c_qtype.append(None)
-        self.c_opcode.append((msg.flags >> 11) & 0xF)
         self.c_answers.append(None)
         self.c_ttls.append(None)
-        self.c_problems.append(list(msg.problems))
+        self.c_problems.append(
+            _atomic_list(msg.problems if msg.problems is not None else []))
         self.c_qkey.append(qk)
         self.n += 1
         return <int32_t>(self.n - 1)
 
-    cdef void fill_response(self, int32_t row, int64_t ts, Message msg, bint answered):
-        cdef Record rec
+    cdef object addr_text(self, const uint8_t* a, int alen):
+        # a direct-mapped cache: clients and servers repeat, so most rows share the text
+        cdef Py_ssize_t slot = <Py_ssize_t>(mix(0xCBF29CE484222325ULL, a, alen)
+                                            & (ADDR_CACHE - 1))
+        cdef uint8_t* raw = self.addr_raw[slot]
+        cdef object text
+        if raw[0] == alen and memcmp(raw + 1, a, alen) == 0:
+            return self.addr_cache[slot]
+        text = ip_text(a, AF_INET6 if alen == 16 else AF_INET)
+        raw[0] = alen
+        memcpy(raw + 1, a, alen)  # alen is 4 or 16: the slot holds 16
+        self.addr_cache[slot] = text
+        return text
+
+    cdef int fill_response(self, int32_t row, int64_t ts, _Summary msg,
+                           bint answered) except -1:
         cdef trow_t* r = &self.rows[row]
         r.rflags = msg.flags
         r.rcode = msg.rcode
         if answered:
             r.status = ST_ANSWERED
             r.rtt = ts - r.ts
-        self.c_answers[row] = [_answer_text(rec) for rec in msg.answers]
-        self.c_ttls[row] = [rec.ttl for rec in msg.answers]
-        if msg.problems:
+        self.c_answers[row] = _atomic_list(msg.answers if msg.answers is not None else [])
+        self.c_ttls[row] = _atomic_list(msg.ttls if msg.ttls is not None else [])
+        if msg.problems and self.c_problems[row] is not msg.problems:
             probs = self.c_problems[row]
             for p in msg.problems:
                 if p not in probs:
                     probs.append(p)
+        return 0
 
     cdef int32_t find(self, int kind, uint64_t h, int proto, int alen, const uint8_t* a,
                       int aport, const uint8_t* b, int bport, int tid, object qk,
@@ -1773,7 +2111,9 @@ cdef class TransactionBuilder:
                 age = ts - r.ts
                 if hit and 0 <= age <= self.timeout_ns and (
                         qk == self.c_qkey[i] if exact else _question_matches(
-                            qk, self.c_qkey[i])):
+                            qk, self.c_qkey[i])) and (
+                        type(qk) is not str or (r.qtype == self.cur_qtype
+                                                and r.qcls == self.cur_qcls)):
                     found = i
                     if not oldest:
                         return found
@@ -1794,23 +2134,23 @@ cdef class TransactionBuilder:
         cdef int dlen = _address(dst, da)
         if dlen != alen:
             raise ValueError("source and destination address families differ")
-        self.pair(ts, 1 if proto == "tcp" else 0, alen, sa, sport, src, da, dport, dst, msg,
-                  dst_multicast)
+        self.pair(ts, 1 if proto == "tcp" else 0, alen, sa, sport, src, da, dport, dst,
+                  _summary_of(msg), dst_multicast)
 
     cdef int pair(self, int64_t ts, int pr, int alen, const uint8_t* sa, int sport,
-                  object src, const uint8_t* da, int dport, object dst, Message msg,
+                  object src, const uint8_t* da, int dport, object dst, _Summary msg,
                   bint dst_multicast) except -1:
         # src/dst: the addresses as text, or None to format them from sa/da when needed
         cdef int tid = msg.id
         cdef str proto = "tcp" if pr else "udp"
         cdef uint64_t h
         cdef int32_t row
-        cdef Question q
         cdef object qk = None
-        if msg.questions:
-            q = msg.questions[0]
-            qk = (q.name.lower(), q.type, q.cls)
-        if not msg.qr:
+        if msg.qname is not None:
+            qk = _lower(msg.qname)
+        self.cur_qtype = msg.qtype
+        self.cur_qcls = msg.qcls
+        if not (msg.flags & 0x8000):
             h = key_hash(K_EP, pr, alen, sa, sport, da, dport, tid)
             row = self.find(K_EP, h, pr, alen, sa, sport, da, dport, tid, qk, ts,
                             ST_UNANSWERED, True, True)
@@ -1824,13 +2164,15 @@ cdef class TransactionBuilder:
             if dst_multicast:
                 self.rows[row].group = 1
                 h = key_hash(K_GRP, pr, alen, da, dport, NULL, 0, tid)
+                self.rows[row].h_grp = h
                 self.rows[row].next_grp = htab_push(&self.t_grp, h, row)
                 h = key_hash(K_CLI, pr, alen, sa, sport, NULL, 0, tid)
+                self.rows[row].h_cli = h
                 self.rows[row].next_cli = htab_push(&self.t_cli, h, row)
             return 0
-        if qk is None and msg.answers:
+        if qk is None and msg.owners:
             # no question (mDNS answers): the query is the one asking for an answer's name
-            qk = _AnswerNames([(<Record>a).name.lower() for a in msg.answers])
+            qk = _AnswerNames(msg.owners)
         if dst_multicast:
             h = key_hash(K_GRP, pr, alen, da, dport, NULL, 0, tid)
             row = self.find(K_GRP, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
@@ -1862,20 +2204,129 @@ cdef class TransactionBuilder:
                         return 0
         if row >= 0:
             self.fill_response(row, ts, msg, True)
+            if self.streaming:
+                self.done.append(row)
             return 0
         row = self.add_row(ts, pr, proto, alen, da, dport, dst, sa, sport, src, msg,
                            None if type(qk) is _AnswerNames else qk, ST_NO_QUERY)
         self.fill_response(row, ts, msg, False)
+        if self.streaming:
+            self.done.append(row)
+        return 0
+
+    def __len__(self):
+        """Rows held (in streaming mode: those of the last timeout window)."""
+        return self.n
+
+    def take(self, int64_t now, bint everything=False):
+        """Streaming: the raw columns (as columns() gives them) of the rows completed
+        since the last call, after the pending ones that `now` (packet time, ns) put past
+        the timeout, which come out unanswered; everything=True hands out every row left.
+        Returns None when there is nothing to hand out."""
+        cdef Py_ssize_t i = self.expire_from
+        cdef trow_t* r
+        cdef list out = []
+        if not self.streaming:
+            raise RuntimeError("take() needs a streaming builder")
+        while i < self.n:
+            r = &self.rows[i]
+            if not everything and now - r.ts <= self.timeout_ns:
+                break
+            if not r.emitted:
+                r.emitted = 1
+                out.append(i)
+            i += 1
+        self.expire_from = i
+        for j in self.done:
+            r = &self.rows[<Py_ssize_t>j]
+            if not r.emitted:
+                r.emitted = 1
+                out.append(j)
+        self.done = []
+        cols = self._columns_of(out) if out else None
+        if self.expire_from >= 256 and self.expire_from * 2 >= self.n:
+            self._compact()
+        return cols
+
+    cdef dict _columns_of(self, list idx):
+        # the layout of columns(), for the rows idx only (each index < self.n)
+        cdef dict cols = {name: [] for name in _RAW_COLUMNS}
+        cdef trow_t* r
+        cdef Py_ssize_t i
+        for j in idx:
+            i = j
+            r = &self.rows[i]
+            cols["ts_ns"].append(r.ts)
+            cols["id_orig_p"].append(r.cport)
+            cols["id_resp_p"].append(r.sport)
+            cols["query_flags"].append(r.qflags)
+            cols["response_flags"].append(r.rflags)
+            cols["rcode"].append(r.rcode if r.rcode >= 0 else None)
+            cols["status_code"].append(r.status)
+            cols["duplicate_queries"].append(r.dupq)
+            cols["duplicate_responses"].append(r.dupr)
+            cols["rtt_ns"].append(r.rtt)
+            cols["proto"].append(self.c_proto[i])
+            cols["id_orig_h"].append(self.c_oh[i])
+            cols["id_resp_h"].append(self.c_rh[i])
+            cols["trans_id"].append(r.tid)
+            cols["query"].append(self.c_query[i])
+            cols["qclass"].append(self.c_qclass[i])
+            cols["qtype"].append(self.c_qtype[i])
+            cols["opcode"].append(((r.qflags if r.qflags >= 0 else r.rflags) >> 11) & 0xF)
+            cols["answers"].append(self.c_answers[i])
+            cols["TTLs"].append(self.c_ttls[i])
+            cols["problems"].append(self.c_problems[i])
+        return cols
+
+    cdef int _compact(self) except -1:
+        # rows before expire_from are handed out and older than the timeout, so no
+        # find() can return them: drop them and rebuild the chains of the rest in order
+        cdef Py_ssize_t cut = self.expire_from, i
+        cdef Py_ssize_t keep = self.n - cut
+        cdef trow_t* r
+        memmove(self.rows, self.rows + cut, keep * sizeof(trow_t))
+        self.n = keep
+        self.expire_from = 0
+        for lst in (self.c_proto, self.c_oh, self.c_rh, self.c_query, self.c_qclass,
+                    self.c_qtype, self.c_answers, self.c_ttls,
+                    self.c_problems, self.c_qkey):
+            del lst[:cut]
+        htab_free(&self.t_ep)
+        htab_free(&self.t_grp)
+        htab_free(&self.t_cli)
+        htab_init(&self.t_ep, 2048)
+        htab_init(&self.t_grp, 64)
+        htab_init(&self.t_cli, 64)
+        for i in range(keep):
+            r = &self.rows[i]
+            r.next_ep = -1
+            r.next_grp = -1
+            r.next_cli = -1
+            if r.qflags < 0:  # a response without a query is in no chain
+                continue
+            r.next_ep = htab_push(&self.t_ep, r.h_ep, <int32_t>i)
+            if r.group:
+                r.next_grp = htab_push(&self.t_grp, r.h_grp, <int32_t>i)
+                r.next_cli = htab_push(&self.t_cli, r.h_cli, <int32_t>i)
         return 0
 
     cpdef feed(self, int64_t ts, str proto, object src, int sport, object dst, int dport,
                object payload, object mdns, bint fragment):
         """Decode one DNS payload and pair it."""
         cdef bytes raw = payload if type(payload) is bytes else bytes(payload)
-        cdef Message msg = _decode(raw, 2 if mdns is None else (1 if mdns else 0), True)
+        cdef int mode = 2 if mdns is None else (1 if mdns else 0)
+        cdef _Summary msg = _Summary.__new__(_Summary)
+        cdef uint8_t sa[16]
+        cdef uint8_t da[16]
+        cdef int alen = _address(src, sa)
+        if _address(dst, da) != alen:
+            raise ValueError("source and destination address families differ")
+        _decode_with(_Parser(raw, mode), mode, True, msg)
         if fragment:
-            msg.problems.append("ip_fragment")
-        self.feed_message(ts, proto, src, sport, dst, dport, msg, _text_multicast(dst))
+            msg.problems = (msg.problems or []) + ["ip_fragment"]
+        self.pair(ts, 1 if proto == "tcp" else 0, alen, sa, sport, src, da, dport, dst, msg,
+                  _text_multicast(dst))
 
     def feed_batch(self, batch):
         """Every UDP DNS message of a core Batch, read straight from its record array;
@@ -1892,7 +2343,9 @@ cdef class TransactionBuilder:
         cdef bint dst_mc
         cdef const unsigned char* mask = <const unsigned char*>PyByteArray_AS_STRING(
             self.port_mask)
-        cdef Message msg
+        cdef _Parser ps = _Parser(b"", 2)
+        cdef _Summary msg = _Summary.__new__(_Summary)  # reused: rows take its lists
+        cdef int mode
         if REC_SIZE == 0:
             raise RuntimeError("record layout unknown: call _record_layout first")
         if isinstance(data, bytes):
@@ -1924,11 +2377,13 @@ cdef class TransactionBuilder:
                 continue
             alen = 16 if r[F_VERSION] == 6 else 4
             dst_mc = (r[F_DST] == 0xFF) if alen == 16 else (224 <= r[F_DST] <= 239)
-            # fo + poff + plen <= data_len checked above
-            msg = _decode(blob(base, fo + poff, plen),
-                          1 if (sport == 5353 or dport == 5353) else 2, True)
+            mode = 1 if (sport == 5353 or dport == 5353) else 2
+            # fo + poff + plen <= data_len checked above; `data` (held by this frame)
+            # keeps the buffer alive while the parser reads it in place
+            ps.over(base + fo + poff, plen, mode)
+            _decode_with(ps, mode, True, msg)
             if r[F_IPFLAGS] & 1:
-                msg.problems.append("ip_fragment")
+                msg.problems = (msg.problems or []) + ["ip_fragment"]
             # the address fields are 16 bytes inside the record (alen <= 16)
             self.pair(get_i64(r + F_TS), 0, alen, r + F_SRC, sport, None, r + F_DST, dport,
                       None, msg, dst_mc)
@@ -2002,12 +2457,13 @@ cdef object _derived(dict cols, Py_ssize_t i, str name):
     raise KeyError(name)
 
 
+@cython.no_gc   # refers to the table's columns, which never refer back: no cycle possible
 cdef class TransactionRow:
     """One transaction: a read-only mapping of TRANSACTION_COLUMNS over the table's columns."""
     cdef dict cols
     cdef Py_ssize_t i
 
-    def __cinit__(self, dict cols, Py_ssize_t i):
+    def __init__(self, dict cols, Py_ssize_t i):
         self.cols = cols
         self.i = i
 
@@ -2057,4 +2513,13 @@ cdef class TransactionRow:
 
 def transaction_rows(dict cols, Py_ssize_t n):
     """Row views 0..n-1 over the columns."""
-    return [TransactionRow(cols, i) for i in range(n)]
+    # the rows are not tracked by the collector (no_gc) and neither is their list
+    cdef list rows = [None] * n
+    cdef TransactionRow row
+    cdef Py_ssize_t i
+    for i in range(n):
+        row = TransactionRow.__new__(TransactionRow)  # no __init__ call: fields set here
+        row.cols = cols
+        row.i = i
+        rows[i] = row
+    return _atomic_list(rows)

@@ -16,6 +16,7 @@ RFCs: 1035, 3596, 2782, 3403, 4034, 5155, 6891, 7766 (DNS over TCP framing), 787
 from __future__ import annotations
 
 import gc
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -434,6 +435,8 @@ class TransactionTable(Sequence):
         arrays = {}
         for name, kind in COLUMNS:
             value = derived[name] if name in derived else raw[name]
+            if isinstance(value, array):  # the builder's integer columns
+                value = np.frombuffer(value, dtype=np.int64)
             arrays[name] = value if isinstance(value, pa.Array) else pa.array(
                 value, type=kinds[kind])
         return pa.table(arrays)
@@ -501,14 +504,14 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
         _feed_all(builder, source, port_set, on_tcp)
         for ts, src, sp, dst, dp, raw in streams.flush():
             builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        table = TransactionTable(builder.columns())
     finally:
         if paused:
             gc.enable()
-    return TransactionTable(builder.columns())
+    return table
 
 
 def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> None:
-    feed = builder.feed
     batches = _batches_of(source)
     if batches is not None:
         feed_batch = builder.feed_batch
@@ -516,19 +519,76 @@ def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> No
             feed_batch(batch)
         return
     for pkt in source:
-        udp = pkt.udp
-        if udp is not None:
-            sp = udp.src_port
-            dp = udp.dst_port
-            if sp not in port_set and dp not in port_set:
-                continue
-            payload = pkt.payload
-            if len(payload) < 12:
-                continue
-            ip = pkt.ip
-            feed(pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, payload,
-                 True if (sp == MDNS_PORT or dp == MDNS_PORT) else None, bool(ip.flags & 1))
-            continue
-        seg = pkt.tcp
-        if seg is not None and (seg.src_port in port_set or seg.dst_port in port_set):
-            on_tcp(pkt)
+        _feed_packet(builder, pkt, port_set, on_tcp)
+
+
+def _feed_packet(builder: Any, pkt: Any, port_set: frozenset, on_tcp: Any) -> None:
+    """One Packet into a TransactionBuilder: a UDP DNS payload is decoded and paired,
+    a TCP segment on the ports goes to on_tcp (reassembly and framing)."""
+    udp = pkt.udp
+    if udp is not None:
+        sp = udp.src_port
+        dp = udp.dst_port
+        if sp not in port_set and dp not in port_set:
+            return
+        payload = pkt.payload
+        if len(payload) < 12:
+            return
+        ip = pkt.ip
+        builder.feed(pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, payload,
+                     True if (sp == MDNS_PORT or dp == MDNS_PORT) else None,
+                     bool(ip.flags & 1))
+        return
+    seg = pkt.tcp
+    if seg is not None and (seg.src_port in port_set or seg.dst_port in port_set):
+        on_tcp(pkt)
+
+
+class TransactionTracker:
+    """DNS transactions while packets arrive (live capture): the pairing of
+    `transactions()`, handing out each row as soon as it is complete.
+
+    `feed(packet)` returns the rows that packet completed: the transaction it answered,
+    a response whose query was not seen ("no_query"), and pending queries that the
+    packet's time puts more than `timeout` seconds past their sending ("unanswered").
+    `flush()` returns every row still pending (end of capture). Rows are plain dicts
+    with the keys of `COLUMNS`. DNS over TCP is reassembled (wirecraft.reassembly) and
+    split by 2-byte length framing, so a message split across segments is not lost.
+    A response repeated after its row was handed out is not reported again (it counts
+    in nothing): duplicate_responses counts only those seen before. Memory is bounded
+    by the transactions of one timeout window plus the reassembly caps.
+    """
+
+    def __init__(self, ports: Iterable[int] = DNS_PORTS, timeout: float = 10.0) -> None:
+        self._ports = frozenset(ports)
+        self._streams = _tcp_streams()
+        self._builder = _dns.TransactionBuilder(self._ports, timeout, None, True)
+        self._on_tcp = self._tcp
+
+    def _tcp(self, pkt: Any) -> None:
+        feed = self._builder.feed
+        for ts, src, sp, dst, dp, raw in self._streams.feed(pkt):
+            feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+
+    def feed(self, pkt: Any) -> list[dict[str, Any]]:
+        """Feed one Packet; returns the rows it completed (often none)."""
+        _feed_packet(self._builder, pkt, self._ports, self._on_tcp)
+        return self._rows(self._builder.take(pkt.time_ns, False))
+
+    def flush(self) -> list[dict[str, Any]]:
+        """End of input: TCP data still held is framed, then every remaining row."""
+        feed = self._builder.feed
+        for ts, src, sp, dst, dp, raw in self._streams.flush():
+            feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        return self._rows(self._builder.take(0, True))
+
+    @property
+    def held(self) -> int:
+        """Transactions held for pairing (pending, or recent enough to match a repeat)."""
+        return len(self._builder)
+
+    @staticmethod
+    def _rows(cols: dict[str, list] | None) -> list[dict[str, Any]]:
+        if cols is None:
+            return []
+        return TransactionTable(cols).to_dicts()

@@ -51,33 +51,24 @@ def _jsonable(value: Any) -> Any:
 
 
 class _DNSPrinter:
-    """DNS transactions as they complete, through wirecraft.dns's streaming tracker.
-
-    Needs `wirecraft.dns.TransactionTracker` (feed(packet) -> completed rows,
-    flush() -> the rest). Without it, every DNS message is printed as it is seen
-    (decoded by `wirecraft.dns.messages`), which is the same information unpaired.
-    """
+    """DNS transactions as they complete, through `wirecraft.dns.TransactionTracker`:
+    one line (or JSON object) per transaction, printed when its response arrives, when
+    a later packet puts its query past the timeout, or at exit for those still pending."""
 
     def __init__(self, as_json: bool) -> None:
-        from wirecraft import dns
+        from wirecraft.dns import TransactionTracker
 
-        self.dns = dns
         self.as_json = as_json
-        tracker = getattr(dns, "TransactionTracker", None)
-        self.tracker = tracker() if tracker is not None else None
+        self.tracker = TransactionTracker()
 
     def feed(self, packets: Any) -> list[str]:
-        if self.tracker is not None:
-            rows: list[dict] = []
-            for pkt in packets:
-                rows.extend(self.tracker.feed(pkt))
-            return [self._row(r) for r in rows]
-        return [self._message(ev) for ev in self.dns.messages(packets)]
+        rows: list[dict] = []
+        for pkt in packets:
+            rows.extend(self.tracker.feed(pkt))
+        return [self._row(r) for r in rows]
 
     def finish(self) -> list[str]:
-        if self.tracker is not None:
-            return [self._row(r) for r in self.tracker.flush()]
-        return []
+        return [self._row(r) for r in self.tracker.flush()]
 
     def _row(self, row: dict) -> str:
         if self.as_json:
@@ -89,26 +80,6 @@ class _DNSPrinter:
                 f"{row['id_resp_h']}:{row['id_resp_p']} {row['proto']} id={row['trans_id']} "
                 f"{row.get('qtype_name') or '-'} {row.get('query') or '-'} "
                 f"{row.get('rcode_name') or row['status']} rtt={rtt_s} answers: {answers}")
-
-    def _message(self, ev: Any) -> str:
-        msg = ev.message
-        q = msg.questions[0] if msg.questions else None
-        kind = "response" if msg.qr else "query"
-        qtext = f"{self.dns.type_name(q.type)} {q.name}" if q is not None else "-"
-        if self.as_json:
-            return json.dumps(_jsonable({
-                "dns_message": {"ts_ns": ev.ts_ns, "proto": ev.proto, "src": ev.src,
-                                "src_port": ev.src_port, "dst": ev.dst,
-                                "dst_port": ev.dst_port, "kind": kind, "id": msg.id,
-                                "question": qtext,
-                                "rcode": msg.rcode_name if msg.qr else None,
-                                "answers": [rr.text for rr in msg.answers]}}))
-        tail = ""
-        if msg.qr:
-            tail = f" {msg.rcode_name} answers: " + (" ".join(rr.text for rr in msg.answers)
-                                                     or "-")
-        return (f"{_fmt_time(ev.ts_ns)} DNS {ev.src}:{ev.src_port} > {ev.dst}:{ev.dst_port} "
-                f"{ev.proto} {kind} id={msg.id} {qtext}{tail}")
 
 
 class _SMTPPrinter:
