@@ -71,7 +71,8 @@ def test_batches_stream_and_concatenate(captures_dir) -> None:
     with wirecraft.open(path, batch_size=50) as cap:
         parts = list(cap.batches())
     assert [len(b) for b in parts][:5] == [50] * 5
-    whole = wirecraft.open(path).table()
+    whole = wirecraft.open(path, batch_size=64).table()      # several batches joined
+    assert len(whole) == sum(len(b) for b in parts)
     assert np.array_equal(np.concatenate([b["tcp_dst_port"] for b in parts]), whole["tcp_dst_port"])
     assert [p.index for p in parts[1].packets()][:2] == [50, 51]
 

@@ -168,9 +168,15 @@ class Capture:
 
     def table(self) -> Table:
         """Every (remaining) packet of the file as one Table."""
-        from .table import Table
+        import numpy as np
 
-        return Table.from_batches(list(self.raw_batches()))
+        from .table import RECORD_DTYPE, Table
+
+        # keep only the records: each batch's frames are released as soon as it is read
+        joined = bytearray()
+        for b in self.raw_batches():
+            joined += b.record_bytes()
+        return Table(np.frombuffer(joined, dtype=RECORD_DTYPE))
 
     def close(self) -> None:
         if self._owned:

@@ -78,15 +78,16 @@ class Table:
     def from_batches(cls, batches: Iterable[Batch], keep_frames: bool | None = None) -> Table:
         """Columns of `batches`; frames are kept (for `.packets()`) only for a single batch."""
         batches = list(batches)
-        arrays = [np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE) for b in batches]
-        if not arrays:
+        if not batches:
             return cls(np.zeros(0, dtype=RECORD_DTYPE))
         if keep_frames is None:
             keep_frames = len(batches) == 1
-        if len(arrays) == 1:
-            rec = arrays[0] if keep_frames else arrays[0].copy()
+        if len(batches) == 1 and keep_frames:
+            rec = np.frombuffer(batches[0].record_bytes(), dtype=RECORD_DTYPE)
         else:
-            rec = np.concatenate(arrays)
+            # one byte-level copy; numpy's structured concatenate would repack the fields
+            joined = bytearray().join(b.record_bytes() for b in batches)
+            rec = np.frombuffer(joined, dtype=RECORD_DTYPE)
         return cls(rec, batches if keep_frames else ())
 
     # -- access --------------------------------------------------------------
