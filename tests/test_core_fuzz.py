@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import warnings
 
 from hypothesis import HealthCheck, given, settings
@@ -72,3 +73,19 @@ def test_damaged_files_raise_or_read(data, edits, cut) -> None:
                 touch(pkt)
         except CaptureFileError as exc:
             assert exc.reason and exc.offset >= 0
+
+
+SPECIAL_V6 = ["::", "::1", "::2", "::1.2.3.4", "::ffff:1.2.3.4", "::fffe:102:304", "fe80::1",
+              "2001:db8::1:0:0:1", "2001:db8:0:1::1", "1:0:0:2:0:0:0:3", "1:2:3:4:5:6:7:8",
+              "::1:2:3", "1::", "1:0::", "0:1::"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.binary(min_size=16, max_size=16),
+                 st.lists(st.sampled_from([0, 0, 0, 1, 0xFFFF, 0x1234]), min_size=8, max_size=8)
+                 .map(lambda ws: b"".join(w.to_bytes(2, "big") for w in ws)),
+                 st.sampled_from(SPECIAL_V6).map(lambda t: socket.inet_pton(socket.AF_INET6, t))))
+def test_ipv6_text_matches_inet_ntop(address) -> None:
+    from wirecraft._core import ipv6_text
+
+    assert ipv6_text(address) == socket.inet_ntop(socket.AF_INET6, address)
