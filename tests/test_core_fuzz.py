@@ -8,10 +8,11 @@ import warnings
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pcapbuild import epb, idb, pcap, shb, udp_frame
 
 import wirecraft
 from wirecraft import CaptureFileError
+
+from pcapbuild import epb, idb, pcap, shb, udp_frame
 
 LINKTYPES = [0, 1, 12, 101, 108, 113, 228, 229, 276, 147]
 SEED_FRAME = udp_frame(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x00\x00\x01\x00\x01")
