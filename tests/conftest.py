@@ -39,3 +39,15 @@ def captures_dir() -> Path:
 def capture_files(pattern: str = "*") -> list[Path]:
     """Sample captures shipped in captures/ (copied from ../shared/captures with SOURCES.md)."""
     return sorted(p for p in CAPTURES.glob(pattern) if p.suffix in {".pcap", ".pcapng", ".gz"})
+
+
+def _package_parent() -> str:
+    """The directory the wirecraft under test is imported from (src/ or site-packages)."""
+    import wirecraft
+
+    return str(Path(wirecraft.__file__).resolve().parent.parent)
+
+
+# Child processes must import the same wirecraft as the tests: the source tree
+# when developing with PYTHONPATH=src, the installed package under ./dev test.
+WIRECRAFT_PATH = _package_parent()

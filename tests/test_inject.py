@@ -18,11 +18,11 @@ import wirecraft
 from wirecraft.craft import UDP, Ethernet, IPv4
 from wirecraft.writers import write_pcap
 
-from conftest import REPO, require_tool
+from conftest import REPO, WIRECRAFT_PATH, require_tool
 from netns import VethPair
 
 SRC_MAC = "02:00:00:00:00:aa"
-ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+ENV = {**os.environ, "PYTHONPATH": WIRECRAFT_PATH}
 
 pytestmark = pytest.mark.live
 

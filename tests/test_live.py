@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, require_root, require_tool
+from conftest import WIRECRAFT_PATH, require_root, require_tool
 from netns import VethPair
 from tsharkutil import tshark_fields
 
 pytestmark = pytest.mark.live
 
 PY = sys.executable
-SRC = str(REPO / "src")
+SRC = WIRECRAFT_PATH
 ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 # bounded UDP sender: n datagrams of `size` bytes at `rate`/s, numbered; `flows`

@@ -10,7 +10,7 @@ import pytest
 
 from wirecraft.reassembly import Reassembler, streams
 
-from conftest import REPO, capture_files, require_tool
+from conftest import REPO, WIRECRAFT_PATH, capture_files, require_tool
 
 
 def _tshark_streams(pcap: Path) -> dict[int, tuple[str, dict[str, bytes]]]:
@@ -91,7 +91,7 @@ def test_zeek_smtp_retransmissions_and_roles():
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "wirecraft.cli", *args], capture_output=True,
                           text=True, timeout=60, cwd=REPO,
-                          env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
+                          env={"PYTHONPATH": WIRECRAFT_PATH, "PATH": "/usr/bin:/bin"})
 
 
 @pytest.mark.parametrize("name,number", [("zeek__smtp.pcap", 0), ("zeek__smtp.pcap", 2),
@@ -118,7 +118,7 @@ def test_follow_cli_lists_and_handles_bad_numbers():
     assert "\t" + b"220 uprise ESMTP SubEthaSMTP null\r\n".hex() in hexed.stdout
     raw = subprocess.run([sys.executable, "-m", "wirecraft.cli", "follow", str(pcap), "2",
                           "--raw"], capture_output=True, timeout=60, cwd=REPO,
-                         env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}).stdout
+                         env={"PYTHONPATH": WIRECRAFT_PATH, "PATH": "/usr/bin:/bin"}).stdout
     assert len(raw) == 969 + 162
     assert raw.startswith(b"220 uprise ESMTP SubEthaSMTP null\r\nEHLO [192.168.133.100]\r\n")
     missing = _cli("follow", str(pcap), "99")

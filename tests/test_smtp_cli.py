@@ -8,13 +8,13 @@ import sys
 
 from wirecraft import smtp
 
-from conftest import REPO
+from conftest import REPO, WIRECRAFT_PATH
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "wirecraft.cli", "smtp", *args],
                           capture_output=True, text=True, timeout=60, cwd=REPO,
-                          env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})
+                          env={"PYTHONPATH": WIRECRAFT_PATH, "PATH": "/usr/bin:/bin"})
 
 
 def test_json_lines_equal_the_library_records():

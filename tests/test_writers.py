@@ -17,7 +17,7 @@ import wirecraft
 from wirecraft.craft import DNS, TCP, UDP, Ethernet, IPv4, IPv6
 from wirecraft.writers import PcapngWriter, PcapWriter, RotatingWriter
 
-from conftest import REPO, require_tool
+from conftest import WIRECRAFT_PATH, require_tool
 
 T0 = 1_700_000_000_123_456_789
 
@@ -177,7 +177,7 @@ def test_writer_killed_by_signal_keeps_every_accepted_packet(tmp_path: Path, sig
                                                              cls: str) -> None:
     path = tmp_path / ("killed.pcapng" if cls == "PcapngWriter" else "killed.pcap")
     extra = ", nanosecond=True" if cls == "PcapWriter" else ", [(1, 262144, 'eth0')]"
-    code = CHILD.format(src=str(REPO / "src"), cls=cls, path=str(path), extra=extra)
+    code = CHILD.format(src=WIRECRAFT_PATH, cls=cls, path=str(path), extra=extra)
     errfile = tmp_path / "stderr.txt"
     with open(errfile, "w") as errs:
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
