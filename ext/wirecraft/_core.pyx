@@ -13,7 +13,7 @@ ARP (RFC 826), IPv4 (RFC 791), IPv6 (RFC 8200), TCP (RFC 9293, options RFC
 """
 
 cimport cython
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize, PyByteArray_Resize
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -851,6 +851,15 @@ cdef class Batch:
         self.n += 1
         return r
 
+    cdef int shrink(self) except -1:
+        """Give back unused record space; only before any Packet view exists."""
+        cdef Py_ssize_t keep = max(self.n, 1)
+        if self.cap > 64 and keep < self.cap // 2:
+            PyByteArray_Resize(self.records, keep * sizeof(rec_t))
+            self.recs = <rec_t*>PyByteArray_AS_STRING(self.records)
+            self.cap = keep
+        return 0
+
     cdef void decode_all(self):
         with nogil:
             decode_records(self.base, self.recs, self.n)
@@ -1142,6 +1151,7 @@ cdef class Reader:
         if b is None:
             return None
         self.packets_matched += b.n
+        b.shrink()
         b.decode_all()
         return b
 
@@ -1354,6 +1364,7 @@ cdef class Reader:
         if b is None:
             return None
         self.packets_matched += b.n
+        b.shrink()
         b.decode_all()
         return b
 

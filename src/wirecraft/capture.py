@@ -168,15 +168,10 @@ class Capture:
 
     def table(self) -> Table:
         """Every (remaining) packet of the file as one Table."""
-        import numpy as np
-
-        from .table import RECORD_DTYPE, Table
+        from .table import Table
 
         # keep only the records: each batch's frames are released as soon as it is read
-        joined = bytearray()
-        for b in self.raw_batches():
-            joined += b.record_bytes()
-        return Table(np.frombuffer(joined, dtype=RECORD_DTYPE))
+        return Table.from_batches(self.raw_batches(), keep_frames=False)
 
     def close(self) -> None:
         if self._owned:

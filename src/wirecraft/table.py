@@ -66,33 +66,50 @@ for _name, _bit in _L.items():
 
 
 class Table:
-    """Decoded packets as columns.  `t["udp_dst_port"]` is a numpy array."""
+    """Decoded packets as columns.  `t["udp_dst_port"]` is a numpy array.
 
-    def __init__(self, records: np.ndarray, batches: Sequence[Batch] = ()) -> None:
-        if records.dtype != RECORD_DTYPE:
-            raise TypeError("records must use RECORD_DTYPE")
-        self.records = records
+    The records may sit in several chunks (one per batch read); a column is
+    joined from its chunks when asked for, so building a Table copies nothing.
+    """
+
+    def __init__(self, records: np.ndarray | Sequence[np.ndarray],
+                 batches: Sequence[Batch] = ()) -> None:
+        chunks = [records] if isinstance(records, np.ndarray) else list(records)
+        for c in chunks:
+            if c.dtype != RECORD_DTYPE:
+                raise TypeError("records must use RECORD_DTYPE")
+        self._chunks = chunks
+        self._joined: np.ndarray | None = chunks[0] if len(chunks) == 1 else None
         self._batches = list(batches)
 
     @classmethod
     def from_batches(cls, batches: Iterable[Batch], keep_frames: bool | None = None) -> Table:
         """Columns of `batches`; frames are kept (for `.packets()`) only for a single batch."""
-        batches = list(batches)
-        if not batches:
-            return cls(np.zeros(0, dtype=RECORD_DTYPE))
+        chunks, kept = [], []
+        for b in batches:
+            # a view of the record array only: the batch's frames are not held
+            chunks.append(np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE))
+            if keep_frames is not False:
+                kept.append(b)
         if keep_frames is None:
-            keep_frames = len(batches) == 1
-        if len(batches) == 1 and keep_frames:
-            rec = np.frombuffer(batches[0].record_bytes(), dtype=RECORD_DTYPE)
-        else:
-            # one byte-level copy; numpy's structured concatenate would repack the fields
-            joined = bytearray().join(b.record_bytes() for b in batches)
-            rec = np.frombuffer(joined, dtype=RECORD_DTYPE)
-        return cls(rec, batches if keep_frames else ())
+            keep_frames = len(kept) == 1
+        if not chunks:
+            chunks = [np.zeros(0, dtype=RECORD_DTYPE)]
+        return cls(chunks, kept if keep_frames else ())
+
+    @property
+    def records(self) -> np.ndarray:
+        """All records as one structured array (joined on first use)."""
+        if self._joined is None:
+            # byte-level join: numpy's structured concatenate would repack the fields
+            joined = bytearray().join(memoryview(c).cast("B") for c in self._chunks)
+            self._joined = np.frombuffer(joined, dtype=RECORD_DTYPE)
+            self._chunks = [self._joined]
+        return self._joined
 
     # -- access --------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.records)
+        return sum(len(c) for c in self._chunks)
 
     @property
     def columns(self) -> list[str]:
@@ -102,10 +119,12 @@ class Table:
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name in VIRTUAL:
-            return VIRTUAL[name](self.records)
-        if name in _HIDDEN or name not in RECORD_DTYPE.names:
+            parts = [VIRTUAL[name](c) for c in self._chunks]
+        elif name in _HIDDEN or name not in RECORD_DTYPE.names:
             raise KeyError(f"no column {name!r}; see Table.columns")
-        return self.records[name]
+        else:
+            parts = [c[name] for c in self._chunks]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def __contains__(self, name: str) -> bool:
         return name in self.columns
@@ -113,10 +132,10 @@ class Table:
     def text(self, name: str) -> list[str]:
         """A column rendered as text: IP addresses and MAC addresses as people write them."""
         if name in ADDRESS_COLUMNS:
-            raw = np.ascontiguousarray(self.records[name]).view(np.uint8).reshape(-1, 16)
-            return _core.format_addresses(raw, np.ascontiguousarray(self.records["ip_version"]))
+            raw = np.ascontiguousarray(self[name]).view(np.uint8).reshape(-1, 16)
+            return _core.format_addresses(raw, np.ascontiguousarray(self["ip_version"]))
         if name in MAC_COLUMNS:
-            return _core.format_macs(np.ascontiguousarray(self.records[name]))
+            return _core.format_macs(np.ascontiguousarray(self[name]))
         return [str(v) for v in self[name]]
 
     def value_counts(self, name: str) -> dict[Any, int]:
@@ -144,7 +163,7 @@ class Table:
             if addresses == "text" and (name in ADDRESS_COLUMNS or name in MAC_COLUMNS):
                 out[name] = self.text(name)
             elif name in ADDRESS_COLUMNS:
-                out[name] = [bytes(v) for v in self.records[name]]
+                out[name] = [bytes(v) for v in self[name]]
             else:
                 out[name] = np.ascontiguousarray(self[name])
         return out
@@ -164,7 +183,7 @@ class Table:
                 if addresses == "text":
                     cols[name] = pa.array(self.text(name), pa.string())
                 elif name in ADDRESS_COLUMNS:
-                    raw = np.ascontiguousarray(self.records[name]).view(np.uint8)
+                    raw = np.ascontiguousarray(self[name]).view(np.uint8)
                     cols[name] = pa.FixedSizeBinaryArray.from_buffers(
                         pa.binary(16), len(self), [None, pa.py_buffer(raw)])
                 else:
