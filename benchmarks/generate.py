@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
 REC = struct.Struct("<IIII")
@@ -233,12 +233,31 @@ def mac(rng: random.Random) -> bytes:
     return bytes([0x02]) + rng.getrandbits(40).to_bytes(5, "big")
 
 
+# Hosts come from pools, as in real traffic (a few thousand clients, a few hundred servers
+# per network): millions of distinct addresses would be unrealistic, and tools that cache
+# per-address state (tcpdump's name cache even with -n) would go quadratic on them.
+POOL_SIZES = {10: 4000}
+_POOLS: dict[object, list[bytes]] = {}
+
+
+def reset_pools() -> None:
+    _POOLS.clear()
+
+
 def v4(rng: random.Random, net: int) -> bytes:
-    return bytes([net, rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254)])
+    pool = _POOLS.get(net)
+    if pool is None:
+        pool = _POOLS[net] = [bytes([net, rng.randint(0, 255), rng.randint(0, 255),
+                                     rng.randint(1, 254)]) for _ in range(POOL_SIZES.get(net, 300))]
+    return rng.choice(pool)
 
 
 def v6(rng: random.Random) -> bytes:
-    return b"\x20\x01\x0d\xb8" + rng.getrandbits(96).to_bytes(12, "big")
+    pool = _POOLS.get("v6")
+    if pool is None:
+        pool = _POOLS["v6"] = [b"\x20\x01\x0d\xb8" + rng.getrandbits(96).to_bytes(12, "big")
+                               for _ in range(2000)]
+    return rng.choice(pool)
 
 
 class Clock:
@@ -396,7 +415,11 @@ def smtp_flow(rng: random.Random, v6mode: bool, vlan: int, stats: Counter, attac
         msg = mail_message(rng, sender, rcpts, attach_max)
         stuffed = b"\r\n".join(b"." + ln if ln.startswith(b".") else ln
                                for ln in msg.split(b"\r\n"))
-        yield from c.send(True, stuffed + b".\r\n")
+        data = stuffed + b".\r\n"
+        if 0 < len(data) % 1448 < 5:  # the CRLF.CRLF end of data crosses a segment boundary
+            stats["smtp_end_split"] += 1
+            stats[f"smtp_end_split_{len(data) % 1448}"] += 1
+        yield from c.send(True, data)
         yield c.frame(False, 0x18, b"250 2.0.0 Ok: queued as %X\r\n" % rng.getrandbits(40))
         stats["smtp_messages"] += 1
         stats["smtp_recipients"] += len(rcpts)
@@ -531,6 +554,7 @@ def summarize(keys: Counter, frames: int, nbytes: int) -> dict:
 def run_mix(path: Path, rng: random.Random, target_frames: int, mix: list[tuple], stats: Counter,
             concurrency: int = 8) -> dict:
     """Interleave flows drawn from `mix` (factory, weight) until `target_frames` are written."""
+    reset_pools()
     clock = Clock()
     w = Writer(path, clock)
     factories = [m[0] for m in mix]
@@ -596,7 +620,8 @@ def dns_stats(stats: Counter) -> dict:
 
 def smtp_stats(stats: Counter) -> dict:
     return {k: stats[k] for k in ("smtp_sessions", "smtp_messages", "smtp_recipients",
-                                  "smtp_message_bytes")}
+                                  "smtp_message_bytes", "smtp_end_split", "smtp_end_split_1",
+                                  "smtp_end_split_2", "smtp_end_split_3", "smtp_end_split_4")}
 
 
 def generate_dns(path: Path, transactions: int, seed: int) -> dict:
@@ -614,6 +639,7 @@ def generate_smtp(path: Path, sessions: int, seed: int) -> dict:
     stats: Counter = Counter()
     # target frames are open-ended; stop on the number of sessions instead
     mix = [(lambda: smtp_flow(rng, rng.random() < 0.1, 0, stats, 40000), 1.0)]
+    reset_pools()
     clock = Clock()
     w = Writer(path, clock)
     active = [mix[0][0]() for _ in range(16)]
