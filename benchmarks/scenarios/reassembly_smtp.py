@@ -18,6 +18,8 @@ for name, fn in [("streams()", lambda: sum(1 for _ in wirecraft.streams(path))),
                  ("smtp.transactions()", lambda: len(wirecraft.smtp.transactions(path)))]:
     best = None
     for _ in range(3):
-        t = time.perf_counter(); n = fn(); dt = time.perf_counter() - t
+        t = time.perf_counter()
+        n = fn()
+        dt = time.perf_counter() - t
         best = dt if best is None else min(best, dt)
     print(f"{name:32s} {n:6d} items  {best:.3f} s  {size/best:7.1f} MB/s  {3000/best:8.0f} sessions/s")
