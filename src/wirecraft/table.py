@@ -65,6 +65,18 @@ for _name, _bit in _L.items():
     VIRTUAL[f"has_{_name}"] = (lambda b: lambda rec: (rec["layers"] & b) != 0)(_bit)
 
 
+class _Fields:
+    """What the VIRTUAL column functions index: record fields, joined once per Table."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.table._field(name)
+
+
 class Table:
     """Decoded packets as columns.  `t["udp_dst_port"]` is a numpy array.
 
@@ -81,6 +93,7 @@ class Table:
         self._chunks = chunks
         self._joined: np.ndarray | None = chunks[0] if len(chunks) == 1 else None
         self._batches = list(batches)
+        self._cache: dict[str, np.ndarray] = {}
 
     @classmethod
     def from_batches(cls, batches: Iterable[Batch], keep_frames: bool | None = None) -> Table:
@@ -117,14 +130,21 @@ class Table:
         names = [n for n in RECORD_DTYPE.names if n not in _HIDDEN]
         return names + [n for n in VIRTUAL if n not in names]
 
+    def _field(self, name: str) -> np.ndarray:
+        """A record field as one array; joined fields are kept for the next use."""
+        if len(self._chunks) == 1:
+            return self._chunks[0][name]
+        col = self._cache.get(name)
+        if col is None:
+            col = self._cache[name] = np.concatenate([c[name] for c in self._chunks])
+        return col
+
     def __getitem__(self, name: str) -> np.ndarray:
         if name in VIRTUAL:
-            parts = [VIRTUAL[name](c) for c in self._chunks]
-        elif name in _HIDDEN or name not in RECORD_DTYPE.names:
+            return VIRTUAL[name](_Fields(self))
+        if name in _HIDDEN or name not in RECORD_DTYPE.names:
             raise KeyError(f"no column {name!r}; see Table.columns")
-        else:
-            parts = [c[name] for c in self._chunks]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self._field(name)
 
     def __contains__(self, name: str) -> bool:
         return name in self.columns
