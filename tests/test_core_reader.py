@@ -212,3 +212,20 @@ def test_records_straddling_every_chunk_boundary(kind) -> None:
         while (b := reader.read_batch(5)) is not None:
             got += [p.data for p in b]
         assert got == frames, chunk
+
+
+def test_buffers_are_reused_only_when_no_batch_holds_them() -> None:
+    """Dropped batches let the reader refill its buffer in place; held ones keep their bytes."""
+    from wirecraft import _core
+
+    frames = [udp_frame(bytes([i % 251]) * (50 + i % 40), sport=i) for i in range(600)]
+    data = pcap([(i, f) for i, f in enumerate(frames)])
+    reader = _core.Reader(io.BytesIO(data), "mem", 2000, None)
+    kept, seen = [], []
+    while (b := reader.read_batch(7)) is not None:
+        seen += [p.data for p in b]
+        if len(seen) % 3 == 0:
+            kept.append((len(seen) - len(b), b))     # hold this batch to the end
+    assert seen == frames
+    for start, b in kept:
+        assert [p.data for p in b] == frames[start:start + len(b)]

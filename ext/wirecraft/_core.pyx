@@ -13,13 +13,19 @@ ARP (RFC 826), IPv4 (RFC 791), IPv6 (RFC 8200), TCP (RFC 9293, options RFC
 """
 
 cimport cython
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize, PyByteArray_Resize
+from cpython.bytearray cimport (
+    PyByteArray_AS_STRING,
+    PyByteArray_FromStringAndSize,
+    PyByteArray_GET_SIZE,
+    PyByteArray_Resize,
+)
+from cpython.ref cimport Py_REFCNT
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdio cimport snprintf
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memmove, memset
 
 import socket as _socket
 
@@ -1022,12 +1028,20 @@ cdef class Reader:
             return True
         if self.eof:
             return False
-        # a fresh buffer: batches handed out earlier keep theirs
         size = max(need, have + self.chunk)
-        newbuf = PyByteArray_FromStringAndSize(NULL, size)
-        nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
-        if have > 0:
-            memcpy(nb, self.base + self.pos, have)
+        if Py_REFCNT(self.buf) == 1 and PyByteArray_GET_SIZE(self.buf) == size:
+            # no batch holds the current buffer any more (columnar readers drop
+            # them at once): refill it in place, saving fresh pages every chunk
+            newbuf = self.buf
+            nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
+            if have > 0:
+                memmove(nb, self.base + self.pos, have)
+        else:
+            # batches handed out earlier keep their buffer: take a fresh one
+            newbuf = PyByteArray_FromStringAndSize(NULL, size)
+            nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
+            if have > 0:
+                memcpy(nb, self.base + self.pos, have)
         filled = have
         view = memoryview(newbuf)
         while filled < need:
