@@ -128,3 +128,7 @@ cdef enum:
     APP_SMTP = 4
 
 cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil
+
+# address text, shared with the other extension modules (one formatter each)
+cdef str ip4_text(const uint8_t* a)
+cdef str ip6_text(const uint8_t* a)

@@ -1574,7 +1574,7 @@ cdef inline int put_dec(char* out, unsigned v) noexcept nogil:
     return 1
 
 
-cdef inline str ip4_text(const uint8_t* a):
+cdef str ip4_text(const uint8_t* a):
     cdef char tmp[16]
     cdef int k = put_dec(tmp, a[0])
     tmp[k] = 46; k += 1

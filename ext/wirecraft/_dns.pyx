@@ -14,6 +14,7 @@ Every record consumes at least 5 bytes, so a message costs time linear in its le
 """
 
 cimport cython
+from wirecraft._core cimport ip4_text, ip6_text
 from cpython cimport array
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -285,93 +286,11 @@ cdef inline str _ascii(const char* text, Py_ssize_t n):
 
 
 cdef str ip_text(const unsigned char* src, int af):
-    # src holds 4 (AF_INET) or 16 (AF_INET6) bytes: every caller passes such a buffer
-    cdef char out[64]
-    cdef int i, o = 0
-    cdef unsigned int v
+    # src holds 4 (AF_INET) or 16 (AF_INET6) bytes: every caller passes such a buffer.
+    # The text comes from the core's formatters (inet_ntop's exact output, no printf).
     if af == AF_INET:
-        # dotted quad without printf (inet_ntop formats through vfprintf)
-        for i in range(4):
-            v = src[i]
-            if v >= 100:
-                out[o] = 48 + v // 100
-                o += 1
-            if v >= 10:
-                out[o] = 48 + (v // 10) % 10
-                o += 1
-            out[o] = 48 + v % 10
-            o += 1
-            if i < 3:
-                out[o] = 46
-                o += 1
-        return _ascii(out, o)
-    return _ascii(out, ip6_format(src, out))
-
-
-cdef int ip6_format(const unsigned char* src, char* out) noexcept nogil:
-    """The 16 bytes at src as inet_ntop(AF_INET6) writes them (RFC 5952 zero run, the
-    IPv4-compatible and -mapped forms), without printf; out holds >= 46 bytes."""
-    cdef unsigned int words[8]
-    cdef int i, o = 0, best = -1, best_len = 0, cur = -1, cur_len = 0, shift
-    cdef unsigned int w, v
-    cdef bint started
-    for i in range(8):
-        words[i] = (src[2 * i] << 8) | src[2 * i + 1]  # src holds 16 bytes (caller)
-        if words[i] == 0:
-            if cur < 0:
-                cur = i
-                cur_len = 1
-            else:
-                cur_len += 1
-        elif cur >= 0:
-            if best < 0 or cur_len > best_len:
-                best = cur
-                best_len = cur_len
-            cur = -1
-    if cur >= 0 and (best < 0 or cur_len > best_len):
-        best = cur
-        best_len = cur_len
-    if best >= 0 and best_len < 2:
-        best = -1
-    i = 0
-    while i < 8:
-        if best >= 0 and best <= i < best + best_len:
-            if i == best:
-                out[o] = 58
-                o += 1
-            i += 1
-            continue
-        if i:
-            out[o] = 58
-            o += 1
-        if i == 6 and best == 0 and (best_len == 6 or (best_len == 5 and words[5] == 0xFFFF)):
-            for shift in range(4):
-                v = src[12 + shift]
-                if v >= 100:
-                    out[o] = 48 + v // 100
-                    o += 1
-                if v >= 10:
-                    out[o] = 48 + (v // 10) % 10
-                    o += 1
-                out[o] = 48 + v % 10
-                o += 1
-                if shift < 3:
-                    out[o] = 46
-                    o += 1
-            return o
-        w = words[i]
-        started = False
-        for shift in range(12, -4, -4):
-            v = (w >> shift) & 0xF
-            if v or started or shift == 0:
-                out[o] = (48 + v) if v < 10 else (87 + v)
-                o += 1
-                started = True
-        i += 1
-    if best >= 0 and best + best_len == 8:
-        out[o] = 58
-        o += 1
-    return o
+        return ip4_text(src)
+    return ip6_text(src)
 
 
 def _ip6_text(bytes raw):
