@@ -90,48 +90,36 @@ def mac_str(b: bytes) -> str:
     return ":".join(f"{x:02x}" for x in b)
 
 
-def ip4_bytes(value: Any) -> bytes:
-    """4 bytes from a dotted quad, ipaddress object, int or bytes."""
+def _ip_bytes(value: Any, family: int, size: int, cache: dict, kind: type, label: str) -> bytes:
+    """Packed address from text (cached), an ipaddress object, an int or raw bytes."""
     if type(value) is str:
-        b = _IP4_CACHE.get(value)
+        b = cache.get(value)
         if b is not None:
             return b
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
-        if len(b) != 4:
-            raise ValueError(f"IPv4 address must be 4 bytes, got {len(b)}")
+        if len(b) != size:
+            raise ValueError(f"{label} address must be {size} bytes, got {len(b)}")
         return b
     if isinstance(value, int):
-        return value.to_bytes(4, "big")
-    if isinstance(value, ipaddress.IPv4Address):
+        return value.to_bytes(size, "big")
+    if isinstance(value, kind):
         return value.packed
     try:
-        b = socket.inet_pton(socket.AF_INET, str(value))
+        b = socket.inet_pton(family, str(value))
     except OSError:
-        raise ValueError(f"not an IPv4 address: {value!r}") from None
-    return _remember(_IP4_CACHE, value, b)
+        raise ValueError(f"not an {label} address: {value!r}") from None
+    return _remember(cache, value, b)
+
+
+def ip4_bytes(value: Any) -> bytes:
+    """4 bytes from a dotted quad, ipaddress object, int or bytes."""
+    return _ip_bytes(value, socket.AF_INET, 4, _IP4_CACHE, ipaddress.IPv4Address, "IPv4")
 
 
 def ip6_bytes(value: Any) -> bytes:
     """16 bytes from an IPv6 string, ipaddress object, int or bytes."""
-    if type(value) is str:
-        b = _IP6_CACHE.get(value)
-        if b is not None:
-            return b
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        b = bytes(value)
-        if len(b) != 16:
-            raise ValueError(f"IPv6 address must be 16 bytes, got {len(b)}")
-        return b
-    if isinstance(value, int):
-        return value.to_bytes(16, "big")
-    if isinstance(value, ipaddress.IPv6Address):
-        return value.packed
-    try:
-        b = socket.inet_pton(socket.AF_INET6, str(value))
-    except OSError:
-        raise ValueError(f"not an IPv6 address: {value!r}") from None
-    return _remember(_IP6_CACHE, value, b)
+    return _ip_bytes(value, socket.AF_INET6, 16, _IP6_CACHE, ipaddress.IPv6Address, "IPv6")
 
 
 def ip4_str(b: bytes) -> str:
