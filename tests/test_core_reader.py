@@ -229,3 +229,51 @@ def test_buffers_are_reused_only_when_no_batch_holds_them() -> None:
     assert seen == frames
     for start, b in kept:
         assert [p.data for p in b] == frames[start:start + len(b)]
+
+
+def test_record_areas_are_reused_only_when_nothing_holds_them() -> None:
+    """Batches and Tables a caller keeps keep their records while later reads reuse free areas."""
+    from wirecraft import _core
+
+    frames = [udp_frame(bytes([i % 251]) * (i % 30), sport=1000 + i) for i in range(500)]
+    data = pcap([(i, f) for i, f in enumerate(frames)])
+    reader = _core.Reader(io.BytesIO(data), "mem", 3000, None)
+    kept_batches, kept_packets = [], []
+    n = 0
+    while (b := reader.read_batch(16)) is not None:
+        if n % 3 == 0:
+            kept_batches.append((n, b))
+        elif n % 3 == 1:
+            kept_packets.append((n, b[0]))   # a view keeps its batch, and so its records
+        n += len(b)
+    assert n == len(frames)
+    for start, b in kept_batches:
+        assert [p.udp.src_port for p in b] == list(range(1000 + start, 1000 + start + len(b)))
+    for start, p in kept_packets:
+        assert p.udp.src_port == 1000 + start and p.index == start
+
+    # Tables from batches() hold numpy views of their records
+    src = io.BytesIO(data)
+    with wirecraft.open(src, batch_size=16) as cap:
+        tables = list(cap.batches())
+    ports = [int(x) for t in tables for x in t["udp_src_port"]]
+    assert ports == list(range(1000, 1500))
+
+
+@pytest.mark.parametrize("flt", [None, "udp src port 1003 or udp src port 1400"])
+def test_table_over_many_growing_chunks(monkeypatch, flt) -> None:
+    """table() decodes into arrays that grow and roll over; every record lands once, in order."""
+    import wirecraft.capture as capture
+
+    monkeypatch.setattr(capture, "TABLE_FIRST_CHUNK", 8)
+    monkeypatch.setattr(capture, "TABLE_MAX_CHUNK", 32)
+    frames = [udp_frame(bytes([i % 251]) * (i % 30), sport=1000 + i) for i in range(700)]
+    data = pcap([(i, f) for i, f in enumerate(frames)])
+    with wirecraft.open(io.BytesIO(data), filter=flt, batch_size=5) as cap:
+        table = cap.table()
+    with wirecraft.open(io.BytesIO(data), filter=flt) as cap:
+        expect = [(p.index, p.udp.src_port, p.caplen) for p in cap]
+    assert len(table) == len(expect)
+    got = list(zip(table["index"].tolist(), table["udp_src_port"].tolist(),
+                   table["caplen"].tolist(), strict=True))
+    assert got == expect

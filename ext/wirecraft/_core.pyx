@@ -36,6 +36,7 @@ DEF MAX_RECORD = 16777216
 MAX_RECORD_BYTES = MAX_RECORD
 DEF MAX_VLAN = 3
 DEF MAX_IP6_EXT = 255
+DEF POOL_SIZE = 4     # frame buffers / record areas a reader keeps for reuse
 
 # --------------------------------------------------------------------------
 # Byte access.  Every caller checks the length before the read.
@@ -804,20 +805,23 @@ cdef class Filter:
 cdef class Batch:
     """Frames sharing one buffer, with one decoded record each.
 
-    `data` holds the frames; `records` (a bytearray) holds the rec_t array
-    that numpy views as columns and `Packet` views read one at a time.
+    `data` holds the frames; `records` (a bytearray, or a caller's writable
+    buffer) holds the rec_t array that numpy views as columns and `Packet`
+    views read one at a time.
     """
     cdef readonly object data
     cdef const uint8_t* base
-    cdef readonly bytearray records
+    cdef readonly object records
     cdef rec_t* recs
     cdef readonly Py_ssize_t n
     cdef Py_ssize_t cap
+    cdef bint pooled
     cdef public dict comments
     cdef public object interfaces
 
-    def __cinit__(self, data, Py_ssize_t capacity):
+    def __cinit__(self, data, Py_ssize_t capacity, records=None, bint pooled=False):
         # data is bytes or a bytearray that is never resized while the batch lives
+        cdef uint8_t[::1] mem
         self.data = data
         if isinstance(data, bytes):
             self.base = <const uint8_t*>PyBytes_AS_STRING(data)
@@ -826,9 +830,19 @@ cdef class Batch:
         else:
             raise TypeError("batch data must be bytes or bytearray")
         self.cap = max(capacity, 1)
-        # uninitialised: push() clears each record as it is taken
-        self.records = PyByteArray_FromStringAndSize(NULL, self.cap * sizeof(rec_t))
-        self.recs = <rec_t*>PyByteArray_AS_STRING(self.records)
+        self.pooled = pooled
+        if records is None:
+            # uninitialised: push() clears each record as it is taken
+            self.records = PyByteArray_FromStringAndSize(NULL, self.cap * sizeof(rec_t))
+            self.recs = <rec_t*>PyByteArray_AS_STRING(self.records)
+        else:
+            # a caller-owned record area (a reader's pool, a Table's chunk)
+            mem = records
+            if mem.shape[0] < self.cap * <Py_ssize_t>sizeof(rec_t):
+                raise ValueError(f"record area of {mem.shape[0]} bytes is smaller than "
+                                 f"{self.cap} records")
+            self.records = records
+            self.recs = <rec_t*>&mem[0]
         self.n = 0
         self.comments = None
         self.interfaces = None
@@ -858,10 +872,23 @@ cdef class Batch:
         return r
 
     cdef int shrink(self) except -1:
-        """Give back unused record space; only before any Packet view exists."""
+        """Give back unused record space; only before any Packet view exists.
+
+        A record area from the reader's pool goes back to the pool: a mostly
+        empty batch (a selective filter) moves its few records to a right-sized
+        bytearray, so batches a caller keeps never pin a whole pooled area."""
         cdef Py_ssize_t keep = max(self.n, 1)
+        cdef bytearray small
         if self.cap > 64 and keep < self.cap // 2:
-            PyByteArray_Resize(self.records, keep * sizeof(rec_t))
+            if self.pooled:
+                small = PyByteArray_FromStringAndSize(<const char*>self.recs,
+                                                      keep * sizeof(rec_t))
+                self.records = small
+                self.pooled = False
+            elif isinstance(self.records, bytearray):
+                PyByteArray_Resize(self.records, keep * sizeof(rec_t))
+            else:
+                return 0
             self.recs = <rec_t*>PyByteArray_AS_STRING(self.records)
             self.cap = keep
         return 0
@@ -872,7 +899,7 @@ cdef class Batch:
 
     def record_bytes(self):
         """The used part of the record array (shares memory with the batch)."""
-        return memoryview(self.records)[: self.n * sizeof(rec_t)]
+        return memoryview(self.records).cast("B")[: self.n * sizeof(rec_t)]
 
 
 def batch_from_buffer(bytes data, offsets, caplens, wire_lens, ts_ns, int linktype,
@@ -991,6 +1018,9 @@ cdef class Reader:
     cdef readonly uint64_t blocks_skipped
     cdef Py_ssize_t chunk
     cdef Filter bpf
+    cdef list bufpool                   # frame buffers of `chunk` bytes, reused once free
+    cdef list recpool                   # record areas, reused once no batch holds them
+    cdef object target                  # a caller's record area for the next batch, or None
 
     def __cinit__(self, fileobj, str path, Py_ssize_t chunk=1 << 20, Filter bpf=None):
         self.f = fileobj
@@ -1004,6 +1034,9 @@ cdef class Reader:
         self.eof = False
         self.chunk = chunk
         self.bpf = bpf
+        self.bufpool = []
+        self.recpool = []
+        self.target = None
         self.ifaces = NULL
         self.n_ifaces = 0
         self.cap_ifaces = 0
@@ -1028,20 +1061,13 @@ cdef class Reader:
             return True
         if self.eof:
             return False
-        size = max(need, have + self.chunk)
-        if Py_REFCNT(self.buf) == 1 and PyByteArray_GET_SIZE(self.buf) == size:
-            # no batch holds the current buffer any more (columnar readers drop
-            # them at once): refill it in place, saving fresh pages every chunk
-            newbuf = self.buf
-            nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
-            if have > 0:
-                memmove(nb, self.base + self.pos, have)
-        else:
-            # batches handed out earlier keep their buffer: take a fresh one
-            newbuf = PyByteArray_FromStringAndSize(NULL, size)
-            nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
-            if have > 0:
-                memcpy(nb, self.base + self.pos, have)
+        # one size for every ordinary refill, so that free buffers can be reused
+        size = self.chunk if need <= self.chunk else need
+        newbuf = self._free_buffer(size)
+        nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
+        if have > 0:
+            # in place when the current buffer is the free one
+            memmove(nb, self.base + self.pos, have)
         filled = have
         view = memoryview(newbuf)
         while filled < need:
@@ -1064,6 +1090,58 @@ cdef class Reader:
         self.buf_len = filled
         self.pos = 0
         return filled >= need
+
+    cdef bytearray _free_buffer(self, Py_ssize_t size):
+        """A frame buffer of `size` bytes that no batch holds: a pooled one when
+        possible, so a streaming read does not pay fresh pages for every chunk."""
+        cdef bytearray b
+        cdef Py_ssize_t i, held
+        for i in range(len(self.bufpool)):
+            b = self.bufpool[i]
+            # references: the pool's, this local's, and self.buf's if it is current
+            held = 3 if b is self.buf else 2
+            if Py_REFCNT(b) == held and PyByteArray_GET_SIZE(b) == size:
+                return b
+        b = PyByteArray_FromStringAndSize(NULL, size)
+        if size == self.chunk:
+            if len(self.bufpool) >= POOL_SIZE:
+                self._evict(self.bufpool)
+            if len(self.bufpool) < POOL_SIZE:
+                self.bufpool.append(b)
+        return b
+
+    cdef void _evict(self, list pool):
+        """Drop one pooled entry that nobody else holds (its memory goes back)."""
+        cdef Py_ssize_t i
+        for i in range(len(pool)):
+            x = pool[i]
+            if Py_REFCNT(x) == 2 and x is not self.buf:
+                del pool[i]
+                return
+
+    cdef Batch _new_batch(self, Py_ssize_t max_packets):
+        """A batch over the current frame buffer, its records in the caller's area
+        (table()), in a free pooled area, or in a fresh one added to the pool."""
+        cdef bytearray area
+        cdef Py_ssize_t i, size = max(max_packets, 1) * sizeof(rec_t)
+        cdef Batch b
+        if self.target is not None:
+            b = Batch(self.buf, max_packets, self.target)
+        else:
+            for i in range(len(self.recpool)):
+                area = self.recpool[i]
+                # references: the pool's and this local's only: no batch, view or array
+                if Py_REFCNT(area) == 2 and PyByteArray_GET_SIZE(area) == size:
+                    break
+            else:
+                area = PyByteArray_FromStringAndSize(NULL, size)
+                if len(self.recpool) >= POOL_SIZE:
+                    self._evict(self.recpool)
+                if len(self.recpool) < POOL_SIZE:
+                    self.recpool.append(area)
+            b = Batch(self.buf, max_packets, area, True)
+        b.interfaces = self.interfaces
+        return b
 
     cdef void _read_header(self) except *:
         cdef const uint8_t* p
@@ -1107,11 +1185,19 @@ cdef class Reader:
                                 "name": None, "description": None,
                                 "ts_resolution": "ns" if self.ts_mult == 1 else "us"})
 
-    cpdef Batch read_batch(self, Py_ssize_t max_packets=4096):
-        """Up to max_packets packets (fewer at a chunk boundary); None at the end."""
-        if self.format == FMT_PCAP:
-            return self._batch_pcap(max_packets)
-        return self._batch_pcapng(max_packets)
+    cpdef Batch read_batch(self, Py_ssize_t max_packets=4096, records=None):
+        """Up to max_packets packets (fewer at a chunk boundary); None at the end.
+
+        `records`, a writable buffer of at least max_packets records, receives
+        the records instead of a pooled area (Capture.table() decodes straight
+        into its chunks this way)."""
+        self.target = records
+        try:
+            if self.format == FMT_PCAP:
+                return self._batch_pcap(max_packets)
+            return self._batch_pcapng(max_packets)
+        finally:
+            self.target = None
 
     cdef Batch _batch_pcap(self, Py_ssize_t max_packets):
         cdef const uint8_t* p
@@ -1146,8 +1232,7 @@ cdef class Reader:
                                   f" of {caplen} bytes)")
                 break
             if b is None:
-                b = Batch(self.buf, max_packets)
-                b.interfaces = self.interfaces
+                b = self._new_batch(max_packets)
             p = self.base + self.pos
             sec = rd32(p, self.swap)
             frac = rd32(p + 4, self.swap)
@@ -1353,8 +1438,7 @@ cdef class Reader:
                 if self.bpf is None or self.bpf.accept(p + dataoff, caplen, wirelen,
                                                        self.ifaces[iface].linktype):
                     if b is None:
-                        b = Batch(self.buf, max_packets)
-                        b.interfaces = self.interfaces
+                        b = self._new_batch(max_packets)
                     r = b.push()
                     r.ts_ns = self._ts(iface, t) if btype != 3 else 0
                     r.caplen = caplen

@@ -27,6 +27,8 @@ _core = _ext.load("_core")
 
 DEFAULT_BATCH = 4096
 CHUNK = 1 << 20
+TABLE_FIRST_CHUNK = 8192     # records in table()'s first array; later ones double
+TABLE_MAX_CHUNK = 1 << 16    # ... up to this many (13 MB, in huge pages where numpy can)
 
 
 class CaptureTruncatedWarning(UserWarning):
@@ -167,11 +169,49 @@ class Capture:
             yield Table.from_batches([b])
 
     def table(self) -> Table:
-        """Every (remaining) packet of the file as one Table."""
-        from .table import Table
+        """Every (remaining) packet of the file as one Table.
 
-        # keep only the records: each batch's frames are released as soon as it is read
-        return Table.from_batches(self.raw_batches(), keep_frames=False)
+        Records are decoded straight into a few large arrays (growing geometrically), and
+        each batch's frames are released as soon as they are decoded, so the read buffer is
+        reused and the only memory that grows is the records themselves.
+        """
+        import numpy as np
+
+        from .table import RECORD_DTYPE, Table
+
+        rsize = RECORD_DTYPE.itemsize
+        reader = self._reader
+        step = self.batch_size
+        chunks: list[np.ndarray] = []
+        cap = max(step, TABLE_FIRST_CHUNK)
+        area = np.empty(cap * rsize, dtype=np.uint8)
+        used = 0
+        try:
+            while True:
+                if cap - used < step:
+                    chunks.append(area[: used * rsize].view(RECORD_DTYPE))
+                    cap = min(cap * 2, TABLE_MAX_CHUNK) if cap < TABLE_MAX_CHUNK else cap
+                    cap = max(cap, step)
+                    area = np.empty(cap * rsize, dtype=np.uint8)
+                    used = 0
+                target = area[used * rsize:(used + step) * rsize]
+                try:
+                    b = reader.read_batch(step, target)
+                except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                    raise CaptureFileError(self.path, -1, f"cannot read: {exc}") from None
+                if b is None:
+                    break
+                used += len(b)
+                # drop the batch at once: its frame buffer is then free for the next read
+                del b, target
+        finally:
+            self._report_truncation()
+        if used or not chunks:
+            last = area[: used * rsize]
+            if used * 2 < cap:
+                last = last.copy()  # do not pin a mostly empty chunk
+            chunks.append(last.view(RECORD_DTYPE))
+        return Table(chunks)
 
     def close(self) -> None:
         if self._owned:
