@@ -25,7 +25,7 @@ class Filter:
 
 class Batch:
     data: bytes | bytearray
-    records: bytearray
+    records: bytearray | Any  # a pooled bytearray, or the caller's writable buffer
     n: int
     comments: dict[int, str] | None
     interfaces: list[dict[str, Any]] | None
@@ -47,7 +47,7 @@ class Reader:
     truncated: tuple[int, str] | None
     def __init__(self, fileobj: IO[bytes], path: str, chunk: int = ...,
                  bpf: Filter | None = ...) -> None: ...
-    def read_batch(self, max_packets: int = ...) -> Batch | None: ...
+    def read_batch(self, max_packets: int = ..., records: Any = ..., zeroed: bool = ...) -> Batch | None: ...
 
 class PacketIterator(Iterator[Packet]):
     def __init__(self, reader: Reader, size: int, on_end: Callable[[], None] | None = ...) -> None: ...

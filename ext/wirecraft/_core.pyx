@@ -19,7 +19,8 @@ from cpython.bytearray cimport (
     PyByteArray_GET_SIZE,
     PyByteArray_Resize,
 )
-from cpython.ref cimport Py_REFCNT
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_REFCNT, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -816,10 +817,12 @@ cdef class Batch:
     cdef readonly Py_ssize_t n
     cdef Py_ssize_t cap
     cdef bint pooled
+    cdef bint zeroed                # the record area is known to be all zero bytes
     cdef public dict comments
     cdef public object interfaces
 
-    def __cinit__(self, data, Py_ssize_t capacity, records=None, bint pooled=False):
+    def __cinit__(self, data, Py_ssize_t capacity, records=None, bint pooled=False,
+                  bint zeroed=False):
         # data is bytes or a bytearray that is never resized while the batch lives
         cdef uint8_t[::1] mem
         self.data = data
@@ -831,6 +834,7 @@ cdef class Batch:
             raise TypeError("batch data must be bytes or bytearray")
         self.cap = max(capacity, 1)
         self.pooled = pooled
+        self.zeroed = zeroed and records is not None
         if records is None:
             # uninitialised: push() clears each record as it is taken
             self.records = PyByteArray_FromStringAndSize(NULL, self.cap * sizeof(rec_t))
@@ -867,7 +871,8 @@ cdef class Batch:
         if self.n >= self.cap:
             raise OverflowError("batch is full")
         r = &self.recs[self.n]
-        memset(r, 0, sizeof(rec_t))
+        if not self.zeroed:
+            memset(r, 0, sizeof(rec_t))
         self.n += 1
         return r
 
@@ -1021,6 +1026,7 @@ cdef class Reader:
     cdef list bufpool                   # frame buffers of `chunk` bytes, reused once free
     cdef list recpool                   # record areas, reused once no batch holds them
     cdef object target                  # a caller's record area for the next batch, or None
+    cdef bint target_zeroed             # ... and whether it is all zero bytes
 
     def __cinit__(self, fileobj, str path, Py_ssize_t chunk=1 << 20, Filter bpf=None):
         self.f = fileobj
@@ -1126,7 +1132,7 @@ cdef class Reader:
         cdef Py_ssize_t i, size = max(max_packets, 1) * sizeof(rec_t)
         cdef Batch b
         if self.target is not None:
-            b = Batch(self.buf, max_packets, self.target)
+            b = Batch(self.buf, max_packets, self.target, False, self.target_zeroed)
         else:
             for i in range(len(self.recpool)):
                 area = self.recpool[i]
@@ -1185,13 +1191,15 @@ cdef class Reader:
                                 "name": None, "description": None,
                                 "ts_resolution": "ns" if self.ts_mult == 1 else "us"})
 
-    cpdef Batch read_batch(self, Py_ssize_t max_packets=4096, records=None):
+    cpdef Batch read_batch(self, Py_ssize_t max_packets=4096, records=None, bint zeroed=False):
         """Up to max_packets packets (fewer at a chunk boundary); None at the end.
 
         `records`, a writable buffer of at least max_packets records, receives
         the records instead of a pooled area (Capture.table() decodes straight
-        into its chunks this way)."""
+        into its chunks this way); `zeroed` says it holds only zero bytes, so
+        records need not be cleared before they are filled."""
         self.target = records
+        self.target_zeroed = zeroed
         try:
             if self.format == FMT_PCAP:
                 return self._batch_pcap(max_packets)
@@ -1658,7 +1666,60 @@ cdef inline int put_dec(char* out, unsigned v) noexcept nogil:
     return 1
 
 
+# Address text is asked for again and again for the same hosts: a small
+# direct-mapped cache of the str objects (one slot per hash, replaced on a
+# clash) saves formatting and allocating them each time.
+DEF ADDR_CACHE = 1024       # slots per family, a power of two
+
+cdef struct addr4_slot:
+    uint32_t key
+    PyObject* text          # owned reference, or NULL
+
+cdef struct addr6_slot:
+    uint64_t hi, lo
+    PyObject* text
+
+cdef addr4_slot _addr4_cache[ADDR_CACHE]
+cdef addr6_slot _addr6_cache[ADDR_CACHE]
+memset(_addr4_cache, 0, sizeof(_addr4_cache))
+memset(_addr6_cache, 0, sizeof(_addr6_cache))
+
+
 cdef str ip4_text(const uint8_t* a):
+    """Dotted-quad text of a 4-byte address (cached)."""
+    cdef uint32_t key = be32(a)
+    cdef addr4_slot* slot = &_addr4_cache[(key * 2654435761U) >> 22 & (ADDR_CACHE - 1)]
+    cdef str text
+    if slot.text is not NULL and slot.key == key:
+        return <str>slot.text
+    text = ip4_format(a)
+    Py_XDECREF(slot.text)
+    Py_INCREF(text)
+    slot.text = <PyObject*>text
+    slot.key = key
+    return text
+
+
+cdef str ip6_text(const uint8_t* a):
+    """RFC 5952 text of a 16-byte address (cached)."""
+    cdef uint64_t hi, lo
+    memcpy(&hi, a, 8)
+    memcpy(&lo, a + 8, 8)
+    cdef uint64_t h = (hi ^ (lo * 0x9E3779B97F4A7C15ULL)) * 0x9E3779B97F4A7C15ULL
+    cdef addr6_slot* slot = &_addr6_cache[(h >> 40) & (ADDR_CACHE - 1)]
+    cdef str text
+    if slot.text is not NULL and slot.hi == hi and slot.lo == lo:
+        return <str>slot.text
+    text = ip6_format(a)
+    Py_XDECREF(slot.text)
+    Py_INCREF(text)
+    slot.text = <PyObject*>text
+    slot.hi = hi
+    slot.lo = lo
+    return text
+
+
+cdef str ip4_format(const uint8_t* a):
     cdef char tmp[16]
     cdef int k = put_dec(tmp, a[0])
     tmp[k] = 46; k += 1
@@ -1670,7 +1731,7 @@ cdef str ip4_text(const uint8_t* a):
     return PyUnicode_DecodeLatin1(tmp, k, NULL)
 
 
-cdef str ip6_text(const uint8_t* a):
+cdef str ip6_format(const uint8_t* a):
     """RFC 5952 text, exactly as glibc's inet_ntop writes it (tshark and Python agree)."""
     cdef uint16_t w[8]
     cdef char tmp[48]
@@ -2051,6 +2112,9 @@ def packet_at(Batch b, Py_ssize_t i):
     return b[i]
 
 
+cdef tuple _EMPTY_TUPLE = ()
+
+
 @cython.freelist(64)
 cdef class _View:
     cdef readonly Packet packet
@@ -2059,7 +2123,9 @@ cdef class _View:
 
 
 cdef inline _View make_view(type cls, Packet pkt):
-    cdef _View v = cls.__new__(cls)
+    # the type's tp_new directly: `cls.__new__(cls)` on a runtime type would go
+    # through attribute lookup and an argument tuple for every view
+    cdef _View v = <_View>(<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY_TUPLE, NULL)
     v.packet = pkt
     v.r = pkt.r
     v.p = pkt.p

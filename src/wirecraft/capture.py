@@ -184,7 +184,8 @@ class Capture:
         step = self.batch_size
         chunks: list[np.ndarray] = []
         cap = max(step, TABLE_FIRST_CHUNK)
-        area = np.empty(cap * rsize, dtype=np.uint8)
+        # np.zeros: fresh pages come zeroed from the kernel, so the decoder skips clearing
+        area = np.zeros(cap * rsize, dtype=np.uint8)
         used = 0
         try:
             while True:
@@ -192,11 +193,11 @@ class Capture:
                     chunks.append(area[: used * rsize].view(RECORD_DTYPE))
                     cap = min(cap * 2, TABLE_MAX_CHUNK) if cap < TABLE_MAX_CHUNK else cap
                     cap = max(cap, step)
-                    area = np.empty(cap * rsize, dtype=np.uint8)
+                    area = np.zeros(cap * rsize, dtype=np.uint8)
                     used = 0
                 target = area[used * rsize:(used + step) * rsize]
                 try:
-                    b = reader.read_batch(step, target)
+                    b = reader.read_batch(step, target, True)
                 except (OSError, EOFError, gzip.BadGzipFile) as exc:
                     raise CaptureFileError(self.path, -1, f"cannot read: {exc}") from None
                 if b is None:
