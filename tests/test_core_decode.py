@@ -205,3 +205,33 @@ def test_agrees_with_dpkt_on_generated_traffic() -> None:
         bad[-1] ^= 0xFF if len(pkt.payload) else 0
         if len(pkt.payload):
             assert False in wirecraft.decode(bytes(bad)).verify_checksums().values()
+
+
+def test_address_text_cache_never_mixes_hosts() -> None:
+    """Address text comes from a small per-host cache: many hosts that share cache slots,
+    asked for in shuffled order and again, each give their own text."""
+    import struct
+
+    def raw_ipv4(src: bytes, dst: bytes) -> bytes:
+        udp = struct.pack("!HHHH", 1000, 2000, 9, 0) + b"x"
+        return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                           src, dst) + udp
+
+    rng = random.Random(7)
+    hosts4 = [rng.getrandbits(32).to_bytes(4, "big") for _ in range(3000)]
+    frames = [raw_ipv4(a, hosts4[-1 - i]) for i, a in enumerate(hosts4)]
+    batch = wirecraft._core.batch_from_buffer(
+        b"".join(frames), list(np.cumsum([0] + [len(f) for f in frames[:-1]])),
+        [len(f) for f in frames], [len(f) for f in frames], [0] * len(frames), 101)
+    order = list(range(len(frames))) * 2
+    rng.shuffle(order)
+    for i in order:
+        ip = batch[i].ip
+        assert ip.src == socket.inet_ntoa(hosts4[i])
+        assert ip.dst == socket.inet_ntoa(hosts4[-1 - i])
+    from wirecraft._core import ipv6_text
+
+    hosts6 = [struct.pack("!QQ", 0x20010DB8 << 32, rng.getrandbits(64)) for _ in range(3000)]
+    hosts6 += [struct.pack("!QQ", rng.getrandbits(64), 1) for _ in range(3000)]
+    for a in hosts6 + hosts6[::-1]:
+        assert ipv6_text(a) == socket.inet_ntop(socket.AF_INET6, a)
