@@ -1831,6 +1831,10 @@ _dns_module = None
 _craft_module = None
 
 
+# Packets and views hold only their batch (which never refers back to them), so
+# they cannot be part of a reference cycle: no_gc spares the collector tracking
+# the one or two such objects made per packet.
+@cython.no_gc
 @cython.freelist(64)
 cdef class Packet:
     """A thin view of one decoded packet: (batch, index) plus lazy layer views."""
@@ -2115,6 +2119,7 @@ def packet_at(Batch b, Py_ssize_t i):
 cdef tuple _EMPTY_TUPLE = ()
 
 
+@cython.no_gc
 @cython.freelist(64)
 cdef class _View:
     cdef readonly Packet packet
