@@ -884,16 +884,18 @@ cdef class Batch:
         bytearray, so batches a caller keeps never pin a whole pooled area."""
         cdef Py_ssize_t keep = max(self.n, 1)
         cdef bytearray small
-        if self.cap > 64 and keep < self.cap // 2:
-            if self.pooled:
+        if self.pooled:
+            # batches usually end at a read-buffer boundary, well short of max_packets:
+            # copy only when most of the area would be wasted by a caller keeping it
+            if self.cap > 64 and keep < self.cap // 4:
                 small = PyByteArray_FromStringAndSize(<const char*>self.recs,
                                                       keep * sizeof(rec_t))
                 self.records = small
                 self.pooled = False
-            elif isinstance(self.records, bytearray):
-                PyByteArray_Resize(self.records, keep * sizeof(rec_t))
-            else:
-                return 0
+                self.recs = <rec_t*>PyByteArray_AS_STRING(self.records)
+                self.cap = keep
+        elif self.cap > 64 and keep < self.cap // 2 and isinstance(self.records, bytearray):
+            PyByteArray_Resize(self.records, keep * sizeof(rec_t))
             self.recs = <rec_t*>PyByteArray_AS_STRING(self.records)
             self.cap = keep
         return 0
