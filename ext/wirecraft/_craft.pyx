@@ -14,6 +14,7 @@ from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.ref cimport Py_REFCNT, Py_INCREF, Py_XDECREF
 from cpython.object cimport PyObject, PyObject_TypeCheck, PyTypeObject
+from sys import intern as sys_intern
 
 
 @cython.boundscheck(False)
@@ -394,6 +395,7 @@ cdef object _ip_protocol_of = None, _pseudo_addrs = None, _encoded = None
 cdef object _type_number = None, _class_number = None, _as_layer = None
 cdef Py_ssize_t _RC_SELF = 0, _RC_OTHER = 0, _RC_CHAIN = 0
 cdef Py_ssize_t _seen_self = 0, _seen_other = 0
+cdef bint _question_plain = False
 
 
 # Fields are read straight from the instance slots (offsets taken from each class's member
@@ -487,7 +489,7 @@ def register(**names) -> None:
     global _AUTO, _Eth, _IP4, _UDP, _DNS, _Question, _Layer, _MAC_CACHE, _IP4_CACHE
     global _NAME_CACHE, _TYPES, _CLASSES, _mac_bytes, _ip4_bytes, _ethertype_of
     global _ip_protocol_of, _pseudo_addrs, _encoded, _type_number, _class_number, _as_layer
-    global _ETHERTYPES, _PROTOCOLS, _LayerT
+    global _ETHERTYPES, _PROTOCOLS, _LayerT, _question_plain
     for key, value in names.items():
         if key == "AUTO": _AUTO = value
         elif key == "Ethernet":
@@ -505,6 +507,12 @@ def register(**names) -> None:
         elif key == "Question":
             _take_offsets(key, value)
             _Question = value
+            # dns_query may make one without calling it: a slots dataclass of exactly the
+            # fields name, type, rclass, with object's __new__ and __setattr__
+            _question_plain = (getattr(value, "__slots__", None) == ("name", "type", "rclass")
+                               and value.__new__ is object.__new__
+                               and value.__setattr__ is object.__setattr__
+                               and not hasattr(value, "__post_init__"))
         elif key == "Layer":
             if not isinstance(value, type):
                 raise TypeError("Layer must be a class")
@@ -1043,3 +1051,273 @@ def clone(object layer):
     _put(new, F_PAYLOAD, None)
     _put(new, F_RESOLVED, None)
     return new
+
+
+# ---------------------------------------------------------------- constructing a layer
+# `Ethernet(src=..., dst=...)` without a Python frame: a class whose __init__ is the one
+# _LayerMeta generates gets a vectorcall constructor (PyTypeObject.tp_vectorcall, never
+# inherited by subclasses) that does what that __init__ does -- every field to its default,
+# a fresh list for list fields, the keywords given, payload through as_layer, _resolved None
+# -- storing straight into the slots. Anything else (positional arguments, an unknown or
+# repeated keyword) goes through type.__call__ and the generated __init__, which raises the
+# usual TypeError.
+
+cdef extern from "Python.h":
+    ctypedef PyObject* (*_vectorcallfunc "vectorcallfunc")(PyObject*, PyObject* const*, size_t,
+                                                          PyObject*)
+    ctypedef struct _TypeSlots "PyTypeObject":
+        unsigned long tp_flags
+        Py_ssize_t tp_vectorcall_offset
+        void* tp_call
+        _vectorcallfunc tp_vectorcall
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+    unsigned long Py_TPFLAGS_HAVE_VECTORCALL
+    PyObject* _tuple_item "PyTuple_GET_ITEM"(PyObject* t, Py_ssize_t i)
+    PyObject* _type_lookup "_PyType_Lookup"(PyTypeObject* t, PyObject* name)  # borrowed
+
+ctypedef struct _InitField:
+    Py_ssize_t offset
+    PyObject* name      # borrowed: the spec's names tuple holds it
+    PyObject* default   # borrowed: the spec's defaults tuple holds it
+    Py_ssize_t is_list
+
+cdef enum:
+    _MAX_FAST_FIELDS = 64  # fields of one class the fast constructor tracks (a bit mask)
+
+
+@cython.final
+@cython.no_gc  # holds str, the field defaults and bytes; no cycle passes through a class
+cdef class _InitSpec:
+    """The field table of one layer class for its C constructor (kept in the class's dict)."""
+    cdef tuple names, defaults
+    cdef bytes table  # n _InitField entries
+    cdef Py_ssize_t n
+    cdef size_t owner  # address of the class it was made for (identity only, no reference)
+
+
+cdef str _SPEC_ATTR = sys_intern("_c_constructor")  # where a class keeps its _InitSpec
+cdef bint _meta_ready = False
+
+
+cdef inline _InitSpec _spec_of(object cls):
+    """The _InitSpec made for cls itself (not for a base class it inherits from), or None."""
+    cdef PyObject* found = _type_lookup(<PyTypeObject*>cls, <PyObject*>_SPEC_ATTR)
+    if found == NULL or type(<object>found) is not _InitSpec:
+        return None
+    cdef _InitSpec spec = <_InitSpec>found
+    return spec if spec.owner == <size_t><PyObject*>cls else None
+
+
+cdef object _fallback_call(object cls, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames):
+    """type.__call__(cls, *args, **kwargs): object.__new__ plus the class's __init__."""
+    cdef Py_ssize_t j
+    pos = tuple([<object>args[j] for j in range(nargs)])
+    kw = {}
+    if kwnames != NULL:
+        for j in range(len(<tuple>kwnames)):
+            kw[(<tuple>kwnames)[j]] = <object>args[nargs + j]
+    return type.__call__(cls, *pos, **kw)
+
+
+cdef object _layer_vectorcall(object cls, PyObject* const* args, size_t nargsf, PyObject* kwnames):
+    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
+    cdef _InitSpec spec = _spec_of(cls)
+    if spec is None or nargs:
+        return _fallback_call(cls, args, nargs, kwnames)
+    cdef const _InitField* f = <const _InitField*>PyBytes_AS_STRING(spec.table)
+    cdef Py_ssize_t n = spec.n, nkw = 0, j, k
+    cdef uint64_t given = 0
+    cdef PyObject* key
+    cdef signed char where[_MAX_FAST_FIELDS + 1]  # field index of keyword j; n for payload
+    if kwnames != NULL:
+        nkw = len(<tuple>kwnames)
+    if nkw > n + 1:
+        return _fallback_call(cls, args, nargs, kwnames)
+    for j in range(nkw):  # j < nkw <= n + 1 <= _MAX_FAST_FIELDS + 1 entries of where
+        key = _tuple_item(kwnames, j)  # borrowed; kwnames is a tuple of nkw
+        for k in range(n):  # keywords are interned: the identity test finds them
+            if f[k].name == key:
+                break
+        else:
+            for k in range(n):
+                if <object>f[k].name == <object>key:
+                    break
+            else:
+                if <object>key == "payload":
+                    k = n
+                else:
+                    return _fallback_call(cls, args, nargs, kwnames)
+        if (given >> k) & 1:
+            return _fallback_call(cls, args, nargs, kwnames)
+        given |= (<uint64_t>1) << k
+        where[j] = <signed char>k
+    payload = None
+    if (given >> n) & 1:
+        for j in range(nkw):
+            if where[j] == n:
+                payload = <object>args[j]
+        if payload is not None and not PyObject_TypeCheck(payload, _LayerT):
+            payload = _as_layer(payload)
+    obj = _new_with_defaults(cls, spec, given)
+    cdef PyObject** slot
+    cdef PyObject* v
+    for j in range(nkw):
+        k = where[j]
+        if k == n:
+            continue
+        v = args[j]
+        slot = <PyObject**>((<char*><PyObject*>obj) + f[k].offset)
+        Py_INCREF(<object>v)
+        slot[0] = v
+    _put(obj, F_PAYLOAD, payload)
+    _put(obj, F_RESOLVED, None)
+    return obj
+
+
+cdef object _new_with_defaults(object cls, _InitSpec spec, uint64_t given):
+    """A zeroed instance of cls (as object.__new__ makes it) with every field whose bit is
+    not set in `given` at its default; the caller stores the others, payload and _resolved."""
+    cdef const _InitField* f = <const _InitField*>PyBytes_AS_STRING(spec.table)
+    cdef PyObject** slot
+    cdef Py_ssize_t k
+    obj = _generic_alloc(<PyTypeObject*>cls, 0)
+    for k in range(spec.n):
+        if (given >> k) & 1:
+            continue
+        # offsets come from the member descriptors of cls (the type of obj), see _init_spec
+        slot = <PyObject**>((<char*><PyObject*>obj) + f[k].offset)
+        if f[k].is_list:
+            value = []
+            Py_INCREF(value)
+            slot[0] = <PyObject*>value
+        else:
+            Py_INCREF(<object>f[k].default)
+            slot[0] = f[k].default
+    return obj
+
+
+cdef Py_ssize_t _field_index(_InitSpec spec, str name) except -1:
+    cdef Py_ssize_t k
+    for k in range(spec.n):
+        if spec.names[k] == name:
+            return k
+    raise KeyError(name)
+
+
+cdef object _dns_spec = None
+cdef uint64_t _dns_given = 0
+
+
+def dns_query(cls, name, type="A", id=0, rclass="IN", **fields):
+    """DNS.query: a recursive query for one name (rd=1, as resolvers send).
+
+    The message DNS(id=id, questions=[Question(name, type, rclass)], **fields) makes; for
+    DNS itself and no other fields, made here without running either __init__.
+    """
+    if fields or cls is not _DNS:
+        return cls(id=id, questions=[_Question(name, type, rclass)], **fields)
+    global _dns_spec, _dns_given
+    cdef _InitSpec spec = _spec_of(cls)
+    if spec is None or not _question_plain:
+        return cls(id=id, questions=[_Question(name, type, rclass)])
+    if spec is not _dns_spec:  # which bits are id and questions, found once per spec
+        _dns_given = ((<uint64_t>1) << _field_index(spec, "id")) | (
+            (<uint64_t>1) << _field_index(spec, "questions"))
+        _dns_spec = spec
+    # the Question dataclass as its __init__ makes it: three slots set (see register)
+    q = _generic_alloc(<PyTypeObject*>_Question, 0)
+    _put(q, Q_NAME, name)
+    _put(q, Q_TYPE, type)
+    _put(q, Q_CLASS, rclass)
+    obj = _new_with_defaults(cls, spec, _dns_given)
+    _put(obj, D_ID, id)
+    _put(obj, D_QUESTIONS, [q])
+    _put(obj, F_PAYLOAD, None)
+    _put(obj, F_RESOLVED, None)
+    return obj
+
+
+cdef object _init_spec(object cls):
+    """The field table of cls, or None if a field is not a plain object slot."""
+    cdef PyMemberDef* m
+    fields = cls.fields
+    names = tuple([sys_intern(fname) for fname, _ in fields])
+    defaults = tuple([fdefault for _, fdefault in fields])
+    cdef Py_ssize_t n = len(names), k
+    if n > _MAX_FAST_FIELDS - 1:
+        return None
+    cdef bytes table = PyBytes_FromStringAndSize(NULL, n * sizeof(_InitField))
+    cdef _InitField* e = <_InitField*>PyBytes_AS_STRING(table)
+    for k in range(n):  # table sized for n entries
+        d = getattr(cls, names[k], None)
+        if type(d).__name__ != "member_descriptor":
+            return None
+        m = (<PyMemberDescrObject*><PyObject*>d).d_member
+        if m.type != T_OBJECT_EX or m.offset < <Py_ssize_t>sizeof(PyObject):
+            return None
+        e[k].offset = m.offset
+        e[k].name = <PyObject*>names[k]
+        e[k].default = <PyObject*>defaults[k]
+        e[k].is_list = isinstance(defaults[k], list)
+    cdef _InitSpec spec = _InitSpec.__new__(_InitSpec)
+    spec.names = names
+    spec.defaults = defaults
+    spec.table = table
+    spec.n = n
+    spec.owner = <size_t><PyObject*>cls
+    return spec
+
+
+def fast_init(object cls, bint on=True) -> bool:
+    """Give layer class `cls` the C constructor (on), or take it away; True if it has one.
+
+    Only a class whose metaclass is the registered one, whose __init__ is its generated
+    field setter and which keeps object's __new__ and __setattr__ qualifies.
+    """
+    global _meta_ready
+    if not isinstance(cls, type):
+        raise TypeError("fast_init() takes a class")
+    cdef _TypeSlots* t = <_TypeSlots*><PyObject*>cls
+    if not on:
+        if _SPEC_ATTR in cls.__dict__:
+            type.__delattr__(cls, _SPEC_ATTR)
+        if t.tp_vectorcall == <_vectorcallfunc>_layer_vectorcall:
+            t.tp_vectorcall = NULL
+        return False
+    own = cls.__dict__
+    if (not _meta_ready or not issubclass(cls, _Layer) or cls is _Layer
+            or type(cls) is not _LayerMeta_o or cls.__new__ is not object.__new__
+            or cls.__setattr__ is not object.__setattr__ or "_init_fields" not in own
+            or own.get("__init__") is not own["_init_fields"]):
+        return fast_init(cls, False)
+    spec = _init_spec(cls)
+    if spec is None:
+        return fast_init(cls, False)
+    type.__setattr__(cls, _SPEC_ATTR, spec)
+    t.tp_vectorcall = <_vectorcallfunc>_layer_vectorcall
+    return True
+
+
+cdef object _LayerMeta_o = None
+
+
+def register_meta(object meta) -> None:
+    """Let calls of classes made by `meta` (the layer metaclass) use their vectorcall slot.
+
+    CPython 3.12+ sets Py_TPFLAGS_HAVE_VECTORCALL on such a metaclass itself (it inherits
+    type's call); 3.11 leaves it off for heap types, so it is set here, after checking that
+    the metaclass neither overrides __call__ nor moved type's vectorcall slot.
+    """
+    global _LayerMeta_o, _meta_ready
+    if not isinstance(meta, type) or not issubclass(meta, type):
+        raise TypeError("register_meta() takes a metaclass")
+    cdef _TypeSlots* m = <_TypeSlots*><PyObject*>meta
+    cdef _TypeSlots* base = <_TypeSlots*><PyObject*>type
+    _LayerMeta_o = meta
+    _meta_ready = False
+    if _LayerT == NULL:
+        raise RuntimeError("register Layer before its metaclass")
+    if m.tp_call != base.tp_call or m.tp_vectorcall_offset != base.tp_vectorcall_offset:
+        return
+    m.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL
+    _meta_ready = True

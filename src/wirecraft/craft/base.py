@@ -5,9 +5,10 @@ whose default is AUTO is derived at build time (lengths, checksums, type
 numbers) unless the caller sets it, and an explicit value always wins, so a
 wrong checksum or length can be crafted on purpose. Layers stack with `/`.
 
-Each class gets slots for its fields and a generated `__init__` (_LayerMeta);
-building and stacking run in wirecraft._craft, so a frame costs little more
-than creating its layer objects.
+Each class gets slots for its fields and a generated `__init__` (_LayerMeta),
+and, while that `__init__` is its own, a C constructor doing the same
+(wirecraft._craft.fast_init); building and stacking run in wirecraft._craft
+too, so a frame costs little more than its objects' allocations.
 """
 
 from __future__ import annotations
@@ -141,13 +142,16 @@ def _fmt(value: Any) -> str:
 
 _NEWLIST: Any = object()  # default of a list field: a fresh list per layer
 _NOPOS: Any = object()  # default of the guard that refuses positional arguments
+# class attributes that decide how instances are made (see _LayerMeta.__setattr__)
+_CONSTRUCTION = frozenset({"__init__", "__new__", "__setattr__", "_init_fields"})
 
 
 class _LayerMeta(type):
     """Gives each layer class slots for its fields and a generated `__init__`.
 
     Generated code sets each field directly, so building a layer costs a few
-    attribute stores instead of a loop over the field table.
+    attribute stores instead of a loop over the field table; _craft.fast_init
+    then gives the class a C constructor doing the same stores without a frame.
     """
 
     def __new__(mcls, cls_name: str, bases: tuple, ns: dict, **kw: Any) -> _LayerMeta:
@@ -164,7 +168,28 @@ class _LayerMeta(type):
         for attr in (ns.get("name"), *(("ip", "eth") if root is cls else ())):
             if isinstance(attr, str) and attr.isidentifier() and not hasattr(root, attr):
                 setattr(root, attr, _layer_property(attr))
+        _c.fast_init(cls)
         return cls
+
+    # A class keeps the C constructor (_craft.fast_init) only while its __init__ is the
+    # generated one and __new__/__setattr__ are object's; changing any of them re-decides,
+    # for the subclasses too, which inherit __new__ and __setattr__.
+    def __setattr__(cls, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _CONSTRUCTION:
+            cls._refresh_fast_init()
+
+    def __delattr__(cls, name: str) -> None:
+        super().__delattr__(name)
+        if name in _CONSTRUCTION:
+            cls._refresh_fast_init()
+
+    def _refresh_fast_init(cls) -> None:
+        todo = [cls]
+        while todo:
+            klass = todo.pop()
+            _c.fast_init(klass)
+            todo.extend(type.__subclasses__(klass))
 
     def _install(cls, cls_name: str, ns: dict) -> None:
         fields = cls.fields
@@ -492,5 +517,6 @@ def _calibrate() -> tuple[int, int, int]:
 
 _c.register(AUTO=AUTO, Layer=Layer, as_layer=_as_layer, mac_cache=_MAC_CACHE,
             ip4_cache=_IP4_CACHE, mac_bytes=mac_bytes, ip4_bytes=ip4_bytes)
+_c.register_meta(_LayerMeta)  # layer classes made from here on get the C constructor
 _RC_SELF, _RC_OTHER, _RC_CHAIN = _calibrate()
 _c.set_rc_limits(_RC_SELF, _RC_OTHER, _RC_CHAIN)

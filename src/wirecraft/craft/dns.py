@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._ext import load
 from .base import AUTO, Layer, ip4_bytes, ip6_bytes
+
+_c = load("_craft")
 
 TYPES: dict[str, int] = {
     "A": 1, "NS": 2, "MD": 3, "MF": 4, "CNAME": 5, "SOA": 6, "MB": 7, "MG": 8, "MR": 9,
@@ -294,18 +296,14 @@ class DNS(Layer):
               ("nscount", AUTO), ("arcount", AUTO), ("questions", []), ("answers", []),
               ("authorities", []), ("additionals", []), ("compress", True))
 
-    @classmethod
-    def query(cls, name: str, type: int | str = "A", id: int = 0, rclass: int | str = "IN",
-              **fields: Any) -> DNS:
-        """A recursive query for one name (rd=1, as resolvers send)."""
-        if fields or cls is not DNS:
-            return cls(id=id, questions=[Question(name, type, rclass)], **fields)
-        # DNS(id=id, questions=[...]) made as a copy of a default message: cheaper than the
-        # keyword call, the same object
-        new = _DEFAULT._clone()
-        new.id = id
-        new.questions = [Question(name, type, rclass)]
-        return new
+    if TYPE_CHECKING:
+        @classmethod
+        def query(cls, name: str, type: int | str = "A", id: int = 0, rclass: int | str = "IN",
+                  **fields: Any) -> DNS:
+            """A recursive query for one name (rd=1, as resolvers send)."""
+    else:
+        # DNS(id=id, questions=[Question(name, type, rclass)], **fields), made in C
+        query = classmethod(_c.dns_query)
 
     @classmethod
     def response(cls, query: DNS, answers: list | None = None, rcode: int = 0,
@@ -348,8 +346,6 @@ class DNS(Layer):
         return f"DNS query id=0x{self.id:04x}{q}"
 
 
-_DEFAULT = DNS()  # never changed: DNS.query copies it
-_c = load("_craft")
 _c.register(DNS=DNS, Question=Question, name_cache=_NAME_CACHE, types=TYPES, classes=CLASSES,
             encoded=_encoded, type_number=type_number, class_number=class_number)
 
