@@ -16,14 +16,17 @@ Every record consumes at least 5 bytes, so a message costs time linear in its le
 cimport cython
 from wirecraft._core cimport ip4_text, ip6_text
 from cpython cimport array
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF, PyObject
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint16_t, uint32_t
 from libc.stdint cimport int32_t, uint8_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memmove, memset
-from cpython.unicode cimport (PyUnicode_1BYTE_DATA, PyUnicode_GET_LENGTH, PyUnicode_New,
-                              PyUnicode_READ_CHAR)
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcmp, memcpy, memset
+from cpython.unicode cimport (PyUnicode_1BYTE_DATA, PyUnicode_DecodeUTF8,
+                              PyUnicode_GET_LENGTH, PyUnicode_New)
 from libc.stdio cimport snprintf
 
 import binascii
@@ -318,7 +321,14 @@ cdef inline Py_ssize_t escape_byte(unsigned char c, char* out, Py_ssize_t o) noe
 
 cdef str _NAME_TEXT_EMPTY = "."
 
+# 1 for the label bytes escape_byte writes as they are
+cdef unsigned char _PLAIN[256]
+for _c in range(256):
+    _PLAIN[_c] = 0x20 < _c < 0x7F and _c not in b'.\\"();@$'
+del _c
 
+
+@cython.final
 cdef class _Parser:
     """One message being decoded: the buffer, its length and the problems seen."""
     cdef bytes data
@@ -338,7 +348,7 @@ cdef class _Parser:
         self.problems = []
         self.mdns = mdns
 
-    cdef void over(self, const unsigned char* b, Py_ssize_t n, int mdns):
+    cdef void over(self, const unsigned char* b, Py_ssize_t n, int mdns) noexcept:
         """Reuse this parser for the n bytes at b, which the caller keeps alive while
         it decodes (no copy: the transaction builder reads its batch buffer in place)."""
         self.want_text = True
@@ -362,11 +372,25 @@ cdef class _Parser:
                 self.flag(text)
 
     cdef str name(self, Py_ssize_t* pos, Py_ssize_t limit, int* status):
+        """Decode the name at pos[0] as text (None when want_text is off; the root is
+        always "."); see name_to."""
+        cdef char out[NAME_BUF]
+        cdef Py_ssize_t o = self.name_to(pos, limit, status, out)
+        if o < 0:
+            return None
+        if o == 1 and out[0] == 46:  # "." alone is the root: a "." in a label is escaped
+            return _NAME_TEXT_EMPTY
+        return _ascii(out, o)
+
+    cdef Py_ssize_t name_to(self, Py_ssize_t* pos, Py_ssize_t limit, int* status,
+                            char* out) noexcept:
         """Decode the name at pos[0]; pos[0] moves past it (past the first pointer).
 
-        limit bounds the labels read before the first pointer (end of message or of
-        rdata); after a jump the whole message may be read. status gets N_* bits; when
-        N_TRUNCATED is set before any jump, pos[0] is left at limit.
+        The text (ASCII, at most NAME_BUF - 1 characters) goes to out and its length is
+        returned; without want_text only the root's text (".") is written, for any other
+        name -1 is returned. limit bounds the labels read before the first pointer (end
+        of message or of rdata); after a jump the whole message may be read. status gets
+        N_* bits; when N_TRUNCATED is set before any jump, pos[0] is left at limit.
         """
         cdef const unsigned char* b = self.b
         cdef Py_ssize_t p = pos[0]
@@ -378,9 +402,9 @@ cdef class _Parser:
         cdef int st = 0
         cdef int wire = 0                # bytes of the uncompressed name so far
         cdef unsigned int length, target
-        cdef char out[NAME_BUF]
         cdef Py_ssize_t o = 0
         cdef bint loop
+        cdef unsigned char c
         while True:
             if p >= end:
                 st |= N_TRUNCATED
@@ -432,7 +456,12 @@ cdef class _Parser:
                     out[o] = 46
                     o += 1
                 for i in range(<int>length):
-                    o = escape_byte(b[p + 1 + i], out, o)  # p + 1 + length <= end checked
+                    c = b[p + 1 + i]  # p + 1 + length <= end checked above
+                    if _PLAIN[c]:
+                        out[o] = c
+                        o += 1
+                    else:
+                        o = escape_byte(c, out, o)
             wire += 1 + <int>length
             p += 1 + length
         if st and after < 0:
@@ -445,13 +474,14 @@ cdef class _Parser:
             pos[0] = p
         status[0] = st
         if o == 0:
-            return _NAME_TEXT_EMPTY
+            out[0] = 46  # the root
+            return 1
         if not self.want_text:
-            return None
+            return -1
         if self.dot:
             out[o] = 46  # o < NAME_BUF - 1: a 255-byte name takes at most ~1010 characters
             o += 1
-        return _ascii(out, o)
+        return o
 
     cdef str rname(self, Py_ssize_t* pos, Py_ssize_t end):
         """A name inside rdata: must not run past the rdata; other problems are flagged."""
@@ -521,9 +551,11 @@ cdef class _Parser:
             c = self.rname(&p, end)
             if end - p != 20:
                 raise _Bad()
-            # end - p == 20 checked above
-            a = _nt(SOA, (a, c, rd32(b, p), rd32(b, p + 4), rd32(b, p + 8), rd32(b, p + 12),
-                    rd32(b, p + 16),))
+            # end - p == 20 checked above; without want_text (light mode: authority and
+            # additional records are only checked) nobody reads the value
+            if self.want_text:
+                a = _nt(SOA, (a, c, rd32(b, p), rd32(b, p + 4), rd32(b, p + 8),
+                              rd32(b, p + 12), rd32(b, p + 16),))
             p = end
         elif rtype in (16, 99):
             items = []
@@ -725,7 +757,7 @@ cdef class _Parser:
         checks run (same flags) and None is returned."""
         cdef const unsigned char* b = self.b
         cdef unsigned int code, ln, fam, src, scope, need
-        cdef list options = []
+        cdef list options = [] if build else None
         cdef bytes addr
         cdef object v
         cdef bint parsed
@@ -995,33 +1027,280 @@ cdef inline list _section_list(Message m, unsigned int section):
     return m.additionals
 
 
-@cython.no_gc
-cdef class _Summary:
-    """What a transaction row takes from one message: the columnar output of the parser.
+# --- growable C buffers (the transaction table's columns and the parser's columnar sink)
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <string.h>
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    /* Growth of a buffer to new_cap bytes (used: bytes to keep). From 256 KiB on, Linux
+       buffers are anonymous mappings grown by mremap (no copy, no second page fault per
+       page); from 4 MiB they ask for transparent huge pages (one page fault per 2 MiB
+       instead of per 4 KiB, a large part of filling a big table). NULL on failure, the
+       old buffer left as it was. */
+    static char* wc_grow(char* old, size_t old_cap, int* mapped, size_t new_cap,
+                         size_t used) {
+        char* p;
+    #if defined(__linux__) && defined(MREMAP_MAYMOVE)
+        if (new_cap >= ((size_t)256 << 10)) {
+            if (*mapped) {
+                p = (char*)mremap(old, old_cap, new_cap, MREMAP_MAYMOVE);
+                if (p == (char*)MAP_FAILED) return NULL;
+            } else {
+                p = (char*)mmap(NULL, new_cap, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == (char*)MAP_FAILED) return NULL;
+                if (used) memcpy(p, old, used);
+                free(old);
+                *mapped = 1;
+            }
+    #ifdef MADV_HUGEPAGE
+            if (new_cap >= ((size_t)4 << 20)) madvise(p, new_cap, MADV_HUGEPAGE);
+    #endif
+            return p;
+        }
+    #endif
+        (void)old_cap; (void)used; (void)mapped;
+        return (char*)realloc(old, new_cap);
+    }
+    static void wc_release(char* p, size_t cap, int mapped) {
+    #if defined(__linux__) && defined(MREMAP_MAYMOVE)
+        if (mapped) { munmap(p, cap); return; }
+    #endif
+        (void)cap; (void)mapped;
+        free(p);
+    }
+    """
+    char* wc_grow(char* old, size_t old_cap, int* mapped, size_t new_cap,
+                  size_t used) noexcept nogil
+    void wc_prefetch "__builtin_prefetch"(const void* p) noexcept nogil
+    void wc_release(char* p, size_t cap, int mapped) noexcept nogil
 
-    qname is None when the message has no question; owners (lower-cased answer owner
-    names) is filled only then, for mDNS responses that carry no question."""
+
+cdef struct gbuf_t:
+    char* data
+    Py_ssize_t len
+    Py_ssize_t cap
+    int mapped               # data is an anonymous mapping (see wc_grow)
+
+
+cdef int gbuf_reserve(gbuf_t* g, Py_ssize_t extra) except -1:
+    """Make room for extra more bytes after g.len."""
+    cdef Py_ssize_t want = g.len + extra
+    cdef Py_ssize_t cap = g.cap if g.cap else 256
+    cdef char* grown
+    if want <= g.cap:
+        return 0
+    while cap < want:
+        cap *= 2
+    grown = wc_grow(g.data, g.cap, &g.mapped, cap, g.len)
+    if grown == NULL:
+        raise MemoryError()
+    g.data = grown
+    g.cap = cap
+    return 0
+
+
+cdef inline int gbuf_put(gbuf_t* g, const void* p, Py_ssize_t n) except -1:
+    if n <= 0:
+        return 0
+    if g.len + n > g.cap:
+        gbuf_reserve(g, n)
+    memcpy(g.data + g.len, p, n)  # g.len + n <= g.cap ensured above
+    g.len += n
+    return 0
+
+
+cdef void gbuf_free(gbuf_t* g) noexcept:
+    if g.data != NULL:
+        wc_release(g.data, g.cap, g.mapped)
+    g.data = NULL
+    g.len = 0
+    g.cap = 0
+    g.mapped = 0
+
+
+# an answer of the table: text (UTF-8) or a raw address formatted when read
+cdef enum:
+    AK_TEXT = 0
+    AK_IP4 = 1
+    AK_IP6 = 2
+
+cdef struct aitem_t:
+    int64_t off             # where its bytes start in the text buffer
+    uint32_t len_kind       # length (< 2**30: at most 7 characters per rdata byte) | kind << 30
+    uint32_t ttl
+
+cdef inline uint32_t item_len(const aitem_t* it) noexcept nogil:
+    return it.len_kind & 0x3FFFFFFF
+
+cdef inline int item_kind(const aitem_t* it) noexcept nogil:
+    return it.len_kind >> 30
+
+
+cdef int put_text(gbuf_t* text, gbuf_t* items, object s, uint32_t ttl) except -1:
+    """Append str s (stored as UTF-8) as an answer item."""
+    cdef aitem_t it
+    cdef bytes raw = (<str>s).encode("utf-8")
+    if PyBytes_GET_SIZE(raw) >= 0x40000000:
+        raise ValueError("answer text too long")
+    it.off = text.len
+    it.len_kind = <uint32_t>PyBytes_GET_SIZE(raw) | (AK_TEXT << 30)
+    it.ttl = ttl
+    gbuf_put(text, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+    gbuf_put(items, &it, sizeof(aitem_t))
+    return 0
+
+
+cdef object item_text(const aitem_t* it, const char* text):
+    # it.off + its length lie inside text: items are appended with their bytes
+    cdef int kind = item_kind(it)
+    if kind == AK_IP4:
+        return ip_text(<const unsigned char*>text + it.off, AF_INET)
+    if kind == AK_IP6:
+        return ip_text(<const unsigned char*>text + it.off, AF_INET6)
+    return PyUnicode_DecodeUTF8(text + it.off, item_len(it), NULL)
+
+
+@cython.no_gc
+@cython.final
+cdef class _Summary:
+    """What a transaction row takes from one message: the columnar output of the parser,
+    in C buffers reused from message to message (no Python object per message).
+
+    has_q: the message has a question (qname holds its name's text); owners (lower-cased
+    answer owner names, each as a 2-byte length then the text) are kept only without one,
+    for mDNS responses that carry no question."""
     cdef int id
     cdef int flags
     cdef int rcode
-    cdef str qname
+    cdef bint has_q
     cdef int qtype
     cdef int qcls
-    cdef list answers
-    cdef list ttls
-    cdef list owners
+    cdef gbuf_t qname
+    cdef gbuf_t text            # answer texts and raw addresses
+    cdef gbuf_t items           # aitem_t per answer
+    cdef bint has_owners
+    cdef gbuf_t owners
+    cdef Py_ssize_t n_owners
     cdef list problems          # None: no problem
 
-    def as_tuple(self):
-        return (self.id, self.flags, self.rcode, self.qname, self.qtype, self.qcls,
-                self.answers or [], self.ttls or [], self.owners, self.problems or [])
+    def __dealloc__(self):
+        gbuf_free(&self.qname)
+        gbuf_free(&self.text)
+        gbuf_free(&self.items)
+        gbuf_free(&self.owners)
 
-    cdef inline void add_answer(self, object text, unsigned long ttl):
-        if self.answers is None:
-            self.answers = []
-            self.ttls = []
-        self.answers.append(text)
-        self.ttls.append(ttl)
+    cdef inline void reset(self) noexcept:
+        self.has_q = False
+        self.qtype = 0
+        self.qcls = 0
+        self.qname.len = 0
+        self.text.len = 0
+        self.items.len = 0
+        self.has_owners = False
+        self.owners.len = 0
+        self.n_owners = 0
+        self.problems = None
+
+    cdef inline Py_ssize_t n_answers(self) noexcept:
+        return self.items.len // sizeof(aitem_t)
+
+    cdef int add_raw(self, const unsigned char* a, int kind, uint32_t ttl) except -1:
+        cdef aitem_t it
+        cdef uint32_t n = 4 if kind == AK_IP4 else 16
+        it.off = self.text.len
+        it.len_kind = n | (<uint32_t>kind << 30)
+        it.ttl = ttl
+        gbuf_put(&self.text, a, n)
+        gbuf_put(&self.items, &it, sizeof(aitem_t))
+        return 0
+
+    cdef int commit_text(self, Py_ssize_t n, uint32_t ttl) except -1:
+        """The n bytes just written after text.len (room reserved) become an answer."""
+        cdef aitem_t it
+        it.off = self.text.len
+        it.len_kind = <uint32_t>n | (AK_TEXT << 30)   # n < 2**30: one rdata's text
+        it.ttl = ttl
+        self.text.len += n
+        gbuf_put(&self.items, &it, sizeof(aitem_t))
+        return 0
+
+    cdef int add_owner(self, const char* name, Py_ssize_t n) except -1:
+        # lower-cased (names are ASCII: what str.lower() does to them)
+        cdef Py_ssize_t i
+        cdef char c
+        cdef uint16_t ln = <uint16_t>n   # n < NAME_BUF
+        gbuf_reserve(&self.owners, n + 2)
+        memcpy(self.owners.data + self.owners.len, &ln, 2)
+        for i in range(n):
+            c = name[i]
+            self.owners.data[self.owners.len + 2 + i] = c + 32 if 65 <= c <= 90 else c
+        self.owners.len += n + 2
+        self.n_owners += 1
+        self.has_owners = True
+        return 0
+
+    def as_tuple(self):
+        cdef Py_ssize_t k, pos = 0
+        cdef uint16_t ln
+        cdef const aitem_t* items = <const aitem_t*>self.items.data
+        answers = [item_text(&items[k], self.text.data) for k in range(self.n_answers())]
+        ttls = [items[k].ttl for k in range(self.n_answers())]
+        owners = None
+        if self.has_owners:
+            owners = []
+            while pos < self.owners.len:
+                memcpy(&ln, self.owners.data + pos, 2)
+                owners.append(_ascii(self.owners.data + pos + 2, ln))
+                pos += 2 + ln
+        qname = PyUnicode_DecodeUTF8(self.qname.data, self.qname.len, NULL) if self.has_q \
+            else None
+        return (self.id, self.flags, self.rcode, qname, self.qtype, self.qcls,
+                answers, ttls, owners, self.problems or [])
+
+
+cdef Py_ssize_t _txt_text(const unsigned char* b, Py_ssize_t p, Py_ssize_t end,
+                          gbuf_t* text) except -2:
+    """Write the presentation text of the character-strings in [p, end) (inside the
+    message) after text.len without committing it; returns its length, or -1 when a
+    string runs past end. The same text as rdata_text gives a TXT record."""
+    cdef Py_ssize_t o, ln, i
+    cdef char* out
+    cdef unsigned char c
+    gbuf_reserve(text, 7 * (end - p) + 8)   # 4 characters a byte, 3 more per string
+    out = text.data + text.len
+    o = 0
+    while p < end:
+        ln = b[p]  # p < end
+        if p + 1 + ln > end:
+            return -1
+        if o:
+            out[o] = 32
+            o += 1
+        out[o] = 34
+        o += 1
+        for i in range(p + 1, p + 1 + ln):
+            c = b[i]  # i < p + 1 + ln <= end checked above
+            if c == 34 or c == 92:
+                out[o] = 92
+                out[o + 1] = c
+                o += 2
+            elif c < 0x20 or c >= 0x7F:
+                out[o] = 92
+                out[o + 1] = 48 + c // 100
+                out[o + 2] = 48 + (c // 10) % 10
+                out[o + 3] = 48 + c % 10
+                o += 4
+            else:
+                out[o] = c
+                o += 1
+        out[o] = 34
+        o += 1
+        p += 1 + ln
+    return o
 
 
 cdef Message _decode(bytes raw, int mode, bint light=False):
@@ -1037,7 +1316,8 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
     identical. With sink (columnar, implies light) no Message is made: the header, the
     first question and each answer's presentation text and TTL go into sink; A and AAAA
     answers are formatted straight from the wire, other types through a Record and the
-    same formatter the Message path uses (rdata_text), so both outputs agree."""
+    same formatter the Message path uses (rdata_text), so both outputs agree. Names
+    are written straight into the sink's buffers (no str for the question's name)."""
     cdef bint seen_opt = False
     cdef bint columnar = sink is not None
     cdef const unsigned char* b = ps.b
@@ -1054,14 +1334,12 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
     cdef Record rr
     cdef bint split, ok = True
     cdef bytes head
+    cdef char nbuf[NAME_BUF]
+    cdef Py_ssize_t tl = 0, k0
+    cdef bint is_root
     if columnar:
         light = True
-        sink.qname = None
-        sink.qtype = 0
-        sink.qcls = 0
-        sink.answers = None   # made by add_answer() at the first answer
-        sink.ttls = None
-        sink.owners = None
+        sink.reset()
     else:
         m = Message.__new__(Message)
         m.size = n
@@ -1100,13 +1378,21 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
             st = 0
             # light: authority/additional names are checked, their text not made;
             # columnar: answer owner names only for a message without a question
-            if columnar and section != 0:
-                ps.want_text = section == 1 and sink.qname is None
-            elif columnar:
-                ps.want_text = k == 0
+            if columnar:
+                if section == 0 and k == 0:
+                    ps.want_text = True
+                    gbuf_reserve(&sink.qname, NAME_BUF)
+                    tl = ps.name_to(&p, n, &st, sink.qname.data)
+                else:
+                    ps.want_text = section == 1 and not sink.has_q
+                    tl = ps.name_to(&p, n, &st, nbuf)
+                is_root = tl == 1 and (sink.qname.data if section == 0 and k == 0
+                                       else nbuf)[0] == 46
+                name = None
             else:
                 ps.want_text = not (light and section >= 2)
-            name = ps.name(&p, n, &st)
+                name = ps.name(&p, n, &st)
+                is_root = name == "."
             if st:
                 ps.name_flags(st)
                 if st & N_FATAL:
@@ -1123,7 +1409,8 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                 p += 4
                 if columnar:
                     if k == 0:
-                        sink.qname = name
+                        sink.has_q = True
+                        sink.qname.len = tl
                         sink.qtype = rtype
                         sink.qcls = rclass & 0x7FFF if split else rclass
                     continue
@@ -1155,7 +1442,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                     if seen_opt:
                         ps.flag("multiple_opt")
                     ps.edns(rclass, ttl, p, p + rdlen, False)
-                    if name != ".":
+                    if not is_root:
                         ps.flag("opt_name_not_root")
                     if not seen_opt:
                         seen_opt = True
@@ -1176,31 +1463,42 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
             rdlen = rd16(b, p + 8)
             p += 10
             if columnar:  # section 1: an answer
-                if sink.owners is not None or sink.qname is None:
-                    if sink.owners is None:
-                        sink.owners = []
-                    sink.owners.append(name.lower())
+                if not sink.has_q:
+                    # tl >= 0: want_text was on (no question), so the text was made
+                    sink.add_owner(nbuf, tl)
                 if p + rdlen <= n and ((rtype == 1 and rdlen == 4) or (
                         rtype == 28 and rdlen == 16)):
-                    # p + rdlen <= n and rdlen is the address size: checked above
-                    sink.add_answer(ip_text(b + p, AF_INET if rtype == 1 else AF_INET6), ttl)
+                    # p + rdlen <= n and rdlen is the address size: checked above;
+                    # kept raw, formatted by ip_text when read
+                    sink.add_raw(b + p, AK_IP4 if rtype == 1 else AK_IP6, ttl)
                     p += rdlen
                     continue
                 if p + rdlen <= n and (rtype == 5 or rtype == 2 or rtype == 12 or rtype == 39
                                        or (rtype == 15 and rdlen >= 3)):
                     # a name (MX: after a 16-bit preference) filling the rdata exactly, in
                     # zone-file form as rdata_text writes it; anything else (a problem in
-                    # the name, bytes left over) takes the Record path below, which flags it
+                    # the name, bytes left over) takes the Record path below, which flags it.
+                    # Written after the sink's text, kept only when it is whole.
+                    gbuf_reserve(&sink.text, NAME_BUF + 8)
+                    k0 = 0
+                    if rtype == 15:  # rdlen >= 3 checked above
+                        k0 = snprintf(sink.text.data + sink.text.len, 8, "%u ", rd16(b, p))
                     q = p + 2 if rtype == 15 else p
                     st = 0
                     ps.want_text = True
                     ps.dot = True
-                    text = ps.name(&q, p + rdlen, &st)
+                    tl = ps.name_to(&q, p + rdlen, &st, sink.text.data + sink.text.len + k0)
                     ps.dot = False
                     if st == 0 and q == p + rdlen:
-                        if rtype == 15:
-                            text = f"{rd16(b, p)} {text}"  # rdlen >= 3 checked above
-                        sink.add_answer(text, ttl)
+                        sink.commit_text(k0 + tl, ttl)
+                        p += rdlen
+                        continue
+                elif p + rdlen <= n and (rtype == 16 or rtype == 99):
+                    # character-strings filling the rdata exactly, as rdata_text writes
+                    # them ("..." joined by spaces); otherwise the Record path flags it
+                    tl = _txt_text(b, p, p + rdlen, &sink.text)
+                    if tl >= 0:
+                        sink.commit_text(tl, ttl)
                         p += rdlen
                         continue
             rr = Record.__new__(Record)
@@ -1217,7 +1515,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                 rr.data = rr.rdata
                 rr.malformed = True
                 if columnar:
-                    sink.add_answer(_answer_text(rr), ttl)
+                    put_text(&sink.text, &sink.items, _answer_text(rr), ttl)
                 else:
                     _section_list(m, section).append(rr)
                 ok = False
@@ -1230,7 +1528,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                 if seen_opt:
                     ps.flag("multiple_opt")
                 rr.data = ps.edns(rclass, ttl, p, p + rdlen, True)
-                if name != ".":
+                if not is_root:
                     ps.flag("opt_name_not_root")
                 if not seen_opt:
                     seen_opt = True
@@ -1254,7 +1552,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                         m.tsig = rr
             p += rdlen
             if columnar:
-                sink.add_answer(_answer_text(rr), ttl)
+                put_text(&sink.text, &sink.items, _answer_text(rr), ttl)
             else:
                 _section_list(m, section).append(rr)
         section += 1
@@ -1275,27 +1573,34 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
     return m
 
 
-cdef _Summary _summary_of(Message msg):
+cdef _Summary _summary_of(Message msg, _Summary s=None):
     """The columnar output computed from a Message (for messages fed already decoded)."""
-    cdef _Summary s = _Summary.__new__(_Summary)
     cdef Question q
     cdef Record rec
+    cdef bytes raw
+    if s is None:
+        s = _Summary.__new__(_Summary)
+    s.reset()
     s.id = msg.id
     s.flags = msg.flags
     s.rcode = msg.rcode
-    s.qname = None
-    s.qtype = 0
-    s.qcls = 0
-    s.owners = None
     if msg.questions:
         q = msg.questions[0]
-        s.qname = q.name
+        raw = q.name.encode("utf-8")
+        if PyBytes_GET_SIZE(raw) >= NAME_BUF:
+            raise ValueError("question name too long")
+        s.has_q = True
+        gbuf_put(&s.qname, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
         s.qtype = q.type
         s.qcls = q.cls
     elif msg.answers:
-        s.owners = [rec.name.lower() for rec in msg.answers]
-    s.answers = [_answer_text(rec) for rec in msg.answers]
-    s.ttls = [rec.ttl for rec in msg.answers]
+        for rec in msg.answers:
+            raw = rec.name.encode("utf-8")
+            if PyBytes_GET_SIZE(raw) >= NAME_BUF:
+                raise ValueError("owner name too long")
+            s.add_owner(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+    for rec in msg.answers:
+        put_text(&s.text, &s.items, _answer_text(rec), <uint32_t>rec.ttl)
     s.problems = list(msg.problems)
     return s
 
@@ -1559,13 +1864,6 @@ cdef inline int64_t get_i64(const unsigned char* p) noexcept nogil:
     return v
 
 
-cdef bint _text_multicast(str host):
-    if ":" in host:
-        return host[:2].lower() == "ff"
-    head = host.partition(".")[0]
-    return head.isdigit() and 224 <= int(head) <= 239
-
-
 cdef object _answer_text(Record r):
     # the common types without the generic formatter; the same text as rdata_text
     cdef int t = r.type
@@ -1580,54 +1878,18 @@ cdef object _answer_text(Record r):
     return rdata_text(r)
 
 
-cdef class _AnswerNames(list):
-    """Lower-cased answer owner names of a response that carries no question."""
-
-
-cdef str _lower(str name):
-    # names are ASCII text (escaped by the parser): the same object when already lower
-    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(name)
-    cdef Py_UCS4 c
-    for i in range(n):
-        c = PyUnicode_READ_CHAR(name, i)
-        if 65 <= c <= 90:
-            return name.lower()
-    return name
-
-
-cdef inline bint _question_matches(object response_key, object query_key):
-    # keys are lower-cased first-question names (type and class are compared apart);
-    # response_key may also be None (no question, no answer) or _AnswerNames
-    if response_key is None:
-        return True
-    if type(response_key) is _AnswerNames:
-        return query_key is not None and query_key in response_key
-    return response_key == query_key
-
-
 cdef extern from "arpa/inet.h" nogil:
     int inet_pton(int af, const char* src, void* dst)
-
-cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(void* op)
-
-
-cdef inline object _atomic_list(list values):
-    # The table's lists (a row's answers, TTLs and problems; the columns) hold only str,
-    # int, None and such lists, so they can never be part of a reference cycle:
-    # untracked, the cyclic collector does not rescan them (a table holds three per
-    # transaction; a collector pass over them cost more than building the table).
-    # Only a caller who puts a list into itself would leak it. Safe to repeat.
-    PyObject_GC_UnTrack(<void*>values)
-    return values
 
 
 cdef struct trow_t:
     int64_t ts
     int64_t rtt              # -1: none
-    uint64_t h_ep            # hash of (transport, client, server, id)
-    uint64_t h_grp           # hash of (transport, group, id) for queries sent to a group
-    uint64_t h_cli           # hash of (transport, client, id) for those queries
+    int64_t q_off            # the first question's name in the store's qtext (has_q)
+    int64_t a_first          # first answer item in the store; -1: no response (null lists)
+    int64_t p_first          # first problem code in the store
+    uint32_t a_count
+    uint32_t p_count
     int32_t next_ep          # older row with the same hash in each table, -1 at the end
     int32_t next_grp
     int32_t next_cli
@@ -1636,12 +1898,14 @@ cdef struct trow_t:
     int32_t rcode            # extended rcode of the response, -1 if none
     int32_t dupq
     int32_t dupr
+    uint16_t q_len
     uint16_t cport
     uint16_t sport
     uint16_t tid
-    uint16_t qtype           # of the first question (its lower-cased name is in c_qkey)
+    uint16_t qtype           # of the first question (0 without one)
     uint16_t qcls
-    uint8_t proto
+    uint8_t has_q
+    uint8_t proto            # 0 udp, 1 tcp
     uint8_t status
     uint8_t alen
     uint8_t group
@@ -1650,59 +1914,59 @@ cdef struct trow_t:
     uint8_t saddr[16]
 
 
+cdef struct hslot_t:
+    uint32_t tag             # the key hash's low 32 bits
+    int32_t head             # the newest row with it, -1: empty
+
+
 cdef struct htab_t:
-    # open addressing: a slot holds a key hash and the newest row with it (-1: empty)
-    uint64_t* hashes
-    int32_t* heads
+    # open addressing over one array (a probe touches one cache line). Keys whose hashes
+    # share a tag share a chain: harmless, as find() compares every key field.
+    hslot_t* slots
     Py_ssize_t cap
     Py_ssize_t used
 
 
 cdef int htab_init(htab_t* t, Py_ssize_t cap) except -1:
     cdef Py_ssize_t i
-    t.hashes = <uint64_t*>malloc(cap * sizeof(uint64_t))
-    t.heads = <int32_t*>malloc(cap * sizeof(int32_t))
-    if t.hashes == NULL or t.heads == NULL:
-        free(t.hashes)
-        free(t.heads)
-        t.hashes = NULL
-        t.heads = NULL
+    t.slots = <hslot_t*>malloc(cap * sizeof(hslot_t))
+    if t.slots == NULL:
         raise MemoryError()
     for i in range(cap):
-        t.heads[i] = -1
+        t.slots[i].head = -1
     t.cap = cap
     t.used = 0
     return 0
 
 
 cdef void htab_free(htab_t* t) noexcept:
-    free(t.hashes)
-    free(t.heads)
-    t.hashes = NULL
-    t.heads = NULL
+    free(t.slots)
+    t.slots = NULL
 
 
 cdef inline Py_ssize_t htab_slot(htab_t* t, uint64_t h) noexcept nogil:
-    # cap is a power of two and the table is at most half full: the probe ends
-    cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>(t.cap - 1))
-    while t.heads[i] != -1 and t.hashes[i] != h:
+    # cap is a power of two (<= 2**31) and the table is at most half full: the probe ends
+    cdef uint32_t tag = <uint32_t>h
+    cdef Py_ssize_t i = <Py_ssize_t>(tag & <uint32_t>(t.cap - 1))
+    while t.slots[i].head != -1 and t.slots[i].tag != tag:
         i = (i + 1) & (t.cap - 1)
     return i
 
 
 cdef inline int32_t htab_head(htab_t* t, uint64_t h) noexcept nogil:
-    return t.heads[htab_slot(t, h)]
+    return t.slots[htab_slot(t, h)].head
 
 
 cdef int htab_grow(htab_t* t) except -1:
     cdef htab_t bigger
     cdef Py_ssize_t i, j
+    if t.cap >= (<Py_ssize_t>1 << 31):
+        raise OverflowError("DNS pairing table full")
     htab_init(&bigger, t.cap * 2)
     for i in range(t.cap):
-        if t.heads[i] != -1:
-            j = htab_slot(&bigger, t.hashes[i])
-            bigger.hashes[j] = t.hashes[i]
-            bigger.heads[j] = t.heads[i]
+        if t.slots[i].head != -1:
+            j = htab_slot(&bigger, t.slots[i].tag)
+            bigger.slots[j] = t.slots[i]
             bigger.used += 1
     htab_free(t)
     t[0] = bigger
@@ -1716,11 +1980,11 @@ cdef int32_t htab_push(htab_t* t, uint64_t h, int32_t row) except -2:
     if (t.used + 1) * 2 > t.cap:
         htab_grow(t)
     i = htab_slot(t, h)
-    old = t.heads[i]
+    old = t.slots[i].head
     if old == -1:
-        t.hashes[i] = h
+        t.slots[i].tag = <uint32_t>h
         t.used += 1
-    t.heads[i] = row
+    t.slots[i].head = row
     return old
 
 
@@ -1732,30 +1996,57 @@ cdef inline uint64_t mix(uint64_t h, const uint8_t* p, Py_ssize_t n) noexcept no
     return h
 
 
+cdef inline uint64_t hmix(uint64_t h, uint64_t w) noexcept nogil:
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL
+    return h ^ (h >> 29)
+
+
 cdef inline uint64_t key_hash(int kind, int proto, int alen, const uint8_t* a, int aport,
                               const uint8_t* b, int bport, int tid) noexcept nogil:
-    cdef uint8_t head[8]
-    cdef uint64_t h = 0xCBF29CE484222325ULL
-    head[0] = kind
-    head[1] = proto
-    head[2] = alen
-    head[3] = aport >> 8
-    head[4] = aport & 0xFF
-    head[5] = bport >> 8
-    head[6] = bport & 0xFF
-    head[7] = tid & 0xFF
-    h = mix(h, head, 8)
-    h = mix(h, a, alen)
-    if b != NULL:
-        h = mix(h, b, alen)
-    head[0] = tid >> 8
-    return mix(h, head, 1)
+    # word at a time (the key is 12 to 40 bytes); a splitmix64 finish spreads the low bits
+    cdef uint64_t w[2]
+    cdef uint32_t v
+    cdef uint64_t h = hmix(0x243F6A8885A308D3ULL, <uint64_t>kind | (<uint64_t>proto << 4)
+                           | (<uint64_t>alen << 8) | (<uint64_t>(aport & 0xFFFF) << 16)
+                           | (<uint64_t>(bport & 0xFFFF) << 32)
+                           | (<uint64_t>(tid & 0xFFFF) << 48))
+    if alen == 16:
+        memcpy(w, a, 16)   # a and b hold alen bytes
+        h = hmix(hmix(h, w[0]), w[1])
+        if b != NULL:
+            memcpy(w, b, 16)
+            h = hmix(hmix(h, w[0]), w[1])
+    else:
+        memcpy(&v, a, 4)
+        w[0] = v
+        if b != NULL:
+            memcpy(&v, b, 4)
+            w[0] |= <uint64_t>v << 32
+        h = hmix(h, w[0])
+    h ^= h >> 31
+    h *= 0xBF58476D1CE4E5B9ULL
+    return h ^ (h >> 32)
 
 
 cdef enum:
     K_EP = 1
     K_GRP = 2
     K_CLI = 3
+
+
+cdef inline uint64_t ep_hash(int pr, int alen, const uint8_t* sa, int sport, const uint8_t* da,
+                             int dport, int tid, bint response) noexcept nogil:
+    # the (transport, client, server, id) key of a message: a response goes the other way
+    if response:
+        return key_hash(K_EP, pr, alen, da, dport, sa, sport, tid)
+    return key_hash(K_EP, pr, alen, sa, sport, da, dport, tid)
+
+# what a message is matched by: nothing, its first question, or (a response without a
+# question, as mDNS sends) the owner names of its answers
+cdef enum:
+    Q_NONE = 0
+    Q_NAME = 1
+    Q_OWNERS = 2
 
 
 cdef int _address(object host, uint8_t* out) except -1:
@@ -1776,85 +2067,676 @@ cdef int _address(object host, uint8_t* out) except -1:
     raise ValueError(f"not an IP address: {host!r}")
 
 
-cdef array.array _I64 = array.array("q")
+cdef inline bint _multicast(const uint8_t* a, int alen) noexcept nogil:
+    # ff00::/8, 224.0.0.0/4
+    return a[0] == 0xFF if alen == 16 else 224 <= a[0] <= 239
 
-_RAW_COLUMNS = ("ts_ns", "proto", "id_orig_h", "id_orig_p", "id_resp_h", "id_resp_p",
-                "trans_id", "query", "qclass", "qtype", "opcode", "query_flags",
-                "response_flags", "rcode", "answers", "TTLs", "status_code",
-                "duplicate_queries", "duplicate_responses", "rtt_ns", "problems")
 
+cdef inline bint name_eq(const char* a, const char* b, Py_ssize_t n) noexcept nogil:
+    # names are ASCII text (escaped by the parser): equal after str.lower()
+    cdef Py_ssize_t i
+    cdef char x, y
+    for i in range(n):
+        x = a[i]
+        y = b[i]
+        if x != y:
+            if 65 <= x <= 90:
+                x += 32
+            if 65 <= y <= 90:
+                y += 32
+            if x != y:
+                return False
+    return True
+
+
+# --- address text and problem texts, shared by every table --------------------------------
+cdef enum:
+    ADDR_CACHE = 4096   # slots (about 100 KB): a few thousand clients, as busy resolvers see
+
+# a direct-mapped cache: clients and servers repeat, so most rows share the text
+cdef list _addr_cache = [None] * ADDR_CACHE
+cdef uint8_t _addr_raw[ADDR_CACHE][17]   # per slot: length (0: empty), then the address
+
+
+cdef str addr_text(const uint8_t* a, int alen):
+    cdef Py_ssize_t slot = <Py_ssize_t>(mix(0xCBF29CE484222325ULL, a, alen)
+                                        & (ADDR_CACHE - 1))
+    cdef uint8_t* raw = _addr_raw[slot]
+    cdef str text
+    if raw[0] == alen and memcmp(raw + 1, a, alen) == 0:
+        return <str>_addr_cache[slot]
+    text = ip_text(a, AF_INET6 if alen == 16 else AF_INET)
+    raw[0] = alen
+    memcpy(raw + 1, a, alen)  # alen is 4 or 16: the slot holds 16
+    _addr_cache[slot] = text
+    return text
+
+
+# Problems are stored as 16-bit codes of this vocabulary: the parser's flags, a few dozen
+# texts (a message fed already decoded may bring others; at most 65535 distinct).
+cdef list _PROBLEM_TEXT = []
+cdef dict _PROBLEM_CODE = {}
+
+
+cdef int problem_code(object text) except -1:
+    code = _PROBLEM_CODE.get(text)
+    if code is not None:
+        return code
+    if len(_PROBLEM_TEXT) >= 65535:
+        raise ValueError("more than 65535 distinct DNS problem texts")
+    _PROBLEM_CODE[text] = len(_PROBLEM_TEXT)
+    _PROBLEM_TEXT.append(text)
+    return len(_PROBLEM_TEXT) - 1
+
+
+cdef inline uint64_t mix_port(uint64_t h, unsigned int port) noexcept nogil:
+    # FNV-1a over " <decimal port>"
+    cdef uint8_t digits[6]
+    cdef int k = 6
+    while True:
+        k -= 1
+        digits[k] = 48 + port % 10
+        port //= 10
+        if port == 0:
+            break
+    k -= 1
+    digits[k] = 32
+    return mix(h, digits + k, 6 - k)
+
+
+cdef uint64_t uid_hash(int pr, str oh, int op, str rh, int rp) noexcept:
+    # FNV-1a of the text connection_uid hashes, "<proto> <orig_h> <orig_p> <resp_h>
+    # <resp_p>"; the address texts are ASCII (ip_text), the ports 0..65535
+    cdef uint8_t sp = 32
+    cdef uint64_t h = mix(0xCBF29CE484222325ULL, <const uint8_t*>("tcp" if pr else "udp"), 3)
+    h = mix(h, &sp, 1)
+    h = mix(h, <const uint8_t*>PyUnicode_1BYTE_DATA(oh), PyUnicode_GET_LENGTH(oh))
+    h = mix_port(h, <unsigned int>op)
+    h = mix(h, &sp, 1)
+    h = mix(h, <const uint8_t*>PyUnicode_1BYTE_DATA(rh), PyUnicode_GET_LENGTH(rh))
+    return mix_port(h, <unsigned int>rp)
+
+
+cdef const char* _HEX = "0123456789abcdef"
+
+
+cdef inline void uid_write(uint64_t h, char* out) noexcept nogil:
+    # "D" and 16 lower-case hex digits: 17 characters, as connection_uid writes them
+    cdef int k
+    out[0] = 68
+    for k in range(16):
+        out[16 - k] = _HEX[h & 15]
+        h >>= 4
+
+
+cdef str uid_text(trow_t* r):
+    cdef char out[17]
+    uid_write(uid_hash(r.proto, addr_text(r.caddr, r.alen), r.cport,
+                       addr_text(r.saddr, r.alen), r.sport), out)
+    return _ascii(out, 17)
+
+
+def connection_uid(str proto, str orig_h, orig_p, str resp_h, resp_p):
+    """A stable id for the (transport, client, server) conversation, Zeek-uid-like."""
+    cdef bytes text = f"{proto} {orig_h} {orig_p} {resp_h} {resp_p}".encode()
+    cdef unsigned long long h = 0xCBF29CE484222325ULL
+    cdef unsigned char c
+    for c in text:
+        h = (h ^ c) * 0x100000001B3ULL
+    return f"D{h:016x}"
+
+
+# --- the table: rows and their strings in C buffers ------------------------------------------
+TRANSACTION_COLUMNS = (
+    "ts", "ts_ns", "uid", "id_orig_h", "id_orig_p", "id_resp_h", "id_resp_p", "proto",
+    "trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode",
+    "rcode_name", "opcode", "AA", "TC", "RD", "RA", "Z", "AD", "CD", "answers", "TTLs",
+    "rejected", "status", "duplicate_queries", "duplicate_responses", "problems",
+)
+cdef tuple _COLUMNS = TRANSACTION_COLUMNS
+cdef dict _COLUMN_CODE = {name: i for i, name in enumerate(TRANSACTION_COLUMNS)}
+cdef tuple _STATUS = STATUS_NAMES
+cdef tuple _PROTO = ("udp", "tcp")
 
 cdef enum:
-    ADDR_CACHE = 512
+    C_TS = 0
+    C_TS_NS
+    C_UID
+    C_ORIG_H
+    C_ORIG_P
+    C_RESP_H
+    C_RESP_P
+    C_PROTO
+    C_TRANS_ID
+    C_RTT
+    C_QUERY
+    C_QCLASS
+    C_QCLASS_NAME
+    C_QTYPE
+    C_QTYPE_NAME
+    C_RCODE
+    C_RCODE_NAME
+    C_OPCODE
+    C_AA
+    C_TC
+    C_RD
+    C_RA
+    C_Z
+    C_AD
+    C_CD
+    C_ANSWERS
+    C_TTLS
+    C_REJECTED
+    C_STATUS
+    C_DUPQ
+    C_DUPR
+    C_PROBLEMS
+    C_COUNT
 
 
+@cython.no_gc   # holds only str lists of module level: no cycle possible
+@cython.final
+cdef class TransactionStore:
+    """The transaction table's columns in C: one fixed-size row per transaction; query
+    names, answers (text, or raw addresses formatted when read) and problem codes in
+    growable buffers the rows point into. Python objects are made only for the values
+    read, and freeing the table is a handful of free() calls.
+
+    Invariant the reads rely on: a row's query text [q_off, q_off + q_len), answer items
+    [a_first, a_first + a_count) and problem codes [p_first, p_first + p_count) lie inside
+    their buffers (add_row, set_answers, add_problems and subset write them so), and
+    every item's bytes lie inside atext."""
+    cdef trow_t* rows        # rowbuf's data
+    cdef Py_ssize_t n
+    cdef gbuf_t rowbuf
+    cdef gbuf_t qtext        # query names, in row order
+    cdef gbuf_t atext        # answer texts and raw addresses
+    cdef gbuf_t aitems       # aitem_t per answer
+    cdef gbuf_t pcodes       # uint16 problem codes
+
+    def __dealloc__(self):
+        self.rows = NULL
+        gbuf_free(&self.rowbuf)
+        gbuf_free(&self.qtext)
+        gbuf_free(&self.atext)
+        gbuf_free(&self.aitems)
+        gbuf_free(&self.pcodes)
+
+    def __len__(self):
+        return self.n
+
+    cdef Py_ssize_t new_row(self) except -1:
+        """A zeroed row at the end; returns its index (pointers into rows may move)."""
+        if self.n >= 0x7FFFFFFF:
+            raise OverflowError("too many DNS transactions for one table")
+        if self.rowbuf.len + <Py_ssize_t>sizeof(trow_t) > self.rowbuf.cap:
+            gbuf_reserve(&self.rowbuf, sizeof(trow_t))
+            self.rows = <trow_t*>self.rowbuf.data
+        memset(&self.rows[self.n], 0, sizeof(trow_t))  # room ensured above
+        self.rowbuf.len += sizeof(trow_t)
+        self.n += 1
+        return self.n - 1
+
+    cdef int add_problems(self, Py_ssize_t row, list problems) except -1:
+        """Problems of a message onto the row: those it has not listed yet, in order."""
+        cdef trow_t* r = &self.rows[row]
+        cdef uint16_t* have = <uint16_t*>(self.pcodes.data) + r.p_first
+        cdef Py_ssize_t k, m = r.p_count, before = r.p_count
+        cdef uint16_t code
+        cdef bint moved = False
+        for p in problems:
+            code = <uint16_t>problem_code(p)
+            have = <uint16_t*>(self.pcodes.data) + self.rows[row].p_first
+            for k in range(m):   # k < m: the row's codes, then those appended below
+                if have[k] == code:
+                    break
+            else:
+                if not moved and (self.rows[row].p_first + m) * 2 != self.pcodes.len:
+                    # the row's codes are not the last ones: copy them to the end first
+                    gbuf_reserve(&self.pcodes, (m + 1) * 2)
+                    memcpy(self.pcodes.data + self.pcodes.len,
+                           self.pcodes.data + self.rows[row].p_first * 2, m * 2)
+                    self.rows[row].p_first = self.pcodes.len // 2
+                    self.pcodes.len += m * 2
+                moved = True
+                gbuf_put(&self.pcodes, &code, 2)
+                m += 1
+        self.rows[row].p_count = <uint32_t>m
+        return 0
+
+    cdef int set_answers(self, Py_ssize_t row, _Summary msg) except -1:
+        cdef Py_ssize_t k, na = msg.n_answers()
+        cdef int64_t base = self.atext.len
+        cdef aitem_t* dst
+        self.rows[row].a_first = self.aitems.len // sizeof(aitem_t)
+        self.rows[row].a_count = <uint32_t>na
+        gbuf_put(&self.atext, msg.text.data, msg.text.len)
+        gbuf_reserve(&self.aitems, na * sizeof(aitem_t))
+        dst = <aitem_t*>(self.aitems.data + self.aitems.len)
+        memcpy(dst, msg.items.data, na * sizeof(aitem_t))
+        for k in range(na):   # k < na: reserved above
+            dst[k].off += base
+        self.aitems.len += na * sizeof(aitem_t)
+        return 0
+
+    cdef TransactionStore subset(self, list idx, Py_ssize_t start):
+        """A new store with rows idx (or, with idx None, rows start..n-1) in that order."""
+        cdef TransactionStore out = TransactionStore.__new__(TransactionStore)
+        cdef Py_ssize_t i, j, k, m = len(idx) if idx is not None else self.n - start
+        cdef trow_t* src
+        cdef trow_t* dst
+        cdef aitem_t* items
+        cdef int64_t base
+        for j in range(m):
+            i = idx[j] if idx is not None else start + j
+            if not 0 <= i < self.n:
+                raise IndexError("row out of range")
+            src = &self.rows[i]
+            k = out.new_row()
+            dst = &out.rows[k]
+            dst[0] = src[0]
+            dst.q_off = out.qtext.len
+            gbuf_put(&out.qtext, self.qtext.data + src.q_off, src.q_len)
+            dst.p_first = out.pcodes.len // 2
+            gbuf_put(&out.pcodes, self.pcodes.data + src.p_first * 2, src.p_count * 2)
+            if src.a_first >= 0:
+                dst.a_first = out.aitems.len // sizeof(aitem_t)
+                items = <aitem_t*>self.aitems.data + src.a_first
+                for k in range(src.a_count):
+                    base = out.atext.len
+                    gbuf_put(&out.atext, self.atext.data + items[k].off, item_len(&items[k]))
+                    gbuf_put(&out.aitems, &items[k], sizeof(aitem_t))
+                    (<aitem_t*>(out.aitems.data + out.aitems.len) - 1).off = base
+        return out
+
+    def __iter__(self):
+        cdef _RowIter it = _RowIter.__new__(_RowIter)
+        it.st = self
+        it.i = 0
+        return it
+
+    def row(self, Py_ssize_t i):
+        """The view of row i (negative counts from the end)."""
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError("transaction index out of range")
+        return _row(self, i)
+
+    def column(self, str name):
+        """One column as a list of the values rows give."""
+        cdef int code = _code_of(name)
+        cdef Py_ssize_t i
+        return [row_value(self, i, code) for i in range(self.n)]
+
+    def to_dicts(self):
+        """Every row as a plain dict."""
+        cdef Py_ssize_t i
+        return [row_dict(self, i) for i in range(self.n)]
+
+    def arrow_parts(self):
+        """The columns as flat buffers for Arrow (see wirecraft.dns.TransactionTable):
+        numeric columns as array('q'); strings as (int64 offsets, UTF-8 bytes); answers,
+        TTLs and problems as per-row int64 offsets into their flat values."""
+        cdef Py_ssize_t n = self.n, i, k, total
+        cdef trow_t* r
+        cdef const aitem_t* items = <const aitem_t*>self.aitems.data
+        cdef const aitem_t* it
+        cdef const uint16_t* codes = <const uint16_t*>self.pcodes.data
+        cdef dict num = {}
+        cdef str text
+        cdef gbuf_t hosts[2]
+        cdef gbuf_t atext
+        cdef gbuf_t uid
+        names = ("ts_ns", "id_orig_p", "id_resp_p", "trans_id", "query_flags",
+                 "response_flags", "rcode", "status_code", "duplicate_queries",
+                 "duplicate_responses", "rtt_ns", "qtype", "qclass", "has_query", "proto",
+                 "has_response")
+        cdef int64_t* v[16]
+        cols = [array.clone(_I64, n, False) for _ in names]
+        for k in range(16):   # len(names) == 16
+            v[k] = <int64_t*>(<array.array>cols[k]).data.as_longlongs
+            num[names[k]] = cols[k]
+        for i in range(n):   # i < n: each array was made n long
+            r = &self.rows[i]
+            v[0][i] = r.ts
+            v[1][i] = r.cport
+            v[2][i] = r.sport
+            v[3][i] = r.tid
+            v[4][i] = r.qflags
+            v[5][i] = r.rflags
+            v[6][i] = r.rcode
+            v[7][i] = r.status
+            v[8][i] = r.dupq
+            v[9][i] = r.dupr
+            v[10][i] = r.rtt
+            v[11][i] = r.qtype
+            v[12][i] = r.qcls
+            v[13][i] = r.has_q
+            v[14][i] = r.proto
+            v[15][i] = r.a_first >= 0
+        # query names: the text is in row order already
+        qoff = array.clone(_I64, n + 1, False)
+        for i in range(n):
+            qoff.data.as_longlongs[i] = self.rows[i].q_off
+        qoff.data.as_longlongs[n] = self.qtext.len
+        # addresses, uids, answers: gathered in row order
+        hoff = [array.clone(_I64, n + 1, False), array.clone(_I64, n + 1, False)]
+        aoff = array.clone(_I64, n + 1, False)
+        poff = array.clone(_I64, n + 1, False)
+        total = 0
+        for i in range(n):
+            total += self.rows[i].a_count if self.rows[i].a_first >= 0 else 0
+        ioff = array.clone(_I64, total + 1, False)
+        ttls = array.clone(_I64, total, False)
+        pcodes = array.clone(_I64, 0, False)
+        memset(hosts, 0, sizeof(hosts))
+        memset(&atext, 0, sizeof(atext))
+        memset(&uid, 0, sizeof(uid))
+        try:
+            gbuf_reserve(&uid, 17 * n + 1)   # (+ 1: never a zero-byte reservation)
+            total = 0
+            for i in range(n):   # i < n: the offset arrays hold n + 1
+                r = &self.rows[i]
+                for k in range(2):
+                    text = addr_text(<const uint8_t*>r.caddr if k == 0 else <const uint8_t*>r.saddr,
+                                     r.alen)
+                    (<array.array>hoff[k]).data.as_longlongs[i] = hosts[k].len
+                    gbuf_put(&hosts[k], PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text))
+                uid_write(uid_hash(r.proto, addr_text(r.caddr, r.alen), r.cport,
+                                   addr_text(r.saddr, r.alen), r.sport), uid.data + uid.len)
+                uid.len += 17   # 17 * n bytes reserved
+                aoff.data.as_longlongs[i] = total
+                if r.a_first >= 0:
+                    # the row's items (the store's invariant); total < the count made above
+                    for k in range(r.a_count):
+                        it = &items[r.a_first + k]
+                        ioff.data.as_longlongs[total] = atext.len
+                        ttls.data.as_longlongs[total] = it.ttl
+                        if item_kind(it) == AK_TEXT:
+                            gbuf_put(&atext, self.atext.data + it.off, item_len(it))
+                        else:
+                            text = item_text(it, self.atext.data)
+                            gbuf_put(&atext, PyUnicode_1BYTE_DATA(text),
+                                     PyUnicode_GET_LENGTH(text))
+                        total += 1
+                poff.data.as_longlongs[i] = len(pcodes)
+                for k in range(r.p_count):
+                    pcodes.append(codes[r.p_first + k])
+            for k in range(2):
+                (<array.array>hoff[k]).data.as_longlongs[n] = hosts[k].len
+            aoff.data.as_longlongs[n] = total
+            ioff.data.as_longlongs[total] = atext.len
+            poff.data.as_longlongs[n] = len(pcodes)
+            return {
+                "n": n, "numbers": num,
+                "query": (qoff, PyBytes_FromStringAndSize(self.qtext.data, self.qtext.len)),
+                "id_orig_h": (hoff[0], PyBytes_FromStringAndSize(hosts[0].data, hosts[0].len)),
+                "id_resp_h": (hoff[1], PyBytes_FromStringAndSize(hosts[1].data, hosts[1].len)),
+                "uid": PyBytes_FromStringAndSize(uid.data, uid.len),
+                "answers": (aoff, ioff, PyBytes_FromStringAndSize(atext.data, atext.len)),
+                "TTLs": ttls,
+                "problems": (poff, pcodes, list(_PROBLEM_TEXT)),
+            }
+        finally:
+            gbuf_free(&hosts[0])
+            gbuf_free(&hosts[1])
+            gbuf_free(&atext)
+            gbuf_free(&uid)
+
+
+cdef array.array _I64 = array.array("q")
+
+
+# the column names as this module interned them: a key written in code (the same
+# interned object) is found by identity, any other equal string by the dict
+cdef PyObject* _COLUMN_KEY[C_COUNT]
+for _k in range(C_COUNT):
+    _COLUMN_KEY[_k] = <PyObject*>_COLUMNS[_k]
+del _k
+
+
+cdef inline int _code_of(str name) except -1:
+    cdef int k
+    for k in range(C_COUNT):
+        if _COLUMN_KEY[k] == <PyObject*>name:
+            return k
+    code = _COLUMN_CODE.get(name)
+    if code is None:
+        raise KeyError(name)
+    return code
+
+
+cdef object row_value(TransactionStore st, Py_ssize_t i, int code):
+    """The value of column `code` in row i (i < st.n: every caller holds such an index)."""
+    cdef trow_t* r = &st.rows[i]
+    cdef int64_t ask, ans
+    cdef Py_ssize_t k
+    cdef list out
+    cdef object v
+    cdef const aitem_t* items
+    cdef const uint16_t* codes
+    if code == C_STATUS:
+        return _STATUS[r.status]
+    if code == C_ANSWERS or code == C_TTLS:
+        if r.a_first < 0:
+            return None
+        items = <const aitem_t*>st.aitems.data + r.a_first
+        out = PyList_New(r.a_count)
+        # k < a_count: inside the row's items (the store's invariant) and the new list
+        for k in range(r.a_count):
+            v = items[k].ttl if code == C_TTLS else item_text(&items[k], st.atext.data)
+            Py_INCREF(v)
+            PyList_SET_ITEM(out, k, v)
+        return out
+    if code == C_PROBLEMS:
+        codes = <const uint16_t*>st.pcodes.data + r.p_first
+        # k < p_count: the row's codes (the store's invariant), each a vocabulary index
+        return [_PROBLEM_TEXT[codes[k]] for k in range(r.p_count)]
+    if code == C_TS:
+        return <double>r.ts / 1e9
+    if code == C_TS_NS:
+        return r.ts
+    if code == C_UID:
+        return uid_text(r)
+    if code == C_ORIG_H:
+        return addr_text(r.caddr, r.alen)
+    if code == C_ORIG_P:
+        return r.cport
+    if code == C_RESP_H:
+        return addr_text(r.saddr, r.alen)
+    if code == C_RESP_P:
+        return r.sport
+    if code == C_PROTO:
+        return _PROTO[r.proto]
+    if code == C_TRANS_ID:
+        return r.tid
+    if code == C_RTT:
+        return <double>r.rtt / 1e9 if r.rtt >= 0 else None
+    if code == C_QUERY:
+        return PyUnicode_DecodeUTF8(st.qtext.data + r.q_off, r.q_len, NULL) if r.has_q else None
+    if code == C_QCLASS:
+        return r.qcls if r.has_q else None
+    if code == C_QCLASS_NAME:
+        return class_name(r.qcls) if r.has_q else None
+    if code == C_QTYPE:
+        return r.qtype if r.has_q else None
+    if code == C_QTYPE_NAME:
+        return type_name(r.qtype) if r.has_q else None
+    if code == C_RCODE:
+        return r.rcode if r.rcode >= 0 else None
+    if code == C_RCODE_NAME:
+        return rcode_name(r.rcode) if r.rcode >= 0 else None
+    if code == C_REJECTED:
+        return r.rcode >= 0 and r.rcode != 0 and r.rcode != 3
+    if code == C_DUPQ:
+        return r.dupq
+    if code == C_DUPR:
+        return r.dupr
+    # the opcode of the message that made the row (the query, or a lone response);
+    # RD/CD as the client asked; the other bits as the server answered
+    ask = r.qflags if r.qflags >= 0 else r.rflags
+    ans = r.rflags if r.rflags >= 0 else 0
+    if code == C_OPCODE:
+        return (ask >> 11) & 0xF
+    if code == C_AA:
+        return (ans & 0x400) != 0
+    if code == C_TC:
+        return (ans & 0x200) != 0
+    if code == C_RD:
+        return (ask & 0x100) != 0
+    if code == C_RA:
+        return (ans & 0x80) != 0
+    if code == C_Z:
+        return (ans >> 4) & 7
+    if code == C_AD:
+        return (ans & 0x20) != 0
+    if code == C_CD:
+        return (ask & 0x10) != 0
+    raise KeyError(code)
+
+
+cdef dict row_dict(TransactionStore st, Py_ssize_t i):
+    cdef dict out = {}
+    cdef int code
+    for code in range(C_COUNT):
+        out[_COLUMNS[code]] = row_value(st, i, code)
+    return out
+
+
+cdef inline TransactionRow _row(TransactionStore st, Py_ssize_t i):
+    cdef TransactionRow row = TransactionRow.__new__(TransactionRow)  # no __init__: set here
+    row.st = st
+    row.i = i
+    return row
+
+
+@cython.no_gc   # refers to its store only, which never refers back: no cycle possible
+@cython.freelist(16)
+cdef class TransactionRow:
+    """One transaction: a read-only mapping of TRANSACTION_COLUMNS viewing its table's
+    columns; a value becomes a Python object when it is read."""
+    cdef TransactionStore st
+    cdef Py_ssize_t i
+
+    def __init__(self, TransactionStore store, Py_ssize_t i):
+        if not 0 <= i < store.n:
+            raise IndexError("transaction index out of range")
+        self.st = store
+        self.i = i
+
+    def __getitem__(self, str name):
+        return row_value(self.st, self.i, _code_of(name))
+
+    def get(self, str name, default=None):
+        if name not in _COLUMN_CODE:
+            return default
+        return row_value(self.st, self.i, _code_of(name))
+
+    def __contains__(self, name):
+        return name in TRANSACTION_COLUMNS
+
+    def __iter__(self):
+        return iter(TRANSACTION_COLUMNS)
+
+    def __len__(self):
+        return len(TRANSACTION_COLUMNS)
+
+    def keys(self):
+        return list(TRANSACTION_COLUMNS)
+
+    def values(self):
+        cdef int code
+        return [row_value(self.st, self.i, code) for code in range(C_COUNT)]
+
+    def items(self):
+        cdef int code
+        return [(_COLUMNS[code], row_value(self.st, self.i, code)) for code in range(C_COUNT)]
+
+    def to_dict(self):
+        """A plain dict of the row (for JSON and printing)."""
+        return row_dict(self.st, self.i)
+
+    def __eq__(self, other):
+        if isinstance(other, TransactionRow):
+            return self.to_dict() == other.to_dict()
+        if isinstance(other, dict):
+            return self.to_dict() == other
+        return NotImplemented
+
+    def __repr__(self):
+        return f"TransactionRow({self.to_dict()!r})"
+
+
+@cython.no_gc
+@cython.freelist(4)
+cdef class _RowIter:
+    cdef TransactionStore st
+    cdef Py_ssize_t i
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef Py_ssize_t i = self.i
+        if i >= self.st.n:
+            raise StopIteration
+        self.i = i + 1
+        return _row(self.st, i)
+
+
+def transaction_rows(TransactionStore store):
+    """Row views 0..n-1 over a store, as a list."""
+    return list(store)
+
+
+# --- the builder ------------------------------------------------------------------------------
+@cython.final
 cdef class TransactionBuilder:
-    """Pairs DNS queries with responses as they are fed; columns come out at the end.
+    """Pairs DNS queries with responses as they are fed; the table comes out at the end.
 
-    Rows live in a C array and three hash tables chain them by (transport, client,
-    server, id), by (transport, multicast group, id) and by (transport, client, id) for
-    queries sent to a group; the first question (lower-cased name, type, class) is
-    compared last. Memory: one row per transaction plus its strings.
+    Rows live in a TransactionStore (C arrays) and three hash tables chain them by
+    (transport, client, server, id), by (transport, multicast group, id) and by
+    (transport, client, id) for queries sent to a group; the first question (name
+    compared case-insensitively, type, class) is compared last. Memory: one row per
+    transaction plus its strings' bytes.
 
     With streaming=True (TransactionTracker), take() hands out the rows completed since
     the last call and the pending ones older than the timeout, and rows that can no
     longer match anything (older than the timeout) are dropped, so memory stays bounded
     by the traffic of one timeout window. The pairing itself is the same in both modes.
     """
-    cdef trow_t* rows
-    cdef Py_ssize_t n
-    cdef Py_ssize_t cap
+    cdef TransactionStore st
     cdef htab_t t_ep
     cdef htab_t t_grp
     cdef htab_t t_cli
-    cdef list c_proto, c_oh, c_rh, c_query, c_qclass, c_qtype
-    cdef list c_answers, c_ttls, c_problems, c_qkey
+    cdef _Summary sink          # the message being paired (reused)
     cdef int64_t timeout_ns
-    cdef int cur_qtype         # the first question of the message being paired
-    cdef int cur_qcls
     cdef bytearray port_mask
     cdef object tcp_handler
     cdef bint streaming
-    cdef list addr_cache       # text of recently seen endpoint addresses (ADDR_CACHE slots)
-    cdef uint8_t addr_raw[ADDR_CACHE][17]   # per slot: length, then the raw address
     cdef list done             # streaming: rows completed since the last take()
     cdef Py_ssize_t expire_from  # streaming: rows before this one are handed out and dead
 
     def __cinit__(self):
-        self.rows = NULL
-        self.t_ep.hashes = NULL
-        self.t_ep.heads = NULL
-        self.t_grp.hashes = NULL
-        self.t_grp.heads = NULL
-        self.t_cli.hashes = NULL
-        self.t_cli.heads = NULL
+        self.t_ep.slots = NULL
+        self.t_grp.slots = NULL
+        self.t_cli.slots = NULL
 
     def __init__(self, ports, double timeout, tcp_handler=None, bint streaming=False):
         if not timeout >= 0:
             raise ValueError("timeout must be >= 0 seconds")
         self.streaming = streaming
-        self.addr_cache = [None] * ADDR_CACHE
-        memset(self.addr_raw, 0, sizeof(self.addr_raw))
         self.done = []
         self.expire_from = 0
-        self.cap = 1024
-        self.n = 0
-        self.rows = <trow_t*>malloc(self.cap * sizeof(trow_t))
-        if self.rows == NULL:
-            raise MemoryError()
+        self.st = TransactionStore.__new__(TransactionStore)
+        self.sink = _Summary.__new__(_Summary)
+        htab_free(&self.t_ep)
+        htab_free(&self.t_grp)
+        htab_free(&self.t_cli)
         htab_init(&self.t_ep, 2048)
         htab_init(&self.t_grp, 64)
         htab_init(&self.t_cli, 64)
-        self.c_proto = []
-        self.c_oh = []
-        self.c_rh = []
-        self.c_query = []
-        self.c_qclass = []
-        self.c_qtype = []
-        self.c_answers = []
-        self.c_ttls = []
-        self.c_problems = []
-        self.c_qkey = []
         self.timeout_ns = <int64_t>(timeout * 1e9)
         self.port_mask = bytearray(65536)
         for p in ports:
@@ -1862,76 +2744,19 @@ cdef class TransactionBuilder:
         self.tcp_handler = tcp_handler
 
     def __dealloc__(self):
-        free(self.rows)
         htab_free(&self.t_ep)
         htab_free(&self.t_grp)
         htab_free(&self.t_cli)
 
     def columns(self):
-        """The raw columns (see wirecraft.dns.TransactionTable for the derived ones).
+        """The table built so far (a TransactionStore, which rows and Arrow read)."""
+        return self.st
 
-        Integer columns that are never null are array.array('q') (filled in C: no Python
-        int per value until one is read); the others are lists."""
-        cdef Py_ssize_t i, n = self.n
-        cdef trow_t* r
-        cdef array.array ts = array.clone(_I64, n, False)
-        cdef array.array cp = array.clone(_I64, n, False)
-        cdef array.array sp = array.clone(_I64, n, False)
-        cdef array.array qf = array.clone(_I64, n, False)
-        cdef array.array rf = array.clone(_I64, n, False)
-        cdef array.array st = array.clone(_I64, n, False)
-        cdef array.array dq = array.clone(_I64, n, False)
-        cdef array.array dr = array.clone(_I64, n, False)
-        cdef array.array rtt = array.clone(_I64, n, False)
-        cdef array.array tid = array.clone(_I64, n, False)
-        cdef array.array opcode = array.clone(_I64, n, False)
-        cdef list rc = [None] * n
-        for i in range(n):
-            # i < n: each array was made n long above
-            r = &self.rows[i]
-            ts.data.as_longlongs[i] = r.ts
-            cp.data.as_longlongs[i] = r.cport
-            sp.data.as_longlongs[i] = r.sport
-            qf.data.as_longlongs[i] = r.qflags
-            rf.data.as_longlongs[i] = r.rflags
-            st.data.as_longlongs[i] = r.status
-            dq.data.as_longlongs[i] = r.dupq
-            dr.data.as_longlongs[i] = r.dupr
-            rtt.data.as_longlongs[i] = r.rtt
-            tid.data.as_longlongs[i] = r.tid
-            # the opcode of the message that made the row (the query, or a lone response)
-            opcode.data.as_longlongs[i] = ((r.qflags if r.qflags >= 0 else r.rflags) >> 11) & 0xF
-            if r.rcode >= 0:
-                rc[i] = r.rcode
-        cols = {"ts_ns": ts, "proto": self.c_proto, "id_orig_h": self.c_oh,
-                "id_orig_p": cp, "id_resp_h": self.c_rh, "id_resp_p": sp,
-                "trans_id": tid, "query": self.c_query, "qclass": self.c_qclass,
-                "qtype": self.c_qtype, "opcode": opcode, "query_flags": qf,
-                "response_flags": rf, "rcode": rc, "answers": self.c_answers,
-                "TTLs": self.c_ttls, "status_code": st, "duplicate_queries": dq,
-                "duplicate_responses": dr, "rtt_ns": rtt, "problems": self.c_problems}
-        # every column holds str, int, None or the rows' own untracked lists: no cycles,
-        # and a collector pass over a million-row table would touch every value
-        for values in cols.values():
-            if type(values) is list:
-                _atomic_list(values)
-        return cols
-
-    cdef int32_t add_row(self, int64_t ts, int proto, str proto_name, int alen,
-                         const uint8_t* ca, int cport, object ch, const uint8_t* sa,
-                         int sport, object sh, _Summary msg, object qk, int status) except -1:
-        cdef trow_t* r
-        cdef trow_t* grown
-        if self.n >= 0x7FFFFFFF:
-            raise OverflowError("too many DNS transactions for one table")
-        if self.n == self.cap:
-            grown = <trow_t*>realloc(self.rows, self.cap * 2 * sizeof(trow_t))
-            if grown == NULL:
-                raise MemoryError()
-            self.rows = grown
-            self.cap *= 2
-        r = &self.rows[self.n]
-        memset(r, 0, sizeof(trow_t))
+    cdef int32_t add_row(self, int64_t ts, int proto, int alen, const uint8_t* ca, int cport,
+                         const uint8_t* sa, int sport, _Summary msg, int status) except -1:
+        cdef TransactionStore st = self.st
+        cdef Py_ssize_t i = st.new_row()
+        cdef trow_t* r = &st.rows[i]
         r.ts = ts
         r.rtt = -1
         r.next_ep = -1
@@ -1948,63 +2773,61 @@ cdef class TransactionBuilder:
         r.alen = alen
         memcpy(r.caddr, ca, alen)
         memcpy(r.saddr, sa, alen)
-        self.c_proto.append(proto_name)
-        self.c_oh.append(ch if type(ch) is str else self.addr_text(ca, alen))
-        self.c_rh.append(sh if type(sh) is str else self.addr_text(sa, alen))
         r.qtype = msg.qtype
         r.qcls = msg.qcls
-        if msg.qname is not None:
-            self.c_query.append(msg.qname)
-            self.c_qclass.append(msg.qcls)
-            self.c_qtype.append(msg.qtype)
-        else:
-            self.c_query.append(None)
-            self.c_qclass.append(None)
-            self.c_qtype.append(None)
-        self.c_answers.append(None)
-        self.c_ttls.append(None)
-        self.c_problems.append(
-            _atomic_list(msg.problems if msg.problems is not None else []))
-        self.c_qkey.append(qk)
-        self.n += 1
-        return <int32_t>(self.n - 1)
-
-    cdef object addr_text(self, const uint8_t* a, int alen):
-        # a direct-mapped cache: clients and servers repeat, so most rows share the text
-        cdef Py_ssize_t slot = <Py_ssize_t>(mix(0xCBF29CE484222325ULL, a, alen)
-                                            & (ADDR_CACHE - 1))
-        cdef uint8_t* raw = self.addr_raw[slot]
-        cdef object text
-        if raw[0] == alen and memcmp(raw + 1, a, alen) == 0:
-            return self.addr_cache[slot]
-        text = ip_text(a, AF_INET6 if alen == 16 else AF_INET)
-        raw[0] = alen
-        memcpy(raw + 1, a, alen)  # alen is 4 or 16: the slot holds 16
-        self.addr_cache[slot] = text
-        return text
+        r.a_first = -1
+        r.q_off = st.qtext.len
+        r.p_first = st.pcodes.len // 2
+        if msg.has_q:
+            r.has_q = 1
+            r.q_len = <uint16_t>msg.qname.len   # < NAME_BUF
+            gbuf_put(&st.qtext, msg.qname.data, msg.qname.len)
+        if msg.problems:
+            st.add_problems(i, msg.problems)
+        return <int32_t>i
 
     cdef int fill_response(self, int32_t row, int64_t ts, _Summary msg,
                            bint answered) except -1:
-        cdef trow_t* r = &self.rows[row]
+        cdef TransactionStore st = self.st
+        cdef trow_t* r = &st.rows[row]
         r.rflags = msg.flags
         r.rcode = msg.rcode
         if answered:
             r.status = ST_ANSWERED
             r.rtt = ts - r.ts
-        self.c_answers[row] = _atomic_list(msg.answers if msg.answers is not None else [])
-        self.c_ttls[row] = _atomic_list(msg.ttls if msg.ttls is not None else [])
-        if msg.problems and self.c_problems[row] is not msg.problems:
-            probs = self.c_problems[row]
-            for p in msg.problems:
-                if p not in probs:
-                    probs.append(p)
+        st.set_answers(row, msg)
+        if msg.problems:
+            st.add_problems(row, msg.problems)
         return 0
 
+    cdef bint key_fits(self, trow_t* r, _Summary msg, int qmode, bint exact) noexcept:
+        # exact: the same question (or both none); else the response's key fits the query
+        cdef Py_ssize_t pos = 0
+        cdef uint16_t ln
+        cdef const char* q
+        if qmode == Q_NONE:
+            return not r.has_q if exact else True
+        if not r.has_q:
+            return False
+        q = self.st.qtext.data + r.q_off
+        if qmode == Q_NAME:
+            return r.q_len == msg.qname.len and name_eq(q, msg.qname.data, r.q_len)
+        if exact:
+            return False
+        while pos < msg.owners.len:   # each owner: 2-byte length, then its text
+            memcpy(&ln, msg.owners.data + pos, 2)
+            if ln == r.q_len and name_eq(q, msg.owners.data + pos + 2, ln):
+                return True
+            pos += 2 + ln
+        return False
+
     cdef int32_t find(self, int kind, uint64_t h, int proto, int alen, const uint8_t* a,
-                      int aport, const uint8_t* b, int bport, int tid, object qk,
-                      int64_t ts, int status, bint oldest, bint exact=False):
+                      int aport, const uint8_t* b, int bport, int tid, _Summary msg,
+                      int qmode, int64_t ts, int status, bint oldest,
+                      bint exact=False) noexcept:
         """The oldest (or newest) row of the chain for h whose key, status, question
-        (exactly equal with exact, else as _question_matches) and time window fit."""
+        (exactly equal with exact, else the response's fitting the query's) and time
+        window fit."""
         cdef int32_t i, found = -1
         cdef trow_t* r
         cdef int64_t age
@@ -2016,7 +2839,7 @@ cdef class TransactionBuilder:
         else:
             i = htab_head(&self.t_cli, h)
         while i != -1:
-            r = &self.rows[i]
+            r = &self.st.rows[i]
             if (r.status == status and r.proto == proto and r.alen == alen
                     and r.tid == tid):
                 if kind == K_EP:
@@ -2028,11 +2851,9 @@ cdef class TransactionBuilder:
                 else:
                     hit = r.cport == aport and memcmp(r.caddr, a, alen) == 0
                 age = ts - r.ts
-                if hit and 0 <= age <= self.timeout_ns and (
-                        qk == self.c_qkey[i] if exact else _question_matches(
-                            qk, self.c_qkey[i])) and (
-                        type(qk) is not str or (r.qtype == self.cur_qtype
-                                                and r.qcls == self.cur_qcls)):
+                if hit and 0 <= age <= self.timeout_ns and self.key_fits(
+                        r, msg, qmode, exact) and (
+                        qmode != Q_NAME or (r.qtype == msg.qtype and r.qcls == msg.qcls)):
                     found = i
                     if not oldest:
                         return found
@@ -2053,81 +2874,73 @@ cdef class TransactionBuilder:
         cdef int dlen = _address(dst, da)
         if dlen != alen:
             raise ValueError("source and destination address families differ")
-        self.pair(ts, 1 if proto == "tcp" else 0, alen, sa, sport, src, da, dport, dst,
-                  _summary_of(msg), dst_multicast)
+        cdef _Summary s = _summary_of(msg, self.sink)
+        cdef int pr = 1 if proto == "tcp" else 0
+        self.pair(ts, pr, alen, sa, sport, da, dport, s, dst_multicast,
+                  ep_hash(pr, alen, sa, sport, da, dport, s.id, s.flags & 0x8000))
 
     cdef int pair(self, int64_t ts, int pr, int alen, const uint8_t* sa, int sport,
-                  object src, const uint8_t* da, int dport, object dst, _Summary msg,
-                  bint dst_multicast) except -1:
-        # src/dst: the addresses as text, or None to format them from sa/da when needed
+                  const uint8_t* da, int dport, _Summary msg, bint dst_multicast,
+                  uint64_t h_ep) except -1:
+        # h_ep: ep_hash() of the message (computed early by feed_batch, to prefetch)
         cdef int tid = msg.id
-        cdef str proto = "tcp" if pr else "udp"
-        cdef uint64_t h
+        cdef uint64_t h = h_ep
         cdef int32_t row
-        cdef object qk = None
-        if msg.qname is not None:
-            qk = _lower(msg.qname)
-        self.cur_qtype = msg.qtype
-        self.cur_qcls = msg.qcls
+        cdef int qmode = Q_NAME if msg.has_q else Q_NONE
+        cdef trow_t* r
         if not (msg.flags & 0x8000):
-            h = key_hash(K_EP, pr, alen, sa, sport, da, dport, tid)
-            row = self.find(K_EP, h, pr, alen, sa, sport, da, dport, tid, qk, ts,
+            row = self.find(K_EP, h, pr, alen, sa, sport, da, dport, tid, msg, qmode, ts,
                             ST_UNANSWERED, True, True)
             if row >= 0:  # the same question again while waiting: a retransmission
-                self.rows[row].dupq += 1
+                self.st.rows[row].dupq += 1
                 return 0
-            row = self.add_row(ts, pr, proto, alen, sa, sport, src, da, dport, dst, msg, qk,
-                               ST_UNANSWERED)
-            self.rows[row].h_ep = h
-            self.rows[row].next_ep = htab_push(&self.t_ep, h, row)
+            row = self.add_row(ts, pr, alen, sa, sport, da, dport, msg, ST_UNANSWERED)
+            r = &self.st.rows[row]
+            r.next_ep = htab_push(&self.t_ep, h, row)
             if dst_multicast:
-                self.rows[row].group = 1
-                h = key_hash(K_GRP, pr, alen, da, dport, NULL, 0, tid)
-                self.rows[row].h_grp = h
-                self.rows[row].next_grp = htab_push(&self.t_grp, h, row)
-                h = key_hash(K_CLI, pr, alen, sa, sport, NULL, 0, tid)
-                self.rows[row].h_cli = h
-                self.rows[row].next_cli = htab_push(&self.t_cli, h, row)
+                r.group = 1
+                r.next_grp = htab_push(&self.t_grp, key_hash(K_GRP, pr, alen, da, dport, NULL,
+                                                              0, tid), row)
+                r.next_cli = htab_push(&self.t_cli, key_hash(K_CLI, pr, alen, sa, sport, NULL,
+                                                              0, tid), row)
             return 0
-        if qk is None and msg.owners:
+        if qmode == Q_NONE and msg.n_owners:
             # no question (mDNS answers): the query is the one asking for an answer's name
-            qk = _AnswerNames(msg.owners)
+            qmode = Q_OWNERS
         if dst_multicast:
             h = key_hash(K_GRP, pr, alen, da, dport, NULL, 0, tid)
-            row = self.find(K_GRP, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
+            row = self.find(K_GRP, h, pr, alen, da, dport, NULL, 0, tid, msg, qmode, ts,
                             ST_UNANSWERED, True)
             if row < 0:
-                row = self.find(K_GRP, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
+                row = self.find(K_GRP, h, pr, alen, da, dport, NULL, 0, tid, msg, qmode, ts,
                                 ST_ANSWERED, False)
                 if row >= 0:
-                    self.rows[row].dupr += 1
+                    self.st.rows[row].dupr += 1
                     return 0
         else:
-            h = key_hash(K_EP, pr, alen, da, dport, sa, sport, tid)
-            row = self.find(K_EP, h, pr, alen, da, dport, sa, sport, tid, qk, ts,
+            row = self.find(K_EP, h, pr, alen, da, dport, sa, sport, tid, msg, qmode, ts,
                             ST_UNANSWERED, True)
             if row < 0:
                 # a unicast reply to a query sent to a multicast group (mDNS QU, LLMNR)
                 h = key_hash(K_CLI, pr, alen, da, dport, NULL, 0, tid)
-                row = self.find(K_CLI, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
+                row = self.find(K_CLI, h, pr, alen, da, dport, NULL, 0, tid, msg, qmode, ts,
                                 ST_UNANSWERED, True)
                 if row < 0:
-                    row = self.find(K_CLI, h, pr, alen, da, dport, NULL, 0, tid, qk, ts,
-                                    ST_ANSWERED, False)
+                    row = self.find(K_CLI, h, pr, alen, da, dport, NULL, 0, tid, msg, qmode,
+                                    ts, ST_ANSWERED, False)
                     if row < 0:
-                        h = key_hash(K_EP, pr, alen, da, dport, sa, sport, tid)
-                        row = self.find(K_EP, h, pr, alen, da, dport, sa, sport, tid, qk,
-                                        ts, ST_ANSWERED, False)
+                        h = h_ep
+                        row = self.find(K_EP, h, pr, alen, da, dport, sa, sport, tid, msg,
+                                        qmode, ts, ST_ANSWERED, False)
                     if row >= 0:
-                        self.rows[row].dupr += 1
+                        self.st.rows[row].dupr += 1
                         return 0
         if row >= 0:
             self.fill_response(row, ts, msg, True)
             if self.streaming:
                 self.done.append(row)
             return 0
-        row = self.add_row(ts, pr, proto, alen, da, dport, dst, sa, sport, src, msg,
-                           None if type(qk) is _AnswerNames else qk, ST_NO_QUERY)
+        row = self.add_row(ts, pr, alen, da, dport, sa, sport, msg, ST_NO_QUERY)
         self.fill_response(row, ts, msg, False)
         if self.streaming:
             self.done.append(row)
@@ -2135,20 +2948,20 @@ cdef class TransactionBuilder:
 
     def __len__(self):
         """Rows held (in streaming mode: those of the last timeout window)."""
-        return self.n
+        return self.st.n
 
     def take(self, int64_t now, bint everything=False):
-        """Streaming: the raw columns (as columns() gives them) of the rows completed
-        since the last call, after the pending ones that `now` (packet time, ns) put past
-        the timeout, which come out unanswered; everything=True hands out every row left.
-        Returns None when there is nothing to hand out."""
+        """Streaming: a TransactionStore of the rows completed since the last call, after
+        the pending ones that `now` (packet time, ns) put past the timeout, which come out
+        unanswered; everything=True hands out every row left. Returns None when there is
+        nothing to hand out."""
         cdef Py_ssize_t i = self.expire_from
         cdef trow_t* r
         cdef list out = []
         if not self.streaming:
             raise RuntimeError("take() needs a streaming builder")
-        while i < self.n:
-            r = &self.rows[i]
+        while i < self.st.n:
+            r = &self.st.rows[i]
             if not everything and now - r.ts <= self.timeout_ns:
                 break
             if not r.emitted:
@@ -2157,113 +2970,83 @@ cdef class TransactionBuilder:
             i += 1
         self.expire_from = i
         for j in self.done:
-            r = &self.rows[<Py_ssize_t>j]
+            r = &self.st.rows[<Py_ssize_t>j]
             if not r.emitted:
                 r.emitted = 1
                 out.append(j)
         self.done = []
-        cols = self._columns_of(out) if out else None
-        if self.expire_from >= 256 and self.expire_from * 2 >= self.n:
+        taken = self.st.subset(out, 0) if out else None
+        if self.expire_from >= 256 and self.expire_from * 2 >= self.st.n:
             self._compact()
-        return cols
-
-    cdef dict _columns_of(self, list idx):
-        # the layout of columns(), for the rows idx only (each index < self.n)
-        cdef dict cols = {name: [] for name in _RAW_COLUMNS}
-        cdef trow_t* r
-        cdef Py_ssize_t i
-        for j in idx:
-            i = j
-            r = &self.rows[i]
-            cols["ts_ns"].append(r.ts)
-            cols["id_orig_p"].append(r.cport)
-            cols["id_resp_p"].append(r.sport)
-            cols["query_flags"].append(r.qflags)
-            cols["response_flags"].append(r.rflags)
-            cols["rcode"].append(r.rcode if r.rcode >= 0 else None)
-            cols["status_code"].append(r.status)
-            cols["duplicate_queries"].append(r.dupq)
-            cols["duplicate_responses"].append(r.dupr)
-            cols["rtt_ns"].append(r.rtt)
-            cols["proto"].append(self.c_proto[i])
-            cols["id_orig_h"].append(self.c_oh[i])
-            cols["id_resp_h"].append(self.c_rh[i])
-            cols["trans_id"].append(r.tid)
-            cols["query"].append(self.c_query[i])
-            cols["qclass"].append(self.c_qclass[i])
-            cols["qtype"].append(self.c_qtype[i])
-            cols["opcode"].append(((r.qflags if r.qflags >= 0 else r.rflags) >> 11) & 0xF)
-            cols["answers"].append(self.c_answers[i])
-            cols["TTLs"].append(self.c_ttls[i])
-            cols["problems"].append(self.c_problems[i])
-        return cols
+        return taken
 
     cdef int _compact(self) except -1:
         # rows before expire_from are handed out and older than the timeout, so no
         # find() can return them: drop them and rebuild the chains of the rest in order
-        cdef Py_ssize_t cut = self.expire_from, i
-        cdef Py_ssize_t keep = self.n - cut
+        cdef Py_ssize_t i
         cdef trow_t* r
-        memmove(self.rows, self.rows + cut, keep * sizeof(trow_t))
-        self.n = keep
+        self.st = self.st.subset(None, self.expire_from)
         self.expire_from = 0
-        for lst in (self.c_proto, self.c_oh, self.c_rh, self.c_query, self.c_qclass,
-                    self.c_qtype, self.c_answers, self.c_ttls,
-                    self.c_problems, self.c_qkey):
-            del lst[:cut]
         htab_free(&self.t_ep)
         htab_free(&self.t_grp)
         htab_free(&self.t_cli)
         htab_init(&self.t_ep, 2048)
         htab_init(&self.t_grp, 64)
         htab_init(&self.t_cli, 64)
-        for i in range(keep):
-            r = &self.rows[i]
+        for i in range(self.st.n):
+            r = &self.st.rows[i]
             r.next_ep = -1
             r.next_grp = -1
             r.next_cli = -1
             if r.qflags < 0:  # a response without a query is in no chain
                 continue
-            r.next_ep = htab_push(&self.t_ep, r.h_ep, <int32_t>i)
+            # the keys pair() chained the query under
+            r.next_ep = htab_push(&self.t_ep, key_hash(K_EP, r.proto, r.alen, r.caddr, r.cport,
+                                                       r.saddr, r.sport, r.tid), <int32_t>i)
             if r.group:
-                r.next_grp = htab_push(&self.t_grp, r.h_grp, <int32_t>i)
-                r.next_cli = htab_push(&self.t_cli, r.h_cli, <int32_t>i)
+                r.next_grp = htab_push(&self.t_grp, key_hash(K_GRP, r.proto, r.alen, r.saddr,
+                                                             r.sport, NULL, 0, r.tid), <int32_t>i)
+                r.next_cli = htab_push(&self.t_cli, key_hash(K_CLI, r.proto, r.alen, r.caddr,
+                                                             r.cport, NULL, 0, r.tid), <int32_t>i)
         return 0
 
     cpdef feed(self, int64_t ts, str proto, object src, int sport, object dst, int dport,
                object payload, object mdns, bint fragment):
-        """Decode one DNS payload and pair it."""
+        """Decode one DNS payload and pair it; src/dst are address text or raw bytes."""
         cdef bytes raw = payload if type(payload) is bytes else bytes(payload)
         cdef int mode = 2 if mdns is None else (1 if mdns else 0)
-        cdef _Summary msg = _Summary.__new__(_Summary)
+        cdef _Summary msg = self.sink
         cdef uint8_t sa[16]
         cdef uint8_t da[16]
+        cdef int pr
         cdef int alen = _address(src, sa)
         if _address(dst, da) != alen:
             raise ValueError("source and destination address families differ")
         _decode_with(_Parser(raw, mode), mode, True, msg)
         if fragment:
             msg.problems = (msg.problems or []) + ["ip_fragment"]
-        self.pair(ts, 1 if proto == "tcp" else 0, alen, sa, sport, src, da, dport, dst, msg,
-                  _text_multicast(dst))
+        pr = 1 if proto == "tcp" else 0
+        self.pair(ts, pr, alen, sa, sport, da, dport, msg, _multicast(da, alen),
+                  ep_hash(pr, alen, sa, sport, da, dport, msg.id, msg.flags & 0x8000))
 
     def feed_batch(self, batch):
-        """Every UDP DNS message of a core Batch, read straight from its record array;
-        TCP packets on the ports go to tcp_handler(packet)."""
+        """Every UDP DNS message of a core Batch, read straight from its records
+        (batch.record_bytes()); TCP packets on the ports go to tcp_handler(packet)."""
         cdef object data = batch.data
-        cdef bytearray records = batch.records
         cdef Py_ssize_t n = len(batch), i
         cdef const unsigned char* base
         cdef Py_ssize_t data_len
-        cdef const unsigned char* rec = <const unsigned char*>PyByteArray_AS_STRING(records)
+        cdef Py_buffer view
+        cdef const unsigned char* rec
         cdef const unsigned char* r
         cdef unsigned int layers, sport, dport, poff, plen, fo
         cdef int alen
-        cdef bint dst_mc
+        cdef const unsigned char* p
+        cdef uint64_t h
         cdef const unsigned char* mask = <const unsigned char*>PyByteArray_AS_STRING(
             self.port_mask)
         cdef _Parser ps = _Parser(b"", 2)
-        cdef _Summary msg = _Summary.__new__(_Summary)  # reused: rows take its lists
+        cdef _Summary msg = self.sink
         cdef int mode
         if REC_SIZE == 0:
             raise RuntimeError("record layout unknown: call _record_layout first")
@@ -2273,172 +3056,46 @@ cdef class TransactionBuilder:
         else:
             base = <const unsigned char*>PyByteArray_AS_STRING(data)
             data_len = PyByteArray_GET_SIZE(data)
-        if PyByteArray_GET_SIZE(records) < n * REC_SIZE:
-            raise ValueError("batch records shorter than its length")
-        for i in range(n):
-            # i < n and the records array holds n * REC_SIZE bytes (checked above)
-            r = rec + i * REC_SIZE
-            layers = get_u16(r + F_LAYERS)
-            if not (layers & (L_UDP_BIT | L_TCP_BIT)):
-                continue
-            sport = get_u16(r + F_SPORT)
-            dport = get_u16(r + F_DPORT)
-            if not (mask[sport] or mask[dport]):  # ports are < 65536, mask has 65536 bytes
-                continue
-            if layers & L_TCP_BIT:
-                if self.tcp_handler is not None:
-                    self.tcp_handler(batch[i])
-                continue
-            fo = get_u32(r + F_FRAME)
-            poff = get_u32(r + F_POFF)
-            plen = get_u32(r + F_PLEN)
-            if plen < 12 or <Py_ssize_t>fo + poff + plen > data_len:
-                continue
-            alen = 16 if r[F_VERSION] == 6 else 4
-            dst_mc = (r[F_DST] == 0xFF) if alen == 16 else (224 <= r[F_DST] <= 239)
-            mode = 1 if (sport == 5353 or dport == 5353) else 2
-            # fo + poff + plen <= data_len checked above; `data` (held by this frame)
-            # keeps the buffer alive while the parser reads it in place
-            ps.over(base + fo + poff, plen, mode)
-            _decode_with(ps, mode, True, msg)
-            if r[F_IPFLAGS] & 1:
-                msg.problems = (msg.problems or []) + ["ip_fragment"]
-            # the address fields are 16 bytes inside the record (alen <= 16)
-            self.pair(get_i64(r + F_TS), 0, alen, r + F_SRC, sport, None, r + F_DST, dport,
-                      None, msg, dst_mc)
-
-
-# --- rows of the transaction table -------------------------------------------------------------
-TRANSACTION_COLUMNS = (
-    "ts", "ts_ns", "uid", "id_orig_h", "id_orig_p", "id_resp_h", "id_resp_p", "proto",
-    "trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode",
-    "rcode_name", "opcode", "AA", "TC", "RD", "RA", "Z", "AD", "CD", "answers", "TTLs",
-    "rejected", "status", "duplicate_queries", "duplicate_responses", "problems",
-)
-_RAW_PUBLIC = frozenset(("ts_ns", "id_orig_h", "id_orig_p", "id_resp_h", "id_resp_p", "proto",
-                         "trans_id", "query", "qclass", "qtype", "rcode", "opcode", "answers",
-                         "TTLs", "duplicate_queries", "duplicate_responses", "problems"))
-
-
-def connection_uid(str proto, str orig_h, orig_p, str resp_h, resp_p):
-    """A stable id for the (transport, client, server) conversation, Zeek-uid-like."""
-    cdef bytes text = f"{proto} {orig_h} {orig_p} {resp_h} {resp_p}".encode()
-    cdef unsigned long long h = 0xCBF29CE484222325ULL
-    cdef unsigned char c
-    for c in text:
-        h = (h ^ c) * 0x100000001B3ULL
-    return f"D{h:016x}"
-
-
-cdef object _derived(dict cols, Py_ssize_t i, str name):
-    cdef long long qf, rf, ask, ans
-    if name == "status":
-        return STATUS_NAMES[cols["status_code"][i]]
-    if name == "ts":
-        return cols["ts_ns"][i] / 1e9
-    if name == "rtt":
-        rtt = cols["rtt_ns"][i]
-        return rtt / 1e9 if rtt >= 0 else None
-    if name == "uid":
-        return connection_uid(cols["proto"][i], cols["id_orig_h"][i], cols["id_orig_p"][i],
-                              cols["id_resp_h"][i], cols["id_resp_p"][i])
-    if name == "qclass_name":
-        c = cols["qclass"][i]
-        return class_name(c) if c is not None else None
-    if name == "qtype_name":
-        t = cols["qtype"][i]
-        return type_name(t) if t is not None else None
-    if name == "rcode_name":
-        c = cols["rcode"][i]
-        return rcode_name(c) if c is not None else None
-    if name == "rejected":
-        c = cols["rcode"][i]
-        return c is not None and c not in (0, 3)
-    qf = cols["query_flags"][i]
-    rf = cols["response_flags"][i]
-    # RD/CD as the client asked; the other bits as the server answered
-    ask = qf if qf >= 0 else rf
-    ans = rf if rf >= 0 else 0
-    if name == "AA":
-        return bool(ans & 0x400)
-    if name == "TC":
-        return bool(ans & 0x200)
-    if name == "RD":
-        return bool(ask & 0x100)
-    if name == "RA":
-        return bool(ans & 0x80)
-    if name == "Z":
-        return (ans >> 4) & 7
-    if name == "AD":
-        return bool(ans & 0x20)
-    if name == "CD":
-        return bool(ask & 0x10)
-    raise KeyError(name)
-
-
-@cython.no_gc   # refers to the table's columns, which never refer back: no cycle possible
-cdef class TransactionRow:
-    """One transaction: a read-only mapping of TRANSACTION_COLUMNS over the table's columns."""
-    cdef dict cols
-    cdef Py_ssize_t i
-
-    def __init__(self, dict cols, Py_ssize_t i):
-        self.cols = cols
-        self.i = i
-
-    def __getitem__(self, str name):
-        if name in _RAW_PUBLIC:
-            return self.cols[name][self.i]
-        return _derived(self.cols, self.i, name)
-
-    def get(self, str name, default=None):
+        PyObject_GetBuffer(batch.record_bytes(), &view, PyBUF_SIMPLE)
         try:
-            return self[name]
-        except KeyError:
-            return default
-
-    def __contains__(self, name):
-        return name in TRANSACTION_COLUMNS
-
-    def __iter__(self):
-        return iter(TRANSACTION_COLUMNS)
-
-    def __len__(self):
-        return len(TRANSACTION_COLUMNS)
-
-    def keys(self):
-        return list(TRANSACTION_COLUMNS)
-
-    def values(self):
-        return [self[k] for k in TRANSACTION_COLUMNS]
-
-    def items(self):
-        return [(k, self[k]) for k in TRANSACTION_COLUMNS]
-
-    def to_dict(self):
-        """A plain dict of the row (for JSON and printing)."""
-        return {k: self[k] for k in TRANSACTION_COLUMNS}
-
-    def __eq__(self, other):
-        if isinstance(other, TransactionRow):
-            return self.to_dict() == other.to_dict()
-        if isinstance(other, dict):
-            return self.to_dict() == other
-        return NotImplemented
-
-    def __repr__(self):
-        return f"TransactionRow({self.to_dict()!r})"
-
-
-def transaction_rows(dict cols, Py_ssize_t n):
-    """Row views 0..n-1 over the columns."""
-    # the rows are not tracked by the collector (no_gc) and neither is their list
-    cdef list rows = [None] * n
-    cdef TransactionRow row
-    cdef Py_ssize_t i
-    for i in range(n):
-        row = TransactionRow.__new__(TransactionRow)  # no __init__ call: fields set here
-        row.cols = cols
-        row.i = i
-        rows[i] = row
-    return _atomic_list(rows)
+            if view.len < n * REC_SIZE:
+                raise ValueError("batch records shorter than its length")
+            rec = <const unsigned char*>view.buf
+            for i in range(n):
+                # i < n and the record buffer holds n * REC_SIZE bytes (checked above)
+                r = rec + i * REC_SIZE
+                layers = get_u16(r + F_LAYERS)
+                if not (layers & (L_UDP_BIT | L_TCP_BIT)):
+                    continue
+                sport = get_u16(r + F_SPORT)
+                dport = get_u16(r + F_DPORT)
+                if not (mask[sport] or mask[dport]):  # ports < 65536, mask has 65536 bytes
+                    continue
+                if layers & L_TCP_BIT:
+                    if self.tcp_handler is not None:
+                        self.tcp_handler(batch[i])
+                    continue
+                fo = get_u32(r + F_FRAME)
+                poff = get_u32(r + F_POFF)
+                plen = get_u32(r + F_PLEN)
+                if plen < 12 or <Py_ssize_t>fo + poff + plen > data_len:
+                    continue
+                alen = 16 if r[F_VERSION] == 6 else 4
+                mode = 1 if (sport == 5353 or dport == 5353) else 2
+                # the pairing key from the header (plen >= 12 checked above): its hash
+                # slot is fetched into the cache while the message is parsed
+                p = base + fo + poff
+                h = ep_hash(0, alen, r + F_SRC, sport, r + F_DST, dport, rd16(p, 0),
+                            p[2] & 0x80)
+                wc_prefetch(&self.t_ep.slots[<uint32_t>h & <uint32_t>(self.t_ep.cap - 1)])
+                # fo + poff + plen <= data_len checked above; `data` (held by this frame)
+                # keeps the buffer alive while the parser reads it in place
+                ps.over(base + fo + poff, plen, mode)
+                _decode_with(ps, mode, True, msg)
+                if r[F_IPFLAGS] & 1:
+                    msg.problems = (msg.problems or []) + ["ip_fragment"]
+                # the address fields are 16 bytes inside the record (alen <= 16)
+                self.pair(get_i64(r + F_TS), 0, alen, r + F_SRC, sport, r + F_DST, dport,
+                          msg, _multicast(r + F_DST, alen), h)
+        finally:
+            PyBuffer_Release(&view)

@@ -15,14 +15,14 @@ RFCs: 1035, 3596, 2782, 3403, 4034, 5155, 6891, 7766 (DNS over TCP framing), 787
 
 from __future__ import annotations
 
-import gc
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from os import PathLike
-from typing import Any
 
 from ._ext import load
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: `typing` is not imported at run time for them
+    from typing import Any
 
 _dns = load("_dns")
 
@@ -126,22 +126,41 @@ class TCPMessageFramer:
         return dropped
 
 
-@dataclass(slots=True)
-class DNSEvent:
-    """One DNS message seen in a capture, with where and when it travelled.
+def _event_class() -> type:
+    """DNSEvent, made on first use: dataclasses costs several ms to import, which every
+    `import wirecraft.dns` would pay for a class only messages() needs."""
+    cls = globals().get("DNSEvent")
+    if cls is not None:
+        return cls
+    from dataclasses import dataclass
 
-    index is the capture index of the packet that carried (for TCP: completed) it, -1
-    for a TCP message delivered only when the input ended.
-    """
+    @dataclass(slots=True)
+    class DNSEvent:
+        """One DNS message seen in a capture, with where and when it travelled.
 
-    index: int
-    ts_ns: int
-    proto: str
-    src: str
-    src_port: int
-    dst: str
-    dst_port: int
-    message: Message
+        index is the capture index of the packet that carried (for TCP: completed) it, -1
+        for a TCP message delivered only when the input ended.
+        """
+
+        index: int
+        ts_ns: int
+        proto: str
+        src: str
+        src_port: int
+        dst: str
+        dst_port: int
+        message: Message
+
+    DNSEvent.__module__ = __name__
+    DNSEvent.__qualname__ = "DNSEvent"
+    globals()["DNSEvent"] = DNSEvent
+    return DNSEvent
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DNSEvent":
+        return _event_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _packets(source: Any) -> Iterable[Any]:
@@ -280,16 +299,35 @@ def _tcp_streams() -> Any:
     return _TCPStreams(reassembly)
 
 
+class _LazyTCP:
+    """_tcp_streams() made at the first TCP segment: a capture without DNS over TCP
+    does not pay for importing the reassembly machinery."""
+
+    __slots__ = ("_streams",)
+
+    def __init__(self) -> None:
+        self._streams: Any = None
+
+    def feed(self, pkt: Any) -> list[tuple]:
+        if self._streams is None:
+            self._streams = _tcp_streams()
+        return self._streams.feed(pkt)
+
+    def flush(self) -> list[tuple]:
+        return [] if self._streams is None else self._streams.flush()
+
+
 def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
-             tcp: bool = True) -> Iterator[DNSEvent]:
+             tcp: bool = True) -> Iterator[DNSEvent]:  # noqa: F821 - see _event_class
     """Every DNS message of a source (path, Capture or iterable of Packets), in order.
 
     UDP datagrams to or from one of `ports` are decoded one message each; TCP segments on
     those ports are put in order per direction (see _TCPFramers) and split into messages.
     """
     port_set = frozenset(ports)
-    streams = _tcp_streams()
+    streams = _LazyTCP()
     decode_msg = _dns.decode
+    DNSEvent = _event_class()  # noqa: N806 - the class, bound locally
     for pkt in _packets(source):
         udp = pkt.udp
         if udp is not None:
@@ -340,106 +378,129 @@ connection_uid = _dns.connection_uid
 
 class TransactionTable(Sequence):
     """DNS transactions, Zeek dns.log-like: a sequence of rows (read-only mappings with the
-    keys in COLUMNS) that converts to Arrow, pandas or polars column by column."""
+    keys in COLUMNS) that converts to Arrow, pandas or polars column by column.
 
-    def __init__(self, raw: dict[str, list]) -> None:
-        self._raw = raw
-        self._n = len(raw["ts_ns"])
-        self._rows: list | None = None
+    The columns live in C buffers (a _dns.TransactionStore); a row is a view that makes
+    Python objects only for the values read, and Arrow arrays are built from the buffers.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
 
     def __len__(self) -> int:
-        return self._n
+        return len(self._store)
 
     @property
     def columns(self) -> list[str]:
         return list(_COLUMN_NAMES)
 
-    def _materialize(self) -> list:
-        if self._rows is None:
-            self._rows = _dns.transaction_rows(self._raw, self._n)
-        return self._rows
-
     def __getitem__(self, i):  # type: ignore[override]
-        return self._materialize()[i]
+        if isinstance(i, slice):
+            row = self._store.row
+            return [row(k) for k in range(*i.indices(len(self._store)))]
+        return self._store.row(i)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._materialize())
+        return iter(self._store)
 
     def __repr__(self) -> str:
-        return f"<TransactionTable {self._n} transactions>"
+        return f"<TransactionTable {len(self._store)} transactions>"
 
     def column(self, name: str) -> list:
         """One column as a list."""
-        raw = self._raw
-        if name in raw and name in _COLUMN_NAMES and name != "status":
-            return list(raw[name])
-        return [row[name] for row in self._materialize()]
+        return self._store.column(name)
 
     def to_dicts(self) -> list[dict]:
         """Every row as a plain dict."""
-        return [row.to_dict() for row in self._materialize()]
+        return self._store.to_dicts()
 
     def to_arrow(self) -> Any:
         """A pyarrow.Table with one typed column per field (empty table keeps the schema)."""
         import numpy as np
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        raw = self._raw
-        kinds = {"float64": pa.float64(), "int64": pa.int64(), "string": pa.string(),
-                 "bool": pa.bool_(), "list<string>": pa.list_(pa.string()),
-                 "list<int64>": pa.list_(pa.int64())}
-        ts_ns = np.array(raw["ts_ns"], dtype=np.int64)
-        rtt_ns = np.array(raw["rtt_ns"], dtype=np.int64)
-        qf = np.array(raw["query_flags"], dtype=np.int64)
-        rf = np.array(raw["response_flags"], dtype=np.int64)
+        parts = self._store.arrow_parts()
+        n = parts["n"]
+        num = {k: np.frombuffer(v, dtype=np.int64) for k, v in parts["numbers"].items()}
+
+        def buf(values: Any) -> Any:
+            return pa.py_buffer(values)
+
+        def strings(offsets: Any, data: bytes, valid: Any = None) -> Any:
+            count = len(offsets) - 1
+            bitmap, nulls = None, 0
+            if valid is not None:
+                nulls = int(count - np.count_nonzero(valid))
+                if nulls:
+                    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+            return pa.LargeStringArray.from_buffers(
+                count, buf(offsets), buf(data), bitmap, nulls).cast(pa.string())
+
+        def names(codes: Any, valid: Any, fn: Any) -> Any:
+            # one name per distinct code, then a gather (nulls where not valid)
+            uniq, inverse = np.unique(np.where(valid, codes, 0), return_inverse=True)
+            text = pa.array([fn(int(c)) for c in uniq], type=pa.string())
+            return pc.take(text, pa.array(inverse.astype(np.int64), mask=~valid))
+
+        def int_column(values: Any, valid: Any = None) -> Any:
+            return pa.array(values, type=pa.int64(), mask=None if valid is None else ~valid)
+
+        has_q = num["has_query"] != 0
+        has_r = num["has_response"] != 0
+        rcode = num["rcode"]
+        has_rcode = rcode >= 0
+        qf = num["query_flags"]
+        rf = num["response_flags"]
         ask = np.where(qf >= 0, qf, rf)
         ans = np.where(rf >= 0, rf, 0)
-        status = np.array(_dns.STATUS_NAMES, dtype=object)[
-            np.array(raw["status_code"], dtype=np.int64)]
-        rcode = raw["rcode"]
-
-        def names(values: list, fn: Any) -> list:
-            cache: dict = {}
-            out = []
-            for v in values:
-                if v is None:
-                    out.append(None)
-                    continue
-                t = cache.get(v)
-                if t is None:
-                    t = cache[v] = fn(v)
-                out.append(t)
-            return out
-
-        uids: dict = {}
-        uid = []
-        for key in zip(raw["proto"], raw["id_orig_h"], raw["id_orig_p"], raw["id_resp_h"],
-                       raw["id_resp_p"], strict=True):
-            u = uids.get(key)
-            if u is None:
-                u = uids[key] = connection_uid(*key)
-            uid.append(u)
-        derived = {
-            "ts": ts_ns / 1e9,
-            "uid": uid,
-            "rtt": pa.array(rtt_ns / 1e9, mask=rtt_ns < 0),
-            "qclass_name": names(raw["qclass"], class_name),
-            "qtype_name": names(raw["qtype"], type_name),
-            "rcode_name": names(rcode, rcode_name),
-            "AA": (ans & 0x400) != 0, "TC": (ans & 0x200) != 0, "RD": (ask & 0x100) != 0,
-            "RA": (ans & 0x80) != 0, "Z": (ans >> 4) & 7, "AD": (ans & 0x20) != 0,
-            "CD": (ask & 0x10) != 0,
-            "rejected": [c is not None and c not in (0, 3) for c in rcode],
-            "status": list(status),
+        rtt_ns = num["rtt_ns"]
+        aoff, ioff, atext = parts["answers"]
+        answer_values = strings(ioff, atext)
+        poff, pcodes, vocab = parts["problems"]
+        problem_values = pc.take(pa.array(vocab, type=pa.string()),
+                                 pa.array(np.frombuffer(pcodes, dtype=np.int64)))
+        uid = parts["uid"]
+        uid_offsets = np.arange(0, 17 * (n + 1), 17, dtype=np.int64)
+        arrays = {
+            "ts": pa.array(num["ts_ns"] / 1e9, type=pa.float64()),
+            "ts_ns": int_column(num["ts_ns"]),
+            "uid": strings(uid_offsets, uid),
+            "id_orig_h": strings(*parts["id_orig_h"]),
+            "id_orig_p": int_column(num["id_orig_p"]),
+            "id_resp_h": strings(*parts["id_resp_h"]),
+            "id_resp_p": int_column(num["id_resp_p"]),
+            "proto": pc.take(pa.array(["udp", "tcp"]), pa.array(num["proto"])),
+            "trans_id": int_column(num["trans_id"]),
+            "rtt": pa.array(rtt_ns / 1e9, type=pa.float64(), mask=rtt_ns < 0),
+            "query": strings(*parts["query"], valid=has_q),
+            "qclass": int_column(num["qclass"], has_q),
+            "qclass_name": names(num["qclass"], has_q, class_name),
+            "qtype": int_column(num["qtype"], has_q),
+            "qtype_name": names(num["qtype"], has_q, type_name),
+            "rcode": int_column(rcode, has_rcode),
+            "rcode_name": names(rcode, has_rcode, rcode_name),
+            "opcode": int_column((ask >> 11) & 0xF),
+            "AA": pa.array((ans & 0x400) != 0), "TC": pa.array((ans & 0x200) != 0),
+            "RD": pa.array((ask & 0x100) != 0), "RA": pa.array((ans & 0x80) != 0),
+            "Z": int_column((ans >> 4) & 7), "AD": pa.array((ans & 0x20) != 0),
+            "CD": pa.array((ask & 0x10) != 0),
+            "answers": pa.LargeListArray.from_arrays(
+                pa.array(np.frombuffer(aoff, dtype=np.int64)), answer_values,
+                mask=pa.array(~has_r)).cast(pa.list_(pa.string())),
+            "TTLs": pa.LargeListArray.from_arrays(
+                pa.array(np.frombuffer(aoff, dtype=np.int64)),
+                pa.array(np.frombuffer(parts["TTLs"], dtype=np.int64)),
+                mask=pa.array(~has_r)).cast(pa.list_(pa.int64())),
+            "rejected": pa.array(has_rcode & (rcode != 0) & (rcode != 3)),
+            "status": pc.take(pa.array(list(_dns.STATUS_NAMES)), pa.array(num["status_code"])),
+            "duplicate_queries": int_column(num["duplicate_queries"]),
+            "duplicate_responses": int_column(num["duplicate_responses"]),
+            "problems": pa.LargeListArray.from_arrays(
+                pa.array(np.frombuffer(poff, dtype=np.int64)),
+                problem_values).cast(pa.list_(pa.string())),
         }
-        arrays = {}
-        for name, kind in COLUMNS:
-            value = derived[name] if name in derived else raw[name]
-            if isinstance(value, array):  # the builder's integer columns
-                value = np.frombuffer(value, dtype=np.int64)
-            arrays[name] = value if isinstance(value, pa.Array) else pa.array(
-                value, type=kinds[kind])
-        return pa.table(arrays)
+        return pa.table({name: arrays[name] for name in _COLUMN_NAMES})
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame (through Arrow, so nullable columns keep their types)."""
@@ -489,26 +550,17 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     over TCP goes through wirecraft.reassembly and 2-byte length framing.
     """
     port_set = frozenset(ports)
-    streams = _tcp_streams()
+    streams = _LazyTCP()
 
     def on_tcp(pkt: Any) -> None:
         for ts, src, sp, dst, dp, raw in streams.feed(pkt):
             builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
 
     builder = _dns.TransactionBuilder(port_set, timeout, on_tcp)
-    # The build allocates many small containers and frees none of them in cycles: pausing
-    # the cyclic collector meanwhile saves it from rescanning the growing columns.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        _feed_all(builder, source, port_set, on_tcp)
-        for ts, src, sp, dst, dp, raw in streams.flush():
-            builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
-        table = TransactionTable(builder.columns())
-    finally:
-        if paused:
-            gc.enable()
-    return table
+    _feed_all(builder, source, port_set, on_tcp)
+    for ts, src, sp, dst, dp, raw in streams.flush():
+        builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+    return TransactionTable(builder.columns())
 
 
 def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> None:
@@ -561,7 +613,7 @@ class TransactionTracker:
 
     def __init__(self, ports: Iterable[int] = DNS_PORTS, timeout: float = 10.0) -> None:
         self._ports = frozenset(ports)
-        self._streams = _tcp_streams()
+        self._streams = _LazyTCP()
         self._builder = _dns.TransactionBuilder(self._ports, timeout, None, True)
         self._on_tcp = self._tcp
 
@@ -588,7 +640,5 @@ class TransactionTracker:
         return len(self._builder)
 
     @staticmethod
-    def _rows(cols: dict[str, list] | None) -> list[dict[str, Any]]:
-        if cols is None:
-            return []
-        return TransactionTable(cols).to_dicts()
+    def _rows(store: Any) -> list[dict[str, Any]]:
+        return [] if store is None else store.to_dicts()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 
 import click
@@ -65,8 +66,7 @@ def command(file: str, as_json: bool, bpf: str | None, ports: tuple[int, ...],
         else:
             out.write(format_row(row) + "\n")
     if not as_json:
-        answered = sum(1 for r in rows if r["status"] == "answered")
-        click.echo(f"{len(rows)} transactions, {answered} answered, "
-                   f"{sum(1 for r in rows if r['status'] == 'unanswered')} unanswered, "
-                   f"{sum(1 for r in rows if r['status'] == 'no_query')} responses without "
-                   f"query", err=True)
+        status = Counter(rows.column("status"))
+        click.echo(f"{len(rows)} transactions, {status['answered']} answered, "
+                   f"{status['unanswered']} unanswered, {status['no_query']} responses "
+                   f"without query", err=True)
