@@ -28,7 +28,6 @@ from libc.stdio cimport snprintf
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
-import socket as _socket
 
 # A record larger than this is taken as corruption, not as a packet: it is
 # rejected before anything is allocated from it.  (pcap's largest common

@@ -11,9 +11,12 @@ loads numpy, libpcap and the protocol modules only when they are first used.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from .errors import CaptureFileError, ExtensionNotBuilt, FilterError, WirecraftError
+
+TYPE_CHECKING = False  # typing is for type checkers only: importing it costs ~10 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
