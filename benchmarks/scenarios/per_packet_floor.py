@@ -11,10 +11,12 @@ import argparse
 import gc
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import COUNT_KEYS  # noqa: E402
+
 import wirecraft  # noqa: E402
 
 
@@ -47,7 +49,7 @@ def prebuild(path: str) -> list[Plain]:
 
 def body(packets) -> int:
     """The loop of wc_packets.py, verbatim, over any iterable of packet-like objects."""
-    c = Counter()
+    c = dict.fromkeys(COUNT_KEYS, 0)
     n = 0
     digest = 0
     for pkt in packets:
