@@ -235,3 +235,35 @@ def test_address_text_cache_never_mixes_hosts() -> None:
     hosts6 += [struct.pack("!QQ", rng.getrandbits(64), 1) for _ in range(3000)]
     for a in hosts6 + hosts6[::-1]:
         assert ipv6_text(a) == socket.inet_ntop(socket.AF_INET6, a)
+
+
+@pytest.mark.parametrize("name", ["zeek__smtp.pcap", "zeek__dns__mdns.pcap", "zeek__icmp_dot1q.pcap",
+                                  "tcpdump__icmpv6.pcap", "zeek__wikipedia.pcap"])
+def test_fast_attribute_path_equals_the_properties(captures_dir, name) -> None:
+    """Hot attributes (pkt.ip, ip.src, tcp.src_port, ...) have a fast path keyed on interned
+    names; asking with a freshly built string goes the generic way: both must agree."""
+    path = captures_dir / name
+
+    def slow(obj, attr: str):
+        return getattr(obj, "".join(list(attr)))  # a new, non-interned str
+
+    seen = 0
+    for pkt in wirecraft.read(path):
+        for layer in ("ip", "tcp", "udp", "vlan", "arp", "icmp", "icmpv6"):
+            fast, generic = getattr(pkt, layer), slow(pkt, layer)
+            assert type(fast) is type(generic)
+            if layer == "vlan":
+                assert fast == generic
+        ip = pkt.ip
+        if ip is not None:
+            seen += 1
+            assert (ip.src, ip.dst, ip.version) == (slow(ip, "src"), slow(ip, "dst"),
+                                                     slow(ip, "version"))
+            assert ip.version == (4 if pkt.has("ipv4") else 6)
+        l4 = pkt.tcp or pkt.udp
+        if l4 is not None:
+            assert (l4.src_port, l4.dst_port) == (slow(l4, "src_port"), slow(l4, "dst_port"))
+    assert seen
+    with pytest.raises(AttributeError):
+        pkt.no_such_layer  # noqa: B018
+    assert hasattr(pkt, "ip") and not hasattr(pkt, "ipx")

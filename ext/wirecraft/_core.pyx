@@ -19,7 +19,7 @@ from cpython.bytearray cimport (
     PyByteArray_GET_SIZE,
     PyByteArray_Resize,
 )
-from cpython.object cimport PyObject, PyTypeObject
+from cpython.object cimport PyObject, PyObject_GenericGetAttr, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_REFCNT, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -1832,6 +1832,27 @@ _dns_module = None
 _craft_module = None
 
 
+# The attributes a per-packet loop reads most go through each class's own
+# __getattribute__ (tp_getattro): one pointer comparison with the interned name
+# instead of the generic type lookup and descriptor call, which CPython 3.11 does
+# not specialise for extension-type properties. Every other name, and these
+# names spelled by a non-interned string, take the generic path and its
+# properties, which return the same values.
+from sys import intern as _intern
+cdef object _A_IP = _intern("ip")
+cdef object _A_TCP = _intern("tcp")
+cdef object _A_UDP = _intern("udp")
+cdef object _A_VLAN = _intern("vlan")
+cdef object _A_ARP = _intern("arp")
+cdef object _A_ICMP = _intern("icmp")
+cdef object _A_ICMPV6 = _intern("icmpv6")
+cdef object _A_SRC = _intern("src")
+cdef object _A_DST = _intern("dst")
+cdef object _A_VERSION = _intern("version")
+cdef object _A_SRC_PORT = _intern("src_port")
+cdef object _A_DST_PORT = _intern("dst_port")
+cdef object _FOUR = 4, _SIX = 6
+
 # Packets and views hold only their batch (which never refers back to them), so
 # they cannot be part of a reference cycle: no_gc spares the collector tracking
 # the one or two such objects made per packet.
@@ -1847,6 +1868,31 @@ cdef class Packet:
 
     def __repr__(self):
         return f"<Packet #{self.r.index} {self.summary()}>"
+
+    def __getattribute__(self, name):
+        # the layer views a loop asks for on every packet (see _A_IP above); the
+        # properties below give the same answers for every other way of asking
+        cdef uint32_t layers = self.r.layers
+        if name is _A_IP:
+            if layers & L_IPV4:
+                return make_view(IPv4View, self)
+            if layers & L_IPV6:
+                return make_view(IPv6View, self)
+            return None
+        if name is _A_TCP:
+            return make_view(TCPView, self) if layers & L_TCP else None
+        if name is _A_UDP:
+            return make_view(UDPView, self) if layers & L_UDP else None
+        if name is _A_VLAN:
+            if not layers & L_VLAN:
+                return None
+        elif name is _A_ICMP:
+            return make_view(ICMPView, self) if layers & L_ICMP else None
+        elif name is _A_ICMPV6:
+            return make_view(ICMPView, self) if layers & L_ICMPV6 else None
+        elif name is _A_ARP:
+            return make_view(ARPView, self) if layers & L_ARP else None
+        return PyObject_GenericGetAttr(self, name)
 
     @property
     def index(self):
@@ -2219,6 +2265,15 @@ cdef class IPv4View(_View):
     """IPv4 header (RFC 791)."""
     version = 4
 
+    def __getattribute__(self, name):
+        if name is _A_SRC:
+            return ip4_text(self.r.ip_src)
+        if name is _A_DST:
+            return ip4_text(self.r.ip_dst)
+        if name is _A_VERSION:
+            return _FOUR
+        return PyObject_GenericGetAttr(self, name)
+
     @property
     def src(self):
         return ip4_text(self.r.ip_src)
@@ -2316,6 +2371,15 @@ cdef class IPv4View(_View):
 cdef class IPv6View(_View):
     """IPv6 header (RFC 8200) with its extension-header chain."""
     version = 6
+
+    def __getattribute__(self, name):
+        if name is _A_SRC:
+            return ip6_text(self.r.ip_src)
+        if name is _A_DST:
+            return ip6_text(self.r.ip_dst)
+        if name is _A_VERSION:
+            return _SIX
+        return PyObject_GenericGetAttr(self, name)
 
     @property
     def src(self):
@@ -2432,6 +2496,13 @@ TCP_OPTION_NAMES = {0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sack_permitte
 
 cdef class TCPView(_View):
     """TCP header (RFC 9293); options decoded on demand."""
+    def __getattribute__(self, name):
+        if name is _A_SRC_PORT:
+            return self.r.l4_src_port
+        if name is _A_DST_PORT:
+            return self.r.l4_dst_port
+        return PyObject_GenericGetAttr(self, name)
+
     @property
     def src_port(self):
         return self.r.l4_src_port
@@ -2542,6 +2613,13 @@ def parse_tcp_options(bytes raw):
 
 cdef class UDPView(_View):
     """UDP header (RFC 768)."""
+    def __getattribute__(self, name):
+        if name is _A_SRC_PORT:
+            return self.r.l4_src_port
+        if name is _A_DST_PORT:
+            return self.r.l4_dst_port
+        return PyObject_GenericGetAttr(self, name)
+
     @property
     def src_port(self):
         return self.r.l4_src_port
