@@ -718,6 +718,9 @@ def main() -> int:
     if launcher is None:
         print("peak RSS: no launcher, figures include the harness's own size", file=sys.stderr)
     env = dict(os.environ)
+    # Python's default: cache compiled bytecode (a shell that switches it off would make
+    # every scenario recompile the modules it imports, inflating start-up figures)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"),
                                                       env.get("PYTHONPATH", "")]))
     scs = build_scenarios(mode, data, manifest, c_ref, args.live)
