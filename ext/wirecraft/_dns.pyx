@@ -1262,14 +1262,37 @@ cdef class _Summary:
                 answers, ttls, owners, self.problems or [])
 
 
+cdef Py_ssize_t _escape_chars(const unsigned char* src, Py_ssize_t n, char* out) noexcept nogil:
+    """The dig-style text of n bytes of a character-string (\" and \\ escaped, other
+    non-printables as \DDD) written to out, which has room for 4 * n characters; returns
+    how many were written."""
+    cdef Py_ssize_t i, o = 0
+    cdef unsigned char c
+    for i in range(n):
+        c = src[i]  # i < n
+        if c == 34 or c == 92:
+            out[o] = 92
+            out[o + 1] = c
+            o += 2
+        elif c < 0x20 or c >= 0x7F:
+            out[o] = 92
+            out[o + 1] = 48 + c // 100
+            out[o + 2] = 48 + (c // 10) % 10
+            out[o + 3] = 48 + c % 10
+            o += 4
+        else:
+            out[o] = c
+            o += 1
+    return o
+
+
 cdef Py_ssize_t _txt_text(const unsigned char* b, Py_ssize_t p, Py_ssize_t end,
                           gbuf_t* text) except -2:
     """Write the presentation text of the character-strings in [p, end) (inside the
     message) after text.len without committing it; returns its length, or -1 when a
     string runs past end. The same text as rdata_text gives a TXT record."""
-    cdef Py_ssize_t o, ln, i
+    cdef Py_ssize_t o, ln
     cdef char* out
-    cdef unsigned char c
     gbuf_reserve(text, 7 * (end - p) + 8)   # 4 characters a byte, 3 more per string
     out = text.data + text.len
     o = 0
@@ -1282,21 +1305,8 @@ cdef Py_ssize_t _txt_text(const unsigned char* b, Py_ssize_t p, Py_ssize_t end,
             o += 1
         out[o] = 34
         o += 1
-        for i in range(p + 1, p + 1 + ln):
-            c = b[i]  # i < p + 1 + ln <= end checked above
-            if c == 34 or c == 92:
-                out[o] = 92
-                out[o + 1] = c
-                o += 2
-            elif c < 0x20 or c >= 0x7F:
-                out[o] = 92
-                out[o + 1] = 48 + c // 100
-                out[o + 2] = 48 + (c // 10) % 10
-                out[o + 3] = 48 + c % 10
-                o += 4
-            else:
-                out[o] = c
-                o += 1
+        # b[p + 1 : p + 1 + ln] lies inside the message: p + 1 + ln <= end checked above
+        o += _escape_chars(b + p + 1, ln, out + o)
         out[o] = 34
         o += 1
         p += 1 + ln
@@ -1648,27 +1658,10 @@ def _qstr(bytes s):
 def _escaped(bytes s):
     """A character-string's text inside double quotes: \\" and \\\\ escaped, others \\DDD."""
     cdef const unsigned char* b = <const unsigned char*>PyBytes_AS_STRING(s)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(s), i, o = 0
-    cdef unsigned char c
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(s)
     cdef bytearray buf = bytearray(4 * n)   # at most 4 characters per byte (\\DDD)
     cdef char* out = PyByteArray_AS_STRING(buf)
-    for i in range(n):
-        c = b[i]  # i < n == len(s)
-        # o + 4 <= 4 * n: one byte writes at most 4 characters
-        if c == 34 or c == 92:
-            out[o] = 92
-            out[o + 1] = c
-            o += 2
-        elif c < 0x20 or c >= 0x7F:
-            out[o] = 92
-            out[o + 1] = 48 + c // 100
-            out[o + 2] = 48 + (c // 10) % 10
-            out[o + 3] = 48 + c % 10
-            o += 4
-        else:
-            out[o] = c
-            o += 1
-    return _ascii(out, o)
+    return _ascii(out, _escape_chars(b, n, out))
 
 
 def _b64(bytes s):
