@@ -2494,8 +2494,8 @@ TCP_OPTION_NAMES = {0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sack_permitte
                     34: "tfo"}
 
 
-cdef class TCPView(_View):
-    """TCP header (RFC 9293); options decoded on demand."""
+cdef class _PortsView(_View):
+    """What TCP and UDP views share: the two ports (read straight from the record)."""
     def __getattribute__(self, name):
         if name is _A_SRC_PORT:
             return self.r.l4_src_port
@@ -2510,6 +2510,10 @@ cdef class TCPView(_View):
     @property
     def dst_port(self):
         return self.r.l4_dst_port
+
+
+cdef class TCPView(_PortsView):
+    """TCP header (RFC 9293); options decoded on demand."""
 
     @property
     def seq(self):
@@ -2611,22 +2615,8 @@ def parse_tcp_options(bytes raw):
     return out
 
 
-cdef class UDPView(_View):
+cdef class UDPView(_PortsView):
     """UDP header (RFC 768)."""
-    def __getattribute__(self, name):
-        if name is _A_SRC_PORT:
-            return self.r.l4_src_port
-        if name is _A_DST_PORT:
-            return self.r.l4_dst_port
-        return PyObject_GenericGetAttr(self, name)
-
-    @property
-    def src_port(self):
-        return self.r.l4_src_port
-
-    @property
-    def dst_port(self):
-        return self.r.l4_dst_port
 
     @property
     def length(self):
