@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import COUNT_KEYS  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from views_loop import count_views  # noqa: E402
 
 import wirecraft  # noqa: E402
 
@@ -48,42 +49,8 @@ def prebuild(path: str) -> list[Plain]:
 
 
 def body(packets) -> int:
-    """The loop of wc_packets.py, verbatim, over any iterable of packet-like objects."""
-    c = dict.fromkeys(COUNT_KEYS, 0)
-    n = 0
-    digest = 0
-    for pkt in packets:
-        n += 1
-        if pkt.vlan:
-            c["vlan"] += 1
-        ip = pkt.ip
-        if ip is None:
-            if pkt.arp is not None:
-                c["arp"] += 1
-            continue
-        c["ipv4" if ip.version == 4 else "ipv6"] += 1
-        src, dst = ip.src, ip.dst
-        digest += len(src) + len(dst)
-        tcp = pkt.tcp
-        if tcp is not None:
-            c["tcp"] += 1
-            sp, dp = tcp.src_port, tcp.dst_port
-            if sp == 25 or dp == 25:
-                c["tcp_port_25"] += 1
-            digest += sp + dp
-            continue
-        udp = pkt.udp
-        if udp is not None:
-            c["udp"] += 1
-            sp, dp = udp.src_port, udp.dst_port
-            if sp == 53 or dp == 53:
-                c["dns_messages"] += 1
-            digest += sp + dp
-        elif pkt.icmp is not None:
-            c["icmp"] += 1
-        elif pkt.icmpv6 is not None:
-            c["icmpv6"] += 1
-    return n
+    """The loop of wc_packets.py (views_loop.count_views) over any packet-like objects."""
+    return count_views(packets)[0]
 
 
 def iterate(packets) -> int:
