@@ -1787,6 +1787,11 @@ cdef str ip6_format(const uint8_t* a):
     return PyUnicode_DecodeLatin1(tmp, k, NULL)
 
 
+cdef inline str ip_text(const rec_t* r, const uint8_t* a):
+    """Text of an address field of an IPv4 or IPv6 record (its layer bits tell which)."""
+    return ip4_text(a) if r.layers & L_IPV4 else ip6_text(a)
+
+
 cdef inline str ip4_text_u32(uint32_t v):
     cdef uint8_t a[4]
     a[0] = (v >> 24) & 0xFF; a[1] = (v >> 16) & 0xFF; a[2] = (v >> 8) & 0xFF; a[3] = v & 0xFF
@@ -2261,50 +2266,46 @@ cdef class ARPView(_View):
         return ip4_text_u32(self.r.arp_target_ip)
 
 
-cdef class IPv4View(_View):
-    """IPv4 header (RFC 791)."""
-    version = 4
+cdef class _IPView(_View):
+    """What IPv4 and IPv6 views share: the fields the decoder keeps in the same record
+    slots for both families (which family: the record's layer bits)."""
 
     def __getattribute__(self, name):
         if name is _A_SRC:
-            return ip4_text(self.r.ip_src)
+            return ip_text(self.r, self.r.ip_src)
         if name is _A_DST:
-            return ip4_text(self.r.ip_dst)
+            return ip_text(self.r, self.r.ip_dst)
         if name is _A_VERSION:
-            return _FOUR
+            return _FOUR if self.r.layers & L_IPV4 else _SIX
         return PyObject_GenericGetAttr(self, name)
 
     @property
     def src(self):
-        return ip4_text(self.r.ip_src)
+        return ip_text(self.r, self.r.ip_src)
 
     @property
     def dst(self):
-        return ip4_text(self.r.ip_dst)
+        return ip_text(self.r, self.r.ip_dst)
 
     @property
     def src_bytes(self):
-        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src, 4)
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src,
+                                         4 if self.r.layers & L_IPV4 else 16)
 
     @property
     def dst_bytes(self):
-        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst, 4)
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst,
+                                         4 if self.r.layers & L_IPV4 else 16)
 
     @property
     def header_length(self):
+        """IPv4: the header with its options; IPv6: 40 plus every extension header walked."""
         return self.r.ip_header_length
 
     @property
     def tos(self):
+        """IPv4 type of service / IPv6 traffic class."""
         return self.r.ip_tos
-
-    @property
-    def dscp(self):
-        return self.r.ip_tos >> 2
-
-    @property
-    def ecn(self):
-        return self.r.ip_tos & 3
 
     @property
     def total_length(self):
@@ -2312,16 +2313,13 @@ cdef class IPv4View(_View):
 
     @property
     def id(self):
+        """Identification (IPv6: of the fragment header, 0 without one)."""
         return self.r.ip_id
 
     @property
     def flags(self):
-        """3-bit field: 4 reserved, 2 DF, 1 MF."""
+        """3-bit field: 4 reserved, 2 DF, 1 MF (IPv6: MF from the fragment header)."""
         return self.r.ip_flags
-
-    @property
-    def df(self):
-        return bool(self.r.ip_flags & 2)
 
     @property
     def mf(self):
@@ -2334,11 +2332,30 @@ cdef class IPv4View(_View):
 
     @property
     def ttl(self):
+        """IPv4 time to live / IPv6 hop limit."""
         return self.r.ip_ttl
 
     @property
     def protocol(self):
+        """The upper-layer protocol (IPv6: after the extension headers)."""
         return self.r.ip_protocol
+
+
+cdef class IPv4View(_IPView):
+    """IPv4 header (RFC 791)."""
+    version = 4
+
+    @property
+    def dscp(self):
+        return self.r.ip_tos >> 2
+
+    @property
+    def ecn(self):
+        return self.r.ip_tos & 3
+
+    @property
+    def df(self):
+        return bool(self.r.ip_flags & 2)
 
     @property
     def checksum(self):
@@ -2368,41 +2385,12 @@ cdef class IPv4View(_View):
         return f"<IPv4 {self.src} > {self.dst} proto {self.protocol} ttl {self.ttl}>"
 
 
-cdef class IPv6View(_View):
+cdef class IPv6View(_IPView):
     """IPv6 header (RFC 8200) with its extension-header chain."""
     version = 6
 
-    def __getattribute__(self, name):
-        if name is _A_SRC:
-            return ip6_text(self.r.ip_src)
-        if name is _A_DST:
-            return ip6_text(self.r.ip_dst)
-        if name is _A_VERSION:
-            return _SIX
-        return PyObject_GenericGetAttr(self, name)
-
-    @property
-    def src(self):
-        return ip6_text(self.r.ip_src)
-
-    @property
-    def dst(self):
-        return ip6_text(self.r.ip_dst)
-
-    @property
-    def src_bytes(self):
-        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src, 16)
-
-    @property
-    def dst_bytes(self):
-        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst, 16)
-
     @property
     def traffic_class(self):
-        return self.r.ip_tos
-
-    @property
-    def tos(self):
         return self.r.ip_tos
 
     @property
@@ -2414,15 +2402,7 @@ cdef class IPv6View(_View):
         return self.r.ip_total_length - 40
 
     @property
-    def total_length(self):
-        return self.r.ip_total_length
-
-    @property
     def hop_limit(self):
-        return self.r.ip_ttl
-
-    @property
-    def ttl(self):
         return self.r.ip_ttl
 
     @property
@@ -2431,16 +2411,6 @@ cdef class IPv6View(_View):
         if self.r.l3_offset + 7 > self.r.caplen:
             return None
         return self.p[self.r.l3_offset + 6]
-
-    @property
-    def protocol(self):
-        """The upper-layer protocol after the extension headers."""
-        return self.r.ip_protocol
-
-    @property
-    def header_length(self):
-        """40 plus every extension header walked."""
-        return self.r.ip_header_length
 
     @property
     def extension_headers(self):
@@ -2465,23 +2435,6 @@ cdef class IPv6View(_View):
             nh = self.p[cur]
             cur += ehl
         return out
-
-    @property
-    def id(self):
-        """Fragment identification (0 without a fragment header)."""
-        return self.r.ip_id
-
-    @property
-    def frag_offset(self):
-        return self.r.ip_frag_offset
-
-    @property
-    def mf(self):
-        return bool(self.r.ip_flags & 1)
-
-    @property
-    def flags(self):
-        return self.r.ip_flags
 
     def __repr__(self):
         return f"<IPv6 {self.src} > {self.dst} nh {self.protocol} hlim {self.hop_limit}>"
