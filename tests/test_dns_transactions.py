@@ -127,8 +127,14 @@ def _msg(ident: int, flags: int, name: bytes = b"\x01a\x00") -> bytes:
     return struct.pack("!HHHHHH", ident, flags, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1)
 
 
-def test_pairing_rules() -> None:
-    c, s = "10.0.0.1", "10.0.0.53"
+PAIR_CLIENT, PAIR_SERVER = "10.0.0.1", "10.0.0.53"
+
+
+def _pairing_packets(pending_at_end: bool = False) -> list:
+    """Every pairing case on one client and server: retransmission, duplicate answer, no
+    answer, no query, another question, an answer after the timeout (and optionally a
+    query still pending when the packets end)."""
+    c, s = PAIR_CLIENT, PAIR_SERVER
     s_ = 1_000_000_000
     pkts = [
         _udp_packet(0, c, 1000, s, 53, _msg(1, 0x0100)),
@@ -140,8 +146,15 @@ def test_pairing_rules() -> None:
         _udp_packet(6 * s_, c, 1003, s, 53, _msg(4, 0x0100)),
         _udp_packet(6 * s_, s, 53, c, 1003, _msg(4, 0x8180, b"\x01b\x00")),  # other question
         _udp_packet(7 * s_, c, 1004, s, 53, _msg(5, 0x0100)),
-        _udp_packet(30 * s_, s, 53, c, 1004, _msg(5, 0x8180)),         # after the timeout
     ]
+    if pending_at_end:
+        pkts.append(_udp_packet(25 * s_, c, 1005, s, 53, _msg(6, 0x0100)))
+    pkts.append(_udp_packet(30 * s_, s, 53, c, 1004, _msg(5, 0x8180)))  # after the timeout
+    return pkts
+
+
+def test_pairing_rules() -> None:
+    pkts = _pairing_packets()
     rows = dns.transactions(pkts, timeout=10)
     got = [(r["trans_id"], r["status"], r["duplicate_queries"], r["duplicate_responses"],
             r["rtt"]) for r in rows]
@@ -155,7 +168,7 @@ def test_pairing_rules() -> None:
         (5, "no_query", 0, 0, None),
     ]
     no_query = rows[2]
-    assert (no_query["id_orig_h"], no_query["id_orig_p"]) == (c, 1002)
+    assert (no_query["id_orig_h"], no_query["id_orig_p"]) == (PAIR_CLIENT, 1002)
     assert no_query["rcode_name"] == "NXDOMAIN" and not no_query["rejected"]
 
 
@@ -244,21 +257,7 @@ def test_tracker_gives_the_rows_of_transactions(path: Path) -> None:
 
 
 def test_tracker_hands_out_each_row_when_it_completes() -> None:
-    c, s = "10.0.0.1", "10.0.0.53"
-    s_ = 1_000_000_000
-    pkts = [
-        _udp_packet(0, c, 1000, s, 53, _msg(1, 0x0100)),
-        _udp_packet(1 * s_, c, 1000, s, 53, _msg(1, 0x0100)),          # retransmitted query
-        _udp_packet(2 * s_, s, 53, c, 1000, _msg(1, 0x8180)),          # answer (RTT 2 s)
-        _udp_packet(3 * s_, s, 53, c, 1000, _msg(1, 0x8180)),          # duplicate answer
-        _udp_packet(4 * s_, c, 1001, s, 53, _msg(2, 0x0100)),          # never answered
-        _udp_packet(5 * s_, s, 53, c, 1002, _msg(3, 0x8183)),          # no query
-        _udp_packet(6 * s_, c, 1003, s, 53, _msg(4, 0x0100)),
-        _udp_packet(6 * s_, s, 53, c, 1003, _msg(4, 0x8180, b"\x01b\x00")),  # other question
-        _udp_packet(7 * s_, c, 1004, s, 53, _msg(5, 0x0100)),
-        _udp_packet(25 * s_, c, 1005, s, 53, _msg(6, 0x0100)),         # pending at the end
-        _udp_packet(30 * s_, s, 53, c, 1004, _msg(5, 0x8180)),         # after the timeout
-    ]
+    pkts = _pairing_packets(pending_at_end=True)
     steps = [[(r["trans_id"], r["status"], r["duplicate_queries"], r["rtt"]) for r in step]
              for step in _tracked(pkts, timeout=10)]
     assert steps == [
