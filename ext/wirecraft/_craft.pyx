@@ -491,21 +491,17 @@ def register(**names) -> None:
     global _ip_protocol_of, _pseudo_addrs, _encoded, _type_number, _class_number, _as_layer
     global _ETHERTYPES, _PROTOCOLS, _LayerT, _question_plain
     for key, value in names.items():
+        if key in ("Ethernet", "IPv4", "UDP", "DNS", "Question", "Layer"):
+            # the classes whose slots the serializer reads directly
+            if not isinstance(value, type):
+                raise TypeError(f"{key} must be a class")
+            _take_offsets(key, value)
         if key == "AUTO": _AUTO = value
-        elif key == "Ethernet":
-            _take_offsets(key, value)
-            _Eth = value
-        elif key == "IPv4":
-            _take_offsets(key, value)
-            _IP4 = value
-        elif key == "UDP":
-            _take_offsets(key, value)
-            _UDP = value
-        elif key == "DNS":
-            _take_offsets(key, value)
-            _DNS = value
+        elif key == "Ethernet": _Eth = value
+        elif key == "IPv4": _IP4 = value
+        elif key == "UDP": _UDP = value
+        elif key == "DNS": _DNS = value
         elif key == "Question":
-            _take_offsets(key, value)
             _Question = value
             # dns_query may make one without calling it: a slots dataclass of exactly the
             # fields name, type, rclass, with object's __new__ and __setattr__
@@ -514,9 +510,6 @@ def register(**names) -> None:
                                and value.__setattr__ is object.__setattr__
                                and not hasattr(value, "__post_init__"))
         elif key == "Layer":
-            if not isinstance(value, type):
-                raise TypeError("Layer must be a class")
-            _take_offsets(key, value)
             _Layer = value
             _LayerT = <PyTypeObject*>value
         elif key == "mac_cache": _MAC_CACHE = value
