@@ -317,6 +317,20 @@ class _LazyTCP:
         return [] if self._streams is None else self._streams.flush()
 
 
+def _udp_dns(pkt: Any, udp: Any, port_set: frozenset) -> tuple | None:
+    """(ip view, source port, destination port, payload, mdns hint) of a UDP packet (udp:
+    its view) to or from one of the ports carrying at least a DNS header, else None. The
+    hint is True on the mDNS port and None (let the decoder decide) elsewhere."""
+    sp = udp.src_port
+    dp = udp.dst_port
+    if sp not in port_set and dp not in port_set:
+        return None
+    payload = pkt.payload
+    if len(payload) < 12:
+        return None
+    return pkt.ip, sp, dp, payload, True if (sp == MDNS_PORT or dp == MDNS_PORT) else None
+
+
 def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
              tcp: bool = True) -> Iterator[DNSEvent]:  # noqa: F821 - see _event_class
     """Every DNS message of a source (path, Capture or iterable of Packets), in order.
@@ -331,19 +345,13 @@ def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     for pkt in _packets(source):
         udp = pkt.udp
         if udp is not None:
-            sp = udp.src_port
-            dp = udp.dst_port
-            if sp not in port_set and dp not in port_set:
-                continue
-            payload = pkt.payload
-            if len(payload) < 12:
-                continue
-            ip = pkt.ip
-            mdns = True if (sp == MDNS_PORT or dp == MDNS_PORT) else None
-            msg = decode_msg(payload, mdns)
-            if ip.flags & 1:  # more fragments follow: this is only the datagram's start
-                msg.problems.append("ip_fragment")
-            yield DNSEvent(pkt.index, pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, msg)
+            found = _udp_dns(pkt, udp, port_set)
+            if found is not None:
+                ip, sp, dp, payload, mdns = found
+                msg = decode_msg(payload, mdns)
+                if ip.flags & 1:  # more fragments follow: this is only the datagram's start
+                    msg.problems.append("ip_fragment")
+                yield DNSEvent(pkt.index, pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, msg)
             continue
         seg = pkt.tcp if tcp else None
         if seg is None or (seg.src_port not in port_set and seg.dst_port not in port_set):
@@ -579,17 +587,11 @@ def _feed_packet(builder: Any, pkt: Any, port_set: frozenset, on_tcp: Any) -> No
     a TCP segment on the ports goes to on_tcp (reassembly and framing)."""
     udp = pkt.udp
     if udp is not None:
-        sp = udp.src_port
-        dp = udp.dst_port
-        if sp not in port_set and dp not in port_set:
-            return
-        payload = pkt.payload
-        if len(payload) < 12:
-            return
-        ip = pkt.ip
-        builder.feed(pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, payload,
-                     True if (sp == MDNS_PORT or dp == MDNS_PORT) else None,
-                     bool(ip.flags & 1))
+        found = _udp_dns(pkt, udp, port_set)
+        if found is not None:
+            ip, sp, dp, payload, mdns = found
+            builder.feed(pkt.time_ns, "udp", ip.src, sp, ip.dst, dp, payload, mdns,
+                         bool(ip.flags & 1))
         return
     seg = pkt.tcp
     if seg is not None and (seg.src_port in port_set or seg.dst_port in port_set):
