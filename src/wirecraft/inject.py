@@ -177,18 +177,23 @@ class Sender:
             for i, f in enumerate(chunk):
                 self._iovs[i].iov_base = ctypes.cast(keep[i], ctypes.c_void_p)
                 self._iovs[i].iov_len = len(f)
-            done = 0
-            while done < len(chunk):
-                n = call(self._fd, ctypes.byref(self._msgs[done]), len(chunk) - done, 0)
-                if n < 0:
-                    err = ctypes.get_errno()
-                    if err in (errno.EINTR, errno.EAGAIN, errno.ENOBUFS):
-                        time.sleep(0.0001)
-                        continue
-                    raise OSError(err, f"sendmmsg on {self.iface}: {os.strerror(err)}")
-                done += n
+            self._send_prepared(call, len(chunk))
             total += sum(len(f) for f in chunk)
         return total
+
+    def _send_prepared(self, call: Any, k: int) -> None:
+        """sendmmsg the first k prepared messages, resuming after partial sends and
+        waiting out a full queue (EAGAIN/ENOBUFS) or a signal (EINTR)."""
+        done = 0
+        while done < k:
+            sent = call(self._fd, ctypes.byref(self._msgs[done]), k - done, 0)
+            if sent < 0:
+                err = ctypes.get_errno()
+                if err in (errno.EINTR, errno.EAGAIN, errno.ENOBUFS):
+                    time.sleep(0.0001)
+                    continue
+                raise OSError(err, f"sendmmsg on {self.iface}: {os.strerror(err)}")
+            done += sent
 
     def send_block(self, buf: bytes | bytearray, offsets: Any, lengths: Any) -> int:
         """Send frames lying in one buffer at `offsets` (numpy arrays), BATCH per sendmmsg call.
@@ -213,16 +218,7 @@ class Sender:
             k = min(BATCH, n - start)
             iov[:k, 0] = offsets[start:start + k] + np.uint64(base)
             iov[:k, 1] = lengths[start:start + k]
-            done = 0
-            while done < k:
-                sent = call(self._fd, ctypes.byref(self._msgs[done]), k - done, 0)
-                if sent < 0:
-                    err = ctypes.get_errno()
-                    if err in (errno.EINTR, errno.EAGAIN, errno.ENOBUFS):
-                        time.sleep(0.0001)
-                        continue
-                    raise OSError(err, f"sendmmsg on {self.iface}: {os.strerror(err)}")
-                done += sent
+            self._send_prepared(call, k)
         del holder
         return int(lengths.sum())
 
