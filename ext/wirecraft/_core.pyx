@@ -1070,7 +1070,7 @@ cdef class Reader:
             return False
         # one size for every ordinary refill, so that free buffers can be reused
         size = self.chunk if need <= self.chunk else need
-        newbuf = self._free_buffer(size)
+        newbuf = self._from_pool(self.bufpool, size, size == self.chunk)
         nb = <uint8_t*>PyByteArray_AS_STRING(newbuf)
         if have > 0:
             # in place when the current buffer is the free one
@@ -1098,23 +1098,25 @@ cdef class Reader:
         self.pos = 0
         return filled >= need
 
-    cdef bytearray _free_buffer(self, Py_ssize_t size):
-        """A frame buffer of `size` bytes that no batch holds: a pooled one when
-        possible, so a streaming read does not pay fresh pages for every chunk."""
+    cdef bytearray _from_pool(self, list pool, Py_ssize_t size, bint keep):
+        """A bytearray of `size` bytes that nothing else holds: a free one from `pool`,
+        else a fresh one, added to the pool (a free entry evicted when full) if `keep`.
+        Pools spare a streaming read fresh pages for every chunk and every batch."""
         cdef bytearray b
         cdef Py_ssize_t i, held
-        for i in range(len(self.bufpool)):
-            b = self.bufpool[i]
-            # references: the pool's, this local's, and self.buf's if it is current
+        for i in range(len(pool)):
+            b = pool[i]
+            # references: the pool's, this local's, and self.buf's for the current buffer;
+            # any more is a batch, a Packet view or an array still using it
             held = 3 if b is self.buf else 2
             if Py_REFCNT(b) == held and PyByteArray_GET_SIZE(b) == size:
                 return b
         b = PyByteArray_FromStringAndSize(NULL, size)
-        if size == self.chunk:
-            if len(self.bufpool) >= POOL_SIZE:
-                self._evict(self.bufpool)
-            if len(self.bufpool) < POOL_SIZE:
-                self.bufpool.append(b)
+        if keep:
+            if len(pool) >= POOL_SIZE:
+                self._evict(pool)
+            if len(pool) < POOL_SIZE:
+                pool.append(b)
         return b
 
     cdef void _evict(self, list pool):
@@ -1129,24 +1131,12 @@ cdef class Reader:
     cdef Batch _new_batch(self, Py_ssize_t max_packets):
         """A batch over the current frame buffer, its records in the caller's area
         (table()), in a free pooled area, or in a fresh one added to the pool."""
-        cdef bytearray area
-        cdef Py_ssize_t i, size = max(max_packets, 1) * sizeof(rec_t)
+        cdef Py_ssize_t size = max(max_packets, 1) * sizeof(rec_t)
         cdef Batch b
         if self.target is not None:
             b = Batch(self.buf, max_packets, self.target, False, self.target_zeroed)
         else:
-            for i in range(len(self.recpool)):
-                area = self.recpool[i]
-                # references: the pool's and this local's only: no batch, view or array
-                if Py_REFCNT(area) == 2 and PyByteArray_GET_SIZE(area) == size:
-                    break
-            else:
-                area = PyByteArray_FromStringAndSize(NULL, size)
-                if len(self.recpool) >= POOL_SIZE:
-                    self._evict(self.recpool)
-                if len(self.recpool) < POOL_SIZE:
-                    self.recpool.append(area)
-            b = Batch(self.buf, max_packets, area, True)
+            b = Batch(self.buf, max_packets, self._from_pool(self.recpool, size, True), True)
         b.interfaces = self.interfaces
         return b
 
