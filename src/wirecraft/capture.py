@@ -197,8 +197,7 @@ class Capture:
             while True:
                 if cap - used < step:
                     chunks.append(area[: used * rsize].view(RECORD_DTYPE))
-                    cap = min(cap * 2, TABLE_MAX_CHUNK) if cap < TABLE_MAX_CHUNK else cap
-                    cap = max(cap, step)
+                    cap = max(min(cap * 2, TABLE_MAX_CHUNK), step)
                     area = np.zeros(cap * rsize, dtype=np.uint8)
                     used = 0
                 target = area[used * rsize:(used + step) * rsize]
