@@ -1867,26 +1867,21 @@ cdef class Packet:
     def __getattribute__(self, name):
         # the layer views a loop asks for on every packet (see _A_IP above); the
         # properties below give the same answers for every other way of asking
-        cdef uint32_t layers = self.r.layers
         if name is _A_IP:
-            if layers & L_IPV4:
-                return make_view(IPv4View, self)
-            if layers & L_IPV6:
-                return make_view(IPv6View, self)
-            return None
+            return ip_view(self)
         if name is _A_TCP:
-            return make_view(TCPView, self) if layers & L_TCP else None
+            return layer_view(self, L_TCP, TCPView)
         if name is _A_UDP:
-            return make_view(UDPView, self) if layers & L_UDP else None
+            return layer_view(self, L_UDP, UDPView)
         if name is _A_VLAN:
-            if not layers & L_VLAN:
+            if not self.r.layers & L_VLAN:
                 return None
         elif name is _A_ICMP:
-            return make_view(ICMPView, self) if layers & L_ICMP else None
+            return layer_view(self, L_ICMP, ICMPView)
         elif name is _A_ICMPV6:
-            return make_view(ICMPView, self) if layers & L_ICMPV6 else None
+            return layer_view(self, L_ICMPV6, ICMPView)
         elif name is _A_ARP:
-            return make_view(ARPView, self) if layers & L_ARP else None
+            return layer_view(self, L_ARP, ARPView)
         return PyObject_GenericGetAttr(self, name)
 
     @property
@@ -1976,50 +1971,36 @@ cdef class Packet:
 
     @property
     def arp(self):
-        if not self.r.layers & L_ARP:
-            return None
-        return make_view(ARPView, self)
+        return layer_view(self, L_ARP, ARPView)
 
     @property
     def ip(self):
         """IPv4 or IPv6 view (whichever the frame carries), or None."""
-        if self.r.layers & L_IPV4:
-            return make_view(IPv4View, self)
-        if self.r.layers & L_IPV6:
-            return make_view(IPv6View, self)
-        return None
+        return ip_view(self)
 
     @property
     def ipv4(self):
-        return make_view(IPv4View, self) if self.r.layers & L_IPV4 else None
+        return layer_view(self, L_IPV4, IPv4View)
 
     @property
     def ipv6(self):
-        return make_view(IPv6View, self) if self.r.layers & L_IPV6 else None
+        return layer_view(self, L_IPV6, IPv6View)
 
     @property
     def tcp(self):
-        if not self.r.layers & L_TCP:
-            return None
-        return make_view(TCPView, self)
+        return layer_view(self, L_TCP, TCPView)
 
     @property
     def udp(self):
-        if not self.r.layers & L_UDP:
-            return None
-        return make_view(UDPView, self)
+        return layer_view(self, L_UDP, UDPView)
 
     @property
     def icmp(self):
-        if not self.r.layers & L_ICMP:
-            return None
-        return make_view(ICMPView, self)
+        return layer_view(self, L_ICMP, ICMPView)
 
     @property
     def icmpv6(self):
-        if not self.r.layers & L_ICMPV6:
-            return None
-        return make_view(ICMPView, self)
+        return layer_view(self, L_ICMPV6, ICMPView)
 
     @property
     def payload(self):
@@ -2167,6 +2148,20 @@ cdef class _View:
     cdef readonly Packet packet
     cdef rec_t* r
     cdef const uint8_t* p
+
+
+cdef inline object layer_view(Packet pkt, uint32_t bit, type cls):
+    """A `cls` view of pkt if its record has layer `bit`, else None."""
+    return make_view(cls, pkt) if pkt.r.layers & bit else None
+
+
+cdef inline object ip_view(Packet pkt):
+    """The IPv4 or IPv6 view of pkt, whichever its frame carries, or None."""
+    if pkt.r.layers & L_IPV4:
+        return make_view(IPv4View, pkt)
+    if pkt.r.layers & L_IPV6:
+        return make_view(IPv6View, pkt)
+    return None
 
 
 cdef inline _View make_view(type cls, Packet pkt):
