@@ -21,6 +21,12 @@ Policy (documented once, applied everywhere):
   in real memory while staying under it in payload bytes.
 * A segment further ahead than the window (``max_window`` bytes) is dropped without
   storing anything: a segment 2**31 bytes ahead allocates nothing.
+* The first FIN of a direction ends its stream. Data at or after the FIN's offset is
+  never held: it is discarded when it arrives, and data already buffered beyond a FIN
+  that arrives later is dropped then; both are counted (``stats["data_after_fin"]``,
+  bytes) and flagged ``data_after_fin``.
+* Termination: every loop that skips or delivers removes at least one buffered segment
+  or moves ``next_off`` forward, and stops otherwise, so no input can make it spin.
 """
 
 from bisect import bisect_right
@@ -176,7 +182,8 @@ cdef class Core:
                           gap_bytes=0, gaps=0, connections=0, closed=0, ignored=0,
                           retransmitted_bytes=0, overlap_conflicts=0, out_of_window=0,
                           resyncs=0, ooo_cap_hits=0, buffer_cap_hits=0,
-                          connection_cap_evictions=0, idle_timeouts=0, ack_gaps=0)
+                          connection_cap_evictions=0, idle_timeouts=0, ack_gaps=0,
+                          data_after_fin=0)
         self.next_index = 0
         self.last_sweep_ns = 0
 
@@ -316,6 +323,7 @@ cdef class Core:
                 self._insert(c, d, h, off, payload)
         if flags & FIN and h.fin_off < 0 and (rel <= 0 or rel + n <= self.max_window):
             h.fin_off = off + n
+            self._trim_after_fin(c, h)
         if flags & RST:
             c.flags.add("rst")
             self._close(c, key)
@@ -334,7 +342,7 @@ cdef class Core:
     cdef _ack(self, Connection c, int d, Half peer, int flags, uint32_t ack):
         """Record the peer direction's acknowledged offset; acked holes become gaps."""
         cdef int32_t rel
-        cdef int64_t a, target
+        cdef int64_t a, target, before
         if not (flags & ACK) or not peer.started:
             return
         rel = <int32_t>(ack - peer.next_seq)
@@ -355,9 +363,12 @@ cdef class Core:
             target = min(target, peer.max_ack_off)
             if target <= peer.next_off:
                 break
+            before = peer.next_off
             self.stats["ack_gaps"] += 1
             self._gap(c, 1 - d, peer, target)
             self._deliver(c, 1 - d, peer)
+            if peer.next_off <= before:
+                break      # nothing to skip to (e.g. held at a FIN): never spin
 
     cdef _out_of_window(self, Connection c, int d, Half h, int64_t off, bytes payload):
         self.stats["out_of_window"] += 1
@@ -374,8 +385,18 @@ cdef class Core:
     cdef _insert(self, Connection c, int d, Half h, int64_t off, bytes data):
         """Place data at off with the first-received-wins policy, then deliver what is ready."""
         cdef int64_t end = off + len(data)
-        cdef int64_t a, b, s, e
+        cdef int64_t a, b, s, e, limit
         cdef Py_ssize_t i, j
+        if h.fin_off >= 0:
+            # nothing at or after the FIN is part of the stream: never held, only counted
+            limit = h.fin_off if h.fin_off > h.next_off else h.next_off
+            if end > limit:
+                a = off if off > limit else limit
+                self._after_fin(c, end - a)
+                if a == off:
+                    return
+                data = data[:a - off]
+                end = a
         if end <= h.next_off:
             self.stats["retransmitted_bytes"] += end - off
             self._check_history(c, h, off, data)
@@ -427,8 +448,7 @@ cdef class Core:
             self.stats["ooo_cap_hits"] += 1
             c.flags.add("ooo_cap")
             while h.ooo_bytes > self.max_ooo_per_direction and h.ooo_off:
-                self._gap(c, d, h, h.ooo_off[0])
-                self._deliver(c, d, h)
+                self._skip_to_buffered(c, d, h)     # removes at least one segment
         if self.buffered > self.max_buffered:
             self._relieve(c, d, h)
 
@@ -449,13 +469,16 @@ cdef class Core:
 
     cdef _emit(self, Connection c, int d, Half h, bytes data):
         cdef Py_ssize_t n = len(data)
+        cdef int64_t keep
         if h.fin_off >= 0 and h.next_off + n > h.fin_off:
-            # data after the FIN is not part of the stream
-            n = h.fin_off - h.next_off
-            if n <= 0:
+            # data after the FIN is not part of the stream (_insert already cut it off;
+            # this is the last guard)
+            keep = h.fin_off - h.next_off if h.fin_off > h.next_off else 0
+            self._after_fin(c, n - keep)
+            if keep == 0:
                 return
-            data = data[:n]
-            c.flags.add("data_after_fin")
+            data = data[:keep]
+            n = keep
         if self.history > 0:
             h.hist_off.append(h.next_off)
             h.hist_data.append(data)
@@ -540,8 +563,56 @@ cdef class Core:
     cdef _flush_half(self, Connection c, int d, Half h):
         """Deliver everything buffered for a direction, declaring the holes as gaps."""
         while h.ooo_off:
-            self._gap(c, d, h, h.ooo_off[0])
+            self._skip_to_buffered(c, d, h)     # removes at least one segment
+
+    cdef _skip_to_buffered(self, Connection c, int d, Half h):
+        """Declare the hole before the first buffered segment a gap and deliver from there.
+
+        Removes at least one buffered segment on every call (so loops over it end): if the
+        hole cannot be skipped (the segment lies at or past the FIN) the buffer is dropped.
+        """
+        cdef int64_t target = h.ooo_off[0]
+        self._gap(c, d, h, target)
+        if h.next_off < target:
+            self._drop_buffered(c, h, h.next_off)
+        else:
             self._deliver(c, d, h)
+
+    cdef _trim_after_fin(self, Connection c, Half h):
+        """A FIN was just seen: drop buffered data at or after it (never delivered)."""
+        cdef int64_t limit = h.fin_off if h.fin_off > h.next_off else h.next_off
+        self._drop_buffered(c, h, limit)
+
+    cdef _drop_buffered(self, Connection c, Half h, int64_t limit):
+        """Discard the out-of-order bytes at or after limit, counted as data after the FIN."""
+        cdef int64_t s, e, dropped = 0
+        cdef Py_ssize_t k
+        while h.ooo_off:
+            k = len(h.ooo_off) - 1
+            s = h.ooo_off[k]
+            seg = <bytes>h.ooo_data[k]
+            e = s + len(seg)
+            if e <= limit:
+                break
+            if s >= limit:
+                h.ooo_off.pop()
+                h.ooo_data.pop()
+                h.ooo_bytes -= len(seg) + SEGMENT_OVERHEAD
+                self.buffered -= len(seg) + SEGMENT_OVERHEAD
+                dropped += e - s
+            else:
+                h.ooo_data[k] = seg[:limit - s]
+                h.ooo_bytes -= e - limit
+                self.buffered -= e - limit
+                dropped += e - limit
+                break
+        if dropped:
+            self._after_fin(c, dropped)
+
+    cdef _after_fin(self, Connection c, int64_t n):
+        if n > 0:
+            self.stats["data_after_fin"] += n
+            c.flags.add("data_after_fin")
 
     cdef _relieve(self, Connection cur, int d, Half h):
         """Total buffer cap hit: drop histories, then flush the largest out-of-order buffers."""
@@ -565,8 +636,11 @@ cdef class Core:
             if big is None:
                 break
             big.flags.add("buffer_cap")
-            self._flush_half(big, bd, _half(big, bd))
-            self._drop_history(_half(big, bd))
+            bh = _half(big, bd)
+            self._flush_half(big, bd, bh)      # empties its out-of-order buffer
+            self._drop_history(bh)
+            if bh.ooo_bytes:
+                break                          # cannot happen; never spin on it
 
     cdef _finish_half(self, Connection c, int d, Half h):
         cdef int64_t acked
