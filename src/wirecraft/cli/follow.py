@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ from ..errors import WirecraftError
 
 EXIT_BAD_INPUT = 2
 RULE = "=" * 67
+INDENT = ("", "\t")    # the server's data is indented, as tshark does
 
 
 def _endpoint(addr: str, port: int) -> str:
@@ -26,7 +28,7 @@ _ASCII_TABLE = {b: (chr(b) if 32 <= b < 127 or b in (10, 13) else ".") for b in 
 
 
 @click.command("follow")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.argument("number", type=click.IntRange(min=0), required=False)
 @click.option("--raw", "mode", flag_value="raw", help="The bytes only, no marks (binary-safe).")
 @click.option("--hex", "mode", flag_value="hex", help="One hex line per segment, as tshark raw.")
@@ -37,59 +39,76 @@ def command(file: str, number: int | None, mode: str) -> None:
 
     Conversations are numbered in order of their first segment. The server's data is
     indented by a tab, each piece preceded by its length, like `tshark -z follow,tcp,ascii`;
-    a gap is shown as `[gap of N bytes]`.
+    a gap is shown as `[gap of N bytes]`. Each piece is printed as soon as it is reassembled,
+    so memory stays flat however long the conversation is.
     """
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            if number is None:
+                _list(file)
+            else:
+                _follow(file, number, mode)
+    except BrokenPipeError:
+        raise       # the reader went away (`| head`): click exits quietly with status 1
+    except WirecraftError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror or exc}")
+
+
+def _fail(message: str) -> None:
+    sys.stdout.flush()
+    click.echo(f"wirecraft: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Show a warning (e.g. a capture cut short) as one line, without source location."""
+    click.echo(f"wirecraft: warning: {message}", err=True)
+
+
+def _follow(file: str, number: int, mode: str) -> None:
+    """Print conversation `number` while reading: nothing but the current piece is held."""
     from ..reassembly import Reassembler
 
-    try:
-        if number is None:
-            _list(file)
-            return
-        events: list[tuple[int, Any]] = []
-        found: list[Any] = []
-
-        def on_open(conn: Any) -> None:
-            if conn.index == number:
-                found.append(conn)
-
-        def on_data(conn: Any, direction: int, data: bytes) -> None:
-            if conn.index == number:
-                if mode == "raw":
-                    sys.stdout.buffer.write(data)
-                else:
-                    events.append((direction, data))
-
-        def on_gap(conn: Any, direction: int, size: int) -> None:
-            if conn.index == number:
-                events.append((direction, size))
-
-        r = Reassembler(on_data, on_gap, None, on_open)
-        r.feed_all(file)
-    except WirecraftError as exc:
-        click.echo(f"wirecraft: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    if not found:
-        click.echo(f"wirecraft: {file}: no TCP conversation {number}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    if mode == "raw":
-        sys.stdout.buffer.flush()
-        return
-    conn = found[0]
     out = sys.stdout
-    out.write(f"\n{RULE}\nFollow: tcp,{'ascii' if mode == 'ascii' else 'raw'}\n")
-    out.write(f"Filter: tcp.stream eq {number}\n")
-    out.write(f"Node 0: {_endpoint(conn.client, conn.client_port)}\n")
-    out.write(f"Node 1: {_endpoint(conn.server, conn.server_port)}\n")
-    for direction, item in events:
-        indent = "\t" if direction else ""
-        if isinstance(item, int):
-            out.write(f"{indent}[gap of {item} bytes]\n")
+    raw = out.buffer if mode == "raw" else None
+    found: list[Any] = []
+
+    def on_open(conn: Any) -> None:
+        if conn.index == number:
+            found.append(conn)
+            if raw is None:
+                out.write(f"\n{RULE}\nFollow: tcp,{'ascii' if mode == 'ascii' else 'raw'}\n"
+                          f"Filter: tcp.stream eq {number}\n"
+                          f"Node 0: {_endpoint(conn.client, conn.client_port)}\n"
+                          f"Node 1: {_endpoint(conn.server, conn.server_port)}\n")
+
+    def on_data(conn: Any, direction: int, data: bytes) -> None:
+        if conn.index != number:
+            return
+        if raw is not None:
+            raw.write(data)
         elif mode == "hex":
-            out.write(f"{indent}{item.hex()}\n")
+            out.write(f"{INDENT[direction]}{data.hex()}\n")
         else:
-            out.write(f"{indent}{len(item)}\n{_ascii(item)}\n")
+            out.write(f"{INDENT[direction]}{len(data)}\n{_ascii(data)}\n")
+
+    def on_gap(conn: Any, direction: int, size: int) -> None:
+        if conn.index == number and raw is None:
+            out.write(f"{INDENT[direction]}[gap of {size} bytes]\n")
+
+    Reassembler(on_data, on_gap, None, on_open).feed_all(file)
+    if not found:
+        _fail(f"{file}: no TCP conversation {number}")
+    if raw is not None:
+        raw.flush()
+        return
     out.write(f"{RULE}\n")
     out.flush()
+    conn = found[0]
     if conn.gaps or conn.flags - {"fin"}:
         click.echo(f"conversation {number}: {' '.join(sorted(conn.flags))}", err=True)
 
