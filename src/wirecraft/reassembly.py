@@ -12,6 +12,8 @@ Two ways in:
     r = Reassembler(on_data=lambda conn, direction, data: ...)      # events while reading
     r.feed_all("capture.pcap")
 
+A source is a path, an open binary file (or io.BytesIO), a Capture, or Packets.
+
 Direction 0 is client to server (the client sent the SYN, or was guessed from
 the ports when the connection was picked up mid-stream and flagged "midstream"),
 direction 1 is server to client.
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from os import PathLike
 from typing import Any
 
 from ._ext import load
@@ -45,12 +46,15 @@ DEFAULT_CAPS: dict[str, Any] = {
 
 
 def packets(source: Any) -> Iterable[Any]:
-    """Packets of a source: a path (str/Path), a Capture, or any iterable of Packets."""
-    if isinstance(source, str | PathLike):
-        from .capture import read
+    """Packets of a source: a path, an open binary file, a Capture, or Packets.
 
-        return read(source)
-    return source
+    The one definition is `wirecraft.capture.packets`; this name stays for the callers
+    (smtp, the CLI) that import it from here. A file object is read as a capture, never
+    iterated line by line.
+    """
+    from .capture import packets as capture_packets
+
+    return capture_packets(source)
 
 
 class Reassembler:
