@@ -260,3 +260,44 @@ def test_crafted_frames_decode_as_the_fake_packets_do():
     assert [p.tcp.flags for p in pkts] == [SYN, SYN | ACK, ACK, PSH | ACK, PSH | ACK,
                                            FIN | ACK, ACK]
     assert pkts[3].tcp.seq - pkts[5].tcp.seq == 1000 and len(pkts[3].payload) == 100
+
+
+@pytest.mark.parametrize("distance", [(1 << 31), (1 << 31) - 1, (1 << 30) + 5, 5_000_000])
+def test_fin_far_away_or_behind_the_delivered_data_ends_nothing(distance):
+    """A FIN far behind (or before what was delivered) is stale, one far ahead out of window."""
+
+    def run():
+        r, events, closed = _events()
+        _handshake(r)
+        r.feed(fake_packet(C, CP, S, SP, 1000, ACK, b"hello ", ack=5000))
+        r.feed(fake_packet(C, CP, S, SP, 1003, FIN | ACK, ack=5000))             # behind: 3
+        r.feed(fake_packet(C, CP, S, SP, 1006 - distance, FIN | ACK, ack=5000))  # far behind
+        r.feed(fake_packet(C, CP, S, SP, 1006 + distance, FIN | ACK, ack=5000))  # far ahead
+        r.feed(fake_packet(C, CP, S, SP, 1006, ACK, b"world", ack=5000))
+        r.feed(fake_packet(C, CP, S, SP, 1011, FIN | ACK, ack=5000))
+        r.feed(fake_packet(S, SP, C, CP, 5000, FIN | ACK, ack=1012))
+        return _summary(r, events, closed)
+
+    out = run_guarded(run)
+    assert out["events"] == [(0, "data", b"hello "), (0, "data", b"world")]
+    # 2**31 ahead is the same sequence number as 2**31 behind: stale, not out of window
+    assert out["stats"]["out_of_window"] == (0 if distance == 1 << 31 else 1)
+    assert out["closed"] == 1 and "fin" in out["flags"] and "stale_fin" in out["flags"]
+    assert "data_after_fin" not in out["flags"] and out["gaps"] == []
+
+
+def test_fin_at_the_syn_sequence_number_is_stale():
+    """Offset -1 (the SYN's own number) once read as 'no FIN seen'."""
+
+    def run():
+        r, events, closed = _events()
+        _handshake(r)
+        r.feed(fake_packet(C, CP, S, SP, 999, FIN | ACK, ack=5000))
+        r.feed(fake_packet(C, CP, S, SP, 1000, ACK, b"data", ack=5000))
+        r.feed(fake_packet(C, CP, S, SP, 1004, FIN | ACK, ack=5000))
+        r.feed(fake_packet(S, SP, C, CP, 5000, FIN | ACK, ack=1005))
+        return _summary(r, events, closed)
+
+    out = run_guarded(run)
+    assert out["events"] == [(0, "data", b"data")] and out["closed"] == 1
+    assert "stale_fin" in out["flags"] and "fin" in out["flags"]

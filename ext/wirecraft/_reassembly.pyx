@@ -21,7 +21,9 @@ Policy (documented once, applied everywhere):
   in real memory while staying under it in payload bytes.
 * A segment further ahead than the window (``max_window`` bytes) is dropped without
   storing anything: a segment 2**31 bytes ahead allocates nothing.
-* The first FIN of a direction ends its stream. Data at or after the FIN's offset is
+* The first FIN of a direction ends its stream (one that ends before bytes already
+  delivered is stale, flagged ``stale_fin`` and ignored; one beyond the window is out of
+  window and ignored). Data at or after the FIN's offset is
   never held: it is discarded when it arrives, and data already buffered beyond a FIN
   that arrives later is dropped then; both are counted (``stats["data_after_fin"]``,
   bytes) and flagged ``data_after_fin``.
@@ -321,9 +323,19 @@ cdef class Core:
                 if h.oow_streak:
                     h.oow_streak = 0
                 self._insert(c, d, h, off, payload)
-        if flags & FIN and h.fin_off < 0 and (rel <= 0 or rel + n <= self.max_window):
-            h.fin_off = off + n
-            self._trim_after_fin(c, h)
+        if flags & FIN and h.fin_off < 0:
+            if <int64_t>rel + n < 0:
+                # ends before bytes already delivered: an old or forged FIN, which a
+                # receiver ignores too (and an offset below 0 would read as "no FIN")
+                c.flags.add("stale_fin")
+            elif <int64_t>rel + n > self.max_window:
+                # too far ahead (e.g. 2**31 - 1): it ends nothing, like its data
+                if n == 0:
+                    self.stats["out_of_window"] += 1
+                    c.flags.add("out_of_window")
+            else:
+                h.fin_off = off + n
+                self._trim_after_fin(c, h)
         if flags & RST:
             c.flags.add("rst")
             self._close(c, key)

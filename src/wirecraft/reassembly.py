@@ -98,7 +98,8 @@ class Reassembler:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Counters: segments, bytes, gaps, retransmissions, conflicts and every cap hit."""
+        """Counters: segments, bytes, gaps, retransmissions, conflicts, every cap hit, and
+        ``data_after_fin`` (bytes sent at or after a FIN, discarded)."""
         return {**self._core.stats, "buffered": self._core.buffered,
                 "peak_buffered": self._core.peak_buffered, "open": len(self._core)}
 
