@@ -301,3 +301,42 @@ def test_fin_at_the_syn_sequence_number_is_stale():
     out = run_guarded(run)
     assert out["events"] == [(0, "data", b"data")] and out["closed"] == 1
     assert "stale_fin" in out["flags"] and "fin" in out["flags"]
+
+
+# ------------------------------------------------------------ total buffer cap, at scale
+
+
+def _held_segment(core, port: int, size: int) -> None:
+    """A connection from `port` whose only data waits behind a 100-byte hole."""
+    src, dst = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+    core.segment(4, src, dst, port, 80, 99, 0, SYN, b"", 0)
+    core.segment(4, src, dst, port, 80, 200, 0, ACK, b"x" * size, 0)
+
+
+def test_total_cap_relief_flushes_the_largest_buffers_first():
+    r = Reassembler(max_buffered=1500, history=0)
+    for port, size in ((1000, 300), (1001, 500), (1002, 500)):
+        _held_segment(r._core, port, size)
+    assert r.buffered == 364 + 564 + 564 and r.stats["buffer_cap_hits"] == 0
+    _held_segment(r._core, 1003, 100)     # over the cap: relieve to 7/8 of it
+    flushed = {c.client_port for c in r.connections if "buffer_cap" in c.flags}
+    assert flushed == {1001}               # the largest; of equals, the oldest
+    assert r.buffered == 364 + 564 + 164 and r.stats["buffer_cap_hits"] == 1
+
+
+@pytest.mark.slow
+def test_total_cap_relief_across_many_connections_terminates():
+    """Each relief ranks the held buffers once: 60,000 connections, each holding data,
+    ran for minutes when every flushed buffer was found by a scan of the whole table."""
+    n = 60000
+
+    def run():
+        r = Reassembler(max_buffered=n * 100, history=0)
+        for port in range(n):
+            _held_segment(r._core, 1024 + port, 100)
+        st = r.stats
+        r.flush()
+        return st["buffer_cap_hits"], st["gaps"], r.stats["open"], r.buffered
+
+    hits, gaps, still_open, buffered = run_guarded(run, timeout=90)
+    assert hits >= 5 and gaps > n // 3 and still_open == 0 and buffered == 0

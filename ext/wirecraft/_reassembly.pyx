@@ -627,32 +627,37 @@ cdef class Core:
             c.flags.add("data_after_fin")
 
     cdef _relieve(self, Connection cur, int d, Half h):
-        """Total buffer cap hit: drop histories, then flush the largest out-of-order buffers."""
+        """Total buffer cap hit: drop histories, then flush the largest out-of-order buffers.
+
+        The halves holding data are ranked once (largest first, ties in table order), so a
+        relief costs one pass and a sort however many buffers it flushes.
+        """
         cdef Connection c, big
         cdef Half bh
-        cdef int bd = 0
-        cdef int64_t most
+        cdef int bd
+        cdef Py_ssize_t k = 0
+        cdef int64_t floor = self.max_buffered - self.max_buffered // 8
         self.stats["buffer_cap_hits"] += 1
+        ranked = []
         for c in self.table.values():
             self._drop_history(c.c2s)
             self._drop_history(c.s2c)
+            if c.c2s.ooo_bytes:
+                ranked.append((-c.c2s.ooo_bytes, k, 0, c))
+            if c.s2c.ooo_bytes:
+                ranked.append((-c.s2c.ooo_bytes, k + 1, 1, c))
+            k += 2
+        ranked.sort(key=_rank)
         # relieve down to 7/8 of the cap, so that the next segments do not hit it again
-        while self.buffered > self.max_buffered - self.max_buffered // 8:
-            big = None
-            most = 0
-            for c in self.table.values():
-                if c.c2s.ooo_bytes > most:
-                    big, bd, most = c, 0, c.c2s.ooo_bytes
-                if c.s2c.ooo_bytes > most:
-                    big, bd, most = c, 1, c.s2c.ooo_bytes
-            if big is None:
+        for _, _, bd, big in ranked:
+            if self.buffered <= floor:
                 break
-            big.flags.add("buffer_cap")
             bh = _half(big, bd)
+            if not bh.ooo_bytes:
+                continue
+            big.flags.add("buffer_cap")
             self._flush_half(big, bd, bh)      # empties its out-of-order buffer
             self._drop_history(bh)
-            if bh.ooo_bytes:
-                break                          # cannot happen; never spin on it
 
     cdef _finish_half(self, Connection c, int d, Half h):
         cdef int64_t acked
@@ -713,6 +718,10 @@ cdef class Core:
 
 def _last_ns(item):
     return (<Connection>item[1]).last_ns
+
+
+def _rank(item):
+    return (item[0], item[1])
 
 
 cdef bint _is_server_port(int dport, int sport):
