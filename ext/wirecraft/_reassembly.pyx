@@ -23,10 +23,10 @@ Policy (documented once, applied everywhere):
   storing anything: a segment 2**31 bytes ahead allocates nothing.
 * The first FIN of a direction ends its stream (one that ends before bytes already
   delivered is stale, flagged ``stale_fin`` and ignored; one beyond the window is out of
-  window and ignored). Data at or after the FIN's offset is
-  never held: it is discarded when it arrives, and data already buffered beyond a FIN
-  that arrives later is dropped then; both are counted (``stats["data_after_fin"]``,
-  bytes) and flagged ``data_after_fin``.
+  window and ignored). Data at or after the FIN's offset is never held: it is discarded
+  when it arrives, and data already buffered beyond a FIN that arrives later is dropped
+  then; both are counted (``stats["data_after_fin"]``, bytes) and flagged
+  ``data_after_fin``.
 * Termination: every loop that skips or delivers removes at least one buffered segment
   or moves ``next_off`` forward, and stops otherwise, so no input can make it spin.
 """
