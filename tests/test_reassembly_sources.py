@@ -110,3 +110,13 @@ def test_a_text_file_object_is_a_clear_error(tmp_path):
     path.write_text("line one\nline two\n")
     with open(path, "rb") as f, pytest.raises(wirecraft.errors.WirecraftError):
         list(streams(f))
+
+
+def test_capture_bytes_are_refused_with_what_to_pass_instead(pcap):
+    data = pcap.read_bytes()
+    for source in (data, bytearray(data), memoryview(data)):
+        with pytest.raises(TypeError, match="io.BytesIO"):
+            list(streams(source))
+        with pytest.raises(TypeError, match="io.BytesIO"):
+            Reassembler().feed_all(source)
+    assert len(list(streams(io.BytesIO(data)))) == 2

@@ -54,6 +54,10 @@ def packets(source: Any) -> Iterable[Any]:
     """
     from .capture import packets as capture_packets
 
+    if isinstance(source, bytes | bytearray | memoryview):
+        # iterating bytes gives ints: say what to pass instead of failing on the first one
+        raise TypeError("a capture source is a path, a binary file, a Capture or Packets, "
+                        "not bytes: wrap capture bytes in io.BytesIO")
     return capture_packets(source)
 
 
