@@ -213,3 +213,55 @@ def _check(plan: Plan, out: dict) -> None:
 def test_reassembly_terminates_and_tiles_every_stream(plan):
     out = run_guarded(lambda: _run(plan))
     _check(plan, out)
+
+
+@st.composite
+def arbitrary_segments(draw):
+    """Segments with any flags, sequence and ack numbers near a base or anywhere."""
+    base = draw(st.integers(0, (1 << 32) - 1))
+    near = st.integers(-3000, 3000).map(lambda x: (base + x) % (1 << 32))
+    anywhere = st.integers(0, (1 << 32) - 1)
+    seg = st.tuples(st.integers(0, 1),                          # direction
+                    st.integers(0, 1),                          # which of two client ports
+                    st.one_of(near, near, near, anywhere),      # seq
+                    st.one_of(near, near, anywhere),            # ack
+                    st.integers(0, 31),                         # FIN SYN RST PSH ACK
+                    st.integers(0, 1500))                       # payload length
+    caps = draw(st.fixed_dictionaries({}, optional={
+        "max_ooo_per_direction": st.integers(0, 4000), "max_buffered": st.integers(0, 8000),
+        "history": st.integers(0, 2000), "max_connections": st.integers(1, 3),
+        "idle_timeout": st.floats(0.000001, 0.01), "max_window": st.integers(1, 70000)}))
+    return draw(st.lists(seg, max_size=120)), caps
+
+
+def _run_arbitrary(segments, caps) -> dict:
+    totals: dict[tuple[int, int], int] = {}
+
+    def count(c, d, size):
+        totals[c.index, d] = totals.get((c.index, d), 0) + size
+
+    closed = []
+    r = Reassembler(lambda c, d, x: count(c, d, len(x)), count, closed.append, **caps)
+    max_buffered = caps.get("max_buffered", 64 << 20)
+    for i, (d, port, seq, ack, flags, n) in enumerate(segments):
+        (ca, _), (sa, sp) = ENDS
+        cp = 40000 + port
+        ends = (ca, cp, sa, sp) if d == 0 else (sa, sp, ca, cp)
+        r.feed(fake_packet(*ends, seq, flags, bytes([i % 256]) * n, ack=ack, time_ns=i * 10**6))
+        assert r.buffered <= max_buffered
+    r.flush()
+    assert r.buffered == 0 and len(r.connections) == 0
+    for c in closed:     # what was reported covers exactly what was counted
+        assert totals.get((c.index, 0), 0) == c.bytes_to_server + c.c2s.gap_bytes
+        assert totals.get((c.index, 1), 0) == c.bytes_to_client + c.s2c.gap_bytes
+    return r.stats
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(arbitrary_segments())
+def test_arbitrary_segments_terminate_and_account(case):
+    segments, caps = case
+    stats = run_guarded(lambda: _run_arbitrary(segments, caps))
+    assert stats["connections"] == stats["closed"]
