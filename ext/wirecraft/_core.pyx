@@ -444,9 +444,14 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
         stop(r, S_NETWORK, R_NON_FIRST_FRAGMENT)
         return
     if nh == 59:
+        # no next header: decoding ends here, with what IP's length leaves as payload
         r.l4_offset = cur
         r.payload_offset = cur
         r.payload_length = end - cur
+        if r.anomalies & A_SNAPLEN_CUT:
+            stop(r, S_PAYLOAD, R_TRUNCATED_PAYLOAD)
+        elif r.anomalies & A_IP_LEN_BEYOND_CAPTURE:
+            stop(r, S_PAYLOAD, R_BAD_LENGTH)
         return
     # an atomic fragment (offset 0, M=0) is a whole packet: only M=1 cuts the payload
     decode_l4(p, r, cur, end, nh, fragment and (r.ip_flags & 1) != 0)
