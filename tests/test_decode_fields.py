@@ -332,3 +332,23 @@ def test_tcp_options_longer_than_a_first_fragment() -> None:
     pkt = wirecraft.decode(eth(ipv4(6, bytes(seg), frag=0x2000), 0x0800))
     assert (pkt.stop_layer, pkt.stop_reason) == ("transport", "fragmented header")
     assert pkt.tcp.seq == 1000
+
+
+@pytest.mark.parametrize("port", [53, 25])
+def test_cut_tcp_headers_do_not_break_stream_consumers(port: int) -> None:
+    """TCP fields a cut header lacks read None: DNS-over-TCP, reassembly and SMTP skip
+    such segments rather than fail on them."""
+    from wirecraft import dns, reassembly, smtp
+
+    frames = []
+    for i, keep in enumerate(range(4, 32)):
+        seg = bytearray(tcp(b"\x00\x05hello", SRC4, DST4))
+        seg[2:4] = struct.pack("!H", port)
+        full = eth(ipv4(6, bytes(seg)), 0x0800)
+        frames.append((i, full[:34 + keep], len(full)))
+    pkts = list(wirecraft.read(io.BytesIO(pcap(frames))))
+    assert any(p.tcp is not None and p.tcp.seq is None for p in pkts)
+    list(dns.messages(pkts))
+    dns.transactions(pkts)
+    list(reassembly.streams(pkts))
+    smtp.transactions(pkts)
