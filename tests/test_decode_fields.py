@@ -352,3 +352,46 @@ def test_cut_tcp_headers_do_not_break_stream_consumers(port: int) -> None:
     dns.transactions(pkts)
     list(reassembly.streams(pkts))
     smtp.transactions(pkts)
+
+
+INNER6_SRC = socket.inet_pton(socket.AF_INET6, "fd00::1")
+INNER6_DST = socket.inet_pton(socket.AF_INET6, "fd00::2")
+
+
+@pytest.mark.parametrize("outer", ["srh", "hbh+srh", "ipv4", "plain6"])
+@pytest.mark.parametrize("inner", [6, 4])
+def test_ip_in_ip_behind_segment_routing_is_flagged_and_decodable(outer: str, inner: int) -> None:
+    if inner == 6:
+        packet = ipv6(6, tcp(b"in", INNER6_SRC, INNER6_DST), INNER6_SRC, INNER6_DST)
+        nh = 41
+    else:
+        packet = ipv4(17, udp(b"in", SRC4, DST4, 1000, 53))
+        nh = 4
+    if outer == "ipv4":
+        frame = eth(ipv4(nh, packet), 0x0800)
+    elif outer == "plain6":
+        frame = eth(ipv6(nh, packet), 0x86DD)
+    else:
+        chain = routing(4, [FINAL6, DST6], 1, nh)
+        first = 43
+        if outer == "hbh+srh":
+            chain = struct.pack("!BB", 43, 0) + b"\x01\x04\0\0\0\0" + chain
+            first = 0
+        frame = eth(ipv6(first, chain + packet), 0x86DD)
+    pkt = wirecraft.decode(frame)
+    assert pkt.ip.protocol == nh
+    assert (pkt.stop_layer, pkt.stop_reason) == ("network", "unsupported")
+    assert pkt.anomalies & {v: k for k, v in ANOMALIES.items()}["tunnelled IP (not decoded)"]
+    assert pkt.payload == packet
+    inner_pkt = pkt.inner
+    assert inner_pkt is not None and inner_pkt.ip.version == inner
+    if inner == 6:
+        assert inner_pkt.ip.dst == "fd00::2" and inner_pkt.tcp.dst_port == 80
+    else:
+        assert inner_pkt.udp.dst_port == 53 and inner_pkt.app == "dns"
+    assert inner_pkt.verify_checksums()[("tcp" if inner == 6 else "udp")] is True
+    check_bounds(inner_pkt)
+    # a cut outer frame gives a cut inner packet, flagged as truncated
+    cut = wirecraft.decode(frame[:-3], wire_len=len(frame)).inner
+    assert cut is not None and cut.truncated
+    assert wirecraft.decode(eth(ipv4(17, udp(b"x", SRC4, DST4)), 0x0800)).inner is None

@@ -180,6 +180,7 @@ class Packet:
     payload: bytes
     payload_offset: int
     payload_length: int
+    inner: Packet | None     # the packet an IP-in-IP tunnel carries
     app: str | None
     # stop_layer: the deepest layer the decoder reached ('link', 'vlan', 'arp', 'network',
     # 'transport', 'payload'); stop_reason: why it ended there (None: cleanly to the end),

@@ -2221,6 +2221,26 @@ cdef class Packet:
         return self.r.payload_offset
 
     @property
+    def inner(self):
+        """The IP packet an IP-in-IP tunnel carries (IPv4 or IPv6 inside IPv4 or IPv6,
+        also behind IPv6 extension and segment routing headers), decoded as its own
+        Packet; None for any other packet.
+
+        The outer packet stops at 'network' / 'unsupported' with the 'tunnelled IP'
+        anomaly; its payload is the inner packet, which this decodes (a cut outer frame
+        gives a cut inner one)."""
+        cdef uint32_t missing
+        if not (self.r.anomalies & A_TUNNEL) or not (self.r.layers & (L_IPV4 | L_IPV6)):
+            return None
+        if self.r.ip_protocol != 4 and self.r.ip_protocol != 41:
+            return None
+        data = self.payload
+        missing = self.r.wire_len - self.r.caplen if self.r.wire_len > self.r.caplen else 0
+        b = batch_from_buffer(data, [0], [len(data)], [len(data) + missing], [self.r.ts_ns],
+                              228 if self.r.ip_protocol == 4 else 229, self.r.index)
+        return b[0]
+
+    @property
     def app(self):
         """Application guessed from the ports ('dns', 'mdns', 'llmnr', 'smtp') or None."""
         return APP_NAMES.get(self.r.app)
