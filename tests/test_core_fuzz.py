@@ -41,6 +41,7 @@ def touch(pkt) -> None:
 @given(st.sampled_from(LINKTYPES), st.binary(max_size=200))
 def test_random_frames_decode(linktype, data) -> None:
     touch(wirecraft.decode(data, linktype))
+    touch(wirecraft.decode(data, linktype, checksums=True))
 
 
 @settings(max_examples=400, deadline=None)

@@ -2281,7 +2281,12 @@ cdef class Packet:
 
     @property
     def problems(self):
-        """What was wrong with this packet, as short strings; empty when it is clean."""
+        """What was wrong with this packet, as short strings; empty when it is clean.
+
+        The stop (when it is a problem: not 'unsupported' or a fragment's) as
+        "<reason> at <layer>", then every anomaly at any layer (see ANOMALIES); with
+        checksums verified (checksums=True) also 'ip_bad_checksum', 'tcp_bad_checksum',
+        'udp_bad_checksum', 'icmp_bad_checksum', 'icmpv6_bad_checksum'."""
         cdef list out = []
         reason = self.r.stop_reason
         if (reason != R_OK and reason != R_UNSUPPORTED and reason != R_NON_FIRST_FRAGMENT

@@ -3,6 +3,11 @@
 A Table never builds a Python object per packet: each column is a numpy
 array (a strided view of the records, or a cheap vectorised derivation), and
 conversion to pandas, Arrow and polars goes column by column.
+
+A field whose bytes were not captured (a header cut short) holds 0 in its
+column, where the Packet view reads None: `has_<layer>` says which layers were
+decoded, and `has_ip_src` / `has_ip_dst` whether each address was captured
+(`text()` renders an absent address as '').
 """
 
 from __future__ import annotations
