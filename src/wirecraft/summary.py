@@ -77,7 +77,7 @@ def summarize(pkt: Any) -> str:
                 s += " " + _PROTOS.get(ip.protocol, f"proto {ip.protocol}")
             if ip.frag_offset or ip.mf:
                 s += f" (frag id {ip.id} offset {ip.frag_offset}{'+' if ip.mf else ''})"
-            s += f", length {len(pkt.payload)}"
+            s += f"{',' if ip.protocol is not None else ''} length {len(pkt.payload)}"
         parts.append(s)
     elif pkt.arp is not None:
         a = pkt.arp
