@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from decodecheck import check_bounds
 
 import wirecraft
 from wirecraft.capture import decode_many
@@ -127,6 +128,7 @@ def test_every_prefix_decodes_and_reports_where_it_stopped() -> None:
                         and ip.version == 4 and ip.header_length == 20 and k >= l4:
                     assert pkt.stop_layer == "transport" and pkt.stop_reason == "truncated header"
             assert len(pkt.payload) <= k
+            check_bounds(pkt)
             checked += 1
     assert checked > 5000
 
