@@ -395,3 +395,20 @@ def test_ip_in_ip_behind_segment_routing_is_flagged_and_decodable(outer: str, in
     cut = wirecraft.decode(frame[:-3], wire_len=len(frame)).inner
     assert cut is not None and cut.truncated
     assert wirecraft.decode(eth(ipv4(17, udp(b"x", SRC4, DST4)), 0x0800)).inner is None
+
+
+def test_ipv6_header_chain_split_by_fragmentation() -> None:
+    dest_opts = struct.pack("!BB", 17, 1) + bytes(14)           # 16 bytes, 8 in this fragment
+    first = struct.pack("!BBHI", 60, 0, 1, 9) + dest_opts[:8]    # offset 0, M=1
+    pkt = wirecraft.decode(eth(ipv6(44, first), 0x86DD))
+    assert (pkt.stop_layer, pkt.stop_reason) == ("network", "fragmented header")
+    assert pkt.problems == [] and not pkt.truncated
+    check_bounds(pkt)
+    # no fragmentation: the payload length leaves the chain short, a malformed packet
+    whole = wirecraft.decode(eth(ipv6(60, dest_opts[:8]), 0x86DD))
+    assert whole.stop_reason == "bad length"
+    assert "IPv6 extension headers truncated" in whole.problems
+    # a snaplen cut stays a truncated header
+    full = eth(ipv6(60, dest_opts + udp(b"x", SRC6, DST6)), 0x86DD)
+    cut = wirecraft.decode(full[:14 + 40 + 10], wire_len=len(full))
+    assert cut.stop_reason == "truncated header" and cut.truncated

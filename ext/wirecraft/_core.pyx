@@ -397,8 +397,10 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
                 r.anomalies |= A_IP6_EXT_LIMIT
                 stop(r, S_NETWORK, R_UNSUPPORTED)
             else:
-                r.anomalies |= A_IP6_EXT_TRUNCATED
-                stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+                # cut by the capture, split across fragments, or a payload length too short
+                stop(r, S_NETWORK, short_header(r, fragment and (r.ip_flags & 1) != 0))
+                if r.stop_reason != R_FRAGMENTED_HEADER:
+                    r.anomalies |= A_IP6_EXT_TRUNCATED
             r.ip6_ext_count = <uint8_t>count
             r.ip_protocol = nh
             r.ip_header_length = <uint8_t>min(cur - off, 255)
@@ -432,10 +434,12 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
     r.ip_protocol = nh
     r.ip_header_length = <uint8_t>min(cur - off, 255)
     if cur > end:
-        r.anomalies |= A_IP6_EXT_TRUNCATED
         r.payload_offset = end
         r.payload_length = 0
-        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        stop(r, S_NETWORK, short_header(r, fragment and (r.ip_flags & 1) != 0
+                                        and r.ip_frag_offset == 0))
+        if r.stop_reason != R_FRAGMENTED_HEADER:
+            r.anomalies |= A_IP6_EXT_TRUNCATED
         return
     if fragment and r.ip_frag_offset != 0:
         r.l4_offset = cur
