@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from decodecheck import check_bounds
 
 import wirecraft
 from wirecraft.capture import decode_many
@@ -54,10 +55,12 @@ def test_columns_equal_packet_views(path) -> None:
     ip_src = t.text("ip_src")
     for i, pkt in enumerate(pkts):
         assert t["wire_len"][i] == pkt.wire_len
-        assert ip_src[i] == (pkt.ip.src if pkt.ip is not None else ""), i
+        assert ip_src[i] == (pkt.ip.src or "" if pkt.ip is not None else ""), i
         if pkt.tcp is not None:
             assert (t["tcp_src_port"][i], t["tcp_dst_port"][i]) == (pkt.tcp.src_port, pkt.tcp.dst_port)
-            assert t["tcp_seq"][i] == pkt.tcp.seq and t["tcp_flags"][i] == pkt.tcp.flags
+            # a field a cut header did not carry is None in the view, 0 in the column
+            assert t["tcp_seq"][i] == (pkt.tcp.seq or 0)
+            assert t["tcp_flags"][i] == (pkt.tcp.flags or 0)
             assert t["udp_dst_port"][i] == 0
         if pkt.udp is not None:
             assert t["udp_dst_port"][i] == pkt.udp.dst_port and t["tcp_dst_port"][i] == 0
@@ -125,6 +128,7 @@ def test_every_prefix_decodes_and_reports_where_it_stopped() -> None:
                         and ip.version == 4 and ip.header_length == 20 and k >= l4:
                     assert pkt.stop_layer == "transport" and pkt.stop_reason == "truncated header"
             assert len(pkt.payload) <= k
+            check_bounds(pkt)
             checked += 1
     assert checked > 5000
 

@@ -27,6 +27,7 @@ FIELDS = [
     "tcp.options.timestamp.tsecr",
     "udp.srcport", "udp.dstport", "udp.length", "udp.checksum",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
+    "icmp.ident", "icmp.seq", "icmpv6.echo.identifier", "icmpv6.echo.sequence_number",
 ]
 OPTIONS = ("-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
            "-o", "tcp.analyze_sequence_numbers:FALSE", "-o", "ip.check_checksum:FALSE")
@@ -65,6 +66,11 @@ def compare(path, row: dict[str, str], pkt) -> list[str]:  # noqa: C901
         if ours != theirs and (path.name, int(row["frame.number"]), field) not in KNOWN:
             bad.append(f"{path.name}#{row['frame.number']} {field}: ours={ours!r} tshark={theirs!r}")
 
+    def check_absent(field: str, ours, theirs: str) -> None:
+        """A field tshark shows no value for (its bytes were not captured) reads None."""
+        if not theirs and ours is not None:
+            bad.append(f"{path.name}#{row['frame.number']} {field}: ours={ours!r}, tshark: absent")
+
     protos = outer_protocols(row["frame.protocols"])
     check("frame.len", pkt.wire_len, int(row["frame.len"]))
     check("frame.cap_len", pkt.caplen, int(row["frame.cap_len"]))
@@ -91,6 +97,7 @@ def compare(path, row: dict[str, str], pkt) -> list[str]:  # noqa: C901
         if ip is not None and ip.version == 4:
             check("ip.src", ip.src, first(row["ip.src"]))
             check("ip.dst", ip.dst, first(row["ip.dst"]))
+            check_absent("ip.dst", ip.dst, row["ip.dst"])
             check("ip.ttl", ip.ttl, to_int(row["ip.ttl"]))
             check("ip.proto", ip.protocol, to_int(row["ip.proto"]))
             check("ip.id", ip.id, to_int(row["ip.id"]))
@@ -158,9 +165,19 @@ def compare(path, row: dict[str, str], pkt) -> list[str]:  # noqa: C901
     if "icmp" in protos:
         check("icmp.type", pkt.icmp.type if pkt.icmp else None, to_int(row["icmp.type"]))
         check("icmp.code", pkt.icmp.code if pkt.icmp else None, to_int(row["icmp.code"]))
+        if pkt.icmp is not None:
+            for name, ours in (("icmp.ident", pkt.icmp.id), ("icmp.seq", pkt.icmp.seq)):
+                # tshark shows ident/seq in both byte orders: the first is network order
+                check(name, ours, to_int(row[name]))
+                check_absent(name, ours, row[name])
     if "icmpv6" in protos:
         check("icmpv6.type", pkt.icmpv6.type if pkt.icmpv6 else None, to_int(row["icmpv6.type"]))
         check("icmpv6.code", pkt.icmpv6.code if pkt.icmpv6 else None, to_int(row["icmpv6.code"]))
+        if pkt.icmpv6 is not None:
+            for name, ours in (("icmpv6.echo.identifier", pkt.icmpv6.id),
+                               ("icmpv6.echo.sequence_number", pkt.icmpv6.seq)):
+                check(name, ours, to_int(row[name]))
+                check_absent(name, ours, row[name])
     return bad
 
 
@@ -177,3 +194,44 @@ def test_fields_agree_with_tshark(path) -> None:
         row = dict(zip(FIELDS, values + [""] * (len(FIELDS) - len(values)), strict=True))
         bad += compare(path, row, pkt)
     assert not bad, "\n".join(bad[:40])
+
+
+CHECKSUM_FIELDS = ["ip.checksum.status", "tcp.checksum.status", "udp.checksum.status",
+                   "icmp.checksum.status", "icmpv6.checksum.status"]
+CHECKSUM_PROBLEMS = ["ip_bad_checksum", "tcp_bad_checksum", "udp_bad_checksum",
+                     "icmp_bad_checksum", "icmpv6_bad_checksum"]
+CHECKSUM_LAYERS = ["ipv4", "tcp", "udp", "icmp", "icmpv6"]
+CHECKSUM_OPTIONS = ("-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+                    "-o", "udp.check_checksum:TRUE", "-o", "ip.defragment:FALSE",
+                    "-o", "ipv6.defragment:FALSE")
+_bad_seen: list[int] = []
+SAMPLES = capture_files()
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_checksum_problems_match_tshark_expert_info(path) -> None:
+    """checksums=True names exactly the bad checksums tshark's checks find (status 0).
+
+    tshark also checks the packet quoted inside an ICMP error; wirecraft decodes no
+    inner packets, so a layer is compared only where wirecraft decoded it."""
+    rows = tshark_fields(path, CHECKSUM_FIELDS, None, *CHECKSUM_OPTIONS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pkts = list(wirecraft.read(path, checksums=True))
+    assert len(rows) == len(pkts)
+    for row, pkt in zip(rows, pkts, strict=True):
+        got = set(pkt.problems)
+        for value, problem, layer in zip(row, CHECKSUM_PROBLEMS, CHECKSUM_LAYERS, strict=True):
+            if not pkt.has(layer):
+                continue
+            bad = first(value) == "0"
+            _bad_seen.append(bad)
+            assert (problem in got) == bad, (path.name, pkt.index + 1, problem, value)
+
+
+def test_checksum_comparison_saw_bad_checksums() -> None:
+    # runs after the per-file comparisons: the captures do hold bad checksums
+    if not _bad_seen:
+        for path in SAMPLES:
+            test_checksum_problems_match_tshark_expert_info(path)
+    assert sum(_bad_seen) >= 10

@@ -81,7 +81,8 @@ cdef enum:
     L_IPOPT = 2048
     L_NULL = 4096
 
-# where decoding stopped (rec_t.stop_layer)
+# where decoding stopped (rec_t.stop_layer): the deepest layer the decoder reached;
+# S_PAYLOAD means every header was decoded and the stop concerns the payload bytes
 cdef enum:
     S_LINK = 1
     S_VLAN = 2
@@ -90,7 +91,7 @@ cdef enum:
     S_TRANSPORT = 5
     S_PAYLOAD = 6
 
-# why it stopped (rec_t.stop_reason)
+# why it stopped there (rec_t.stop_reason); R_OK: decoded to the end
 cdef enum:
     R_OK = 0
     R_TRUNCATED_HEADER = 1
@@ -99,6 +100,7 @@ cdef enum:
     R_BAD_VERSION = 4
     R_UNSUPPORTED = 5
     R_NON_FIRST_FRAGMENT = 6
+    R_FRAGMENTED_HEADER = 7     # first fragment: the transport header continues in the next
 
 # anomaly bits (rec_t.anomalies)
 cdef enum:
@@ -118,6 +120,12 @@ cdef enum:
     A_IP_FRAGMENT = 1 << 13
     A_TUNNEL = 1 << 14
     A_ETH_LENGTH_FIELD = 1 << 15
+    # set only when checksums are verified (check_checksums / checksums=True)
+    A_IP_BAD_CHECKSUM = 1 << 16
+    A_TCP_BAD_CHECKSUM = 1 << 17
+    A_UDP_BAD_CHECKSUM = 1 << 18
+    A_ICMP_BAD_CHECKSUM = 1 << 19
+    A_ICMPV6_BAD_CHECKSUM = 1 << 20
 
 # application hint (rec_t.app)
 cdef enum:

@@ -67,7 +67,7 @@ class EthernetView:
 
 class SLLView:
     packet_type: int
-    src: str | None
+    src: str | None          # MAC text when the address length is 6 (all-zero too); None when 0
     protocol: int
     version: int
 
@@ -78,77 +78,79 @@ class ARPView:
     sender_ip: str
     target_ip: str
 
+# IP/TCP/UDP/ICMP fields whose bytes a cut header did not carry read None (never 0).
+
 class IPv4View:
     version: int
-    src: str
-    dst: str
-    src_bytes: bytes
-    dst_bytes: bytes
+    src: str | None
+    dst: str | None
+    src_bytes: bytes | None
+    dst_bytes: bytes | None
     header_length: int
-    tos: int
+    tos: int | None
     dscp: int
     ecn: int
-    total_length: int
-    id: int
-    flags: int
-    df: bool
-    mf: bool
-    frag_offset: int
-    ttl: int
-    protocol: int
-    checksum: int
+    total_length: int | None
+    id: int | None
+    flags: int | None
+    df: bool | None
+    mf: bool | None
+    frag_offset: int | None
+    ttl: int | None
+    protocol: int | None
+    checksum: int | None
     options: bytes
     def verify_checksum(self) -> bool | None: ...
 
 class IPv6View:
     version: int
-    src: str
-    dst: str
-    src_bytes: bytes
-    dst_bytes: bytes
-    traffic_class: int
-    tos: int
-    flow_label: int
-    payload_length: int
-    total_length: int
-    hop_limit: int
-    ttl: int
+    src: str | None
+    dst: str | None
+    src_bytes: bytes | None
+    dst_bytes: bytes | None
+    traffic_class: int | None
+    tos: int | None
+    flow_label: int | None
+    payload_length: int | None
+    total_length: int | None
+    hop_limit: int | None
+    ttl: int | None
     next_header: int | None
-    protocol: int
-    header_length: int
+    protocol: int | None
+    header_length: int | None
     extension_headers: list[int]
-    id: int
-    frag_offset: int
-    mf: bool
-    flags: int
+    id: int | None
+    frag_offset: int | None
+    mf: bool | None
+    flags: int | None
 
 class TCPView:
     src_port: int
     dst_port: int
-    seq: int
-    ack: int
-    flags: int
-    flags_str: str
-    window: int
-    header_length: int
-    urgent: int
-    checksum: int
+    seq: int | None
+    ack: int | None
+    flags: int | None        # all 12 bits: FIN..CWR, AE 0x100, reserved 0xE00
+    flags_str: str | None
+    window: int | None
+    header_length: int | None
+    urgent: int | None
+    checksum: int | None
     options_bytes: bytes
     options: list[tuple[Any, Any]]
 
 class UDPView:
     src_port: int
     dst_port: int
-    length: int
-    checksum: int
+    length: int | None
+    checksum: int | None
 
 class ICMPView:
     version: int
     type: int
     code: int
     checksum: int
-    id: int
-    seq: int
+    id: int | None           # echo/timestamp/information messages only, when captured
+    seq: int | None
 
 class Packet:
     batch: Batch
@@ -177,7 +179,14 @@ class Packet:
     icmpv6: ICMPView | None
     payload: bytes
     payload_offset: int
+    payload_length: int
+    inner: Packet | None     # the packet an IP-in-IP tunnel carries
     app: str | None
+    # stop_layer: the deepest layer the decoder reached ('link', 'vlan', 'arp', 'network',
+    # 'transport', 'payload'); stop_reason: why it ended there (None: cleanly to the end),
+    # one of 'truncated header', 'truncated payload', 'bad length', 'bad version',
+    # 'unsupported', 'non-first fragment', 'fragmented header'. `problems` lists every
+    # problem at any layer (with checksums=True also 'ip_bad_checksum', ...).
     stop_layer: str | None
     stop_reason: str | None
     anomalies: int
@@ -195,6 +204,7 @@ def batch_from_buffer(data: bytes, offsets: Sequence[int], caplens: Sequence[int
 def batch_from_pcapy(data: bytes, meta: bytes, linktype: int,
                      wire_lens: Sequence[int] | None = ..., first_index: int = ...) -> Batch: ...
 def parse_tcp_options(raw: bytes) -> list[tuple[Any, Any]]: ...
+def check_checksums(b: Batch) -> None: ...
 def record_size() -> int: ...
 def record_fields() -> list[tuple[str, int, str]]: ...
 def format_addresses(addrs: Any, versions: Any) -> list[str]: ...

@@ -73,6 +73,13 @@ cdef inline void stop(rec_t* r, uint8_t layer, uint8_t reason) noexcept nogil:
     r.stop_layer = layer
     r.stop_reason = reason
 
+cdef inline bint icmp_has_id(uint8_t proto, uint8_t t) noexcept nogil:
+    """ICMP/ICMPv6 types whose bytes 4..7 are an identifier and a sequence number."""
+    if proto == 1:
+        return t == 0 or t == 8 or t == 13 or t == 14 or t == 15 or t == 16 or t == 17 or t == 18
+    return t == 128 or t == 129
+
+
 cdef inline uint8_t app_hint(uint16_t sport, uint16_t dport, bint tcp) noexcept nogil:
     if sport == 53 or dport == 53:
         return APP_DNS
@@ -86,9 +93,21 @@ cdef inline uint8_t app_hint(uint16_t sport, uint16_t dport, bint tcp) noexcept 
     return APP_NONE
 
 
+cdef inline uint8_t short_header(const rec_t* r, bint fragment) noexcept nogil:
+    """Why a transport header does not fit in the bytes the IP layer gave it."""
+    if r.anomalies & (A_SNAPLEN_CUT | A_IP_LEN_BEYOND_CAPTURE):
+        return R_TRUNCATED_HEADER       # the capture holds fewer bytes than IP announced
+    if fragment:
+        return R_FRAGMENTED_HEADER      # the rest of the header is in the next fragment
+    return R_BAD_LENGTH                 # IP's own length leaves no room for the header
+
+
 cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
                     uint8_t proto, bint fragment) noexcept nogil:
-    """Transport layer at p[off:end]; `end` is already bounded by caplen and IP length."""
+    """Transport layer at p[off:end]; `end` is already bounded by caplen and IP length.
+
+    `fragment`: this is the first fragment of several (more follow), so the IP
+    payload ends before the transport data does."""
     cdef uint32_t avail = end - off if end > off else 0
     cdef uint32_t hl, ulen
     r.l4_offset = off
@@ -109,14 +128,14 @@ cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
                 r.tcp_ack = be32(p + off + 8)
             if avail >= 14:
                 r.tcp_header_length = (p[off + 12] >> 4) * 4
-                r.tcp_flags = ((<uint16_t>(p[off + 12] & 1)) << 8) | p[off + 13]
+                r.tcp_flags = be16(p + off + 12) & 0x0FFF
             if avail >= 16:
                 r.tcp_window = be16(p + off + 14)
             if avail >= 18:
                 r.tcp_checksum = be16(p + off + 16)
-            r.payload_offset = end
+            r.payload_offset = off + avail
             r.payload_length = 0
-            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER)
+            stop(r, S_TRANSPORT, short_header(r, fragment))
             return
         # avail >= 20 checked above
         r.layers |= L_TCP
@@ -126,7 +145,7 @@ cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
         r.tcp_ack = be32(p + off + 8)
         hl = (p[off + 12] >> 4) * 4
         r.tcp_header_length = <uint8_t>hl
-        r.tcp_flags = ((<uint16_t>(p[off + 12] & 1)) << 8) | p[off + 13]
+        r.tcp_flags = be16(p + off + 12) & 0x0FFF
         r.tcp_window = be16(p + off + 14)
         r.tcp_checksum = be16(p + off + 16)
         r.tcp_urgent = be16(p + off + 18)
@@ -138,10 +157,11 @@ cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
             stop(r, S_TRANSPORT, R_BAD_LENGTH)
             return
         if hl > avail:
-            r.anomalies |= A_TCP_HEADER_BEYOND
-            r.payload_offset = end
+            r.payload_offset = off + avail
             r.payload_length = 0
-            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER if r.anomalies & (A_SNAPLEN_CUT | A_IP_LEN_BEYOND_CAPTURE) else R_BAD_LENGTH)
+            stop(r, S_TRANSPORT, short_header(r, fragment))
+            if r.stop_reason != R_FRAGMENTED_HEADER:
+                r.anomalies |= A_TCP_HEADER_BEYOND
             return
         r.payload_offset = off + hl
         r.payload_length = avail - hl
@@ -155,9 +175,9 @@ cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
                 r.app = app_hint(r.l4_src_port, r.l4_dst_port, 0)
             if avail >= 6:
                 r.udp_length = be16(p + off + 4)
-            r.payload_offset = end
+            r.payload_offset = off + avail
             r.payload_length = 0
-            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER)
+            stop(r, S_TRANSPORT, short_header(r, fragment))
             return
         # avail >= 8 checked above
         r.layers |= L_UDP
@@ -179,14 +199,19 @@ cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
                 r.payload_length = ulen - 8
                 r.anomalies |= A_UDP_LEN_MISMATCH
             elif ulen - 8 > r.payload_length:
-                if r.anomalies & (A_SNAPLEN_CUT | A_IP_LEN_BEYOND_CAPTURE):
+                if r.anomalies & A_SNAPLEN_CUT:
                     stop(r, S_PAYLOAD, R_TRUNCATED_PAYLOAD)
+                elif r.anomalies & A_IP_LEN_BEYOND_CAPTURE:
+                    stop(r, S_PAYLOAD, R_BAD_LENGTH)
                 else:
+                    # the payload was reached; it is shorter than UDP's length says
                     r.anomalies |= A_UDP_LEN_MISMATCH | A_UDP_LEN_BAD
-                    stop(r, S_TRANSPORT, R_BAD_LENGTH)
+                    stop(r, S_PAYLOAD, R_BAD_LENGTH)
     elif proto == 1 or proto == 58:
         if avail < 4:
-            stop(r, S_TRANSPORT, R_TRUNCATED_HEADER)
+            r.payload_offset = off + avail
+            r.payload_length = 0
+            stop(r, S_TRANSPORT, short_header(r, fragment))
             return
         # avail >= 4 checked above
         r.layers |= L_ICMP if proto == 1 else L_ICMPV6
@@ -196,13 +221,14 @@ cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
         r.payload_offset = off + 4
         r.payload_length = avail - 4
         r.stop_layer = S_TRANSPORT
-        if avail >= 8:
-            # rest of header: id/seq for echo, unused/pointer/MTU for others
-            if ((proto == 1 and (r.icmp_type == 0 or r.icmp_type == 8 or r.icmp_type == 13
-                                 or r.icmp_type == 14))
-                    or (proto == 58 and (r.icmp_type == 128 or r.icmp_type == 129))):
+        # rest of header: id/seq for echo, unused/pointer/MTU for others; each of id and
+        # seq is kept only when captured (the views tell absent from 0 by `avail`)
+        if icmp_has_id(proto, r.icmp_type):
+            if avail >= 6:
                 r.icmp_id = be16(p + off + 4)
+            if avail >= 8:
                 r.icmp_seq = be16(p + off + 6)
+        if avail >= 8:
             r.payload_offset = off + 8
             r.payload_length = avail - 8
     else:
@@ -211,7 +237,9 @@ cdef void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t end,
         stop(r, S_NETWORK, R_UNSUPPORTED)
         return
     if r.stop_reason == R_OK and r.anomalies & (A_SNAPLEN_CUT | A_IP_LEN_BEYOND_CAPTURE):
-        stop(r, S_PAYLOAD, R_TRUNCATED_PAYLOAD)
+        # every header decoded; the payload is short: a snaplen cut, or (no cut) a
+        # frame shorter than its IP length, which is malformed
+        stop(r, S_PAYLOAD, R_TRUNCATED_PAYLOAD if r.anomalies & A_SNAPLEN_CUT else R_BAD_LENGTH)
 
 
 cdef void decode_ipv4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen) noexcept nogil:
@@ -219,6 +247,9 @@ cdef void decode_ipv4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
     cdef uint32_t hl, tl, end, frag
     r.l3_offset = off
     r.stop_layer = S_NETWORK
+    # until a header is decoded, the payload is the whole network layer
+    r.payload_offset = off
+    r.payload_length = avail
     if avail < 1:
         stop(r, S_NETWORK, R_TRUNCATED_HEADER)
         return
@@ -250,6 +281,7 @@ cdef void decode_ipv4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
         if avail >= 16:
             memcpy(r.ip_src, p + off + 12, 4)
         r.payload_offset = caplen
+        r.payload_length = 0
         stop(r, S_NETWORK, R_TRUNCATED_HEADER)
         return
     # avail >= 20 checked above
@@ -274,6 +306,8 @@ cdef void decode_ipv4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
         stop(r, S_NETWORK, R_BAD_LENGTH)
         return
     if hl > avail:
+        r.payload_offset = caplen
+        r.payload_length = 0
         stop(r, S_NETWORK, R_TRUNCATED_HEADER)
         return
     if hl > 20:
@@ -298,10 +332,6 @@ cdef void decode_ipv4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
             stop(r, S_NETWORK, R_NON_FIRST_FRAGMENT)
             return
     decode_l4(p, r, off + hl, end, r.ip_protocol, (frag & 0x2000) != 0)
-    if r.anomalies & A_IP_LEN_BEYOND_CAPTURE and not (r.anomalies & A_SNAPLEN_CUT):
-        # the frame itself is shorter than IP claims: malformed, not a snaplen cut
-        if r.stop_reason == R_OK or r.stop_reason == R_TRUNCATED_PAYLOAD:
-            stop(r, S_NETWORK, R_BAD_LENGTH)
 
 
 cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen) noexcept nogil:
@@ -312,6 +342,9 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
     cdef bint fragment = 0
     r.l3_offset = off
     r.stop_layer = S_NETWORK
+    # until a header is decoded, the payload is the whole network layer
+    r.payload_offset = off
+    r.payload_length = avail
     if avail < 1:
         stop(r, S_NETWORK, R_TRUNCATED_HEADER)
         return
@@ -336,6 +369,7 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
         if avail >= 24:
             memcpy(r.ip_src, p + off + 8, 16)
         r.payload_offset = caplen
+        r.payload_length = 0
         stop(r, S_NETWORK, R_TRUNCATED_HEADER)
         return
     # avail >= 40 checked above
@@ -358,16 +392,21 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
     cur = off + 40
     while nh == 0 or nh == 43 or nh == 44 or nh == 60 or nh == 51 or nh == 135 \
             or nh == 139 or nh == 140:
-        if count >= MAX_IP6_EXT:
-            r.anomalies |= A_IP6_EXT_LIMIT
-            r.ip_protocol = nh
-            stop(r, S_NETWORK, R_UNSUPPORTED)
-            return
-        if cur + 8 > end:
-            r.anomalies |= A_IP6_EXT_TRUNCATED
+        if count >= MAX_IP6_EXT or cur + 8 > end:
+            if count >= MAX_IP6_EXT:
+                r.anomalies |= A_IP6_EXT_LIMIT
+                stop(r, S_NETWORK, R_UNSUPPORTED)
+            else:
+                # cut by the capture, split across fragments, or a payload length too short
+                stop(r, S_NETWORK, short_header(r, fragment and (r.ip_flags & 1) != 0))
+                if r.stop_reason != R_FRAGMENTED_HEADER:
+                    r.anomalies |= A_IP6_EXT_TRUNCATED
+            r.ip6_ext_count = <uint8_t>count
             r.ip_protocol = nh
             r.ip_header_length = <uint8_t>min(cur - off, 255)
-            stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+            # the headers not walked are the payload (none when the chain overran)
+            r.payload_offset = cur if cur < end else end
+            r.payload_length = end - r.payload_offset
             return
         # cur + 8 <= end <= caplen checked above
         count += 1
@@ -395,8 +434,12 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
     r.ip_protocol = nh
     r.ip_header_length = <uint8_t>min(cur - off, 255)
     if cur > end:
-        r.anomalies |= A_IP6_EXT_TRUNCATED
-        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+        r.payload_offset = end
+        r.payload_length = 0
+        stop(r, S_NETWORK, short_header(r, fragment and (r.ip_flags & 1) != 0
+                                        and r.ip_frag_offset == 0))
+        if r.stop_reason != R_FRAGMENTED_HEADER:
+            r.anomalies |= A_IP6_EXT_TRUNCATED
         return
     if fragment and r.ip_frag_offset != 0:
         r.l4_offset = cur
@@ -405,14 +448,17 @@ cdef void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen)
         stop(r, S_NETWORK, R_NON_FIRST_FRAGMENT)
         return
     if nh == 59:
+        # no next header: decoding ends here, with what IP's length leaves as payload
         r.l4_offset = cur
         r.payload_offset = cur
         r.payload_length = end - cur
+        if r.anomalies & A_SNAPLEN_CUT:
+            stop(r, S_PAYLOAD, R_TRUNCATED_PAYLOAD)
+        elif r.anomalies & A_IP_LEN_BEYOND_CAPTURE:
+            stop(r, S_PAYLOAD, R_BAD_LENGTH)
         return
-    decode_l4(p, r, cur, end, nh, fragment)
-    if r.anomalies & A_IP_LEN_BEYOND_CAPTURE and not (r.anomalies & A_SNAPLEN_CUT):
-        if r.stop_reason == R_OK or r.stop_reason == R_TRUNCATED_PAYLOAD:
-            stop(r, S_NETWORK, R_BAD_LENGTH)
+    # an atomic fragment (offset 0, M=0) is a whole packet: only M=1 cuts the payload
+    decode_l4(p, r, cur, end, nh, fragment and (r.ip_flags & 1) != 0)
 
 
 cdef void decode_arp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen) noexcept nogil:
@@ -433,7 +479,9 @@ cdef void decode_arp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen) 
         r.arp_sender_ip = be32(p + off + 14)
         r.arp_target_mac = mac48(p + off + 18)
         r.arp_target_ip = be32(p + off + 24)
+        # ARP carries no payload: what follows the 28 bytes is link padding
         r.payload_offset = off + 28
+        r.payload_length = 0
     else:
         stop(r, S_ARP, R_UNSUPPORTED)
 
@@ -447,11 +495,15 @@ cdef void decode_ethertype(const uint8_t* p, rec_t* r, uint32_t off, uint32_t ca
             r.anomalies |= A_VLAN_LIMIT
             r.eth_type = etype
             r.l3_offset = off
+            r.payload_offset = off
+            r.payload_length = caplen - off
             stop(r, S_VLAN, R_UNSUPPORTED)
             return
         if caplen - off < 4:
             r.eth_type = etype
             r.l3_offset = off
+            r.payload_offset = off
+            r.payload_length = caplen - off
             stop(r, S_VLAN, R_TRUNCATED_HEADER)
             return
         # caplen - off >= 4 checked above
@@ -528,6 +580,8 @@ cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
         if etype <= 1500:
             r.eth_type = etype
             r.l3_offset = 16
+            r.payload_offset = 16
+            r.payload_length = caplen - 16
             stop(r, S_LINK, R_UNSUPPORTED)
             return
         decode_ethertype(p, r, 16, caplen, etype)
@@ -544,6 +598,8 @@ cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
         if etype <= 1500:
             r.eth_type = etype
             r.l3_offset = 20
+            r.payload_offset = 20
+            r.payload_length = caplen - 20
             stop(r, S_LINK, R_UNSUPPORTED)
             return
         decode_ethertype(p, r, 20, caplen, etype)
@@ -581,6 +637,8 @@ cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
             decode_ipv6(p, r, 4, caplen)
         else:
             r.l3_offset = 4
+            r.payload_offset = 4
+            r.payload_length = caplen - 4
             stop(r, S_LINK, R_UNSUPPORTED)
     else:
         stop(r, S_LINK, R_UNSUPPORTED)
@@ -588,6 +646,140 @@ cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
             and not (r.layers & (L_IPV4 | L_IPV6))):
         # no IP length to tell padding from content: a cut frame counts as truncated
         r.stop_reason = R_TRUNCATED_PAYLOAD
+
+
+# --------------------------------------------------------------------------
+# Checksums (RFC 1071), run only when asked for: `Packet.verify_checksums()`,
+# or over a whole batch by `check_checksums` (wirecraft.open(..., checksums=True)).
+# --------------------------------------------------------------------------
+
+cdef inline uint64_t sum16(const uint8_t* p, uint32_t n) noexcept nogil:
+    """Sum of the big-endian 16-bit words of p[0:n] (an odd last byte padded with 0)."""
+    cdef uint64_t s = 0
+    cdef uint32_t i = 0
+    while i + 1 < n:
+        s += (<uint32_t>p[i] << 8) | p[i + 1]
+        i += 2
+    if n & 1:
+        s += <uint32_t>p[n - 1] << 8
+    return s
+
+
+cdef inline int folds_to_ones(uint64_t s) noexcept nogil:
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return 1 if s == 0xFFFF else 0
+
+
+cdef int ip4_checksum_state(const uint8_t* p, const rec_t* r) noexcept nogil:
+    """1: the IPv4 header checksum is right, 0: wrong, -1: no IPv4 header wholly captured."""
+    cdef uint32_t hl = r.ip_header_length
+    if not (r.layers & L_IPV4) or hl < 20 or r.l3_offset + hl > r.caplen:
+        return -1
+    # l3_offset + hl <= caplen checked above
+    return folds_to_ones(sum16(p + r.l3_offset, hl))
+
+
+cdef const uint8_t* ip6_final_dst(const uint8_t* p, const rec_t* r) noexcept nogil:
+    """The destination an IPv6 upper-layer checksum covers (RFC 8200 8.1): the final one
+    named by a routing header with segments left (types 0 and 2: its last address;
+    type 4, segment routing: segment list[0]); else the header's own destination."""
+    cdef uint32_t cur = r.l3_offset + 40, ehl, units, m
+    cdef uint32_t limit = r.l4_offset       # the extension headers lie before it
+    cdef uint8_t nh
+    cdef int k
+    if limit > r.caplen or r.l3_offset + 40 > limit:
+        return r.ip_dst
+    nh = p[r.l3_offset + 6]
+    for k in range(r.ip6_ext_count):
+        if cur + 8 > limit:
+            break
+        # cur + 8 <= limit <= caplen checked above
+        units = p[cur + 1]
+        if nh == 43 and p[cur + 3] != 0:
+            if p[cur + 2] == 0 or p[cur + 2] == 2:
+                m = units // 2
+                if m >= 1 and cur + 8 + 16 * m <= limit:
+                    return p + cur + 8 + 16 * (m - 1)
+            elif p[cur + 2] == 4:
+                if units >= 2 and cur + 24 <= limit:
+                    return p + cur + 8
+            return r.ip_dst
+        if nh == 44:
+            ehl = 8
+        elif nh == 51:
+            ehl = (units + 2) * 4
+        else:
+            ehl = (units + 1) * 8
+        nh = p[cur]
+        cur += ehl
+    return r.ip_dst
+
+
+cdef int l4_checksum_state(const uint8_t* p, const rec_t* r) noexcept nogil:
+    """1: the TCP/UDP/ICMP/ICMPv6 checksum is right, 0: wrong, -1: not checkable (no such
+    layer, bytes not captured, a fragment of several, a bad UDP length, or an IPv4 UDP
+    checksum of 0, which means none)."""
+    cdef uint32_t ip_end, end, n, hdr
+    cdef uint64_t s
+    cdef uint8_t proto
+    if r.layers & L_TCP:
+        hdr = 20; proto = 6
+    elif r.layers & L_UDP:
+        hdr = 8; proto = 17
+    elif r.layers & L_ICMP:
+        hdr = 4; proto = 1
+    elif r.layers & L_ICMPV6:
+        hdr = 4; proto = 58
+    else:
+        return -1
+    if not (r.layers & (L_IPV4 | L_IPV6)) or r.anomalies & A_IP6_JUMBO:
+        return -1
+    if r.layers & L_FRAG and (r.ip_frag_offset != 0 or r.ip_flags & 1):
+        return -1           # the checksum covers data in other fragments
+    ip_end = r.l3_offset + r.ip_total_length
+    if ip_end > r.caplen or ip_end < r.l4_offset + hdr:
+        return -1
+    end = ip_end
+    if proto == 17:
+        # RFC 768: the checksum covers the UDP length, not the rest of the IP payload
+        if r.udp_length < 8 or r.l4_offset + r.udp_length > ip_end:
+            return -1
+        end = r.l4_offset + r.udp_length
+        if r.udp_checksum == 0 and r.layers & L_IPV4:
+            return -1
+    n = end - r.l4_offset
+    # l4_offset + n == end <= ip_end <= caplen checked above
+    s = sum16(p + r.l4_offset, n)
+    if proto != 1:
+        # pseudo-header: addresses, upper-layer length, protocol
+        if r.layers & L_IPV4:
+            s += sum16(r.ip_src, 4) + sum16(r.ip_dst, 4)
+        else:
+            s += sum16(r.ip_src, 16) + sum16(ip6_final_dst(p, r), 16)
+        s += (n >> 16) + (n & 0xFFFF) + proto
+    return folds_to_ones(s)
+
+
+cdef void check_records(const uint8_t* base, rec_t* recs, Py_ssize_t n) noexcept nogil:
+    """Set the bad-checksum anomaly bits of every record whose checksum is wrong."""
+    cdef Py_ssize_t i
+    cdef rec_t* r
+    cdef const uint8_t* p
+    for i in range(n):
+        r = &recs[i]
+        p = base + r.frame_offset
+        if ip4_checksum_state(p, r) == 0:
+            r.anomalies |= A_IP_BAD_CHECKSUM
+        if l4_checksum_state(p, r) == 0:
+            if r.layers & L_TCP:
+                r.anomalies |= A_TCP_BAD_CHECKSUM
+            elif r.layers & L_UDP:
+                r.anomalies |= A_UDP_BAD_CHECKSUM
+            elif r.layers & L_ICMP:
+                r.anomalies |= A_ICMP_BAD_CHECKSUM
+            else:
+                r.anomalies |= A_ICMPV6_BAD_CHECKSUM
 
 
 cdef void decode_records(const uint8_t* base, rec_t* recs, Py_ssize_t n) noexcept nogil:
@@ -1793,7 +1985,8 @@ _STOP_LAYERS = {0: None, S_LINK: "link", S_VLAN: "vlan", S_ARP: "arp", S_NETWORK
 _STOP_REASONS = {R_OK: None, R_TRUNCATED_HEADER: "truncated header",
                  R_TRUNCATED_PAYLOAD: "truncated payload", R_BAD_LENGTH: "bad length",
                  R_BAD_VERSION: "bad version", R_UNSUPPORTED: "unsupported",
-                 R_NON_FIRST_FRAGMENT: "non-first fragment"}
+                 R_NON_FIRST_FRAGMENT: "non-first fragment",
+                 R_FRAGMENTED_HEADER: "fragmented header"}
 ANOMALIES = {
     A_SNAPLEN_CUT: "frame cut by snaplen",
     A_CAPLEN_GT_WIRE: "captured length exceeds wire length",
@@ -1811,6 +2004,12 @@ ANOMALIES = {
     A_IP_FRAGMENT: "IP fragment",
     A_TUNNEL: "tunnelled IP (not decoded)",
     A_ETH_LENGTH_FIELD: "802.3 length field (LLC not decoded)",
+    # only with checksums verified (checksums=True); named as in tshark's expert info
+    A_IP_BAD_CHECKSUM: "ip_bad_checksum",
+    A_TCP_BAD_CHECKSUM: "tcp_bad_checksum",
+    A_UDP_BAD_CHECKSUM: "udp_bad_checksum",
+    A_ICMP_BAD_CHECKSUM: "icmp_bad_checksum",
+    A_ICMPV6_BAD_CHECKSUM: "icmpv6_bad_checksum",
 }
 # anomalies that are facts about the packet rather than problems with it
 _INFORMATIONAL = A_IP_FRAGMENT | A_TUNNEL | A_ETH_LENGTH_FIELD
@@ -1964,8 +2163,12 @@ cdef class Packet:
         cdef uint32_t off = 14 if self.r.linktype == 1 else (16 if self.r.linktype == 113 else 20)
         tcis[0] = self.r.vlan1_tci; tcis[1] = self.r.vlan2_tci; tcis[2] = self.r.vlan3_tci
         for i in range(self.r.vlan_count):
-            # tag i was decoded, so its 4 bytes (and the tpid before them) were captured
-            tpid = be16(self.p + off - 2 + 4 * i)
+            # tag i was decoded, so its 4 bytes (and the tpid before them) were captured;
+            # SLL v2 keeps its protocol field (the first tpid) at byte 0, not before the tag
+            if i == 0 and self.r.linktype == 276:
+                tpid = be16(self.p)
+            else:
+                tpid = be16(self.p + off - 2 + 4 * i)
             tags.append(VlanTag(tpid, tcis[i] & 0xFFF, tcis[i] >> 13, (tcis[i] >> 12) & 1))
         return tags
 
@@ -2005,12 +2208,41 @@ cdef class Packet:
     @property
     def payload(self):
         """Bytes after the deepest decoded header, bounded by the IP length and the capture."""
-        return PyBytes_FromStringAndSize(<const char*>self.p + self.r.payload_offset,
-                                         self.r.payload_length)
+        cdef uint32_t off = self.r.payload_offset, n = self.r.payload_length
+        # the decoder keeps off + n <= caplen; the view never relies on it
+        if off > self.r.caplen:
+            off = self.r.caplen
+        if n > self.r.caplen - off:
+            n = self.r.caplen - off
+        return PyBytes_FromStringAndSize(<const char*>self.p + off, n)
+
+    @property
+    def payload_length(self):
+        return len(self.payload)
 
     @property
     def payload_offset(self):
         return self.r.payload_offset
+
+    @property
+    def inner(self):
+        """The IP packet an IP-in-IP tunnel carries (IPv4 or IPv6 inside IPv4 or IPv6,
+        also behind IPv6 extension and segment routing headers), decoded as its own
+        Packet; None for any other packet.
+
+        The outer packet stops at 'network' / 'unsupported' with the 'tunnelled IP'
+        anomaly; its payload is the inner packet, which this decodes (a cut outer frame
+        gives a cut inner one)."""
+        cdef uint32_t missing
+        if not (self.r.anomalies & A_TUNNEL) or not (self.r.layers & (L_IPV4 | L_IPV6)):
+            return None
+        if self.r.ip_protocol != 4 and self.r.ip_protocol != 41:
+            return None
+        data = self.payload
+        missing = self.r.wire_len - self.r.caplen if self.r.wire_len > self.r.caplen else 0
+        b = batch_from_buffer(data, [0], [len(data)], [len(data) + missing], [self.r.ts_ns],
+                              228 if self.r.ip_protocol == 4 else 229, self.r.index)
+        return b[0]
 
     @property
     def app(self):
@@ -2019,10 +2251,25 @@ cdef class Packet:
 
     @property
     def stop_layer(self):
+        """The deepest layer the decoder reached: 'link', 'vlan', 'arp', 'network',
+        'transport', or 'payload' (every header decoded; the stop concerns the payload).
+
+        It says where decoding ended, not where the first problem was: a frame whose IP
+        length is wrong but whose UDP header was decoded stops at 'transport' or
+        'payload'. Every problem, at any layer, is in `problems`."""
         return _STOP_LAYERS.get(self.r.stop_layer)
 
     @property
     def stop_reason(self):
+        """Why decoding ended at `stop_layer`, or None when it ran to the end cleanly.
+
+        'truncated header' / 'truncated payload': the capture holds fewer bytes than the
+        headers announce (snaplen cut, or a frame shorter than its IP length);
+        'bad length': a length field contradicts the bytes (at 'payload': the frame holds
+        fewer bytes than IP/UDP say, without a snaplen cut); 'fragmented header': a first
+        fragment whose transport header continues in the next fragment; 'non-first
+        fragment': a fragment whose transport header is in another one; 'bad version';
+        'unsupported': a protocol the decoder does not decode (tunnels, LLC, ...)."""
         return _STOP_REASONS.get(self.r.stop_reason)
 
     @property
@@ -2038,10 +2285,16 @@ cdef class Packet:
 
     @property
     def problems(self):
-        """What was wrong with this packet, as short strings; empty when it is clean."""
+        """What was wrong with this packet, as short strings; empty when it is clean.
+
+        The stop (when it is a problem: not 'unsupported' or a fragment's) as
+        "<reason> at <layer>", then every anomaly at any layer (see ANOMALIES); with
+        checksums verified (checksums=True) also 'ip_bad_checksum', 'tcp_bad_checksum',
+        'udp_bad_checksum', 'icmp_bad_checksum', 'icmpv6_bad_checksum'."""
         cdef list out = []
         reason = self.r.stop_reason
-        if reason != R_OK and reason != R_UNSUPPORTED and reason != R_NON_FIRST_FRAGMENT:
+        if (reason != R_OK and reason != R_UNSUPPORTED and reason != R_NON_FIRST_FRAGMENT
+                and reason != R_FRAGMENTED_HEADER):
             out.append(f"{_STOP_REASONS[reason]} at {_STOP_LAYERS.get(self.r.stop_layer)}")
         bits = self.r.anomalies & ~_INFORMATIONAL
         if bits:
@@ -2065,41 +2318,22 @@ cdef class Packet:
 
     def verify_checksums(self):
         """{'ip': bool, 'tcp'|'udp'|'icmp'|'icmpv6': bool} for the layers present; None
-        where the bytes needed were not captured or the checksum is optional and absent."""
+        where the bytes needed were not captured, the packet is one fragment of several,
+        the UDP length is invalid, or the checksum is optional and absent (IPv4 UDP 0).
+
+        UDP is summed over its own length (RFC 768); IPv6 pseudo-headers use the final
+        destination of a routing header (RFC 8200 8.1)."""
         cdef dict out = {}
-        cdef uint32_t end, s, i, n
+        cdef int st
         if self.r.layers & L_IPV4:
-            out["ip"] = make_view(IPv4View, self).verify_checksum()
+            st = ip4_checksum_state(self.p, self.r)
+            out["ip"] = None if st < 0 else st == 1
         if not (self.r.layers & (L_TCP | L_UDP | L_ICMP | L_ICMPV6)):
             return out
         name = ("tcp" if self.r.layers & L_TCP else "udp" if self.r.layers & L_UDP
                 else "icmp" if self.r.layers & L_ICMP else "icmpv6")
-        end = self.r.l3_offset + self.r.ip_total_length
-        if self.r.layers & L_FRAG or end > self.r.caplen or end < self.r.l4_offset:
-            out[name] = None
-            return out
-        if name == "udp" and self.r.udp_checksum == 0 and self.r.layers & L_IPV4:
-            out[name] = None
-            return out
-        s = 0
-        n = end - self.r.l4_offset
-        # l4_offset + n == end <= caplen checked above
-        for i in range(0, n - 1, 2):
-            s += be16(self.p + self.r.l4_offset + i)
-        if n & 1:
-            s += (<uint32_t>self.p[end - 1]) << 8
-        if name != "icmp":
-            # pseudo-header: addresses, upper-layer length, protocol
-            if self.r.layers & L_IPV4:
-                s += be16(&self.r.ip_src[0]) + be16(&self.r.ip_src[2])
-                s += be16(&self.r.ip_dst[0]) + be16(&self.r.ip_dst[2])
-            else:
-                for i in range(0, 16, 2):
-                    s += be16(&self.r.ip_src[i]) + be16(&self.r.ip_dst[i])
-            s += n + self.r.ip_protocol
-        while s >> 16:
-            s = (s & 0xFFFF) + (s >> 16)
-        out[name] = s == 0xFFFF
+        st = l4_checksum_state(self.p, self.r)
+        out[name] = None if st < 0 else st == 1
         return out
 
     def to_layers(self):
@@ -2217,7 +2451,19 @@ cdef class SLLView(_View):
 
     @property
     def src(self):
-        return mac_text(self.r.eth_src) if self.r.eth_src else None
+        """The link-layer source address: a MAC as 'aa:bb:...' (all-zero included) when
+        the address length is 6, other lengths (up to 8) as colon hex, None when 0."""
+        cdef uint32_t halen, at
+        if self.r.linktype == 276:
+            halen, at = self.p[11], 12
+        else:
+            halen, at = be16(self.p + 4), 6
+        if halen == 6:
+            return mac_text(self.r.eth_src)
+        if halen == 0:
+            return None
+        # the 8-byte address field was captured (the header was decoded)
+        return ":".join(f"{self.p[at + i]:02x}" for i in range(min(halen, 8)))
 
     @property
     def protocol(self):
@@ -2251,79 +2497,100 @@ cdef class ARPView(_View):
         return ip4_text_u32(self.r.arp_target_ip)
 
 
+cdef inline bint ip_has(const rec_t* r, uint32_t need4, uint32_t need6) noexcept:
+    """True if the first need4 (IPv4) / need6 (IPv6) bytes of the IP header were captured:
+    a field of a cut header that was not captured reads None, never an invented 0."""
+    return r.caplen - r.l3_offset >= (need4 if r.layers & L_IPV4 else need6)
+
+
+cdef inline uint32_t l4_avail(const rec_t* r) noexcept:
+    """Bytes of the transport layer the decoder had (bounded by the capture and IP)."""
+    return r.payload_offset + r.payload_length - r.l4_offset
+
+
 cdef class _IPView(_View):
     """What IPv4 and IPv6 views share: the fields the decoder keeps in the same record
-    slots for both families (which family: the record's layer bits)."""
+    slots for both families (which family: the record's layer bits).
+
+    In a header cut short by the capture, every field whose bytes were not captured
+    reads None (addresses included)."""
 
     def __getattribute__(self, name):
         if name is _A_SRC:
-            return ip_text(self.r, self.r.ip_src)
+            return ip_text(self.r, self.r.ip_src) if ip_has(self.r, 16, 24) else None
         if name is _A_DST:
-            return ip_text(self.r, self.r.ip_dst)
+            return ip_text(self.r, self.r.ip_dst) if ip_has(self.r, 20, 40) else None
         if name is _A_VERSION:
             return _FOUR if self.r.layers & L_IPV4 else _SIX
         return PyObject_GenericGetAttr(self, name)
 
     @property
     def src(self):
-        return ip_text(self.r, self.r.ip_src)
+        return ip_text(self.r, self.r.ip_src) if ip_has(self.r, 16, 24) else None
 
     @property
     def dst(self):
-        return ip_text(self.r, self.r.ip_dst)
+        return ip_text(self.r, self.r.ip_dst) if ip_has(self.r, 20, 40) else None
 
     @property
     def src_bytes(self):
+        if not ip_has(self.r, 16, 24):
+            return None
         return PyBytes_FromStringAndSize(<const char*>self.r.ip_src,
                                          4 if self.r.layers & L_IPV4 else 16)
 
     @property
     def dst_bytes(self):
+        if not ip_has(self.r, 20, 40):
+            return None
         return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst,
                                          4 if self.r.layers & L_IPV4 else 16)
 
     @property
     def header_length(self):
-        """IPv4: the header with its options; IPv6: 40 plus every extension header walked."""
+        """IPv4: the header with its options (from its first byte); IPv6: 40 plus every
+        extension header walked (None when the 40 bytes were not captured)."""
+        if self.r.layers & L_IPV6 and not ip_has(self.r, 0, 40):
+            return None
         return self.r.ip_header_length
 
     @property
     def tos(self):
         """IPv4 type of service / IPv6 traffic class."""
-        return self.r.ip_tos
+        return self.r.ip_tos if ip_has(self.r, 2, 4) else None
 
     @property
     def total_length(self):
-        return self.r.ip_total_length
+        return self.r.ip_total_length if ip_has(self.r, 4, 6) else None
 
     @property
     def id(self):
         """Identification (IPv6: of the fragment header, 0 without one)."""
-        return self.r.ip_id
+        return self.r.ip_id if ip_has(self.r, 6, 40) else None
 
     @property
     def flags(self):
         """3-bit field: 4 reserved, 2 DF, 1 MF (IPv6: MF from the fragment header)."""
-        return self.r.ip_flags
+        return self.r.ip_flags if ip_has(self.r, 8, 40) else None
 
     @property
     def mf(self):
-        return bool(self.r.ip_flags & 1)
+        return bool(self.r.ip_flags & 1) if ip_has(self.r, 8, 40) else None
 
     @property
     def frag_offset(self):
         """Fragment offset in bytes."""
-        return self.r.ip_frag_offset
+        return self.r.ip_frag_offset if ip_has(self.r, 8, 40) else None
 
     @property
     def ttl(self):
         """IPv4 time to live / IPv6 hop limit."""
-        return self.r.ip_ttl
+        return self.r.ip_ttl if ip_has(self.r, 9, 8) else None
 
     @property
     def protocol(self):
         """The upper-layer protocol (IPv6: after the extension headers)."""
-        return self.r.ip_protocol
+        return self.r.ip_protocol if ip_has(self.r, 10, 7) else None
 
 
 cdef class IPv4View(_IPView):
@@ -2340,11 +2607,11 @@ cdef class IPv4View(_IPView):
 
     @property
     def df(self):
-        return bool(self.r.ip_flags & 2)
+        return bool(self.r.ip_flags & 2) if ip_has(self.r, 8, 8) else None
 
     @property
     def checksum(self):
-        return self.r.ip_checksum
+        return self.r.ip_checksum if ip_has(self.r, 12, 12) else None
 
     @property
     def options(self):
@@ -2356,15 +2623,8 @@ cdef class IPv4View(_IPView):
 
     def verify_checksum(self):
         """True if the header checksum is right (None if the header was not captured)."""
-        cdef uint32_t hl = self.r.ip_header_length, s = 0, i
-        if hl < 20 or self.r.l3_offset + hl > self.r.caplen:
-            return None
-        # l3_offset + hl <= caplen checked above
-        for i in range(0, hl - 1, 2):
-            s += be16(self.p + self.r.l3_offset + i)
-        while s >> 16:
-            s = (s & 0xFFFF) + (s >> 16)
-        return s == 0xFFFF
+        cdef int st = ip4_checksum_state(self.p, self.r)
+        return None if st < 0 else st == 1
 
     def __repr__(self):
         return f"<IPv4 {self.src} > {self.dst} proto {self.protocol} ttl {self.ttl}>"
@@ -2376,24 +2636,24 @@ cdef class IPv6View(_IPView):
 
     @property
     def traffic_class(self):
-        return self.r.ip_tos
+        return self.r.ip_tos if ip_has(self.r, 4, 4) else None
 
     @property
     def flow_label(self):
-        return self.r.ip6_flow_label
+        return self.r.ip6_flow_label if ip_has(self.r, 4, 4) else None
 
     @property
     def payload_length(self):
-        return self.r.ip_total_length - 40
+        return self.r.ip_total_length - 40 if ip_has(self.r, 6, 6) else None
 
     @property
     def hop_limit(self):
-        return self.r.ip_ttl
+        return self.r.ip_ttl if ip_has(self.r, 8, 8) else None
 
     @property
     def next_header(self):
         """The first next-header value (before extension headers)."""
-        if self.r.l3_offset + 7 > self.r.caplen:
+        if self.r.caplen - self.r.l3_offset < 7:
             return None
         return self.p[self.r.l3_offset + 6]
 
@@ -2453,48 +2713,54 @@ cdef class _PortsView(_View):
 cdef class TCPView(_PortsView):
     """TCP header (RFC 9293); options decoded on demand."""
 
+    # a header cut short: a field whose bytes were not captured reads None
+
     @property
     def seq(self):
-        return self.r.tcp_seq
+        return self.r.tcp_seq if l4_avail(self.r) >= 8 else None
 
     @property
     def ack(self):
-        return self.r.tcp_ack
+        return self.r.tcp_ack if l4_avail(self.r) >= 12 else None
 
     @property
     def flags(self):
-        """FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128 NS=256."""
-        return self.r.tcp_flags
+        """All 12 bits: FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128, AE (was NS)
+        =0x100, reserved 0xE00."""
+        return self.r.tcp_flags if l4_avail(self.r) >= 14 else None
 
     @property
     def flags_str(self):
-        """tcpdump's flag letters, e.g. 'S.' for SYN-ACK."""
+        """tcpdump's flag letters, e.g. 'S.' for SYN-ACK (reserved bits have none)."""
+        if l4_avail(self.r) < 14:
+            return None
         return "".join(c for bit, c in TCP_FLAG_NAMES if self.r.tcp_flags & bit) or "none"
 
     @property
     def window(self):
-        return self.r.tcp_window
+        return self.r.tcp_window if l4_avail(self.r) >= 16 else None
 
     @property
     def header_length(self):
-        return self.r.tcp_header_length
+        return self.r.tcp_header_length if l4_avail(self.r) >= 14 else None
 
     @property
     def urgent(self):
-        return self.r.tcp_urgent
+        return self.r.tcp_urgent if l4_avail(self.r) >= 20 else None
 
     @property
     def checksum(self):
-        return self.r.tcp_checksum
+        return self.r.tcp_checksum if l4_avail(self.r) >= 18 else None
 
     @property
     def options_bytes(self):
         cdef uint32_t start = self.r.l4_offset + 20
         cdef uint32_t end = self.r.l4_offset + self.r.tcp_header_length
-        if self.r.tcp_header_length <= 20:
+        cdef uint32_t have = self.r.l4_offset + l4_avail(self.r)
+        if self.r.tcp_header_length <= 20 or l4_avail(self.r) < 20:
             return b""
-        if end > self.r.caplen:
-            end = self.r.caplen
+        if end > have:
+            end = have
         if end <= start:
             return b""
         return PyBytes_FromStringAndSize(<const char*>self.p + start, end - start)
@@ -2558,11 +2824,11 @@ cdef class UDPView(_PortsView):
 
     @property
     def length(self):
-        return self.r.udp_length
+        return self.r.udp_length if l4_avail(self.r) >= 6 else None
 
     @property
     def checksum(self):
-        return self.r.udp_checksum
+        return self.r.udp_checksum if l4_avail(self.r) >= 8 else None
 
     def __repr__(self):
         return f"<UDP {self.src_port} > {self.dst_port} len {self.length}>"
@@ -2588,11 +2854,30 @@ cdef class ICMPView(_View):
 
     @property
     def id(self):
-        return self.r.icmp_id
+        """Identifier of echo/timestamp/information messages; None for other types or
+        when its bytes were not captured."""
+        if not icmp_has_id(58 if self.r.layers & L_ICMPV6 else 1, self.r.icmp_type):
+            return None
+        return self.r.icmp_id if l4_avail(self.r) >= 6 else None
 
     @property
     def seq(self):
-        return self.r.icmp_seq
+        """Sequence number, like `id`."""
+        if not icmp_has_id(58 if self.r.layers & L_ICMPV6 else 1, self.r.icmp_type):
+            return None
+        return self.r.icmp_seq if l4_avail(self.r) >= 8 else None
 
     def __repr__(self):
         return f"<ICMP{'v6' if self.version == 6 else ''} type {self.type} code {self.code}>"
+
+
+def check_checksums(Batch b):
+    """Verify the IPv4, TCP, UDP, ICMP and ICMPv6 checksums of every packet of `b`.
+
+    A wrong one sets its anomaly bit, so `Packet.problems` names it
+    ('ip_bad_checksum', 'tcp_bad_checksum', 'udp_bad_checksum', 'icmp_bad_checksum',
+    'icmpv6_bad_checksum', as tshark's expert info does) and Table columns carry it.
+    Checksums that cannot be checked (see `Packet.verify_checksums`) set nothing.
+    Runs in C without the GIL; calling it twice changes nothing."""
+    with nogil:
+        check_records(b.base, b.recs, b.n)

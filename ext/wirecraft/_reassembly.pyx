@@ -194,8 +194,8 @@ cdef class Core:
     def packet(self, pkt):
         """Feed one Packet (anything with .ip, .tcp, .payload, .time_ns); non-TCP is ignored."""
         tcp = pkt.tcp
-        if tcp is None:
-            return None
+        if tcp is None or tcp.flags is None:
+            return None     # no TCP header, or one cut before its flags (seq/ack absent)
         ip = pkt.ip
         if ip is None:
             return None

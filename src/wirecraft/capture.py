@@ -82,12 +82,14 @@ class Capture:
     """
 
     def __init__(self, source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
-                 batch_size: int = DEFAULT_BATCH, snaplen: int = 262144) -> None:
+                 batch_size: int = DEFAULT_BATCH, snaplen: int = 262144,
+                 checksums: bool = False) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         self._file, self.path, self._owned, self._gzip = _open_file(source)
         self.filter = filter
         self.batch_size = batch_size
+        self.checksums = checksums  # verify checksums: bad ones become `problems`
         bpf = _core.Filter(filter, snaplen) if filter else None
         try:
             self._reader = _core.Reader(self._file, self.path, CHUNK, bpf)
@@ -149,6 +151,8 @@ class Capture:
                     raise CaptureFileError(self.path, -1, f"cannot read: {exc}") from None
                 if b is None:
                     break
+                if self.checksums:
+                    _core.check_checksums(b)
                 yield b
         finally:
             self._report_truncation()
@@ -165,6 +169,8 @@ class Capture:
             )
 
     def __iter__(self) -> Iterator[Packet]:
+        if self.checksums:
+            return (pkt for b in self.raw_batches() for pkt in b)
         return _core.PacketIterator(self._reader, self.batch_size, self._report_truncation)
 
     def batches(self, size: int | None = None) -> Iterator[Table]:
@@ -207,6 +213,8 @@ class Capture:
                     raise CaptureFileError(self.path, -1, f"cannot read: {exc}") from None
                 if b is None:
                     break
+                if self.checksums:
+                    _core.check_checksums(b)
                 used += len(b)
                 # drop the batch at once: its frame buffer is then free for the next read
                 del b, target
@@ -236,18 +244,31 @@ class Capture:
 
 
 def open(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,  # noqa: A001
-         batch_size: int = DEFAULT_BATCH) -> Capture:
+         batch_size: int = DEFAULT_BATCH, checksums: bool = False) -> Capture:
     """Open a pcap/pcapng file (optionally gzip-compressed) for streaming.
 
     `filter` is a BPF expression (tcpdump syntax) compiled by libpcap and run
-    over every batch in C.
+    over every batch in C. `checksums=True` verifies IPv4/TCP/UDP/ICMP/ICMPv6
+    checksums (in C, once per batch): a wrong one is named in `Packet.problems`
+    ('tcp_bad_checksum', ...) and set in the `anomalies` column.
     """
-    return Capture(source, filter=filter, batch_size=batch_size)
+    return Capture(source, filter=filter, batch_size=batch_size, checksums=checksums)
 
 
-def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None) -> Iterator[Packet]:
-    """Iterate over the Packets of a capture file; the file closes when iteration ends."""
-    cap = Capture(source, filter=filter)
+def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
+         checksums: bool = False) -> Iterator[Packet]:
+    """Iterate over the Packets of a capture file; the file closes when iteration ends.
+
+    `checksums=True`: as for `open`."""
+    cap = Capture(source, filter=filter, checksums=checksums)
+    if checksums:
+        def verified() -> Iterator[Packet]:
+            try:
+                for b in cap.raw_batches():
+                    yield from b
+            finally:
+                cap.close()
+        return verified()
 
     def finish() -> None:
         cap._report_truncation()
@@ -255,12 +276,17 @@ def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None) 
     return _core.PacketIterator(cap._reader, cap.batch_size, finish)
 
 
-def decode(frame: bytes, linktype: int = 1, time_ns: int = 0, wire_len: int | None = None) -> Packet:
-    """Decode one frame through the batch decoder (a batch of one)."""
+def decode(frame: bytes, linktype: int = 1, time_ns: int = 0, wire_len: int | None = None,
+           checksums: bool = False) -> Packet:
+    """Decode one frame through the batch decoder (a batch of one).
+
+    `checksums=True`: as for `open`."""
     frame = bytes(frame)
     batch = _core.batch_from_buffer(frame, [0], [len(frame)],
                                     [len(frame) if wire_len is None else wire_len],
                                     [time_ns], linktype)
+    if checksums:
+        _core.check_checksums(batch)
     return batch[0]
 
 

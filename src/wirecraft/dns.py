@@ -194,6 +194,8 @@ class _TCPFramers:
         ip = pkt.ip
         key = (ip.src, seg.src_port, ip.dst, seg.dst_port)
         flags = seg.flags
+        if flags is None:  # a header cut before its flags: no seq, nothing to frame
+            return []
         if flags & 4:  # RST ends the connection's framing in this direction
             self.flows.pop(key, None)
             return []

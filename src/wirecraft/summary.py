@@ -27,6 +27,10 @@ def clock(ts_ns: int) -> str:
     return _time.strftime("%H:%M:%S", _time.gmtime(sec)) + f".{ns // 1000:06d}"
 
 
+def _known(value: Any) -> Any:
+    return "?" if value is None else value
+
+
 def summarize(pkt: Any) -> str:
     """The packet as one line, tcpdump-style, with truncation and problem marks."""
     parts: list[str] = []
@@ -36,15 +40,24 @@ def summarize(pkt: Any) -> str:
     ip = pkt.ip
     if ip is not None:
         family = "IP" if ip.version == 4 else "IP6"
+        # a header cut short leaves fields absent (None): show what is known, "?" for the rest
+        src, dst = _known(ip.src), _known(ip.dst)
         tcp, udp = pkt.tcp, pkt.udp
         if tcp is not None:
-            s = (f"{family} {ip.src}.{tcp.src_port} > {ip.dst}.{tcp.dst_port}: "
-                 f"Flags [{tcp.flags_str}], seq {tcp.seq}")
-            if tcp.flags & 16:
-                s += f", ack {tcp.ack}"
-            s += f", win {tcp.window}, length {len(pkt.payload)}"
+            s = f"{family} {src}.{tcp.src_port} > {dst}.{tcp.dst_port}:"
+            if tcp.flags is not None:
+                s += f" Flags [{tcp.flags_str}],"
+            if tcp.seq is not None:
+                s += f" seq {tcp.seq},"
+            if tcp.flags is not None and tcp.flags & 16 and tcp.ack is not None:
+                s += f" ack {tcp.ack},"
+            if tcp.window is not None:
+                s += f" win {tcp.window},"
+            s += f" length {len(pkt.payload)}"
         elif udp is not None:
-            s = f"{family} {ip.src}.{udp.src_port} > {ip.dst}.{udp.dst_port}: UDP, length {max(udp.length - 8, 0)}"
+            s = f"{family} {src}.{udp.src_port} > {dst}.{udp.dst_port}: UDP"
+            if udp.length is not None:
+                s += f", length {max(udp.length - 8, 0)}"
             app = pkt.app
             if app in ("dns", "mdns", "llmnr"):
                 s += f" ({app.upper()})"
@@ -52,16 +65,19 @@ def summarize(pkt: Any) -> str:
             ic = pkt.icmp if pkt.icmp is not None else pkt.icmpv6
             names = _ICMP4 if ic.version == 4 else _ICMP6
             label = names.get(ic.type, f"type {ic.type}")
-            s = f"{family} {ip.src} > {ip.dst}: ICMP{'6' if ic.version == 6 else ''} {label}"
-            if ic.type in (0, 8, 128, 129):
-                s += f", id {ic.id}, seq {ic.seq}"
+            s = f"{family} {src} > {dst}: ICMP{'6' if ic.version == 6 else ''} {label}"
+            if ic.id is not None:
+                s += f", id {ic.id}"
+            if ic.seq is not None:
+                s += f", seq {ic.seq}"
             s += f", length {len(pkt.payload) + 8}"
         else:
-            proto = _PROTOS.get(ip.protocol, f"proto {ip.protocol}")
-            s = f"{family} {ip.src} > {ip.dst}: {proto}"
-            if ip.frag_offset or getattr(ip, "mf", False):
+            s = f"{family} {src} > {dst}:"
+            if ip.protocol is not None:
+                s += " " + _PROTOS.get(ip.protocol, f"proto {ip.protocol}")
+            if ip.frag_offset or ip.mf:
                 s += f" (frag id {ip.id} offset {ip.frag_offset}{'+' if ip.mf else ''})"
-            s += f", length {len(pkt.payload)}"
+            s += f"{',' if ip.protocol is not None else ''} length {len(pkt.payload)}"
         parts.append(s)
     elif pkt.arp is not None:
         a = pkt.arp
@@ -87,8 +103,15 @@ def summarize(pkt: Any) -> str:
     return " ".join(parts)
 
 
+def _present(d: dict[str, Any]) -> dict[str, Any]:
+    """`d` without the fields a cut header did not carry (absent, not invented)."""
+    return {k: v for k, v in d.items() if v is not None}
+
+
 def to_json(pkt: Any) -> dict[str, Any]:
-    """The decoded fields of a packet as a JSON-ready dict (documented in README)."""
+    """The decoded fields of a packet as a JSON-ready dict (documented in README).
+
+    Fields whose bytes were not captured are left out, never written as 0."""
     out: dict[str, Any] = {
         "index": pkt.index,
         "time_ns": pkt.time_ns,
@@ -118,19 +141,21 @@ def to_json(pkt: Any) -> dict[str, Any]:
         else:
             d["flow_label"] = ip.flow_label
             d["extension_headers"] = ip.extension_headers
-        out["ip"] = d
+        out["ip"] = _present(d)
     tcp = pkt.tcp
     if tcp is not None:
-        out["tcp"] = {"src_port": tcp.src_port, "dst_port": tcp.dst_port, "seq": tcp.seq,
-                      "ack": tcp.ack, "flags": tcp.flags, "flags_str": tcp.flags_str,
-                      "window": tcp.window, "header_length": tcp.header_length,
-                      "urgent": tcp.urgent}
+        out["tcp"] = _present({"src_port": tcp.src_port, "dst_port": tcp.dst_port,
+                               "seq": tcp.seq, "ack": tcp.ack, "flags": tcp.flags,
+                               "flags_str": tcp.flags_str, "window": tcp.window,
+                               "header_length": tcp.header_length, "urgent": tcp.urgent})
     udp = pkt.udp
     if udp is not None:
-        out["udp"] = {"src_port": udp.src_port, "dst_port": udp.dst_port, "length": udp.length}
+        out["udp"] = _present({"src_port": udp.src_port, "dst_port": udp.dst_port,
+                               "length": udp.length})
     ic = pkt.icmp if pkt.icmp is not None else pkt.icmpv6
     if ic is not None:
-        out["icmp"] = {"version": ic.version, "type": ic.type, "code": ic.code}
+        out["icmp"] = _present({"version": ic.version, "type": ic.type, "code": ic.code,
+                                "id": ic.id, "seq": ic.seq})
     out["payload_length"] = len(pkt.payload)
     if pkt.app:
         out["app"] = pkt.app

@@ -3,6 +3,11 @@
 A Table never builds a Python object per packet: each column is a numpy
 array (a strided view of the records, or a cheap vectorised derivation), and
 conversion to pandas, Arrow and polars goes column by column.
+
+A field whose bytes were not captured (a header cut short) holds 0 in its
+column, where the Packet view reads None: `has_<layer>` says which layers were
+decoded, and `has_ip_src` / `has_ip_dst` whether each address was captured
+(`text()` renders an absent address as '').
 """
 
 from __future__ import annotations
@@ -39,11 +44,30 @@ def _masked(field: str, bit: int) -> Callable[[np.ndarray], np.ndarray]:
     return f
 
 
+# Bytes of the IP header an address needs (its end), per family: a header cut short
+# may hold the source but not the destination, or neither.
+_ADDRESS_END = {"ip_src": (16, 24), "ip_dst": (20, 40)}
+
+
+def _has_address(field: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Whether each row's `field` address was captured (False: the column holds 0s)."""
+    need4, need6 = _ADDRESS_END[field]
+
+    def f(rec: np.ndarray) -> np.ndarray:
+        layers = rec["layers"]
+        have = rec["caplen"].astype(np.int64) - rec["l3_offset"]
+        return (((layers & _L["ipv4"]) != 0) & (have >= need4)) | (
+            ((layers & _L["ipv6"]) != 0) & (have >= need6))
+    return f
+
+
 def _ipv4(field: str) -> Callable[[np.ndarray], np.ndarray]:
+    has = _has_address(field)
+
     def f(rec: np.ndarray) -> np.ndarray:
         raw = np.ascontiguousarray(rec[field]).view(np.uint8).reshape(-1, 16)[:, :4]
         val = np.ascontiguousarray(raw).view(">u4").reshape(-1).astype(np.uint32)
-        return np.where(rec["ip_version"] == 4, val, 0).astype(np.uint32)
+        return np.where((rec["ip_version"] == 4) & has(rec), val, 0).astype(np.uint32)
     return f
 
 
@@ -60,6 +84,9 @@ VIRTUAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "ipv4_src": _ipv4("ip_src"),
     "ipv4_dst": _ipv4("ip_dst"),
     "truncated": lambda rec: np.isin(rec["stop_reason"], (1, 2)),
+    # an address column holds zeros where the address was not captured: these tell which
+    "has_ip_src": _has_address("ip_src"),
+    "has_ip_dst": _has_address("ip_dst"),
 }
 for _name, _bit in _L.items():
     VIRTUAL[f"has_{_name}"] = (lambda b: lambda rec: (rec["layers"] & b) != 0)(_bit)
@@ -150,10 +177,13 @@ class Table:
         return name in self.columns
 
     def text(self, name: str) -> list[str]:
-        """A column rendered as text: IP addresses and MAC addresses as people write them."""
+        """A column rendered as text: IP addresses and MAC addresses as people write them.
+
+        An address that was not captured (a cut IP header, no IP at all) is ''."""
         if name in ADDRESS_COLUMNS:
             raw = np.ascontiguousarray(self[name]).view(np.uint8).reshape(-1, 16)
-            return _core.format_addresses(raw, np.ascontiguousarray(self["ip_version"]))
+            versions = np.where(self[f"has_{name}"], self["ip_version"], 0).astype(np.uint8)
+            return _core.format_addresses(raw, np.ascontiguousarray(versions))
         if name in MAC_COLUMNS:
             return _core.format_macs(np.ascontiguousarray(self[name]))
         return [str(v) for v in self[name]]

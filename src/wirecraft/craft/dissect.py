@@ -320,40 +320,56 @@ def _dns_layer(payload: bytes) -> DNS | None:
     return None
 
 
+# The lengths a TCP option of a known kind must have to be decoded into a value; any
+# other length (a window scale of 4 bytes, a SACK of odd length, ...) is malformed.
+_TCP_OPTION_FIXED = {2: 4, 3: 3, 4: 2, 8: 10}
+
+
 def _tcp_options(raw: bytes) -> list | bytes:
-    """Options as [(name, value)] when that list packs back to exactly `raw`, else raw."""
+    """Options as [(name, value)] when that list packs back to exactly `raw`, else raw.
+
+    A malformed option (bad length for its kind, running past the header) makes the
+    whole option field opaque bytes, which rebuild byte-identically."""
     out: list = []
     i = 0
-    try:
-        while i < len(raw):
-            kind = raw[i]
-            if kind in (0, 1):
-                out.append((TCP_OPTION_NAMES[kind], None))
-                i += 1
-                if kind == 0:
-                    break
-                continue
-            length = raw[i + 1]
-            if length < 2 or i + length > len(raw):
+    while i < len(raw):
+        kind = raw[i]
+        if kind in (0, 1):
+            out.append((TCP_OPTION_NAMES[kind], None))
+            i += 1
+            if kind == 0:
+                break
+            continue
+        if i + 1 >= len(raw):
+            return raw
+        length = raw[i + 1]
+        if length < 2 or i + length > len(raw):
+            return raw
+        body = raw[i + 2:i + length]
+        want = _TCP_OPTION_FIXED.get(kind)
+        if want is not None and length != want:
+            return raw
+        if kind == 2:
+            out.append(("MSS", struct.unpack("!H", body)[0]))
+        elif kind == 3:
+            out.append(("WScale", body[0]))
+        elif kind == 4:
+            out.append(("SAckOK", None))
+        elif kind == 5:
+            if (length - 2) % 8:
                 return raw
-            body = raw[i + 2:i + length]
-            if kind == 2 and length == 4:
-                out.append(("MSS", struct.unpack("!H", body)[0]))
-            elif kind == 3 and length == 3:
-                out.append(("WScale", body[0]))
-            elif kind == 4 and length == 2:
-                out.append(("SAckOK", None))
-            elif kind == 5 and (length - 2) % 8 == 0:
-                out.append(("SAck", [struct.unpack_from("!II", body, j)
-                                     for j in range(0, len(body), 8)]))
-            elif kind == 8 and length == 10:
-                out.append(("Timestamp", struct.unpack("!II", body)))
-            else:
-                out.append((kind, body))
-            i += length
-    except (IndexError, struct.error):
+            out.append(("SAck", [struct.unpack_from("!II", body, j)
+                                 for j in range(0, len(body), 8)]))
+        elif kind == 8:
+            out.append(("Timestamp", struct.unpack("!II", body)))
+        else:
+            out.append((kind, body))
+        i += length
+    try:
+        packed = pack_tcp_options(out)
+    except (TypeError, ValueError, struct.error, KeyError):   # pragma: no cover - defensive
         return raw
-    return out if pack_tcp_options(out) == raw else raw
+    return out if packed == raw else raw
 
 
 def _nd_options(raw: bytes) -> list | bytes:
@@ -385,14 +401,23 @@ def _relax(top: Layer, data: bytes) -> None:
     saved = [(layer, f, getattr(layer, f)) for layer, f in candidates]
     for layer, f in candidates:
         object.__setattr__(layer, f, AUTO)
-    if top.build() == data:
+    if _build_or_none(top) == data:
         return
     for layer, f, value in saved:
         object.__setattr__(layer, f, value)
     for layer, f, value in saved:
         object.__setattr__(layer, f, AUTO)
-        if top.build() != data:
+        if _build_or_none(top) != data:
             object.__setattr__(layer, f, value)
+
+
+def _build_or_none(top: Layer) -> bytes | None:
+    """The bytes of a parsed stack, or None where a field value cannot be packed back
+    (such a stack is then cut to the prefix that rebuilds, the rest kept as Raw)."""
+    try:
+        return top.build()
+    except (TypeError, ValueError, struct.error, KeyError, OverflowError):
+        return None
 
 
 def from_bytes(data: bytes | bytearray | memoryview, linktype: int = 1) -> Layer:
@@ -406,14 +431,14 @@ def from_bytes(data: bytes | bytearray | memoryview, linktype: int = 1) -> Layer
     if not p.layers:
         return Raw(data)
     top = _stack(p.layers)
-    if top.build() != data:
+    if _build_or_none(top) != data:
         # keep the longest prefix of layers that reproduces the frame, the rest as Raw
         for k in range(len(p.layers) - 1, 0, -1):
             layers = p.layers[:k] + [Raw(data[p.offsets[k]:])]
             if isinstance(layers[0], Ethernet):
                 layers[0].trailer = b""
             top = _stack(layers)
-            if top.build() == data:
+            if _build_or_none(top) == data:
                 break
         else:
             return Raw(data)
