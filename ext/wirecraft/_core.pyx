@@ -1556,6 +1556,8 @@ cdef class Reader:
         snaplen = rd32(p + 12, self.swap)
         name = None
         description = None
+        dropped = self.n_ifaces >= MAX_SECTION_IFACES
+        listed = not dropped and len(self.interfaces) < MAX_TOTAL_IFACES
         while True:
             v = self._option(p + 16, body - 8, i, where, &code, &length)
             if v < 0:
@@ -1568,7 +1570,8 @@ cdef class Reader:
                     tsoffset = <int64_t>((<uint64_t>rd32(q, True) << 32) | rd32(q + 4, True))
                 else:
                     tsoffset = <int64_t>((<uint64_t>rd32(q + 4, False) << 32) | rd32(q, False))
-            elif (code == 2 or code == 3) and (name if code == 2 else description) is None:
+            elif (listed and (code == 2 or code == 3)
+                  and (name if code == 2 else description) is None):
                 if self._keep(length):
                     text = PyBytes_FromStringAndSize(<const char*>q, length).decode("utf-8",
                                                                                    "replace")
@@ -1577,12 +1580,11 @@ cdef class Reader:
                     else:
                         description = text
             i = v + ((length + 3) & ~3)
-        if self.n_ifaces >= MAX_SECTION_IFACES:
+        if dropped:
             # dropped whole: its packets are still delivered, flagged interface_dropped
             self.section_dropped += 1
             self.ifaces_dropped += 1
             return
-        listed = len(self.interfaces) < MAX_TOTAL_IFACES
         if listed:
             self.interfaces.append({"linktype": linktype, "snaplen": snaplen, "name": name,
                                     "description": description, "ts_resolution": tsresol,
