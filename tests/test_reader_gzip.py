@@ -246,3 +246,14 @@ def test_read_cli_on_truncated_gzip(tmp_path) -> None:
     assert n == sum(1 for e in ends("pcap")
                     if e <= len(decompressible_prefix(gz[: len(gz) * 3 // 4])))
     assert "gzip stream is cut short" in res.stderr and "at byte" in res.stderr
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5, 10, 11, 15])
+def test_gzip_cut_before_the_capture_header_is_one_clear_error(tmp_path, cut) -> None:
+    gz = gzip.compress(raw("pcap"))
+    p = tmp_path / "h.pcap.gz"
+    p.write_bytes(gz[:cut])
+    with pytest.raises(CaptureFileError) as info:
+        list(wirecraft.read(p))
+    assert info.value.path == str(p)
+    assert "gzip" in info.value.reason or "shorter than any capture header" in info.value.reason

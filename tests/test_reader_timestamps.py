@@ -107,7 +107,7 @@ def test_pcapng_offsets_are_added_without_wrapping(tmp_path, e) -> None:
                -9_223_372_037, INT64_MAX, INT64_MIN, 1_700_000_000]
     blocks = [shb(e)]
     want = []
-    for i, off in enumerate(offsets):
+    for off in offsets:
         blocks.append(idb(1, tsresol=9, tsoffset=off, e=e))
     for i, off in enumerate(offsets):
         for t in (0, 854_775_807, 10**18, (1 << 64) - 1):

@@ -339,6 +339,14 @@ class Capture:
         except (OSError, EOFError) as exc:
             self.close()
             raise CaptureFileError(self.path, 0, f"cannot read: {exc}") from None
+        except CaptureFileError:
+            self.close()
+            gz = self._gz
+            if gz is not None and gz.truncated is not None:
+                # the header itself was lost with the end of the gzip stream: say so
+                raise CaptureFileError(self.path, gz.truncated[0], f"{gz.truncated[1]}, before "
+                                       "the capture header was complete") from None
+            raise
         except BaseException:
             self.close()
             raise
