@@ -1170,13 +1170,111 @@ def batch_from_pcapy(bytes data, meta, int linktype, wire_lens=None,
 DEF FMT_PCAP = 1
 DEF FMT_PCAPNG = 2
 
+# Caps on what a reader keeps about a pcapng file besides its packets: metadata is
+# read from the file, so without them a small file could fill memory.  Whatever a cap
+# drops is counted in Reader.limits_hit (Capture warns with CaptureLimitWarning).
+DEF MAX_SECTION_IFACES = 65535      # interfaces one section may define (the rest dropped)
+DEF MAX_TOTAL_IFACES = 65535        # entries of `interfaces` (so rec_t.iface, 16 bits, fits)
+DEF MAX_COMMENTS = 65536            # section comments kept, over the whole file
+DEF MAX_KEPT_BYTES = 16777216       # bytes of comments, names and descriptions kept in total
+DEF MAX_PACKET_COMMENTS = 64        # comment options kept per packet (joined by newlines)
+IFACE_NONE = 0xFFFF                 # rec_t.iface of a packet whose interface was dropped
+READER_LIMITS = {
+    "section_interfaces": MAX_SECTION_IFACES,
+    "interfaces": MAX_TOTAL_IFACES,
+    "comments": MAX_COMMENTS,
+    "kept_bytes": MAX_KEPT_BYTES,
+    "packet_comments": MAX_PACKET_COMMENTS,
+}
+
+# Problems the reader (not the decoder) finds in a record: high bits of rec_t.anomalies,
+# named in ANOMALIES like the decoder's own.
+cdef enum:
+    A_BAD_TIMESTAMP = 1 << 28       # pcap sub-second field >= 1 s: time is the seconds field alone
+    A_TIMESTAMP_RANGE = 1 << 29     # pcapng time outside int64 ns: saturated to INT64_MIN/MAX
+    A_IFACE_DROPPED = 1 << 30       # the packet's interface description was dropped by a cap
+
+READER_ANOMALIES = {
+    A_BAD_TIMESTAMP: "bad_timestamp",
+    A_TIMESTAMP_RANGE: "timestamp_out_of_range",
+    A_IFACE_DROPPED: "interface_dropped",
+}
+
+cdef extern from *:
+    """
+    /* pcapng time units -> ns since the epoch, exactly (floor), with if_tsoffset (whole
+       seconds) added; returns 1 when the result does not fit int64 and was saturated.
+       kind 0: units of 10^-e s, e <= 9, k = 10^(9-e)   (multiply)
+       kind 1: units of 10^-e s, 9 < e <= 28, k = 10^(e-9)   (divide)
+       kind 2: units of 2^-k s   (128-bit multiply then shift)
+       kind 3: units so fine that any 64-bit count is below 1 ns (e > 28) */
+    static int wc_units_to_ns(uint64_t t, int kind, uint64_t k, int64_t off_s, int64_t *out)
+    {
+    #if defined(__SIZEOF_INT128__)
+        __int128 v;
+        if (kind == 0) v = (__int128)t * (__int128)k;
+        else if (kind == 1) v = (__int128)(t / k);
+        else if (kind == 2) v = (__int128)(((unsigned __int128)t * 1000000000u) >> k);
+        else v = 0;
+        v += (__int128)off_s * 1000000000;
+        if (v > (__int128)INT64_MAX) { *out = INT64_MAX; return 1; }
+        if (v < (__int128)INT64_MIN) { *out = INT64_MIN; return 1; }
+        *out = (int64_t)v;
+        return 0;
+    #else
+        /* no 128-bit integers: 64-bit arithmetic, saturating on any intermediate overflow */
+        uint64_t u, whole, frac;
+        int64_t v, off;
+        if (kind == 0) {
+            if (k != 0 && t > (uint64_t)INT64_MAX / k) goto over;
+            u = t * k;
+        } else if (kind == 1) {
+            u = t / k;
+        } else if (kind == 2) {
+            if (k >= 64) { whole = 0; frac = t; } else { whole = t >> k; frac = t & ((1ULL << k) - 1); }
+            if (whole > (uint64_t)INT64_MAX / 1000000000u) goto over;
+            u = whole * 1000000000u;
+            /* frac < 2^k: frac * 1e9 / 2^k, in two 32-bit halves of frac */
+            {
+                uint64_t hi = frac >> 32, lo = frac & 0xFFFFFFFFu, a, b;
+                a = hi * 1000000000u;             /* < 2^62 */
+                b = lo * 1000000000u;             /* < 2^62 */
+                if (k >= 32) {
+                    uint64_t s = a + (b >> 32);   /* (frac * 1e9) >> 32 */
+                    u += (k - 32 >= 64) ? 0 : (s >> (k - 32));
+                } else {
+                    u += ((a << (32 - k)) + (b >> k));
+                }
+            }
+        } else {
+            u = 0;
+        }
+        if (u > (uint64_t)INT64_MAX) goto over;
+        v = (int64_t)u;
+        if (off_s > INT64_MAX / 1000000000 || off_s < INT64_MIN / 1000000000) {
+            *out = off_s > 0 ? INT64_MAX : INT64_MIN;
+            return 1;
+        }
+        off = off_s * 1000000000;
+        if (off > 0 && v > INT64_MAX - off) goto over;
+        *out = v + off;
+        return 0;
+    over:
+        *out = INT64_MAX;
+        return 1;
+    #endif
+    }
+    """
+    int wc_units_to_ns(uint64_t t, int kind, uint64_t k, int64_t off_s, int64_t* out) noexcept nogil
+
+
 cdef struct iface_t:
     uint16_t linktype
+    uint16_t index      # position in Reader.interfaces, or IFACE_NONE when its info was dropped
     uint32_t snaplen
-    int64_t mult        # ts units -> ns: multiply ...
-    int64_t div         # ... or divide
-    int shift           # base-2 resolution exponent, or -1
-    int64_t offset_ns   # if_tsoffset
+    int kind            # see wc_units_to_ns
+    uint64_t k
+    int64_t offset_s    # if_tsoffset, seconds
 
 
 cdef class Reader:
@@ -1185,6 +1283,14 @@ cdef class Reader:
     Raises CaptureFileError (path, byte offset, reason) for anything that is
     not a capture; a record cut short at the end of the file ends the stream
     and is reported through `truncated` (the caller warns).
+
+    Damage later in the file never costs the packets before it: the batch in
+    which the damage falls is returned up to the last good record, the error is
+    kept in `error`, and the next `read_batch` raises it — or, when `soft` is set
+    and at least one record was read, returns None (end of stream) and leaves the
+    caller to report `error`.  Errors of the underlying file object (OSError,
+    EOFError, zlib.error) become CaptureFileError the same way, with the offset in
+    the (uncompressed) stream where reading failed.
     """
     cdef object f
     cdef readonly str path
@@ -1200,20 +1306,27 @@ cdef class Reader:
     # pcap
     cdef bint swap
     cdef int64_t ts_mult
+    cdef uint32_t frac_limit        # sub-second field must be below this (10^6 or 10^9)
     cdef int rec_hdr
     cdef readonly int linktype
     cdef readonly uint32_t snaplen
     # pcapng
     cdef iface_t* ifaces
     cdef Py_ssize_t n_ifaces, cap_ifaces
-    cdef readonly list interfaces       # python-side info for every interface seen
+    cdef Py_ssize_t section_dropped     # interfaces of this section beyond MAX_SECTION_IFACES
+    cdef iface_t dropped_iface          # stands in for them: unknown link type, microseconds
+    cdef readonly list interfaces       # python-side info for every interface kept
     cdef readonly list section_comments
-    cdef Py_ssize_t iface_base          # index of this section's first interface in `interfaces`
+    cdef Py_ssize_t kept_bytes          # bytes of comments/names/descriptions kept so far
     # counters
     cdef readonly uint64_t packets_read
     cdef readonly uint64_t packets_matched
     cdef readonly object truncated      # None or (offset, reason)
+    cdef readonly object error          # the CaptureFileError that ended reading, or None
+    cdef public bint soft               # end the stream instead of raising (see class doc)
     cdef readonly uint64_t blocks_skipped
+    cdef uint64_t ifaces_dropped, iface_info_dropped, comments_dropped, bytes_dropped
+    cdef uint64_t packet_comments_dropped, packets_iface_dropped, n_bad_ts
     cdef Py_ssize_t chunk
     cdef Filter bpf
     cdef list bufpool                   # frame buffers of `chunk` bytes, reused once free
@@ -1239,17 +1352,52 @@ cdef class Reader:
         self.ifaces = NULL
         self.n_ifaces = 0
         self.cap_ifaces = 0
+        self.section_dropped = 0
+        self.dropped_iface.linktype = 0xFFFF
+        self.dropped_iface.index = IFACE_NONE
+        self.dropped_iface.snaplen = 0
+        self.dropped_iface.kind = 0
+        self.dropped_iface.k = 1000
+        self.dropped_iface.offset_s = 0
         self.interfaces = []
         self.section_comments = []
         self.truncated = None
+        self.error = None
+        self.soft = False
         self._read_header()
 
     def __dealloc__(self):
         free(self.ifaces)
 
-    cdef error(self, int64_t offset, str reason):
+    cdef error_at(self, int64_t offset, str reason):
         from .errors import CaptureFileError
         return CaptureFileError(self.path, offset, reason)
+
+    @property
+    def limits_hit(self):
+        """What the metadata caps (READER_LIMITS) dropped so far, by kind; empty when nothing.
+
+        interfaces: interface descriptions dropped whole (their packets are delivered with
+        link type 0xFFFF, microsecond time and the `interface_dropped` problem);
+        interface_info: descriptions used for decoding but left out of `interfaces` (their
+        packets have iface IFACE_NONE and the same problem); comments / kept_bytes:
+        section comments, names and descriptions not kept (count, and their bytes);
+        packet_comments: comment options of packets beyond MAX_PACKET_COMMENTS each."""
+        out = {}
+        for key, v in (("interfaces", self.ifaces_dropped),
+                       ("interface_info", self.iface_info_dropped),
+                       ("comments", self.comments_dropped),
+                       ("kept_bytes", self.bytes_dropped),
+                       ("packet_comments", self.packet_comments_dropped),
+                       ("packets_with_dropped_interface", self.packets_iface_dropped)):
+            if v:
+                out[key] = v
+        return out
+
+    @property
+    def bad_timestamps(self):
+        """Packets flagged bad_timestamp or timestamp_out_of_range so far."""
+        return self.n_bad_ts
 
     cdef bint fill(self, Py_ssize_t need) except -1:
         """Make buf[pos:] hold at least `need` bytes; False at end of file."""
@@ -1276,7 +1424,8 @@ cdef class Reader:
                 more = self.f.read(size - filled)
                 k = len(more)
                 if k > size - filled:
-                    raise self.error(self.buf_start + self.pos, "file object returned too much data")
+                    raise self.error_at(self.buf_start + self.pos,
+                                        "file object returned too much data")
                 memcpy(nb + filled, PyBytes_AS_STRING(more), k)
             if k <= 0:
                 self.eof = True
@@ -1336,13 +1485,13 @@ cdef class Reader:
         cdef const uint8_t* p
         cdef uint32_t magic
         if not self.fill(4):
-            raise self.error(0, "file is shorter than any capture header (empty or truncated)")
+            raise self.error_at(0, "file is shorter than any capture header (empty or truncated)")
         p = self.base
         magic = le32(p)
         if magic == 0x0A0D0D0A:
             self.format = FMT_PCAPNG
             if not self.fill(28):
-                raise self.error(0, "pcapng section header block is truncated")
+                raise self.error_at(0, "pcapng section header block is truncated")
             return
         self.format = FMT_PCAP
         self.rec_hdr = 16
@@ -1356,19 +1505,20 @@ cdef class Reader:
             self.swap = True; self.ts_mult = 1
         else:
             if p[0] == 0x1F and self.buf_len > 1 and p[1] == 0x8B:
-                raise self.error(0, "gzip data inside gzip data is not a capture")
-            raise self.error(0, f"not a pcap or pcapng file (magic 0x{magic:08x})")
+                raise self.error_at(0, "gzip data inside gzip data is not a capture")
+            raise self.error_at(0, f"not a pcap or pcapng file (magic 0x{magic:08x})")
+        self.frac_limit = 1000000 if self.ts_mult == 1000 else 1000000000
         if magic == 0xA1B2CD34 or magic == 0x34CDB2A1:
             self.rec_hdr = 24       # Kuznetzov's modified pcap: 8 more bytes per record
         if not self.fill(24):
-            raise self.error(0, "pcap file header is truncated (24 bytes needed)")
+            raise self.error_at(0, "pcap file header is truncated (24 bytes needed)")
         p = self.base
         self.version_major = rd16(p + 4, self.swap)
         self.version_minor = rd16(p + 6, self.swap)
         self.snaplen = rd32(p + 16, self.swap)
         self.linktype = rd32(p + 20, self.swap) & 0x0FFFFFFF
         if self.version_major != 2:
-            raise self.error(4, f"unsupported pcap version {self.version_major}.{self.version_minor}")
+            raise self.error_at(4, f"unsupported pcap version {self.version_major}.{self.version_minor}")
         self.pos = 24
         self.interfaces.append({"linktype": self.linktype, "snaplen": self.snaplen,
                                 "name": None, "description": None,
@@ -1380,15 +1530,34 @@ cdef class Reader:
         `records`, a writable buffer of at least max_packets records, receives
         the records instead of a pooled area (Capture.table() decodes straight
         into its chunks this way); `zeroed` says it holds only zero bytes, so
-        records need not be cleared before they are filled."""
+        records need not be cleared before they are filled.
+
+        After damage: the batch holding the last good records comes first; the
+        call after it raises `error` (or returns None when `soft`, see the class)."""
+        import zlib
+        from .errors import CaptureFileError
+        if self.error is not None:
+            if self.soft and self.packets_read > 0:
+                return None
+            self.error.packets_read = self.packets_read
+            raise self.error
         self.target = records
         self.target_zeroed = zeroed
         try:
             if self.format == FMT_PCAP:
                 return self._batch_pcap(max_packets)
             return self._batch_pcapng(max_packets)
+        except CaptureFileError as exc:
+            self.error = exc
+        except (OSError, EOFError, zlib.error) as exc:
+            self.error = self.error_at(self.buf_start + self.buf_len,
+                                       f"cannot read: {str(exc) or type(exc).__name__}")
         finally:
             self.target = None
+        if self.soft and self.packets_read > 0:
+            return None
+        self.error.packets_read = self.packets_read
+        raise self.error
 
     cdef Batch _batch_pcap(self, Py_ssize_t max_packets):
         cdef const uint8_t* p
@@ -1398,45 +1567,58 @@ cdef class Reader:
         cdef rec_t* r
         cdef int hdr = self.rec_hdr
         cdef uint64_t total = self.packets_read
-        while True:
-            if b is not None and (b.n >= max_packets or self.buf_len - self.pos < hdr):
-                # fill() would move to a new buffer, but b's frames live in this one
-                break
-            if not self.fill(hdr):
-                if self.buf_len - self.pos > 0 and self.truncated is None:
+        from .errors import CaptureFileError
+        try:
+            while True:
+                if b is not None and (b.n >= max_packets or self.buf_len - self.pos < hdr):
+                    # fill() would move to a new buffer, but b's frames live in this one
+                    break
+                if not self.fill(hdr):
+                    if self.buf_len - self.pos > 0 and self.truncated is None:
+                        self.truncated = (self.buf_start + self.pos,
+                                          "last record header is cut short")
+                    break
+                p = self.base + self.pos
+                # fill(hdr) guarantees hdr bytes at p
+                caplen = rd32(p + 8, self.swap)
+                wirelen = rd32(p + 12, self.swap)
+                if caplen > MAX_RECORD:
+                    raise self.error_at(self.buf_start + self.pos,
+                                        f"record length {caplen} is absurd (limit {MAX_RECORD})")
+                if b is not None and (b.n >= max_packets or
+                                      self.buf_len - self.pos < hdr + caplen):
+                    break           # the batch ends at the current chunk boundary
+                if not self.fill(hdr + caplen):
                     self.truncated = (self.buf_start + self.pos,
-                                      "last record header is cut short")
-                break
-            p = self.base + self.pos
-            # fill(hdr) guarantees hdr bytes at p
-            caplen = rd32(p + 8, self.swap)
-            wirelen = rd32(p + 12, self.swap)
-            if caplen > MAX_RECORD:
-                raise self.error(self.buf_start + self.pos,
-                                 f"record length {caplen} is absurd (limit {MAX_RECORD})")
-            if b is not None and (b.n >= max_packets or
-                                  self.buf_len - self.pos < hdr + caplen):
-                break           # the batch ends at the current chunk boundary
-            if not self.fill(hdr + caplen):
-                self.truncated = (self.buf_start + self.pos,
-                                  f"last record is cut short ({self.buf_len - self.pos - hdr}"
-                                  f" of {caplen} bytes)")
-                break
-            if b is None:
-                b = self._new_batch(max_packets)
-            p = self.base + self.pos
-            sec = rd32(p, self.swap)
-            frac = rd32(p + 4, self.swap)
-            total += 1
-            if self.bpf is None or self.bpf.accept(p + hdr, caplen, wirelen, self.linktype):
-                r = b.push()
-                r.ts_ns = <int64_t>sec * 1000000000 + <int64_t>frac * self.ts_mult
-                r.caplen = caplen
-                r.wire_len = wirelen
-                r.frame_offset = <uint32_t>(self.pos + hdr)
-                r.linktype = <uint16_t>self.linktype
-                r.index = total - 1
-            self.pos += hdr + caplen
+                                      f"last record is cut short ({self.buf_len - self.pos - hdr}"
+                                      f" of {caplen} bytes)")
+                    break
+                if b is None:
+                    b = self._new_batch(max_packets)
+                p = self.base + self.pos
+                sec = rd32(p, self.swap)
+                frac = rd32(p + 4, self.swap)
+                total += 1
+                if self.bpf is None or self.bpf.accept(p + hdr, caplen, wirelen, self.linktype):
+                    r = b.push()
+                    if frac < self.frac_limit:
+                        r.ts_ns = <int64_t>sec * 1000000000 + <int64_t>frac * self.ts_mult
+                    else:
+                        # like tcpdump's "[bad usec]": the fraction is invalid, not carried
+                        r.ts_ns = <int64_t>sec * 1000000000
+                        r.anomalies = A_BAD_TIMESTAMP
+                        self.n_bad_ts += 1
+                    r.caplen = caplen
+                    r.wire_len = wirelen
+                    r.frame_offset = <uint32_t>(self.pos + hdr)
+                    r.linktype = <uint16_t>self.linktype
+                    r.index = total - 1
+                self.pos += hdr + caplen
+        except CaptureFileError as exc:
+            self.packets_read = total
+            if b is None or b.n == 0:
+                raise
+            self.error = exc        # raised by the next read_batch, after this batch
         self.packets_read = total
         if b is None:
             return None
@@ -1445,14 +1627,21 @@ cdef class Reader:
         b.decode_all()
         return b
 
+    cdef bint _keep(self, Py_ssize_t nbytes):
+        """Whether `nbytes` more of metadata text fit MAX_KEPT_BYTES (then counted)."""
+        if self.kept_bytes + nbytes > MAX_KEPT_BYTES:
+            self.bytes_dropped += nbytes
+            return False
+        self.kept_bytes += nbytes
+        return True
+
     cdef void _add_iface(self, uint16_t linktype, uint32_t snaplen, int tsresol,
-                         int64_t tsoffset) except *:
+                         int64_t tsoffset, bint listed) except *:
         cdef iface_t* it
         cdef int e
+        cdef Py_ssize_t newcap
         if self.n_ifaces >= self.cap_ifaces:
-            newcap = max(8, self.cap_ifaces * 2)
-            if newcap > 65536:
-                raise self.error(self.buf_start + self.pos, "more than 65536 interfaces")
+            newcap = min(max(8, self.cap_ifaces * 2), MAX_SECTION_IFACES)
             it = <iface_t*>malloc(newcap * sizeof(iface_t))
             if it == NULL:
                 raise MemoryError()
@@ -1464,53 +1653,139 @@ cdef class Reader:
         it = &self.ifaces[self.n_ifaces]
         it.linktype = linktype
         it.snaplen = snaplen
-        it.offset_ns = tsoffset * 1000000000
-        it.shift = -1
-        it.mult = 1
-        it.div = 1
+        it.offset_s = tsoffset
+        it.index = <uint16_t>(len(self.interfaces) - 1) if listed else IFACE_NONE
         if tsresol & 0x80:
-            it.shift = tsresol & 0x7F
+            it.kind = 2
+            it.k = tsresol & 0x7F
         else:
             e = tsresol
+            it.k = 1
             if e <= 9:
+                it.kind = 0
                 for _ in range(9 - e):
-                    it.mult *= 10
-            else:
-                if e > 18:
-                    e = 18
+                    it.k *= 10
+            elif e <= 28:
+                it.kind = 1
                 for _ in range(e - 9):
-                    it.div *= 10
+                    it.k *= 10
+            else:
+                it.kind = 3
         self.n_ifaces += 1
 
-    cdef int64_t _ts(self, Py_ssize_t iface, uint64_t t) noexcept:
-        cdef iface_t* it = &self.ifaces[iface]
-        cdef uint64_t whole, frac
-        if it.shift >= 0:
-            if it.shift >= 34:
-                return <int64_t>(<double>t / (<double>(1ULL << it.shift) if it.shift < 64 else 1.8446744073709552e19) * 1e9) + it.offset_ns
-            whole = t >> it.shift
-            frac = t & ((1ULL << it.shift) - 1)
-            return <int64_t>(whole * 1000000000ULL + ((frac * 1000000000ULL) >> it.shift)) + it.offset_ns
-        if it.div > 1:
-            return <int64_t>(t // <uint64_t>it.div) + it.offset_ns
-        return <int64_t>(t * <uint64_t>it.mult) + it.offset_ns
+    cdef Py_ssize_t _option(self, const uint8_t* p, Py_ssize_t n, Py_ssize_t i, int64_t where,
+                            uint16_t* code, uint16_t* length) except -2:
+        """The pcapng option at p[i:n]: sets code/length and returns where its value starts,
+        or -1 at opt_endofopt or the end of the area; raises if it overruns the area."""
+        if i + 4 > n:
+            return -1
+        # i + 4 <= n checked above
+        code[0] = rd16(p + i, self.swap)
+        length[0] = rd16(p + i + 2, self.swap)
+        if code[0] == 0:
+            return -1
+        if i + 4 + length[0] > n:
+            raise self.error_at(where, f"pcapng option {code[0]} runs past its block")
+        return i + 4
 
-    cdef list _options(self, const uint8_t* p, Py_ssize_t n, int64_t where):
-        """pcapng options at p[0:n] as (code, bytes) pairs; stops at opt_endofopt."""
-        cdef Py_ssize_t i = 0
+    cdef object _packet_comment(self, const uint8_t* p, Py_ssize_t n, int64_t where):
+        """The comment options of a packet block's options p[0:n], joined, or None."""
+        cdef Py_ssize_t i = 0, v
         cdef uint16_t code, length
-        out = []
-        while i + 4 <= n:
-            # i + 4 <= n checked by the loop condition
-            code = rd16(p + i, self.swap)
-            length = rd16(p + i + 2, self.swap)
-            if code == 0:
+        parts = None
+        while True:
+            v = self._option(p, n, i, where, &code, &length)
+            if v < 0:
                 break
-            if i + 4 + length > n:
-                raise self.error(where, f"pcapng option {code} runs past its block")
-            out.append((code, PyBytes_FromStringAndSize(<const char*>p + i + 4, length)))
-            i += 4 + ((length + 3) & ~3)
-        return out
+            if code == 1:
+                if parts is None:
+                    parts = []
+                if len(parts) < MAX_PACKET_COMMENTS:
+                    parts.append(PyBytes_FromStringAndSize(<const char*>p + v, length)
+                                 .decode("utf-8", "replace"))
+                else:
+                    self.packet_comments_dropped += 1
+            i = v + ((length + 3) & ~3)
+        return None if parts is None else "\n".join(parts)
+
+    cdef void _section(self, const uint8_t* p, uint32_t body, int64_t where) except *:
+        """A section header block (whole, at p): version check, comments, interfaces reset."""
+        cdef Py_ssize_t i = 0, v
+        cdef uint16_t code, length
+        if body < 16:
+            raise self.error_at(where, "pcapng section header block is too short")
+        major = rd16(p + 12, self.swap)
+        minor = rd16(p + 14, self.swap)
+        if major != 1:
+            raise self.error_at(where + 12, f"unsupported pcapng version {major}.{minor}")
+        self.version_major = major
+        self.version_minor = minor
+        while True:
+            v = self._option(p + 24, body - 16, i, where, &code, &length)
+            if v < 0:
+                break
+            if code == 1:
+                if len(self.section_comments) < MAX_COMMENTS and self._keep(length):
+                    self.section_comments.append(
+                        PyBytes_FromStringAndSize(<const char*>p + 24 + v, length)
+                        .decode("utf-8", "replace"))
+                else:
+                    self.comments_dropped += 1
+            i = v + ((length + 3) & ~3)
+        self.n_ifaces = 0
+        self.section_dropped = 0
+
+    cdef void _interface(self, const uint8_t* p, uint32_t body, int64_t where) except *:
+        """An interface description block (whole, at p), kept within the caps."""
+        cdef Py_ssize_t i = 0, v
+        cdef uint16_t code, length
+        cdef int tsresol = 6
+        cdef int64_t tsoffset = 0
+        cdef const uint8_t* q
+        if body < 8:
+            raise self.error_at(where, "interface description block is too short")
+        linktype = rd16(p + 8, self.swap)
+        snaplen = rd32(p + 12, self.swap)
+        name = None
+        description = None
+        dropped = self.n_ifaces >= MAX_SECTION_IFACES
+        listed = not dropped and len(self.interfaces) < MAX_TOTAL_IFACES
+        while True:
+            v = self._option(p + 16, body - 8, i, where, &code, &length)
+            if v < 0:
+                break
+            q = p + 16 + v
+            if code == 9 and length >= 1:
+                tsresol = q[0]
+            elif code == 14 and length >= 8:
+                if self.swap:
+                    tsoffset = <int64_t>((<uint64_t>rd32(q, True) << 32) | rd32(q + 4, True))
+                else:
+                    tsoffset = <int64_t>((<uint64_t>rd32(q + 4, False) << 32) | rd32(q, False))
+            elif (listed and (code == 2 or code == 3)
+                  and (name if code == 2 else description) is None):
+                if self._keep(length):
+                    text = PyBytes_FromStringAndSize(<const char*>q, length).decode("utf-8",
+                                                                                   "replace")
+                    if code == 2:
+                        name = text
+                    else:
+                        description = text
+            i = v + ((length + 3) & ~3)
+        if dropped:
+            # dropped whole: its packets are still delivered, flagged interface_dropped
+            self.section_dropped += 1
+            self.ifaces_dropped += 1
+            return
+        if listed:
+            self.interfaces.append({"linktype": linktype, "snaplen": snaplen, "name": name,
+                                    "description": description, "ts_resolution": tsresol,
+                                    "ts_offset": tsoffset})
+        else:
+            self.iface_info_dropped += 1
+        self._add_iface(linktype, snaplen, tsresol, tsoffset, listed)
+        if self.n_ifaces == 1 and len(self.interfaces) == 1 and listed:
+            self.linktype = linktype
 
     cdef Batch _batch_pcapng(self, Py_ssize_t max_packets):
         cdef const uint8_t* p
@@ -1518,137 +1793,128 @@ cdef class Reader:
         cdef uint64_t t
         cdef Batch b = None
         cdef rec_t* r
-        cdef int64_t where
+        cdef iface_t* it
+        cdef int64_t where, ts
         cdef uint64_t total = self.packets_read
         cdef Py_ssize_t dataoff, optoff
-        while True:
-            if b is not None and (b.n >= max_packets or self.buf_len - self.pos < 12):
-                # fill() would move to a new buffer, but b's frames live in this one
-                break
-            if not self.fill(8):
-                if self.buf_len - self.pos > 0 and self.truncated is None:
-                    self.truncated = (self.buf_start + self.pos, "last block header is cut short")
-                break
-            where = self.buf_start + self.pos
-            p = self.base + self.pos
-            # fill(8) guarantees 8 bytes at p
-            btype = rd32(p, self.swap)
-            if le32(p) == 0x0A0D0D0A:
-                btype = 0x0A0D0D0A
-                if not self.fill(12):
-                    self.truncated = (where, "section header block is cut short")
+        from .errors import CaptureFileError
+        try:
+            while True:
+                if b is not None and (b.n >= max_packets or self.buf_len - self.pos < 12):
+                    # fill() would move to a new buffer, but b's frames live in this one
+                    break
+                if not self.fill(8):
+                    if self.buf_len - self.pos > 0 and self.truncated is None:
+                        self.truncated = (self.buf_start + self.pos,
+                                          "last block header is cut short")
+                    break
+                where = self.buf_start + self.pos
+                p = self.base + self.pos
+                # fill(8) guarantees 8 bytes at p
+                btype = rd32(p, self.swap)
+                if le32(p) == 0x0A0D0D0A:
+                    btype = 0x0A0D0D0A
+                    if not self.fill(12):
+                        self.truncated = (where, "section header block is cut short")
+                        break
+                    p = self.base + self.pos
+                    # fill(12): byte-order magic at p+8
+                    if le32(p + 8) == 0x1A2B3C4D:
+                        swap = False
+                    elif be32(p + 8) == 0x1A2B3C4D:
+                        swap = True
+                    else:
+                        raise self.error_at(where + 8, "pcapng byte-order magic is wrong")
+                    self.swap = swap    # records pushed so far are complete already
+                blen = rd32(p + 4, self.swap)
+                if blen < 12 or blen % 4 != 0:
+                    raise self.error_at(where, f"pcapng block length {blen} is not a multiple of 4 of at least 12")
+                if blen > MAX_RECORD + 4096:
+                    raise self.error_at(where, f"pcapng block length {blen} is absurd (limit {MAX_RECORD + 4096})")
+                if b is not None and (b.n >= max_packets or
+                                      self.buf_len - self.pos < blen):
+                    break
+                if not self.fill(blen):
+                    self.truncated = (where, f"last block is cut short ({self.buf_len - self.pos} of {blen} bytes)")
                     break
                 p = self.base + self.pos
-                # fill(12): byte-order magic at p+8
-                if le32(p + 8) == 0x1A2B3C4D:
-                    self.swap = False
-                elif be32(p + 8) == 0x1A2B3C4D:
-                    self.swap = True
-                else:
-                    raise self.error(where + 8, "pcapng byte-order magic is wrong")
-            blen = rd32(p + 4, self.swap)
-            if blen < 12 or blen % 4 != 0:
-                raise self.error(where, f"pcapng block length {blen} is not a multiple of 4 of at least 12")
-            if blen > MAX_RECORD + 4096:
-                raise self.error(where, f"pcapng block length {blen} is absurd (limit {MAX_RECORD + 4096})")
-            if b is not None and (b.n >= max_packets or
-                                  self.buf_len - self.pos < blen):
-                break
-            if not self.fill(blen):
-                self.truncated = (where, f"last block is cut short ({self.buf_len - self.pos} of {blen} bytes)")
-                break
-            p = self.base + self.pos
-            # the whole block (blen bytes) is in buf from here on
-            trailer = rd32(p + blen - 4, self.swap)
-            if trailer != blen:
-                raise self.error(where, f"pcapng block length {blen} disagrees with its trailer {trailer}")
-            body = blen - 12
-            if btype == 0x0A0D0D0A:
-                if body < 16:
-                    raise self.error(where, "pcapng section header block is too short")
-                self.version_major = rd16(p + 12, self.swap)
-                self.version_minor = rd16(p + 14, self.swap)
-                if self.version_major != 1:
-                    raise self.error(where + 12, f"unsupported pcapng version {self.version_major}.{self.version_minor}")
-                self.n_ifaces = 0
-                self.iface_base = len(self.interfaces)
-                for code, val in self._options(p + 24, body - 16, where):
-                    if code == 1:
-                        self.section_comments.append(val.decode("utf-8", "replace"))
-            elif btype == 1:
-                if body < 8:
-                    raise self.error(where, "interface description block is too short")
-                tsresol = 6
-                tsoffset = 0
-                info = {"linktype": rd16(p + 8, self.swap), "snaplen": rd32(p + 12, self.swap),
-                        "name": None, "description": None}
-                for code, val in self._options(p + 16, body - 8, where):
-                    if code == 9 and len(val) >= 1:
-                        tsresol = val[0]
-                    elif code == 14 and len(val) >= 8:
-                        tsoffset = int.from_bytes(val[:8], "big" if self.swap else "little", signed=True)
-                    elif code == 2:
-                        info["name"] = val.decode("utf-8", "replace")
-                    elif code == 3:
-                        info["description"] = val.decode("utf-8", "replace")
-                info["ts_resolution"] = tsresol
-                info["ts_offset"] = tsoffset
-                self._add_iface(info["linktype"], info["snaplen"], tsresol, tsoffset)
-                self.interfaces.append(info)
-                if self.n_ifaces == 1 and len(self.interfaces) == 1:
-                    self.linktype = info["linktype"]
-            elif btype == 6 or btype == 2 or btype == 3:
-                if btype == 3:
-                    if body < 4:
-                        raise self.error(where, "simple packet block is too short")
-                    iface = 0
-                    wirelen = rd32(p + 8, self.swap)
-                    caplen = min(wirelen, body - 4)
-                    if self.n_ifaces > 0 and self.ifaces[0].snaplen and caplen > self.ifaces[0].snaplen:
-                        caplen = self.ifaces[0].snaplen
-                    t = 0
-                    dataoff = 12
-                    optoff = -1
-                else:
-                    if body < 20:
-                        raise self.error(where, "packet block is too short")
-                    if btype == 6:
-                        iface = rd32(p + 8, self.swap)
+                # the whole block (blen bytes) is in buf from here on
+                trailer = rd32(p + blen - 4, self.swap)
+                if trailer != blen:
+                    raise self.error_at(where, f"pcapng block length {blen} disagrees with its trailer {trailer}")
+                body = blen - 12
+                if btype == 0x0A0D0D0A:
+                    self._section(p, body, where)
+                elif btype == 1:
+                    self._interface(p, body, where)
+                elif btype == 6 or btype == 2 or btype == 3:
+                    if btype == 3:
+                        if body < 4:
+                            raise self.error_at(where, "simple packet block is too short")
+                        iface = 0
+                        wirelen = rd32(p + 8, self.swap)
+                        caplen = min(wirelen, body - 4)
+                        if self.n_ifaces > 0 and self.ifaces[0].snaplen and caplen > self.ifaces[0].snaplen:
+                            caplen = self.ifaces[0].snaplen
+                        t = 0
+                        dataoff = 12
+                        optoff = -1
                     else:
-                        iface = rd16(p + 8, self.swap)
-                    t = (<uint64_t>rd32(p + 12, self.swap) << 32) | rd32(p + 16, self.swap)
-                    caplen = rd32(p + 20, self.swap)
-                    wirelen = rd32(p + 24, self.swap)
-                    dataoff = 28
-                    if caplen > body - 20:
-                        raise self.error(where, f"packet length {caplen} runs past its block ({body - 20} bytes)")
-                    optoff = dataoff + ((caplen + 3) & ~3)
-                if iface >= self.n_ifaces:
-                    raise self.error(where, f"packet refers to interface {iface}, but the section defines {self.n_ifaces}")
-                total += 1
-                if self.bpf is None or self.bpf.accept(p + dataoff, caplen, wirelen,
-                                                       self.ifaces[iface].linktype):
-                    if b is None:
-                        b = self._new_batch(max_packets)
-                    r = b.push()
-                    r.ts_ns = self._ts(iface, t) if btype != 3 else 0
-                    r.caplen = caplen
-                    r.wire_len = wirelen
-                    r.frame_offset = <uint32_t>(self.pos + dataoff)
-                    r.linktype = self.ifaces[iface].linktype
-                    r.iface = <uint16_t>(self.iface_base + iface)
-                    r.index = total - 1
+                        if body < 20:
+                            raise self.error_at(where, "packet block is too short")
+                        if btype == 6:
+                            iface = rd32(p + 8, self.swap)
+                        else:
+                            iface = rd16(p + 8, self.swap)
+                        t = (<uint64_t>rd32(p + 12, self.swap) << 32) | rd32(p + 16, self.swap)
+                        caplen = rd32(p + 20, self.swap)
+                        wirelen = rd32(p + 24, self.swap)
+                        dataoff = 28
+                        if caplen > body - 20:
+                            raise self.error_at(where, f"packet length {caplen} runs past its block ({body - 20} bytes)")
+                        optoff = dataoff + ((caplen + 3) & ~3)
+                    if iface < self.n_ifaces:
+                        it = &self.ifaces[iface]
+                    elif <Py_ssize_t>iface - self.n_ifaces < self.section_dropped:
+                        it = &self.dropped_iface
+                    else:
+                        raise self.error_at(where, f"packet refers to interface {iface}, but the section defines {self.n_ifaces + self.section_dropped}")
+                    comment = None
                     if optoff >= 0 and optoff < blen - 4:
-                        for code, val in self._options(p + optoff, blen - 4 - optoff, where):
-                            if code == 1:
-                                if b.comments is None:
-                                    b.comments = {}
-                                prev = b.comments.get(b.n - 1)
-                                text = val.decode("utf-8", "replace")
-                                b.comments[b.n - 1] = text if prev is None else prev + "\n" + text
-            else:
-                self.blocks_skipped += 1
-            self.pos += blen
+                        # before the record is pushed: a bad option leaves no half-made record
+                        comment = self._packet_comment(p + optoff, blen - 4 - optoff, where)
+                    total += 1
+                    if self.bpf is None or self.bpf.accept(p + dataoff, caplen, wirelen,
+                                                           it.linktype):
+                        if b is None:
+                            b = self._new_batch(max_packets)
+                        r = b.push()
+                        if btype != 3:
+                            if wc_units_to_ns(t, it.kind, it.k, it.offset_s, &ts):
+                                r.anomalies = A_TIMESTAMP_RANGE
+                                self.n_bad_ts += 1
+                            r.ts_ns = ts
+                        r.caplen = caplen
+                        r.wire_len = wirelen
+                        r.frame_offset = <uint32_t>(self.pos + dataoff)
+                        r.linktype = it.linktype
+                        r.iface = it.index
+                        if it.index == IFACE_NONE:
+                            r.anomalies |= A_IFACE_DROPPED
+                            self.packets_iface_dropped += 1
+                        r.index = total - 1
+                        if comment is not None:
+                            if b.comments is None:
+                                b.comments = {}
+                            b.comments[b.n - 1] = comment
+                else:
+                    self.blocks_skipped += 1
+                self.pos += blen
+        except CaptureFileError as exc:
+            self.packets_read = total
+            if b is None or b.n == 0:
+                raise
+            self.error = exc        # raised by the next read_batch, after this batch
         self.packets_read = total
         if b is None:
             return None
@@ -1988,6 +2254,7 @@ _STOP_REASONS = {R_OK: None, R_TRUNCATED_HEADER: "truncated header",
                  R_NON_FIRST_FRAGMENT: "non-first fragment",
                  R_FRAGMENTED_HEADER: "fragmented header"}
 ANOMALIES = {
+    **READER_ANOMALIES,     # the reader's own, defined with the reader
     A_SNAPLEN_CUT: "frame cut by snaplen",
     A_CAPLEN_GT_WIRE: "captured length exceeds wire length",
     A_IP_LEN_BEYOND_CAPTURE: "IP length beyond captured bytes",

@@ -4,6 +4,14 @@ Files are read by wirecraft's own Cython reader (pcap in both byte orders and
 both time resolutions, pcapng with every interface's link type and time
 resolution, gzip-compressed either way), in batches of frames that share one
 buffer, so memory stays flat however large the file is.
+
+Damaged files never cost the packets before the damage.  Every good packet is
+delivered first (iteration, `batches()`, `table()`); then, with ``errors="warn"``
+(the default) reading ends with a `CaptureDamagedWarning` and `Capture.error` holds
+the CaptureFileError (path, offset, reason), while ``errors="raise"`` raises it.
+A file in which not even the first record can be read raises either way.  A file cut
+short (last record, or the gzip stream) warns with `CaptureTruncatedWarning`.
+Offsets of gzip files count bytes of the uncompressed stream.
 """
 
 from __future__ import annotations
@@ -15,7 +23,13 @@ import warnings
 from collections.abc import Iterable, Iterator
 
 from . import _ext
-from .errors import CaptureFileError
+from .errors import (
+    CaptureDamagedWarning,
+    CaptureFileError,
+    CaptureLimitWarning,
+    CaptureTruncatedWarning,
+    CaptureWarning,
+)
 
 # typing is imported by type checkers only: at run time it costs ~10 ms of start-up
 TYPE_CHECKING = False
@@ -31,15 +45,237 @@ DEFAULT_BATCH = 4096
 CHUNK = 1 << 20
 TABLE_FIRST_CHUNK = 1 << 15   # records in table()'s first array (6.5 MB: huge pages); later ones double
 TABLE_MAX_CHUNK = 1 << 17     # ... up to this many (26 MB); arrays are calloc'd, untouched pages cost nothing
+GZIP_IN_CHUNK = 1 << 16      # compressed bytes read at a time (bounds the error-path replay)
+ERRORS = ("warn", "raise")
 
 
-class CaptureTruncatedWarning(UserWarning):
-    """The last record of a capture file was cut short; the packets before it were read."""
+class _GzipStream(io.RawIOBase):
+    """Decompresses a gzip file (RFC 1952) with zlib itself, so that every error is ours.
+
+    Every byte the stream yields is delivered before a problem is reported: corrupt
+    deflate data is replayed byte by byte from the last good state to recover the output
+    up to the damage; then `readinto` raises CaptureFileError (offset = uncompressed bytes
+    delivered).  A bad CRC-32/ISIZE trailer or a bad member header raises the same way
+    after the member's data.  A stream cut short ends like a file (readinto returns 0)
+    and sets `truncated`; concatenated members are read in turn; trailing zero bytes are
+    padding; other trailing data ends the stream and sets `trailing`.
+    """
+
+    def __init__(self, raw: IO[bytes], path: str) -> None:
+        import zlib
+
+        super().__init__()
+        self._zlib = zlib
+        self._raw = raw
+        self._path = path
+        self._in = b""            # compressed bytes read, from file offset _in_pos
+        self._in_pos = 0
+        self._ip = 0              # parse position in _in
+        self._raw_eof = False
+        self._d: Any = None       # the current member's decompressor; None between members
+        self._crc = 0
+        self._size = 0
+        self._pending = b""       # output to deliver before _error
+        self._error: CaptureFileError | None = None
+        self._done = False
+        self.out_pos = 0          # uncompressed bytes delivered
+        self.members = 0
+        self.truncated: tuple[int, str] | None = None
+        self.trailing: tuple[int, str] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        """Position in the compressed file (what a progress bar over the file size needs)."""
+        return self._in_pos + self._ip
+
+    def close(self) -> None:
+        self._d = None
+        super().close()
+
+    # -- input -----------------------------------------------------------------
+    def _where(self) -> int:
+        return self._in_pos + self._ip
+
+    def _more(self, need: int) -> bool:
+        """Make `need` unparsed compressed bytes available; False at end of file."""
+        while len(self._in) - self._ip < need:
+            if self._raw_eof:
+                return False
+            chunk = self._raw.read(GZIP_IN_CHUNK)
+            if not chunk:
+                self._raw_eof = True
+                return False
+            self._in_pos += self._ip
+            self._in = self._in[self._ip:] + chunk
+            self._ip = 0
+        return True
+
+    def _fail(self, reason: str, extra: bytes = b"") -> None:
+        self._pending += extra
+        self._error = CaptureFileError(self._path, self.out_pos + len(self._pending),
+                                       f"{reason} (compressed byte {self._where()})")
+        self._done = True
+
+    def _cut(self, reason: str) -> None:
+        self.truncated = (self.out_pos + len(self._pending),
+                          f"{reason} (compressed byte {self._where()})")
+        self._done = True
+
+    def _start_member(self) -> None:
+        """Parse a member header at the input position, or end the stream."""
+        if not self._more(1):
+            self._done = True
+            return
+        if not self._more(2) or self._in[self._ip:self._ip + 2] != b"\x1f\x8b":
+            if self.members == 0:
+                self._fail("not gzip data")
+                return
+            start = self._where()
+            # zero bytes after the last member are padding (gzip(1) ignores them too)
+            while True:
+                rest = self._in[self._ip:]
+                if rest.strip(b"\0"):
+                    self.trailing = (start, "data after the last gzip member is not gzip: "
+                                            "ignored")
+                    self._done = True
+                    return
+                self._ip = len(self._in)
+                if not self._more(1):
+                    self._done = True
+                    return
+        if not self._more(10):
+            self._cut("gzip member header is cut short")
+            return
+        h = self._in[self._ip:self._ip + 10]
+        if h[2] != 8:
+            self._fail(f"gzip member uses compression method {h[2]}, not deflate")
+            return
+        flags = h[3]
+        if flags & 0xE0:
+            self._fail(f"gzip member header has reserved flags 0x{flags:02x}")
+            return
+        i = 10
+        if flags & 4:                                   # FEXTRA
+            if not self._more(i + 2):
+                self._cut("gzip member header is cut short")
+                return
+            xlen = self._in[self._ip + i] | self._in[self._ip + i + 1] << 8
+            i += 2 + xlen
+        for bit in (8, 16):                             # FNAME, FCOMMENT: zero-terminated
+            if flags & bit:
+                while True:
+                    if not self._more(i + 1):
+                        self._cut("gzip member header is cut short")
+                        return
+                    end = self._in.find(b"\0", self._ip + i)
+                    if end >= 0:
+                        i = end - self._ip + 1
+                        break
+                    i = len(self._in) - self._ip
+        if flags & 2:                                   # FHCRC
+            i += 2
+        if not self._more(i):
+            self._cut("gzip member header is cut short")
+            return
+        self._ip += i
+        self._d = self._zlib.decompressobj(-self._zlib.MAX_WBITS)
+        self._crc = 0
+        self._size = 0
+
+    def _replay(self, d: Any, data: memoryview) -> bytes:
+        """The output of `data` up to the first byte zlib rejects, from decompressor state `d`."""
+        zlib = self._zlib
+        out = []
+        step = 4096
+        i = 0
+        while i < len(data):
+            saved = d.copy()
+            try:
+                out.append(d.decompress(data[i:i + step]))
+                i += step
+                continue
+            except zlib.error:
+                d = saved
+            for j in range(i, min(i + step, len(data))):
+                try:
+                    out.append(d.decompress(data[j:j + 1]))
+                except zlib.error:
+                    return b"".join(out)
+            break
+        return b"".join(out)
+
+    def _inflate(self, room: int) -> bytes:
+        """Up to `room` bytes of the current member; b"" when the stream ended or failed."""
+        zlib = self._zlib
+        d = self._d
+        while True:
+            if self._ip >= len(self._in) and not self._more(1):
+                self._cut("gzip stream is cut short inside compressed data")
+                return b""
+            data = memoryview(self._in)[self._ip:]
+            saved = d.copy()
+            try:
+                out = d.decompress(data, room)
+            except zlib.error as exc:
+                out = self._replay(saved, data)
+                self._fail(f"gzip data is corrupt ({exc})", out)
+                return b""
+            self._ip += len(data) - len(d.unconsumed_tail) - len(d.unused_data)
+            data.release()
+            self._crc = zlib.crc32(out, self._crc)
+            self._size += len(out)
+            if d.eof:
+                self._d = None
+                self.members += 1
+                if not self._more(8):
+                    self._pending += out
+                    self._cut("gzip member trailer is cut short")
+                    return b""
+                crc = int.from_bytes(self._in[self._ip:self._ip + 4], "little")
+                isize = int.from_bytes(self._in[self._ip + 4:self._ip + 8], "little")
+                if crc != self._crc:
+                    self._fail(f"gzip CRC-32 check failed (stored 0x{crc:08x}, data "
+                               f"0x{self._crc:08x})", out)
+                    return b""
+                if isize != self._size & 0xFFFFFFFF:
+                    self._fail(f"gzip length check failed (stored {isize}, data "
+                               f"{self._size & 0xFFFFFFFF} mod 2**32)", out)
+                    return b""
+                self._ip += 8
+                return out
+            if out:
+                return out
+
+    def readinto(self, b: Any) -> int:  # type: ignore[override]
+        view = memoryview(b).cast("B")
+        room = len(view)
+        while True:
+            if self._pending:
+                k = min(room, len(self._pending))
+                view[:k] = self._pending[:k]
+                self._pending = self._pending[k:]
+                self.out_pos += k
+                return k
+            if self._error is not None:
+                raise self._error
+            if self._done or room == 0:
+                return 0
+            if self._d is None:
+                self._start_member()
+                continue
+            out = self._inflate(room)
+            if out:
+                view[:len(out)] = out
+                self.out_pos += len(out)
+                return len(out)
 
 
-def _open_file(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], str, bool, bool]:
-    """(binary file object, display name, whether we own it, whether it is our gzip
-    wrapper), gunzipping transparently."""
+def _open_file(source: str | os.PathLike[str] | IO[bytes]
+               ) -> tuple[IO[bytes], str, bool, _GzipStream | None, IO[bytes]]:
+    """(binary file object, display name, whether we own the raw file, our gzip wrapper
+    or None, the raw file), gunzipping transparently."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         try:
@@ -53,11 +289,9 @@ def _open_file(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], s
         owned = False
     head = _peek(raw, 2)
     if head == b"\x1f\x8b":
-        import gzip  # only for compressed captures
-
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-        return raw, str(path), owned, True
-    return raw, str(path), owned, False
+        gz = _GzipStream(raw, str(path))
+        return gz, str(path), owned, gz, raw  # type: ignore[return-value]
+    return raw, str(path), owned, None, raw
 
 
 def _peek(f: IO[bytes], n: int) -> bytes:
@@ -79,28 +313,45 @@ class Capture:
     Works as a context manager; the file is closed at the end of iteration
     or on `close()`.  `stats` says how many packets were read and matched
     and whether the last record was cut short.
+
+    `errors` says what damage after the first record does once every packet before it
+    has been delivered: "warn" (default) ends the stream with a CaptureDamagedWarning and
+    keeps the CaptureFileError in `error`; "raise" raises it.  Metadata caps
+    (`_core.READER_LIMITS`) that dropped something are in `limits_hit` and warned about
+    once with CaptureLimitWarning.
     """
 
     def __init__(self, source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
                  batch_size: int = DEFAULT_BATCH, snaplen: int = 262144,
-                 checksums: bool = False) -> None:
+                 errors: str = "warn", checksums: bool = False) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
-        self._file, self.path, self._owned, self._gzip = _open_file(source)
+        if errors not in ERRORS:
+            raise ValueError(f"errors must be one of {ERRORS}, not {errors!r}")
+        self._file, self.path, self._owned, self._gz, self._raw = _open_file(source)
         self.filter = filter
         self.batch_size = batch_size
+        self.errors = errors
         self.checksums = checksums  # verify checksums: bad ones become `problems`
-        bpf = _core.Filter(filter, snaplen) if filter else None
+        self._warned = False
         try:
+            bpf = _core.Filter(filter, snaplen) if filter else None
             self._reader = _core.Reader(self._file, self.path, CHUNK, bpf)
         except (OSError, EOFError) as exc:
             self.close()
             raise CaptureFileError(self.path, 0, f"cannot read: {exc}") from None
+        except CaptureFileError:
+            self.close()
+            gz = self._gz
+            if gz is not None and gz.truncated is not None:
+                # the header itself was lost with the end of the gzip stream: say so
+                raise CaptureFileError(self.path, gz.truncated[0], f"{gz.truncated[1]}, before "
+                                       "the capture header was complete") from None
+            raise
         except BaseException:
             self.close()
             raise
-        self._started = False
-        self._warned = False
+        self._reader.soft = errors == "warn"
 
     # -- information -------------------------------------------------------
     @property
@@ -125,18 +376,38 @@ class Capture:
 
     @property
     def stats(self) -> dict[str, Any]:
+        """Counters so far: packets read and matched, blocks skipped, truncation, the error
+        that ended reading, packets with a bad timestamp, and what reader caps dropped."""
         r = self._reader
         return {
             "packets_read": r.packets_read,
             "packets_matched": r.packets_matched,
             "blocks_skipped": r.blocks_skipped,
-            "truncated": r.truncated,
+            "truncated": self.truncated,
+            "error": r.error,
+            "bad_timestamps": r.bad_timestamps,
+            "limits_hit": r.limits_hit,
         }
 
     @property
     def truncated(self) -> tuple[int, str] | None:
-        """(byte offset, reason) if the last record was cut short, else None."""
+        """(byte offset, reason) if the file (last record or gzip stream) was cut short, else
+        None.  Offsets of gzip files are in the uncompressed stream."""
+        gz = self._gz
+        if gz is not None and gz.truncated is not None:
+            return gz.truncated
         return self._reader.truncated
+
+    @property
+    def error(self) -> CaptureFileError | None:
+        """The CaptureFileError that ended reading early (damage after good packets), if any."""
+        return self._reader.error
+
+    @property
+    def limits_hit(self) -> dict[str, int]:
+        """What the reader's metadata caps dropped so far, by kind (empty when nothing); see
+        `_core.READER_LIMITS` for the caps and `Reader.limits_hit` for the kinds."""
+        return self._reader.limits_hit
 
     # -- reading -----------------------------------------------------------
     def raw_batches(self, size: int | None = None) -> Iterator[Batch]:
@@ -145,10 +416,7 @@ class Capture:
         reader = self._reader
         try:
             while True:
-                try:
-                    b = reader.read_batch(n)
-                except (OSError, EOFError) as exc:
-                    raise CaptureFileError(self.path, -1, f"cannot read: {exc}") from None
+                b = reader.read_batch(n)
                 if b is None:
                     break
                 if self.checksums:
@@ -158,15 +426,30 @@ class Capture:
             self._report_truncation()
 
     def _report_truncation(self) -> None:
-        t = self._reader.truncated
-        if t is not None and not self._warned:
-            self._warned = True
-            warnings.warn(
-                f"{self.path}: at byte {t[0]}: {t[1]}; {self._reader.packets_read} complete "
-                "packets were read before it",
-                CaptureTruncatedWarning,
-                stacklevel=3,
-            )
+        """Warn once, at the end of reading, about truncation, damage read past (errors="warn"),
+        trailing data after a gzip stream and metadata caps that dropped something."""
+        if self._warned:
+            return
+        self._warned = True
+        r = self._reader
+        n = r.packets_read
+        t = self.truncated
+        if t is not None:
+            warnings.warn(f"{self.path}: at byte {t[0]}: {t[1]}; {n} complete packets were "
+                          "read before it", CaptureTruncatedWarning, stacklevel=3)
+        gz = self._gz
+        if gz is not None and gz.trailing is not None:
+            warnings.warn(f"{self.path}: at compressed byte {gz.trailing[0]}: {gz.trailing[1]}",
+                          CaptureWarning, stacklevel=3)
+        err = r.error
+        if err is not None and r.soft and n > 0:
+            warnings.warn(CaptureDamagedWarning(
+                f"{err}; reading stopped there, after {n} packets", err), stacklevel=3)
+        hit = r.limits_hit
+        if hit:
+            what = ", ".join(f"{k}={v}" for k, v in hit.items())
+            warnings.warn(f"{self.path}: reader limits dropped metadata ({what}); see "
+                          "Capture.limits_hit", CaptureLimitWarning, stacklevel=3)
 
     def __iter__(self) -> Iterator[Packet]:
         if self.checksums:
@@ -186,6 +469,11 @@ class Capture:
         Records are decoded straight into a few large arrays (growing geometrically), and
         each batch's frames are released as soon as they are decoded, so the read buffer is
         reused and the only memory that grows is the records themselves.
+
+        On a damaged file the rows before the damage are kept: with errors="warn" the
+        Table is returned with the CaptureFileError in its `error` attribute (None on a
+        clean file) and a CaptureDamagedWarning; with errors="raise" the CaptureFileError is
+        raised with those rows in its `table` attribute.
         """
         import numpy as np
 
@@ -199,6 +487,7 @@ class Capture:
         # np.zeros: fresh pages come zeroed from the kernel, so the decoder skips clearing
         area = np.zeros(cap * rsize, dtype=np.uint8)
         used = 0
+        failed: CaptureFileError | None = None
         try:
             while True:
                 if cap - used < step:
@@ -209,8 +498,11 @@ class Capture:
                 target = area[used * rsize:(used + step) * rsize]
                 try:
                     b = reader.read_batch(step, target, True)
-                except (OSError, EOFError) as exc:
-                    raise CaptureFileError(self.path, -1, f"cannot read: {exc}") from None
+                except CaptureFileError as exc:
+                    if not reader.packets_read:
+                        raise       # not even one record: the file is not a readable capture
+                    failed = exc
+                    break
                 if b is None:
                     break
                 if self.checksums:
@@ -225,13 +517,19 @@ class Capture:
             if used * 2 < cap:
                 last = last.copy()  # do not pin a mostly empty chunk
             chunks.append(last.view(RECORD_DTYPE))
-        return Table(chunks)
+        table = Table(chunks)
+        table.error = reader.error  # type: ignore[attr-defined]
+        if failed is not None:
+            failed.table = table
+            raise failed
+        return table
 
     def close(self) -> None:
+        """Close the file (a caller's file object stays open; our gzip wrapper is closed)."""
+        if self._gz is not None:
+            self._gz.close()
         if self._owned:
-            self._file.close()
-        elif self._gzip:  # our wrapper around a caller's file (which stays open)
-            self._file.close()
+            self._raw.close()
 
     def __enter__(self) -> Capture:
         return self
@@ -244,23 +542,28 @@ class Capture:
 
 
 def open(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,  # noqa: A001
-         batch_size: int = DEFAULT_BATCH, checksums: bool = False) -> Capture:
+         batch_size: int = DEFAULT_BATCH, errors: str = "warn",
+         checksums: bool = False) -> Capture:
     """Open a pcap/pcapng file (optionally gzip-compressed) for streaming.
 
     `filter` is a BPF expression (tcpdump syntax) compiled by libpcap and run
-    over every batch in C. `checksums=True` verifies IPv4/TCP/UDP/ICMP/ICMPv6
-    checksums (in C, once per batch): a wrong one is named in `Packet.problems`
-    ('tcp_bad_checksum', ...) and set in the `anomalies` column.
+    over every batch in C.  `errors` ("warn" or "raise") is what damage after good
+    packets does once they are delivered (see Capture).  `checksums=True` verifies
+    IPv4/TCP/UDP/ICMP/ICMPv6 checksums (in C, once per batch): a wrong one is named in
+    `Packet.problems` ('tcp_bad_checksum', ...) and set in the `anomalies` column.
     """
-    return Capture(source, filter=filter, batch_size=batch_size, checksums=checksums)
+    return Capture(source, filter=filter, batch_size=batch_size, errors=errors,
+                   checksums=checksums)
 
 
 def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
-         checksums: bool = False) -> Iterator[Packet]:
+         errors: str = "warn", checksums: bool = False) -> Iterator[Packet]:
     """Iterate over the Packets of a capture file; the file closes when iteration ends.
 
-    `checksums=True`: as for `open`."""
-    cap = Capture(source, filter=filter, checksums=checksums)
+    Damage after good packets ends the iteration after them with a CaptureDamagedWarning
+    (errors="warn", the default, so protocol logs built from a path keep what was read) or
+    raises the CaptureFileError (errors="raise").  `checksums=True`: as for `open`."""
+    cap = Capture(source, filter=filter, errors=errors, checksums=checksums)
     if checksums:
         def verified() -> Iterator[Packet]:
             try:
@@ -326,7 +629,10 @@ def packets(source: Any) -> Iterator[Packet]:
 
 __all__ = [
     "Capture",
+    "CaptureDamagedWarning",
+    "CaptureLimitWarning",
     "CaptureTruncatedWarning",
+    "CaptureWarning",
     "batch_from_buffer",
     "batch_from_pcapy",
     "decode",
