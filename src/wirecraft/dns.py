@@ -83,20 +83,30 @@ class TCPMessageFramer:
     """Sans-IO splitter of one direction of a DNS-over-TCP connection (RFC 7766 8).
 
     Feed the reassembled bytes in order; `feed` returns the complete messages (without
-    their 2-byte length) in order, holding a partial one until the rest arrives. After
-    a gap in the stream call `reset()`: the framing is lost and the partial is dropped.
-    Memory held is at most one message (65535 bytes) plus the unread tail of a feed.
+    their 2-byte length) in order, holding a partial one until the rest arrives. At a
+    gap or at the end of the stream call `cut(lost)`: it returns the start of a message
+    that the gap or the end cut short (to be decoded and flagged, not dropped), and when
+    the gap lies inside that message the framing resumes right after it. `reset()`
+    forgets the partial. Memory held is at most one message (65535 bytes) plus the
+    unread tail of a feed. `truncated` counts the messages cut, `dropped` the bytes.
     """
 
-    __slots__ = ("_buf", "messages", "dropped")
+    __slots__ = ("_buf", "_skip", "messages", "dropped", "truncated")
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._skip = 0      # bytes still to come of a message a gap cut (not framed)
         self.messages = 0
         self.dropped = 0
+        self.truncated = 0
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add bytes; return the messages completed by them (possibly several, or none)."""
+        if self._skip:
+            taken = min(self._skip, len(data))
+            self._skip -= taken
+            self.dropped += taken
+            data = data[taken:]
         buf = self._buf
         buf += data
         out: list[bytes] = []
@@ -122,8 +132,30 @@ class TCPMessageFramer:
         """Forget the partial message (after a gap); returns how many bytes were dropped."""
         dropped = len(self._buf)
         self._buf.clear()
+        self._skip = 0
         self.dropped += dropped
         return dropped
+
+    def cut(self, lost: int = 0) -> bytes | None:
+        """The stream was cut: `lost` bytes never captured (a gap), or its end (lost 0).
+
+        Returns the part of a message whose length prefix promised more than arrived
+        (counted in `truncated`), else None. When the gap is shorter than what that
+        message still needed, the bytes after the gap up to its end are skipped, so the
+        messages after it are framed right; otherwise framing restarts after the gap."""
+        buf = self._buf
+        partial = None
+        self._skip = 0
+        if len(buf) >= 2:
+            length = (buf[0] << 8) | buf[1]
+            partial = bytes(buf[2:])
+            rest = length - len(partial)
+            if lost < rest:
+                self._skip = rest - lost
+            self.truncated += 1
+        self.dropped += len(buf) - (len(partial) + 2 if partial is not None else 0)
+        buf.clear()
+        return partial
 
 
 def _event_class() -> type:
@@ -233,7 +265,10 @@ class _TCPStreams:
     messages by a TCPMessageFramer; a gap drops the partial message and restarts framing.
 
     feed(pkt) returns the messages the packet completed as (time_ns, src, src_port, dst,
-    dst_port, raw); flush() returns those completed when the input ends.
+    dst_port, raw, problem); flush() returns those completed when the input ends. problem
+    is None, or "tcp_message_truncated" for a message that a gap or the connection's end
+    cut short (its length prefix promised more than the stream carried): decoded as far
+    as it goes, not dropped.
     """
 
     def __init__(self, reassembly: Any) -> None:
@@ -249,20 +284,31 @@ class _TCPStreams:
             f = self._framers[key] = TCPMessageFramer()
         return f
 
-    def _on_data(self, conn: Any, direction: int, data: bytes) -> None:
+    @staticmethod
+    def _ends(conn: Any, direction: int) -> tuple:
         if direction == 0:
-            ends = (conn.client, conn.client_port, conn.server, conn.server_port)
-        else:
-            ends = (conn.server, conn.server_port, conn.client, conn.client_port)
+            return conn.client, conn.client_port, conn.server, conn.server_port
+        return conn.server, conn.server_port, conn.client, conn.client_port
+
+    def _on_data(self, conn: Any, direction: int, data: bytes) -> None:
+        ends = self._ends(conn, direction)
         for raw in self._framer(conn, direction).feed(data):
-            self._out.append((conn.last_ns, *ends, raw))
+            self._out.append((conn.last_ns, *ends, raw, None))
+
+    def _cut(self, conn: Any, direction: int, framer: TCPMessageFramer, lost: int) -> None:
+        partial = framer.cut(lost)
+        if partial is not None:
+            self._out.append((conn.last_ns, *self._ends(conn, direction), partial,
+                              "tcp_message_truncated"))
 
     def _on_gap(self, conn: Any, direction: int, size: int) -> None:
-        self._framer(conn, direction).reset()
+        self._cut(conn, direction, self._framer(conn, direction), size)
 
     def _on_close(self, conn: Any) -> None:
-        self._framers.pop((id(conn), 0), None)
-        self._framers.pop((id(conn), 1), None)
+        for direction in (0, 1):
+            framer = self._framers.pop((id(conn), direction), None)
+            if framer is not None:
+                self._cut(conn, direction, framer, 0)
 
     def feed(self, pkt: Any) -> list[tuple]:
         self._r.feed(pkt)
@@ -284,7 +330,7 @@ class _TCPInOrder:
     def feed(self, pkt: Any) -> list[tuple]:
         ip = pkt.ip
         seg = pkt.tcp
-        return [(pkt.time_ns, ip.src, seg.src_port, ip.dst, seg.dst_port, raw)
+        return [(pkt.time_ns, ip.src, seg.src_port, ip.dst, seg.dst_port, raw, None)
                 for raw in self._f.feed(pkt)]
 
     def flush(self) -> list[tuple]:
@@ -356,10 +402,16 @@ def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
         seg = pkt.tcp if tcp else None
         if seg is None or (seg.src_port not in port_set and seg.dst_port not in port_set):
             continue
-        for ts, src, sp, dst, dp, raw in streams.feed(pkt):
-            yield DNSEvent(pkt.index, ts, "tcp", src, sp, dst, dp, decode_msg(raw))
-    for ts, src, sp, dst, dp, raw in streams.flush():
-        yield DNSEvent(-1, ts, "tcp", src, sp, dst, dp, decode_msg(raw))
+        for ts, src, sp, dst, dp, raw, problem in streams.feed(pkt):
+            msg = decode_msg(raw)
+            if problem is not None:
+                msg.problems.append(problem)
+            yield DNSEvent(pkt.index, ts, "tcp", src, sp, dst, dp, msg)
+    for ts, src, sp, dst, dp, raw, problem in streams.flush():
+        msg = decode_msg(raw)
+        if problem is not None:
+            msg.problems.append(problem)
+        yield DNSEvent(-1, ts, "tcp", src, sp, dst, dp, msg)
 
 
 # --- transactions -----------------------------------------------------------------------
@@ -561,13 +613,13 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     streams = _LazyTCP()
 
     def on_tcp(pkt: Any) -> None:
-        for ts, src, sp, dst, dp, raw in streams.feed(pkt):
-            builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        for ts, src, sp, dst, dp, raw, problem in streams.feed(pkt):
+            builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
 
     builder = _dns.TransactionBuilder(port_set, timeout, on_tcp)
     _feed_all(builder, source, port_set, on_tcp)
-    for ts, src, sp, dst, dp, raw in streams.flush():
-        builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+    for ts, src, sp, dst, dp, raw, problem in streams.flush():
+        builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
     return TransactionTable(builder.columns())
 
 
@@ -621,8 +673,8 @@ class TransactionTracker:
 
     def _tcp(self, pkt: Any) -> None:
         feed = self._builder.feed
-        for ts, src, sp, dst, dp, raw in self._streams.feed(pkt):
-            feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        for ts, src, sp, dst, dp, raw, problem in self._streams.feed(pkt):
+            feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
 
     def feed(self, pkt: Any) -> list[dict[str, Any]]:
         """Feed one Packet; returns the rows it completed (often none)."""
@@ -632,8 +684,8 @@ class TransactionTracker:
     def flush(self) -> list[dict[str, Any]]:
         """End of input: TCP data still held is framed, then every remaining row."""
         feed = self._builder.feed
-        for ts, src, sp, dst, dp, raw in self._streams.flush():
-            feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        for ts, src, sp, dst, dp, raw, problem in self._streams.flush():
+            feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
         return self._rows(self._builder.take(0, True))
 
     @property
