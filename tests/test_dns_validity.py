@@ -59,6 +59,17 @@ def problems(wire: bytes) -> set[str]:
     return full
 
 
+def dnspython_accepts(wire: bytes) -> bool:
+    """The oracle: dnspython parses the message (it checks ECS, cookie and EDE options)."""
+    try:
+        dns.message.from_wire(wire)
+    except dns.exception.DNSException:
+        return False
+    except ValueError:     # dnspython lets a UnicodeDecodeError of EDE text through
+        return False
+    return True
+
+
 # ---------------------------------------------------------------- UPDATE (RFC 2136)
 
 UPDATE = 5 << 11
@@ -128,20 +139,37 @@ def ecs(family: int, source: int, scope: int, addr: bytes) -> bytes:
     return struct.pack("!HBB", family, source, scope) + addr
 
 
+def _prefix_bytes(source: int, fill: int = 0xA5) -> bytes:
+    """The fewest bytes holding `source` prefix bits, every bit past the prefix zero."""
+    need = (source + 7) // 8
+    out = bytearray([fill] * need)
+    if source % 8:
+        out[-1] &= (0xFF << (8 - source % 8)) & 0xFF
+    return bytes(out)
+
+
 @pytest.mark.parametrize("family", [0, 1, 2, 3, 9, 65535])
 def test_ecs_every_family_and_prefix(family):
     bits = {1: 32, 2: 128}.get(family, 32)
-    for source in list(range(0, 130)) + [200, 255]:
-        need = (source + 7) // 8
+    for source in [*range(0, 130), 200, 255]:
         for extra in (0, 1):
-            addr = bytes([0xC0] * need + [0] * extra)
-            if source % 8 and need:
-                last = 0xFF << (8 - source % 8) & 0xFF
-                addr = bytes([0xC0] * (need - 1) + [last & 0xC0 or 0x80 & last] + [0] * extra)
+            addr = _prefix_bytes(source) + bytes(extra)
             wire = message(qd=[question()], ar=[opt([(8, ecs(family, source, 0, addr))])])
             got = {p for p in problems(wire) if p.startswith("edns_ecs")}
             valid = family in (1, 2) and source <= bits and extra == 0
             assert (got == set()) == valid, (family, source, extra, got)
+            assert dnspython_accepts(wire) == valid, (family, source, extra)
+
+
+@pytest.mark.parametrize("family", [1, 2])
+def test_ecs_bits_past_the_prefix(family):
+    for source in range(1, 33 if family == 1 else 129):
+        if source % 8 == 0:
+            continue
+        addr = bytearray(_prefix_bytes(source))
+        addr[-1] |= 1 << (7 - source % 8)      # the first bit past the prefix
+        wire = message(qd=[question()], ar=[opt([(8, ecs(family, source, 0, bytes(addr)))])])
+        assert "edns_ecs_address_bits_past_prefix" in problems(wire), source
 
 
 @pytest.mark.parametrize("family,source,addr,flag", [
@@ -184,6 +212,7 @@ def test_cookie_every_length(length):
     wire = message(qd=[question()], ar=[opt([(10, bytes(range(length)))])])
     bad = "edns_cookie_bad_length" in problems(wire)
     assert bad == (not (length == 8 or 16 <= length <= 40))
+    assert bad == (not dnspython_accepts(wire))
 
 
 @pytest.mark.parametrize("length", range(0, 6))
@@ -205,6 +234,7 @@ def test_ede_length_and_text(info):
     except UnicodeDecodeError:
         utf8 = False
     assert ("edns_ede_bad_text" in got) == (len(info) >= 2 and not utf8)
+    assert bool(got) == (not dnspython_accepts(wire))
 
 
 def test_multiple_opt_and_opt_outside_additional():
@@ -245,7 +275,9 @@ def _svcb_wire(rtype: int, rdata: bytes) -> bytes:
     ([(0, b"\x00\x01\x00\x01"), ALPN], "svcb_mandatory_order"),
 ])
 def test_svcb_rules(rtype, params, flag):
-    assert flag in problems(_svcb_wire(rtype, svcb(1, params, "svc.example.org")))
+    wire = _svcb_wire(rtype, svcb(1, params, "svc.example.org"))
+    assert flag in problems(wire)
+    assert not dnspython_accepts(wire)
 
 
 @pytest.mark.parametrize("rtype", [64, 65])
@@ -369,3 +401,23 @@ def test_framer_cut_and_skip():
     assert f.cut(2) == b"ab" and f.truncated == 1
     assert f.feed(b"c\x00\x01z") == [b"z"]      # "c" ends the cut message
     assert f.cut(0) is None
+
+
+def test_svcb_param_orders_and_mandatory_lists_agree_with_dnspython():
+    import itertools
+
+    others = [ALPN, PORT, V4, (6, bytes(15) + b"\x01")]
+    mandatories = [None, [1], [3], [1, 3], [3, 1], [0], [4], [1, 1], [6, 4]]
+    checked = 0
+    for mand in mandatories:
+        for size in range(0, 4):
+            for params in itertools.permutations(others, size):
+                plist = list(params)
+                if mand is not None:
+                    plist = [(0, b"".join(struct.pack("!H", k) for k in mand)), *plist]
+                for priority in (0, 1):
+                    wire = _svcb_wire(65, svcb(priority, plist, "svc.example.org"))
+                    ours = problems(wire) == set()
+                    assert ours == dnspython_accepts(wire), (priority, mand, params)
+                    checked += 1
+    assert checked > 500
