@@ -421,3 +421,34 @@ def test_svcb_param_orders_and_mandatory_lists_agree_with_dnspython():
                     assert ours == dnspython_accepts(wire), (priority, mand, params)
                     checked += 1
     assert checked > 500
+
+
+@pytest.mark.parametrize("ending", ["fin", "rst", "none"])
+def test_tcp_message_cut_by_any_end_of_stream(ending):
+    query = message(ident=9, qd=[question("big.example.org", 16)])
+    resp = _answer(9, 5)
+    framed = struct.pack("!H", len(resp)) + resp
+    pkts = tcp_packets(struct.pack("!H", len(query)) + query, framed[:60])
+    if ending != "fin":
+        pkts = [p for p in pkts if not p.tcp.flags & FIN]
+    if ending == "rst":
+        last = pkts[-1]
+        rst = fake_packet(SV, 53, CL, 5300, last.tcp.seq + len(last.payload), 4 | ACK,
+                          ack=last.tcp.ack, time_ns=10**6)
+        rst.udp, rst.index, rst.ip.flags = None, len(pkts), 0
+        pkts.append(rst)
+    rows = wdns.transactions(pkts).to_dicts()
+    assert len(rows) == 1 and rows[0]["status"] == "answered"
+    assert "tcp_message_truncated" in rows[0]["problems"]
+    tracker = wdns.TransactionTracker()
+    live = [row for p in pkts for row in tracker.feed(p)] + tracker.flush()
+    assert len(live) == 1 and "tcp_message_truncated" in live[0]["problems"]
+
+
+def test_whole_tcp_messages_are_not_flagged():
+    query = message(ident=5, qd=[question("big.example.org", 16)])
+    resp = _answer(5, 5)
+    pkts = tcp_packets(struct.pack("!H", len(query)) + query,
+                       struct.pack("!H", len(resp)) + resp)
+    (row,) = wdns.transactions(pkts).to_dicts()
+    assert row["problems"] == [] and row["status"] == "answered"

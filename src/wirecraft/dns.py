@@ -10,7 +10,21 @@ The wire decoder is Cython (`wirecraft._dns`); this module is its Python face:
     table.to_pandas()
 
 RFCs: 1035, 3596, 2782, 3403, 4034, 5155, 6891, 7766 (DNS over TCP framing), 7871,
-7873, 7828, 7830, 8914, 9460, 8945, 3597, 6762 (mDNS), 4795 (LLMNR).
+7873, 7828, 7830, 8914, 9460, 8945, 3597, 6762 (mDNS), 4795 (LLMNR), 2136 (UPDATE),
+1876 (LOC).
+
+Problems beyond the wire form (the message is still decoded): ``edns_ecs_truncated``,
+``edns_ecs_bad_family``, ``edns_ecs_bad_prefix``, ``edns_ecs_bad_address_length``,
+``edns_ecs_address_bits_past_prefix`` (RFC 7871 6), ``edns_cookie_bad_length``
+(RFC 7873 4), ``edns_keepalive_bad_length``, ``edns_expire_bad_length``,
+``edns_ede_truncated``, ``edns_ede_bad_text`` (RFC 8914 2), ``svcb_key_order``,
+``svcb_duplicate_key``, ``svcb_mandatory_self``, ``svcb_mandatory_missing``,
+``svcb_mandatory_order``, ``svcb_alias_with_params`` (RFC 9460 2.2, 8), ``tsig_not_last``
+(RFC 8945 4.1: the last record of the additional section), ``multiple_opt``,
+``opt_outside_additional``. A LOC record of version 0 not 16 bytes long is
+``rdata_malformed``; UPDATE records of class ANY/NONE without rdata are valid.
+DNS over TCP: a message that a gap or the end of the connection cut short (its length
+prefix promised more) is decoded as far as it goes and flagged ``tcp_message_truncated``.
 """
 
 from __future__ import annotations
