@@ -146,6 +146,78 @@ def test_transactions_after_a_gap_are_intact(kinds, length, early):
         check_intact(s.records, txns, lo, lo + length)
 
 
+def run_with_server_gap(script: list[tuple[int, bytes]], lo: int, hi: int) -> Session:
+    """Feed the script with server stream bytes [lo, hi) lost (replies), reported as
+    soon as the client sends again."""
+    s = Session(keep_message=True)
+    off = 0
+    gapped = False
+    for direction, data in script:
+        if direction == CLIENT:
+            if not gapped and off >= hi:
+                s.gap(SERVER, hi - lo)
+                gapped = True
+            s.receive(CLIENT, data)
+            continue
+        a, b = off, off + len(data)
+        off = b
+        if b <= lo or a >= hi:
+            s.receive(SERVER, data)
+            continue
+        if a < lo:
+            s.receive(SERVER, data[:lo - a])
+        if b > hi:
+            s.gap(SERVER, hi - lo)
+            gapped = True
+            s.receive(SERVER, data[hi - a:])
+    if not gapped:
+        s.gap(SERVER, hi - lo)
+    s.close()
+    return s
+
+
+@pytest.mark.parametrize("kinds", [["data", "bdat", "data"], ["bdat", "data", "bdat"]])
+@pytest.mark.parametrize("length", [1, 5, 14, 40])
+def test_lost_replies_do_not_cost_any_message(kinds, length):
+    """Replies lost (a 354 among them): every message is still decoded whole, since
+    what the client sends after DATA tells whether it was accepted."""
+    script, txns = build(kinds)
+    total = sum(len(d) for w, d in script if w == SERVER)
+    for lo in range(0, total - 1, 3):
+        s = run_with_server_gap(script, lo, lo + length)
+        for t in txns:
+            ok = [r for r in s.records if r["mail_from"] == t["mail_from"]
+                  and r["subject"] == t["subject"] and r.get("message") is not None
+                  and hashlib.sha256(r["message"]).hexdigest() == t["sha"]]
+            assert len(ok) == 1, (lo, length, t["mail_from"], s.records)
+
+
+def test_refused_data_with_its_reply_lost_goes_on_with_commands():
+    s = Session(keep_message=True)
+    s.receive(SERVER, GREETING)
+    s.receive(CLIENT, b"MAIL FROM:<a@a.test>\r\nRCPT TO:<b@b.test>\r\nDATA\r\n")
+    s.receive(SERVER, b"250 ok\r\n250 ok\r\n")
+    s.gap(SERVER, len(b"554 no\r\n"))
+    s.receive(CLIENT, b"RSET\r\nMAIL FROM:<c@a.test>\r\nRCPT TO:<d@b.test>\r\nDATA\r\n")
+    s.receive(SERVER, b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+    s.receive(CLIENT, b"Subject: s\r\n\r\nbody\r\n.\r\n")
+    s.receive(SERVER, b"250 ok\r\n")
+    s.close()
+    first, second = s.records
+    assert first["mail_from"] == "a@a.test" and first["size"] is None
+    assert second["mail_from"] == "c@a.test" and second["subject"] == "s"
+    assert second["message"] == b"Subject: s\r\n\r\nbody\r\n" and second["complete"]
+
+
+def test_server_gap_ending_at_a_line_start_keeps_the_next_reply():
+    s = Session()
+    s.receive(SERVER, GREETING)
+    s.receive(CLIENT, b"NOOP\r\nMAIL FROM:<a@a.test>\r\n")
+    s.gap(SERVER, len(b"250 ok\r\n"))
+    ev = s.receive(SERVER, b"250 sender ok\r\n")
+    assert any(getattr(e, "code", None) == 250 for e in ev)
+
+
 def test_gap_inside_bdat_does_not_swallow_next_data():
     """The reported case: a gap in a BDAT chunk, then a DATA transaction."""
     script, txns = build(["bdat", "data"])
@@ -361,3 +433,41 @@ def test_other_caps_are_counted_in_stats():
     assert s.stats["message_bytes_dropped"] == len(b"Subject: s\r\n\r\n" + b"y" * 50 + b"\r\n") - 10
     rec = s.records[0]
     assert "message_truncated" in rec["problems"]
+
+
+def _bounded(fn):
+    """Run fn with a 10 s alarm: a hang becomes a failure, not a stuck test run."""
+    import signal
+
+    def on_alarm(signum, frame):
+        raise TimeoutError("no progress")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 10)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("tail", [b"0123456789ABC\r\nMORE", b"01234", b"0123456789" * 200,
+                                  b"\r\n", b"\nQUIT\r\n", b"0123456789QUIT\r\n"])
+@pytest.mark.parametrize("left", [1, 10, 12])
+def test_bdat_after_gap_always_makes_progress(tail, left):
+    """A chunk's rest after a gap, shorter than the line it starts: no endless loop,
+    every byte kept as chunk data or parsed as a command."""
+    def go() -> Session:
+        s = Session(keep_message=True)
+        s.receive(CLIENT, b"MAIL FROM:<a@a.test>\r\nBDAT %d LAST\r\nxy" % (left + 2 + 5))
+        s.gap(CLIENT, 5)
+        s.receive(CLIENT, tail)
+        s.receive(CLIENT, b"QUIT\r\n")
+        s.close()
+        return s
+
+    s = _bounded(go)
+    (rec,) = s.records
+    assert "gap" in rec["problems"]
+    assert rec["message"].startswith(b"xy")
+    assert len(rec["message"]) <= 2 + left

@@ -133,6 +133,7 @@ _COMMAND_LINE = re.compile(
     rb"|AUTH [A-Z0-9_-]{1,40}(?: [^\s]+)?|VRFY [^\r\n]+|EXPN [^\r\n]+|HELP(?: [^\r\n]*)?"
     rb"|ETRN [^\r\n]+|XCLIENT [^\r\n]+|XFORWARD [^\r\n]+)"
     rb" *\r?\n", re.IGNORECASE)
+_REPLY_LINE = re.compile(rb"[2-5][0-9]{2}(?:[ -][^\r\n]*)?\r?\n")
 _STAT_KEYS = ("transactions_dropped", "rcpt_dropped", "messages_truncated",
               "message_bytes_dropped", "lines_too_long", "replies_too_long",
               "pending_dropped", "gaps", "gap_bytes", "gap_lines_skipped")
@@ -204,6 +205,9 @@ class Session:
         self._bdat_last = False
         self._resync = False      # client bytes were lost: find the next command line
         self._gap_since_mail = False   # a client gap since the last MAIL command
+        self._sresync = False     # server bytes were lost: find the next reply line
+        self._reply_lost = False  # server bytes lost while DATA awaited its reply
+        self._late_354 = False    # DATA's reply taken as lost: a 354 still coming is dropped
         self._pending: list[tuple[str, _Txn | None]] = []   # commands awaiting replies
         self._waiting: list[_Txn] = []   # messages ended, their final reply not yet seen
         self._greeted = False
@@ -258,6 +262,7 @@ class Session:
                 if self._txn is not None:
                     self._txn.size = (self._txn.size or 0) + size
             elif self._mode == _BDAT:
+                self._flush_held_chunk()
                 taken = min(size, self._bdat_left)
                 self._bdat_left -= taken
                 self._txn_problem("gap_in_message")
@@ -273,17 +278,26 @@ class Session:
                 self._cbuf = b""
                 self._cskip = True   # the rest of the cut line is not a command
             else:
+                if self._cbuf:
+                    self.stats["gap_lines_skipped"] += 1   # a line the gap cut
                 self._cbuf = b""
                 self._cskip = False
                 self._resync = True   # lines up to the next command line are dropped
         else:
             self._sbuf = b""
-            self._sskip = True
+            self._sskip = False
+            self._sresync = True     # lines up to the next reply line are dropped
             self._reply_lines = []
             self._reply_code = None
             if self._mode == _AUTH:
                 # the reply ending the AUTH exchange may be in the lost bytes
                 self._mode = _COMMAND
+            elif self._mode == _AWAIT_DATA:
+                # the reply to DATA may be among the lost bytes: what the client sends
+                # next tells (a message, or a command after a refusal)
+                self._reply_lost = True
+                if self._cbuf:
+                    self._client(b"")
         return self._events
 
     def close(self) -> list[Event]:
@@ -301,6 +315,8 @@ class Session:
         if self._mode == _BODY and self._cbuf:
             self._message_bytes(self._cbuf)     # a held line start is body, not lost
             self._cbuf = b""
+        elif self._mode == _BDAT:
+            self._flush_held_chunk()
         if self._mode in (_BODY, _BDAT, _AWAIT_DATA) and self._txn is not None \
                 and self._txn.data_started:
             self._txn_problem("message_incomplete")
@@ -376,6 +392,23 @@ class Session:
                 pos += take
                 if self._bdat_left == 0:
                     self._bdat_done()
+            elif mode == _AWAIT_DATA and self._reply_lost:
+                found = _command_at(buf, pos)
+                if found < 0:
+                    break       # too little to tell yet
+                self._reply_lost = False
+                self._late_354 = True
+                for i, (verb, _) in enumerate(self._pending):
+                    if verb == "DATA":
+                        del self._pending[i]
+                        break
+                if found:       # a command: DATA was refused
+                    self._mode = _COMMAND
+                    if self._txn is not None:
+                        self._txn.data_started = False
+                else:           # the message: DATA was accepted
+                    self._problem("data_reply_missing", CLIENT)
+                    self._start_body()
             elif mode == _AWAIT_DATA or mode == _AWAIT_TLS:
                 # the client is waiting for the reply; hold what it sent (bounded)
                 if n - pos > self.max_line * 4:
@@ -529,8 +562,12 @@ class Session:
         (where it stopped, whether more bytes are needed to decide)."""
         n = len(buf)
         end = pos + min(self._bdat_left, n - pos)
-        c = pos if self._line_start else buf.find(b"\n", pos, end) + 1
-        while 0 < c < end or (c == pos and self._line_start and c < end):
+        if self._line_start:
+            c = pos
+        else:
+            j = buf.find(b"\n", pos, end)
+            c = j + 1 if j >= 0 else -1      # -1: no line start in the chunk's rest
+        while pos <= c < end:
             found = _command_at(buf, c)
             if found:
                 self._message_bytes(buf[pos:c])
@@ -540,13 +577,23 @@ class Session:
                     return c, True
                 self._end_after_gap()
                 return c, False
-            c = buf.find(b"\n", c, end) + 1
+            j = buf.find(b"\n", c, end)
+            c = j + 1 if j >= 0 else -1
         self._message_bytes(buf[pos:end])
         self._bdat_left -= end - pos
         self._line_start = end > pos and buf[end - 1] == 0x0A
         if self._bdat_left == 0:
             self._bdat_done()
         return end, False
+
+    def _flush_held_chunk(self) -> None:
+        """Client bytes held in a BDAT chunk (a possible command line, after a gap) are
+        chunk bytes after all: the stream was cut (gap or end) before they could tell."""
+        if self._cbuf:
+            held = self._cbuf[:self._bdat_left]
+            self._cbuf = b""
+            self._message_bytes(held)
+            self._bdat_left -= len(held)
 
     def _pending_end_of_data(self) -> None:
         self._resync = False
@@ -612,6 +659,15 @@ class Session:
         n = len(buf)
         while pos < n and self._mode != _TLS:
             i = buf.find(b"\n", pos)
+            if self._sresync:
+                if i < 0:
+                    if n - pos > _MAX_COMMAND_LINE:
+                        pos = n      # no reply line this long: the lost context goes on
+                    break
+                if _REPLY_LINE.fullmatch(buf, pos, i + 1) is None:
+                    pos = i + 1      # the rest of a reply line cut by the gap
+                    continue
+                self._sresync = False
             if self._sskip:
                 if i < 0:
                     pos = n
@@ -669,6 +725,11 @@ class Session:
         final = False
         if self._greeted and (self._resync or self._mode == _BDAT):
             self._reply_after_gap(code)
+        if self._late_354:
+            self._late_354 = False     # only the next reply can be that late 354
+            if code == 354:
+                self._problem("late_reply", SERVER)
+                return
         if code == 354 and self._mode == _AWAIT_DATA and self._pending \
                 and self._pending[0][0] != "DATA":
             # only DATA is answered by 354: replies to the commands queued before it were
