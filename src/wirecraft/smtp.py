@@ -25,7 +25,12 @@ After a gap (bytes never captured) byte counts that span it are not trusted: the
 session looks for the next line that parses as an SMTP command at a line start (inside
 a DATA body, a BDAT chunk or the command phase), and a server reply arriving where the
 lost bytes must have ended the message ends it; the transaction hit by the gap is
-flagged ``gap`` and the ones after it are decoded intact.
+flagged ``gap`` and the ones after it are decoded intact. After a gap in the server's
+bytes decoding resumes at the next line that parses as a reply; a 354 lost there is
+inferred from what the client sends next (a message, or a command after a refusal), and
+a 354 answers the DATA it belongs to even when replies before it were lost
+(``reply_resync``).
+
 Credentials sent during AUTH are never stored or returned: only the mechanism.
 With ``mime=False`` only the header block of each message is parsed (no
 attachments), which is several times faster on large messages.
