@@ -401,6 +401,12 @@ def test_framer_cut_and_skip():
     assert f.cut(2) == b"ab" and f.truncated == 1
     assert f.feed(b"c\x00\x01z") == [b"z"]      # "c" ends the cut message
     assert f.cut(0) is None
+    # a second gap inside the skipped rest of a cut message keeps the framing
+    assert f.feed(b"\x00\x0aabc") == []
+    assert f.cut(2) == b"abc"                    # 7 more were due: 2 lost, 5 to skip
+    assert f.cut(1) is None                      # 1 of those 5 lost too
+    assert f.feed(b"wxyz\x00\x02ok") == [b"ok"]
+    assert f.truncated == 2
 
 
 def test_svcb_param_orders_and_mandatory_lists_agree_with_dnspython():

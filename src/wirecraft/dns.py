@@ -159,7 +159,9 @@ class TCPMessageFramer:
         messages after it are framed right; otherwise framing restarts after the gap."""
         buf = self._buf
         partial = None
-        self._skip = 0
+        if self._skip:   # inside the rest of a message already cut: that rest shrinks
+            self._skip = self._skip - lost if lost < self._skip else 0
+            return None
         if len(buf) >= 2:
             length = (buf[0] << 8) | buf[1]
             partial = bytes(buf[2:])
