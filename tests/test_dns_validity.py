@@ -273,6 +273,15 @@ def _svcb_wire(rtype: int, rdata: bytes) -> bytes:
     ([(0, b"\x00\x03"), ALPN], "svcb_mandatory_missing"),
     ([(0, b"\x00\x04\x00\x01"), ALPN, V4], "svcb_mandatory_order"),
     ([(0, b"\x00\x01\x00\x01"), ALPN], "svcb_mandatory_order"),
+    ([(0, b""), ALPN], "svcb_param_empty"),
+    ([(1, b"")], "svcb_param_empty"),
+    ([(1, b"\x00")], "svcb_param_empty"),
+    ([(1, b"\x02h2\x00")], "svcb_param_empty"),
+    ([ALPN, (4, b"")], "svcb_param_empty"),
+    ([ALPN, (5, b"")], "svcb_param_empty"),
+    ([ALPN, (6, b"")], "svcb_param_empty"),
+    ([(2, b"")], "svcb_no_default_alpn_without_alpn"),
+    ([(2, b""), PORT], "svcb_no_default_alpn_without_alpn"),
 ])
 def test_svcb_rules(rtype, params, flag):
     wire = _svcb_wire(rtype, svcb(1, params, "svc.example.org"))
@@ -412,8 +421,8 @@ def test_framer_cut_and_skip():
 def test_svcb_param_orders_and_mandatory_lists_agree_with_dnspython():
     import itertools
 
-    others = [ALPN, PORT, V4, (6, bytes(15) + b"\x01")]
-    mandatories = [None, [1], [3], [1, 3], [3, 1], [0], [4], [1, 1], [6, 4]]
+    others = [ALPN, (2, b""), PORT, V4, (6, bytes(15) + b"\x01")]
+    mandatories = [None, [], [1], [3], [1, 3], [3, 1], [0], [4], [1, 1], [6, 4], [2]]
     checked = 0
     for mand in mandatories:
         for size in range(0, 4):

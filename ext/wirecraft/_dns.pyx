@@ -698,7 +698,9 @@ cdef class _Parser:
         """SvcParams (RFC 9460 2.2): wire form checked exactly (raises _Bad); the rules
         between parameters are flagged: keys in strictly increasing order (a repeated key
         keeps its first value), `mandatory` neither listing itself nor a key that is
-        absent (and in increasing order), and no parameters in AliasMode (priority 0)."""
+        absent (and in increasing order), no parameters in AliasMode (priority 0), no
+        empty list where one item at least is required, and no-default-alpn only with
+        alpn."""
         cdef const unsigned char* b = self.b
         cdef unsigned int key, ln, i
         cdef long prev = -1
@@ -723,6 +725,9 @@ cdef class _Parser:
                 self.flag("svcb_key_order")
             prev = key
             keys.append(key)
+            if ln == 0 and (key == 0 or key == 1 or key == 4 or key == 5 or key == 6):
+                # mandatory, alpn, ech and the hints hold at least one item (RFC 9460 7, 8)
+                self.flag("svcb_param_empty")
             # every read below stays inside [p, p + ln), p + ln <= end checked above
             if key == 0:
                 if ln % 2:
@@ -732,6 +737,8 @@ cdef class _Parser:
                 items = []
                 q = p
                 while q < p + ln:
+                    if b[q] == 0:  # q < p + ln: an alpn-id is never empty (RFC 9460 7.1.1)
+                        self.flag("svcb_param_empty")
                     items.append(self.cstring(&q, p + ln))
                 v = tuple(items)
             elif key == 2:
@@ -759,6 +766,8 @@ cdef class _Parser:
             if name not in params:
                 params[name] = v
             p += ln
+        if 2 in keys and 1 not in keys:
+            self.flag("svcb_no_default_alpn_without_alpn")   # RFC 9460 7.1.1
         if mandatory is not None:
             if 0 in mandatory:
                 self.flag("svcb_mandatory_self")

@@ -19,7 +19,8 @@ Problems beyond the wire form (the message is still decoded): ``edns_ecs_truncat
 (RFC 7873 4), ``edns_keepalive_bad_length``, ``edns_expire_bad_length``,
 ``edns_ede_truncated``, ``edns_ede_bad_text`` (RFC 8914 2), ``svcb_key_order``,
 ``svcb_duplicate_key``, ``svcb_mandatory_self``, ``svcb_mandatory_missing``,
-``svcb_mandatory_order``, ``svcb_alias_with_params`` (RFC 9460 2.2, 8), ``tsig_not_last``
+``svcb_mandatory_order``, ``svcb_alias_with_params``, ``svcb_param_empty``,
+``svcb_no_default_alpn_without_alpn`` (RFC 9460 2.2, 7, 8), ``tsig_not_last``
 (RFC 8945 4.1: the last record of the additional section), ``multiple_opt``,
 ``opt_outside_additional``. A LOC record of version 0 not 16 bytes long is
 ``rdata_malformed``; UPDATE records of class ANY/NONE without rdata are valid.
