@@ -376,9 +376,10 @@ def test_tcp_message_cut_at_fin_is_a_flagged_row(cut):
     resp = _answer(7, 10)
     framed = struct.pack("!H", len(resp)) + resp
     pkts = tcp_packets(struct.pack("!H", len(query)) + query, framed[:2 + cut])
-    rows = wdns.transactions(pkts).to_dicts()
+    table = wdns.transactions(pkts)
+    rows = table.to_dicts()
     flagged = [r for r in rows if "tcp_message_truncated" in r["problems"]]
-    assert len(flagged) == 1
+    assert len(flagged) == 1 and table.stats["tcp_messages_truncated"] == 1
     if cut >= 4:      # id and flags arrived: the cut response still answers its query
         assert len(rows) == 1 and rows[0]["status"] == "answered"
     events = [e for e in wdns.messages(pkts) if e.src == SV]
@@ -399,9 +400,13 @@ def test_tcp_gap_inside_a_message_keeps_the_next_ones_framed():
     assert ids == [1, 2, 3]
     assert "tcp_message_truncated" in events[0].message.problems
     assert events[1].message.problems == [] and events[2].message.problems == []
-    rows = {r["trans_id"]: r for r in wdns.transactions(pkts).to_dicts()}
+    table = wdns.transactions(pkts)
+    rows = {r["trans_id"]: r for r in table.to_dicts()}
     assert rows[2]["problems"] == [] and rows[3]["problems"] == []
     assert "tcp_message_truncated" in rows[1]["problems"]
+    assert table.stats["tcp_messages_truncated"] == 1
+    # the rest of the cut message after the hole was skipped, not framed
+    assert table.stats["tcp_bytes_dropped"] == len(resps[0]) + 2 - 80 - 40
 
 
 def test_framer_cut_and_skip():
@@ -465,5 +470,7 @@ def test_whole_tcp_messages_are_not_flagged():
     resp = _answer(5, 5)
     pkts = tcp_packets(struct.pack("!H", len(query)) + query,
                        struct.pack("!H", len(resp)) + resp)
-    (row,) = wdns.transactions(pkts).to_dicts()
+    table = wdns.transactions(pkts)
+    (row,) = table.to_dicts()
     assert row["problems"] == [] and row["status"] == "answered"
+    assert table.stats == {"tcp_messages_truncated": 0, "tcp_bytes_dropped": 0}

@@ -385,7 +385,6 @@ def test_transaction_cap_through_a_capture_streams_the_flagged_row():
     assert table.stats["transactions_dropped"] == 7 and table.stats["sessions"] == 1
 
 
-@pytest.mark.slow
 def test_rcpt_over_the_cap_is_flagged_and_counted():
     s = Session()
     s.receive(SERVER, GREETING)

@@ -276,6 +276,9 @@ class _TCPFramers:
         return out
 
 
+_TCP_STATS_ZERO = {"tcp_messages_truncated": 0, "tcp_bytes_dropped": 0}
+
+
 class _TCPStreams:
     """DNS over TCP through wirecraft.reassembly: segments put in order per connection
     (retransmissions, overlaps and reordering handled there), each direction split into
@@ -291,6 +294,7 @@ class _TCPStreams:
     def __init__(self, reassembly: Any) -> None:
         self._out: list[tuple] = []
         self._framers: dict[tuple, TCPMessageFramer] = {}
+        self.stats = dict(_TCP_STATS_ZERO)
         self._r = reassembly.Reassembler(on_data=self._on_data, on_gap=self._on_gap,
                                          on_close=self._on_close)
 
@@ -326,6 +330,8 @@ class _TCPStreams:
             framer = self._framers.pop((id(conn), direction), None)
             if framer is not None:
                 self._cut(conn, direction, framer, 0)
+                self.stats["tcp_messages_truncated"] += framer.truncated
+                self.stats["tcp_bytes_dropped"] += framer.dropped
 
     def feed(self, pkt: Any) -> list[tuple]:
         self._r.feed(pkt)
@@ -378,6 +384,11 @@ class _LazyTCP:
 
     def flush(self) -> list[tuple]:
         return [] if self._streams is None else self._streams.flush()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """What the TCP framing lost so far (see TransactionTable.stats)."""
+        return dict(getattr(self._streams, "stats", _TCP_STATS_ZERO))
 
 
 def _udp_dns(pkt: Any, udp: Any, port_set: frozenset) -> tuple | None:
@@ -459,10 +470,14 @@ class TransactionTable(Sequence):
 
     The columns live in C buffers (a _dns.TransactionStore); a row is a view that makes
     Python objects only for the values read, and Arrow arrays are built from the buffers.
+    `stats` counts what DNS over TCP lost: tcp_messages_truncated (rows flagged
+    tcp_message_truncated) and tcp_bytes_dropped (stream bytes that could not be framed
+    into any message: a lone length byte, or the rest of a cut message after a gap).
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, stats: dict[str, int] | None = None) -> None:
         self._store = store
+        self.stats: dict[str, int] = dict(stats) if stats else dict(_TCP_STATS_ZERO)
 
     def __len__(self) -> int:
         return len(self._store)
@@ -637,7 +652,7 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     _feed_all(builder, source, port_set, on_tcp)
     for ts, src, sp, dst, dp, raw, problem in streams.flush():
         builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
-    return TransactionTable(builder.columns())
+    return TransactionTable(builder.columns(), streams.stats)
 
 
 def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> None:
