@@ -527,3 +527,24 @@ def test_capture_with_holes_in_both_directions(seed):
                   and r["message"] is not None
                   and hashlib.sha256(r["message"]).hexdigest() == t["sha"]]
             assert len(ok) == 1, (sorted(drop), t["mail_from"])
+
+
+def test_server_gap_before_the_354_arrives_does_not_outlive_it():
+    """Replies lost while DATA waits, then its 354 arrives after all: the next DATA
+    waits for its own reply again (pipelined bytes held, not taken as a body)."""
+    s = Session(keep_message=True)
+    s.receive(SERVER, GREETING)
+    s.receive(CLIENT, b"MAIL FROM:<a@a.test>\r\nRCPT TO:<b@b.test>\r\nDATA\r\n")
+    s.gap(SERVER, len(b"250 ok\r\n250 ok\r\n"))
+    s.receive(SERVER, b"354 go\r\n")
+    s.receive(CLIENT, b"Subject: one\r\n\r\nx\r\n.\r\n")
+    s.receive(SERVER, b"250 ok\r\n")
+    s.receive(CLIENT, b"MAIL FROM:<c@a.test>\r\nRCPT TO:<d@b.test>\r\nDATA\r\n")
+    s.receive(CLIENT, b"Subject: two\r\n\r\ny\r\n.\r\n")    # sent before the 354
+    s.receive(SERVER, b"250 ok\r\n250 ok\r\n354 go\r\n")
+    s.receive(SERVER, b"250 ok\r\n")
+    s.close()
+    first, second = s.records
+    assert first["subject"] == "one" and first["message"] == b"Subject: one\r\n\r\nx\r\n"
+    assert second["subject"] == "two" and second["complete"]
+    assert "data_reply_missing" not in second["problems"]

@@ -763,6 +763,7 @@ class Session:
         if txn is not None and command in _TRANSACTION_VERBS:
             txn.last_reply = rep.text
         if command == "DATA":
+            self._reply_lost = False     # DATA's own reply came after all
             if self._mode == _AWAIT_DATA:
                 if code == 354:
                     self._start_body()
