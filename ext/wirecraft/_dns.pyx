@@ -21,6 +21,7 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF, PyObject
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint16_t, uint32_t
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -317,6 +318,15 @@ cdef inline Py_ssize_t escape_byte(unsigned char c, char* out, Py_ssize_t o) noe
         return o + 2
     out[o] = c
     return o + 1
+
+
+cdef bint _utf8_ok(const unsigned char* s, Py_ssize_t n):
+    """Whether n bytes are valid UTF-8 (EDE extra text, RFC 8914 2)."""
+    try:
+        PyUnicode_DecodeUTF8(<const char*>s, n, NULL)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 cdef str _NAME_TEXT_EMPTY = "."
@@ -665,7 +675,7 @@ cdef class _Parser:
             q = rd16(b, p)  # ln >= 3 checked above
             p += 2
             c = self.rname(&p, end)
-            a = _nt(SVCB, (q, c, self.svc_params(p, end),))
+            a = _nt(SVCB, (q, c, self.svc_params(p, end, q),))
             p = end
         elif rtype == 250:
             a = self.tsig(p, end)
@@ -673,18 +683,34 @@ cdef class _Parser:
         elif rtype in (49, 61):
             a = blob(b, p, ln)
             p = end
+        elif rtype == 29:
+            # RFC 1876: version 0 is exactly 16 bytes; other versions are not defined
+            if ln < 1 or (b[p] == 0 and ln != 16):  # ln >= 1 checked before b[p]
+                raise _Bad()
+            return None
         else:
             return None
         if p != end:
             raise _Bad()
         return a
 
-    cdef dict svc_params(self, Py_ssize_t p, Py_ssize_t end):
+    cdef dict svc_params(self, Py_ssize_t p, Py_ssize_t end, unsigned int priority):
+        """SvcParams (RFC 9460 2.2): wire form checked exactly (raises _Bad); the rules
+        between parameters are flagged: keys in strictly increasing order (a repeated key
+        keeps its first value), `mandatory` neither listing itself nor a key that is
+        absent (and in increasing order), no parameters in AliasMode (priority 0), no
+        empty list where one item at least is required, and no-default-alpn only with
+        alpn."""
         cdef const unsigned char* b = self.b
         cdef unsigned int key, ln, i
+        cdef long prev = -1
         cdef Py_ssize_t q
         cdef dict params = {}
         cdef object v
+        cdef tuple mandatory = None
+        cdef list keys = []
+        if priority == 0 and p < end:
+            self.flag("svcb_alias_with_params")
         while p < end:
             if p + 4 > end:
                 raise _Bad()
@@ -693,6 +719,15 @@ cdef class _Parser:
             p += 4
             if p + ln > end:
                 raise _Bad()
+            if <long>key == prev:
+                self.flag("svcb_duplicate_key")
+            elif <long>key < prev:
+                self.flag("svcb_key_order")
+            prev = key
+            keys.append(key)
+            if ln == 0 and (key == 0 or key == 1 or key == 4 or key == 5 or key == 6):
+                # mandatory, alpn, ech and the hints hold at least one item (RFC 9460 7, 8)
+                self.flag("svcb_param_empty")
             # every read below stays inside [p, p + ln), p + ln <= end checked above
             if key == 0:
                 if ln % 2:
@@ -702,6 +737,8 @@ cdef class _Parser:
                 items = []
                 q = p
                 while q < p + ln:
+                    if b[q] == 0:  # q < p + ln: an alpn-id is never empty (RFC 9460 7.1.1)
+                        self.flag("svcb_param_empty")
                     items.append(self.cstring(&q, p + ln))
                 v = tuple(items)
             elif key == 2:
@@ -722,9 +759,22 @@ cdef class _Parser:
                 v = tuple([ip_text(b + p + 16 * i, AF_INET6) for i in range(ln // 16)])
             else:
                 v = blob(b, p, ln)
+            if key == 0 and mandatory is None:
+                mandatory = v
             name = SVC_PARAM_NAMES.get(key)
-            params[name if name is not None else f"key{key}"] = v
+            name = name if name is not None else f"key{key}"
+            if name not in params:
+                params[name] = v
             p += ln
+        if 2 in keys and 1 not in keys:
+            self.flag("svcb_no_default_alpn_without_alpn")   # RFC 9460 7.1.1
+        if mandatory is not None:
+            if 0 in mandatory:
+                self.flag("svcb_mandatory_self")
+            if any(k not in keys for k in mandatory if k != 0):
+                self.flag("svcb_mandatory_missing")
+            if any(mandatory[i] >= mandatory[i + 1] for i in range(len(mandatory) - 1)):
+                self.flag("svcb_mandatory_order")
         return params
 
     cdef object tsig(self, Py_ssize_t p, Py_ssize_t end):
@@ -751,6 +801,32 @@ cdef class _Parser:
             raise _Bad()
         return _nt(TSIG, (alg, signed, fudge, mac, orig, err, blob(b, p, otherlen),))
 
+    cdef void ecs_check(self, Py_ssize_t p, unsigned int ln):
+        """RFC 7871 6: family 1 (IPv4) or 2 (IPv6), prefixes within the address size, as
+        many address bytes as the source prefix needs and no bits set past it."""
+        cdef const unsigned char* b = self.b
+        cdef unsigned int fam, src, scope, bits, need
+        if ln < 4:
+            self.flag("edns_ecs_truncated")
+            return
+        fam = rd16(b, p)  # ln >= 4 checked above
+        src = b[p + 2]
+        scope = b[p + 3]
+        if fam != 1 and fam != 2:
+            self.flag("edns_ecs_bad_family")
+            return
+        bits = 32 if fam == 1 else 128
+        if src > bits or scope > bits:
+            self.flag("edns_ecs_bad_prefix")
+            return
+        need = (src + 7) // 8
+        if ln - 4 != need:
+            self.flag("edns_ecs_bad_address_length")
+            return
+        # need >= 1 here when src % 8 != 0: the last address byte is p + 3 + need
+        if src % 8 and b[p + 3 + need] & (0xFF >> (src % 8)):
+            self.flag("edns_ecs_address_bits_past_prefix")
+
     cdef object edns(self, unsigned int payload, unsigned long ttl, Py_ssize_t p,
                      Py_ssize_t end, bint build):
         """The OPT record's fields and options (RFC 6891 6.1); with build False only the
@@ -775,10 +851,27 @@ cdef class _Parser:
                 options.append(_nt(EdnsOption, (code, _option_name(code),
                                           blob(b, p, end - p),)))
                 break
+            # every read below stays inside [p, p + ln), p + ln <= end checked above.
+            # The options' own rules are checked in both modes (same problems).
+            if code == 8:
+                self.ecs_check(p, ln)
+            elif code == 10:
+                if not (ln == 8 or 16 <= ln <= 40):   # RFC 7873 4: client 8, server 8-32
+                    self.flag("edns_cookie_bad_length")
+            elif code == 11:
+                if ln != 0 and ln != 2:               # RFC 7828 3.1
+                    self.flag("edns_keepalive_bad_length")
+            elif code == 9:
+                if ln != 0 and ln != 4:               # RFC 7314 2
+                    self.flag("edns_expire_bad_length")
+            elif code == 15:
+                if ln < 2:                            # RFC 8914 2: a 16-bit INFO-CODE
+                    self.flag("edns_ede_truncated")
+                elif not _utf8_ok(b + p + 2, ln - 2):
+                    self.flag("edns_ede_bad_text")
             if not build:
                 p += ln
                 continue
-            # every read below stays inside [p, p + ln), p + ln <= end checked above
             v = None
             parsed = False
             if code == 8 and ln >= 4:
@@ -1457,13 +1550,15 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                     if not seen_opt:
                         seen_opt = True
                         rcode = ((ttl >> 24) & 0xFF) << 4 | (flags & 0xF)
-                else:
+                elif not (rdlen == 0 and (flags & 0x7800) == 0x2800 and (
+                        rclass == 255 and section <= 2 or rclass == 254 and section == 1)):
+                    # (UPDATE, RFC 2136 2.4/2.5: class ANY/NONE RRs with no rdata are valid)
                     try:
                         ps.rdata(rtype, p, p + rdlen)
                     except _Bad:
                         ps.flag("rdata_malformed")
-                    if rtype == 250 and section != 3:
-                        ps.flag("tsig_not_last")
+                    if rtype == 250 and (section != 3 or k + 1 != counts[3]):
+                        ps.flag("tsig_not_last")   # RFC 8945 4.1: the last record
                 p += rdlen
                 continue
             # p + 10 <= n checked above
@@ -1545,6 +1640,12 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                     if not columnar:
                         m.edns = rr.data
                     rcode = ((ttl >> 24) & 0xFF) << 4 | (flags & 0xF)
+            elif (rdlen == 0 and (flags & 0x7800) == 0x2800 and (
+                    rclass == 255 and section <= 2 or rclass == 254 and section == 1)):
+                # UPDATE (RFC 2136 2.4/2.5): prerequisites of class ANY or NONE and
+                # updates of class ANY (delete an RRset or a name) carry no rdata; that
+                # is valid, not a malformed record
+                rr.data = rr.rdata
             else:
                 ps.want_text = True  # typed rdata keeps its names' text
                 try:
@@ -1556,8 +1657,8 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                 if rr.data is None:
                     rr.data = rr.rdata
                 if rtype == 250:
-                    if section != 3:
-                        ps.flag("tsig_not_last")
+                    if section != 3 or k + 1 != counts[3]:
+                        ps.flag("tsig_not_last")   # RFC 8945 4.1: the last record
                     if not columnar:
                         m.tsig = rr
             p += rdlen
@@ -1861,7 +1962,8 @@ cdef object _answer_text(Record r):
     # the common types without the generic formatter; the same text as rdata_text
     cdef int t = r.type
     d = r.data
-    if not r.malformed:
+    # (an UPDATE record of class ANY/NONE has no rdata: raw b"", the generic form)
+    if not r.malformed and PyBytes_GET_SIZE(r.rdata):
         if t == 1 or t == 28:
             return d
         if t == 2 or t == 5 or t == 12 or t == 39:
@@ -3004,8 +3106,9 @@ cdef class TransactionBuilder:
         return 0
 
     cpdef feed(self, int64_t ts, str proto, object src, int sport, object dst, int dport,
-               object payload, object mdns, bint fragment):
-        """Decode one DNS payload and pair it; src/dst are address text or raw bytes."""
+               object payload, object mdns, bint fragment, str problem=None):
+        """Decode one DNS payload and pair it; src/dst are address text or raw bytes.
+        problem (e.g. "tcp_message_truncated") is added to the message's problems."""
         cdef bytes raw = payload if type(payload) is bytes else bytes(payload)
         cdef int mode = 2 if mdns is None else (1 if mdns else 0)
         cdef _Summary msg = self.sink
@@ -3018,6 +3121,8 @@ cdef class TransactionBuilder:
         _decode_with(_Parser(raw, mode), mode, True, msg)
         if fragment:
             msg.problems = (msg.problems or []) + ["ip_fragment"]
+        if problem is not None:
+            msg.problems = (msg.problems or []) + [problem]
         pr = 1 if proto == "tcp" else 0
         self.pair(ts, pr, alen, sa, sport, da, dport, msg, _multicast(da, alen),
                   ep_hash(pr, alen, sa, sport, da, dport, msg.id, msg.flags & 0x8000))

@@ -10,7 +10,22 @@ The wire decoder is Cython (`wirecraft._dns`); this module is its Python face:
     table.to_pandas()
 
 RFCs: 1035, 3596, 2782, 3403, 4034, 5155, 6891, 7766 (DNS over TCP framing), 7871,
-7873, 7828, 7830, 8914, 9460, 8945, 3597, 6762 (mDNS), 4795 (LLMNR).
+7873, 7828, 7830, 8914, 9460, 8945, 3597, 6762 (mDNS), 4795 (LLMNR), 2136 (UPDATE),
+1876 (LOC).
+
+Problems beyond the wire form (the message is still decoded): ``edns_ecs_truncated``,
+``edns_ecs_bad_family``, ``edns_ecs_bad_prefix``, ``edns_ecs_bad_address_length``,
+``edns_ecs_address_bits_past_prefix`` (RFC 7871 6), ``edns_cookie_bad_length``
+(RFC 7873 4), ``edns_keepalive_bad_length``, ``edns_expire_bad_length``,
+``edns_ede_truncated``, ``edns_ede_bad_text`` (RFC 8914 2), ``svcb_key_order``,
+``svcb_duplicate_key``, ``svcb_mandatory_self``, ``svcb_mandatory_missing``,
+``svcb_mandatory_order``, ``svcb_alias_with_params``, ``svcb_param_empty``,
+``svcb_no_default_alpn_without_alpn`` (RFC 9460 2.2, 7, 8), ``tsig_not_last``
+(RFC 8945 4.1: the last record of the additional section), ``multiple_opt``,
+``opt_outside_additional``. A LOC record of version 0 not 16 bytes long is
+``rdata_malformed``; UPDATE records of class ANY/NONE without rdata are valid.
+DNS over TCP: a message that a gap or the end of the connection cut short (its length
+prefix promised more) is decoded as far as it goes and flagged ``tcp_message_truncated``.
 """
 
 from __future__ import annotations
@@ -83,20 +98,30 @@ class TCPMessageFramer:
     """Sans-IO splitter of one direction of a DNS-over-TCP connection (RFC 7766 8).
 
     Feed the reassembled bytes in order; `feed` returns the complete messages (without
-    their 2-byte length) in order, holding a partial one until the rest arrives. After
-    a gap in the stream call `reset()`: the framing is lost and the partial is dropped.
-    Memory held is at most one message (65535 bytes) plus the unread tail of a feed.
+    their 2-byte length) in order, holding a partial one until the rest arrives. At a
+    gap or at the end of the stream call `cut(lost)`: it returns the start of a message
+    that the gap or the end cut short (to be decoded and flagged, not dropped), and when
+    the gap lies inside that message the framing resumes right after it. `reset()`
+    forgets the partial. Memory held is at most one message (65535 bytes) plus the
+    unread tail of a feed. `truncated` counts the messages cut, `dropped` the bytes.
     """
 
-    __slots__ = ("_buf", "messages", "dropped")
+    __slots__ = ("_buf", "_skip", "messages", "dropped", "truncated")
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._skip = 0      # bytes still to come of a message a gap cut (not framed)
         self.messages = 0
         self.dropped = 0
+        self.truncated = 0
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add bytes; return the messages completed by them (possibly several, or none)."""
+        if self._skip:
+            taken = min(self._skip, len(data))
+            self._skip -= taken
+            self.dropped += taken
+            data = data[taken:]
         buf = self._buf
         buf += data
         out: list[bytes] = []
@@ -122,8 +147,32 @@ class TCPMessageFramer:
         """Forget the partial message (after a gap); returns how many bytes were dropped."""
         dropped = len(self._buf)
         self._buf.clear()
+        self._skip = 0
         self.dropped += dropped
         return dropped
+
+    def cut(self, lost: int = 0) -> bytes | None:
+        """The stream was cut: `lost` bytes never captured (a gap), or its end (lost 0).
+
+        Returns the part of a message whose length prefix promised more than arrived
+        (counted in `truncated`), else None. When the gap is shorter than what that
+        message still needed, the bytes after the gap up to its end are skipped, so the
+        messages after it are framed right; otherwise framing restarts after the gap."""
+        buf = self._buf
+        partial = None
+        if self._skip:   # inside the rest of a message already cut: that rest shrinks
+            self._skip = self._skip - lost if lost < self._skip else 0
+            return None
+        if len(buf) >= 2:
+            length = (buf[0] << 8) | buf[1]
+            partial = bytes(buf[2:])
+            rest = length - len(partial)
+            if lost < rest:
+                self._skip = rest - lost
+            self.truncated += 1
+        self.dropped += len(buf) - (len(partial) + 2 if partial is not None else 0)
+        buf.clear()
+        return partial
 
 
 def _event_class() -> type:
@@ -229,18 +278,25 @@ class _TCPFramers:
         return out
 
 
+_TCP_STATS_ZERO = {"tcp_messages_truncated": 0, "tcp_bytes_dropped": 0}
+
+
 class _TCPStreams:
     """DNS over TCP through wirecraft.reassembly: segments put in order per connection
     (retransmissions, overlaps and reordering handled there), each direction split into
     messages by a TCPMessageFramer; a gap drops the partial message and restarts framing.
 
     feed(pkt) returns the messages the packet completed as (time_ns, src, src_port, dst,
-    dst_port, raw); flush() returns those completed when the input ends.
+    dst_port, raw, problem); flush() returns those completed when the input ends. problem
+    is None, or "tcp_message_truncated" for a message that a gap or the connection's end
+    cut short (its length prefix promised more than the stream carried): decoded as far
+    as it goes, not dropped.
     """
 
     def __init__(self, reassembly: Any) -> None:
         self._out: list[tuple] = []
         self._framers: dict[tuple, TCPMessageFramer] = {}
+        self.stats = dict(_TCP_STATS_ZERO)
         self._r = reassembly.Reassembler(on_data=self._on_data, on_gap=self._on_gap,
                                          on_close=self._on_close)
 
@@ -251,20 +307,33 @@ class _TCPStreams:
             f = self._framers[key] = TCPMessageFramer()
         return f
 
-    def _on_data(self, conn: Any, direction: int, data: bytes) -> None:
+    @staticmethod
+    def _ends(conn: Any, direction: int) -> tuple:
         if direction == 0:
-            ends = (conn.client, conn.client_port, conn.server, conn.server_port)
-        else:
-            ends = (conn.server, conn.server_port, conn.client, conn.client_port)
+            return conn.client, conn.client_port, conn.server, conn.server_port
+        return conn.server, conn.server_port, conn.client, conn.client_port
+
+    def _on_data(self, conn: Any, direction: int, data: bytes) -> None:
+        ends = self._ends(conn, direction)
         for raw in self._framer(conn, direction).feed(data):
-            self._out.append((conn.last_ns, *ends, raw))
+            self._out.append((conn.last_ns, *ends, raw, None))
+
+    def _cut(self, conn: Any, direction: int, framer: TCPMessageFramer, lost: int) -> None:
+        partial = framer.cut(lost)
+        if partial is not None:
+            self._out.append((conn.last_ns, *self._ends(conn, direction), partial,
+                              "tcp_message_truncated"))
 
     def _on_gap(self, conn: Any, direction: int, size: int) -> None:
-        self._framer(conn, direction).reset()
+        self._cut(conn, direction, self._framer(conn, direction), size)
 
     def _on_close(self, conn: Any) -> None:
-        self._framers.pop((id(conn), 0), None)
-        self._framers.pop((id(conn), 1), None)
+        for direction in (0, 1):
+            framer = self._framers.pop((id(conn), direction), None)
+            if framer is not None:
+                self._cut(conn, direction, framer, 0)
+                self.stats["tcp_messages_truncated"] += framer.truncated
+                self.stats["tcp_bytes_dropped"] += framer.dropped
 
     def feed(self, pkt: Any) -> list[tuple]:
         self._r.feed(pkt)
@@ -286,7 +355,7 @@ class _TCPInOrder:
     def feed(self, pkt: Any) -> list[tuple]:
         ip = pkt.ip
         seg = pkt.tcp
-        return [(pkt.time_ns, ip.src, seg.src_port, ip.dst, seg.dst_port, raw)
+        return [(pkt.time_ns, ip.src, seg.src_port, ip.dst, seg.dst_port, raw, None)
                 for raw in self._f.feed(pkt)]
 
     def flush(self) -> list[tuple]:
@@ -317,6 +386,11 @@ class _LazyTCP:
 
     def flush(self) -> list[tuple]:
         return [] if self._streams is None else self._streams.flush()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """What the TCP framing lost so far (see TransactionTable.stats)."""
+        return dict(getattr(self._streams, "stats", _TCP_STATS_ZERO))
 
 
 def _udp_dns(pkt: Any, udp: Any, port_set: frozenset) -> tuple | None:
@@ -358,10 +432,16 @@ def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
         seg = pkt.tcp if tcp else None
         if seg is None or (seg.src_port not in port_set and seg.dst_port not in port_set):
             continue
-        for ts, src, sp, dst, dp, raw in streams.feed(pkt):
-            yield DNSEvent(pkt.index, ts, "tcp", src, sp, dst, dp, decode_msg(raw))
-    for ts, src, sp, dst, dp, raw in streams.flush():
-        yield DNSEvent(-1, ts, "tcp", src, sp, dst, dp, decode_msg(raw))
+        for ts, src, sp, dst, dp, raw, problem in streams.feed(pkt):
+            msg = decode_msg(raw)
+            if problem is not None:
+                msg.problems.append(problem)
+            yield DNSEvent(pkt.index, ts, "tcp", src, sp, dst, dp, msg)
+    for ts, src, sp, dst, dp, raw, problem in streams.flush():
+        msg = decode_msg(raw)
+        if problem is not None:
+            msg.problems.append(problem)
+        yield DNSEvent(-1, ts, "tcp", src, sp, dst, dp, msg)
 
 
 # --- transactions -----------------------------------------------------------------------
@@ -392,10 +472,14 @@ class TransactionTable(Sequence):
 
     The columns live in C buffers (a _dns.TransactionStore); a row is a view that makes
     Python objects only for the values read, and Arrow arrays are built from the buffers.
+    `stats` counts what DNS over TCP lost: tcp_messages_truncated (rows flagged
+    tcp_message_truncated) and tcp_bytes_dropped (stream bytes that could not be framed
+    into any message: a lone length byte, or the rest of a cut message after a gap).
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, stats: dict[str, int] | None = None) -> None:
         self._store = store
+        self.stats: dict[str, int] = dict(stats) if stats else dict(_TCP_STATS_ZERO)
 
     def __len__(self) -> int:
         return len(self._store)
@@ -563,14 +647,14 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     streams = _LazyTCP()
 
     def on_tcp(pkt: Any) -> None:
-        for ts, src, sp, dst, dp, raw in streams.feed(pkt):
-            builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        for ts, src, sp, dst, dp, raw, problem in streams.feed(pkt):
+            builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
 
     builder = _dns.TransactionBuilder(port_set, timeout, on_tcp)
     _feed_all(builder, source, port_set, on_tcp)
-    for ts, src, sp, dst, dp, raw in streams.flush():
-        builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
-    return TransactionTable(builder.columns())
+    for ts, src, sp, dst, dp, raw, problem in streams.flush():
+        builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
+    return TransactionTable(builder.columns(), streams.stats)
 
 
 def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> None:
@@ -623,8 +707,8 @@ class TransactionTracker:
 
     def _tcp(self, pkt: Any) -> None:
         feed = self._builder.feed
-        for ts, src, sp, dst, dp, raw in self._streams.feed(pkt):
-            feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        for ts, src, sp, dst, dp, raw, problem in self._streams.feed(pkt):
+            feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
 
     def feed(self, pkt: Any) -> list[dict[str, Any]]:
         """Feed one Packet; returns the rows it completed (often none)."""
@@ -634,8 +718,8 @@ class TransactionTracker:
     def flush(self) -> list[dict[str, Any]]:
         """End of input: TCP data still held is framed, then every remaining row."""
         feed = self._builder.feed
-        for ts, src, sp, dst, dp, raw in self._streams.flush():
-            feed(ts, "tcp", src, sp, dst, dp, raw, None, False)
+        for ts, src, sp, dst, dp, raw, problem in self._streams.flush():
+            feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
         return self._rows(self._builder.take(0, True))
 
     @property

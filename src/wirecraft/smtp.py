@@ -14,7 +14,23 @@ Limits (all keywords of `Session`): command and reply lines are cut at
 `max_line` bytes (4096; flagged ``line_too_long``), a message is kept up to
 `max_message` bytes (its size is still counted; flagged ``message_truncated``),
 at most `max_pending` commands wait for replies (``too_many_pending``) and at
-most `max_transactions` records are made per connection (``too_many_transactions``).
+most `max_transactions` records are made per connection (the last one kept is flagged
+``transactions_truncated`` and its ``transactions_dropped`` counts the transactions that
+got no record), a transaction keeps at most `max_rcpt` recipients (``rcpt_truncated``,
+``rcpt_dropped`` counts the others) and a reply keeps `max_reply_lines` lines
+(``reply_too_long``). Every cap hit is also counted in `Session.stats` and, summed over
+a capture, in `TransactionTable.stats`.
+
+After a gap (bytes never captured) byte counts that span it are not trusted: the
+session looks for the next line that parses as an SMTP command at a line start (inside
+a DATA body, a BDAT chunk or the command phase), and a server reply arriving where the
+lost bytes must have ended the message ends it; the transaction hit by the gap is
+flagged ``gap`` and the ones after it are decoded intact. After a gap in the server's
+bytes decoding resumes at the next line that parses as a reply; a 354 lost there is
+inferred from what the client sends next (a message, or a command after a refusal), and
+a 354 answers the DATA it belongs to even when replies before it were lost
+(``reply_resync``).
+
 Credentials sent during AUTH are never stored or returned: only the mechanism.
 With ``mime=False`` only the header block of each message is parsed (no
 attachments), which is several times faster on large messages.
@@ -113,6 +129,19 @@ _COMMAND, _AWAIT_DATA, _BODY, _BDAT, _AWAIT_TLS, _AUTH, _TLS = range(7)
 _BDAT_LAST = "BDAT LAST"   # pending-reply marker: the last chunk of a BDAT message
 _MAX_WAITING = 8   # ended messages held for their final reply (pipelined clients)
 _TRANSACTION_VERBS = frozenset({"MAIL", "RCPT", "DATA", ".", "BDAT"})   # set last_reply
+_MAX_COMMAND_LINE = 1024   # a resynchronising command line is at most this long (RFC: 512)
+# A line that can only be an SMTP command (RFC 5321 4.1, RFC 3030, RFC 3207, RFC 4954):
+# after a gap, decoding resumes at the first such line found at a line start.
+_COMMAND_LINE = re.compile(
+    rb"(?:(?:HELO|EHLO) [^\s]+|MAIL FROM: ?<[^<>\r\n]*>[^\r\n]*|RCPT TO: ?<[^<>\r\n]*>[^\r\n]*"
+    rb"|DATA|BDAT [0-9]{1,12}(?: LAST)?|RSET|QUIT|NOOP(?: [^\r\n]*)?|STARTTLS"
+    rb"|AUTH [A-Z0-9_-]{1,40}(?: [^\s]+)?|VRFY [^\r\n]+|EXPN [^\r\n]+|HELP(?: [^\r\n]*)?"
+    rb"|ETRN [^\r\n]+|XCLIENT [^\r\n]+|XFORWARD [^\r\n]+)"
+    rb" *\r?\n", re.IGNORECASE)
+_REPLY_LINE = re.compile(rb"[2-5][0-9]{2}(?:[ -][^\r\n]*)?\r?\n")
+_STAT_KEYS = ("transactions_dropped", "rcpt_dropped", "messages_truncated",
+              "message_bytes_dropped", "lines_too_long", "replies_too_long",
+              "pending_dropped", "gaps", "gap_bytes", "gap_lines_skipped")
 
 
 @dataclass
@@ -127,6 +156,7 @@ class _Txn:
     complete: bool = False
     last_reply: str | None = None
     problems: list[str] = field(default_factory=list)
+    rcpt_dropped: int = 0
     data_started: bool = False
     recorded: bool = False
 
@@ -147,7 +177,8 @@ class Session:
                  stream: int | None = None, max_line: int = 4096,
                  max_message: int = 16 << 20, max_pending: int = 100,
                  max_transactions: int = 1000, max_reply_lines: int = 256,
-                 keep_message: bool = False, mime: bool = True) -> None:
+                 max_rcpt: int = 10000, keep_message: bool = False,
+                 mime: bool = True) -> None:
         self.client, self.client_port = client, client_port
         self.server, self.server_port = server, server_port
         self.stream = stream
@@ -156,6 +187,7 @@ class Session:
         self.max_pending = max_pending
         self.max_transactions = max_transactions
         self.max_reply_lines = max_reply_lines
+        self.max_rcpt = max_rcpt
         self.keep_message = keep_message
         self.mime = mime
         self.helo: str | None = None
@@ -165,6 +197,8 @@ class Session:
         self.problems: list[str] = []
         self.records: list[dict[str, Any]] = []
         self.commands: dict[str, int] = {}
+        # what each cap dropped and what the gaps cost, for summaries (see _STAT_KEYS)
+        self.stats: dict[str, int] = dict.fromkeys(_STAT_KEYS, 0)
         self.closed = False
         self._mode = _COMMAND
         self._cbuf = b""          # client bytes not yet consumed
@@ -174,6 +208,11 @@ class Session:
         self._line_start = True   # body: at the start of a line
         self._bdat_left = 0
         self._bdat_last = False
+        self._resync = False      # client bytes were lost: find the next command line
+        self._gap_since_mail = False   # a client gap since the last MAIL command
+        self._sresync = False     # server bytes were lost: find the next reply line
+        self._reply_lost = False  # server bytes lost while DATA awaited its reply
+        self._late_354 = False    # DATA's reply taken as lost: a 354 still coming is dropped
         self._pending: list[tuple[str, _Txn | None]] = []   # commands awaiting replies
         self._waiting: list[_Txn] = []   # messages ended, their final reply not yet seen
         self._greeted = False
@@ -207,31 +246,63 @@ class Session:
         if self._mode == _TLS:
             return self._events
         self._problem("gap", direction)
+        self.stats["gaps"] += 1
+        self.stats["gap_bytes"] += size
         if direction == CLIENT:
+            self._gap_since_mail = True
+            if self._mode == _AWAIT_DATA and self._cbuf:
+                # bytes after DATA, then a hole: the reply was not awaited, this is the body
+                held, self._cbuf = self._cbuf, b""
+                self._start_body()
+                self._client(held)
             if self._mode == _BODY:
-                self._line_start = False
+                if self._cbuf:    # a held line start ("." or a possible command): body bytes
+                    self._message_bytes(self._cbuf)
+                    self._cbuf = b""
+                # where the lost bytes ended may be a line start: looked at for a
+                # command line (or the end-of-data marker) like any other
+                self._line_start = True
+                self._resync = True
                 self._txn_problem("gap_in_message")
                 if self._txn is not None:
                     self._txn.size = (self._txn.size or 0) + size
             elif self._mode == _BDAT:
+                self._flush_held_chunk()
                 taken = min(size, self._bdat_left)
                 self._bdat_left -= taken
                 self._txn_problem("gap_in_message")
                 if self._txn is not None:
                     self._txn.size = (self._txn.size or 0) + taken
+                # the declared chunk size is not trusted any more: a command line found
+                # in what is left of the chunk ends it (see _bdat_bytes)
+                self._resync = True
+                self._line_start = True
                 if self._bdat_left == 0:
-                    self._bdat_done()
-            else:
+                    self._bdat_done()     # resync stays on: the next line must be a command
+            elif self._mode == _AUTH:
                 self._cbuf = b""
                 self._cskip = True   # the rest of the cut line is not a command
+            else:
+                if self._cbuf:
+                    self.stats["gap_lines_skipped"] += 1   # a line the gap cut
+                self._cbuf = b""
+                self._cskip = False
+                self._resync = True   # lines up to the next command line are dropped
         else:
             self._sbuf = b""
-            self._sskip = True
+            self._sskip = False
+            self._sresync = True     # lines up to the next reply line are dropped
             self._reply_lines = []
             self._reply_code = None
             if self._mode == _AUTH:
                 # the reply ending the AUTH exchange may be in the lost bytes
                 self._mode = _COMMAND
+            elif self._mode == _AWAIT_DATA:
+                # the reply to DATA may be among the lost bytes: what the client sends
+                # next tells (a message, or a command after a refusal)
+                self._reply_lost = True
+                if self._cbuf:
+                    self._client(b"")
         return self._events
 
     def close(self) -> list[Event]:
@@ -246,6 +317,11 @@ class Session:
             held, self._cbuf = self._cbuf, b""
             self._start_body()
             self._client(held)
+        if self._mode == _BODY and self._cbuf:
+            self._message_bytes(self._cbuf)     # a held line start is body, not lost
+            self._cbuf = b""
+        elif self._mode == _BDAT:
+            self._flush_held_chunk()
         if self._mode in (_BODY, _BDAT, _AWAIT_DATA) and self._txn is not None \
                 and self._txn.data_started:
             self._txn_problem("message_incomplete")
@@ -282,16 +358,27 @@ class Session:
                     pos = i + 1
                     continue
                 if i < 0:
+                    if self._resync and n - pos > _MAX_COMMAND_LINE:
+                        pos = n       # no command line this long: the lost context goes on
+                        self.stats["gap_lines_skipped"] += 1
+                        break
                     if n - pos > self.max_line:
                         self._problem("line_too_long", CLIENT)
+                        self.stats["lines_too_long"] += 1
                         self._command_line(buf[pos:pos + self.max_line])
                         self._cskip = True
                         pos = n
                     break
                 line = buf[pos:i + 1]
                 pos = i + 1
+                if self._resync and mode == _COMMAND:
+                    if _COMMAND_LINE.fullmatch(line) is None:
+                        self.stats["gap_lines_skipped"] += 1
+                        continue      # the rest of a line cut by the gap, or lost context
+                    self._resync = False
                 if len(line) > self.max_line:
                     self._problem("line_too_long", CLIENT)
+                    self.stats["lines_too_long"] += 1
                     line = line[:self.max_line]
                 self._command_line(line)
             elif mode == _BODY:
@@ -299,12 +386,34 @@ class Session:
                 if self._mode == _BODY:
                     break      # needs more bytes
             elif mode == _BDAT:
+                if self._resync:
+                    pos, more = self._bdat_resync(buf, pos)
+                    if more:
+                        break
+                    continue
                 take = min(self._bdat_left, n - pos)
                 self._message_bytes(buf[pos:pos + take])
                 self._bdat_left -= take
                 pos += take
                 if self._bdat_left == 0:
                     self._bdat_done()
+            elif mode == _AWAIT_DATA and self._reply_lost:
+                found = _command_at(buf, pos)
+                if found < 0:
+                    break       # too little to tell yet
+                self._reply_lost = False
+                self._late_354 = True
+                for i, (verb, _) in enumerate(self._pending):
+                    if verb == "DATA":
+                        del self._pending[i]
+                        break
+                if found:       # a command: DATA was refused
+                    self._mode = _COMMAND
+                    if self._txn is not None:
+                        self._txn.data_started = False
+                else:           # the message: DATA was accepted
+                    self._problem("data_reply_missing", CLIENT)
+                    self._start_body()
             elif mode == _AWAIT_DATA or mode == _AWAIT_TLS:
                 # the client is waiting for the reply; hold what it sent (bounded)
                 if n - pos > self.max_line * 4:
@@ -351,8 +460,13 @@ class Session:
             txn = self._txn_or_new("rcpt_without_mail")
             self._pending[-1] = (verb, txn)
             addr, _ = _path_and_params(arg, "TO:")
-            if addr is not None and len(txn.rcpt_to) < 10000:
-                txn.rcpt_to.append(addr)
+            if addr is not None:
+                if len(txn.rcpt_to) < self.max_rcpt:
+                    txn.rcpt_to.append(addr)
+                else:
+                    txn.rcpt_dropped += 1
+                    self.stats["rcpt_dropped"] += 1
+                    self._txn_problem("rcpt_truncated", txn)
         elif verb == "DATA":
             txn = self._txn_or_new("data_without_mail")
             self._pending[-1] = (verb, txn)
@@ -387,6 +501,7 @@ class Session:
     def _push(self, verb: str) -> None:
         if len(self._pending) >= self.max_pending:
             self._problem("too_many_pending", CLIENT)
+            self.stats["pending_dropped"] += 1
             del self._pending[0]
         self._pending.append((verb, self._txn))
 
@@ -410,6 +525,14 @@ class Session:
         n = len(buf)
         while pos < n:
             if self._line_start:
+                if self._resync:
+                    found = _command_at(buf, pos)
+                    if found < 0:
+                        return pos     # a line start that may be a command: wait for more
+                    if found:
+                        # the end of data was lost in the gap: the message ends here
+                        self._end_after_gap()
+                        return pos
                 if buf[pos] == 0x2E:   # "."
                     rest = buf[pos:pos + 3]
                     if rest == b".\r\n":
@@ -419,7 +542,8 @@ class Session:
                         return pos     # cannot tell yet: wait for more
                     pos += 1           # dot-stuffing: drop the first dot
                 self._line_start = False
-            j = buf.find(b"\n.", pos)
+            # after a gap every line start is looked at, else only those with a dot
+            j = buf.find(b"\n", pos) if self._resync else buf.find(b"\n.", pos)
             if j < 0:
                 self._message_bytes(buf[pos:])
                 self._line_start = buf.endswith(b"\n")
@@ -429,7 +553,55 @@ class Session:
             self._line_start = True
         return pos
 
+    def _end_after_gap(self) -> None:
+        """A DATA body or BDAT chunk cut by a gap ends where decoding resynchronised (the
+        next client line must still parse as a command: _resync stays on)."""
+        self._mode = _COMMAND
+        self._bdat_left = 0
+        self._txn_problem("message_incomplete")
+        self._message_end(complete=False)
+
+    def _bdat_resync(self, buf: bytes, pos: int) -> tuple[int, bool]:
+        """BDAT chunk bytes after a gap: the declared size is not trusted, and a command
+        line at a line start inside what is left of the chunk ends it there. Returns
+        (where it stopped, whether more bytes are needed to decide)."""
+        n = len(buf)
+        end = pos + min(self._bdat_left, n - pos)
+        if self._line_start:
+            c = pos
+        else:
+            j = buf.find(b"\n", pos, end)
+            c = j + 1 if j >= 0 else -1      # -1: no line start in the chunk's rest
+        while pos <= c < end:
+            found = _command_at(buf, c)
+            if found:
+                self._message_bytes(buf[pos:c])
+                self._bdat_left -= c - pos
+                if found < 0:
+                    self._line_start = True
+                    return c, True
+                self._end_after_gap()
+                return c, False
+            j = buf.find(b"\n", c, end)
+            c = j + 1 if j >= 0 else -1
+        self._message_bytes(buf[pos:end])
+        self._bdat_left -= end - pos
+        self._line_start = end > pos and buf[end - 1] == 0x0A
+        if self._bdat_left == 0:
+            self._bdat_done()
+        return end, False
+
+    def _flush_held_chunk(self) -> None:
+        """Client bytes held in a BDAT chunk (a possible command line, after a gap) are
+        chunk bytes after all: the stream was cut (gap or end) before they could tell."""
+        if self._cbuf:
+            held = self._cbuf[:self._bdat_left]
+            self._cbuf = b""
+            self._message_bytes(held)
+            self._bdat_left -= len(held)
+
     def _pending_end_of_data(self) -> None:
+        self._resync = False
         self._mode = _COMMAND
         self._message_end(complete=True)
         self._push(".")
@@ -492,6 +664,15 @@ class Session:
         n = len(buf)
         while pos < n and self._mode != _TLS:
             i = buf.find(b"\n", pos)
+            if self._sresync:
+                if i < 0:
+                    if n - pos > _MAX_COMMAND_LINE:
+                        pos = n      # no reply line this long: the lost context goes on
+                    break
+                if _REPLY_LINE.fullmatch(buf, pos, i + 1) is None:
+                    pos = i + 1      # the rest of a reply line cut by the gap
+                    continue
+                self._sresync = False
             if self._sskip:
                 if i < 0:
                     pos = n
@@ -502,6 +683,7 @@ class Session:
             if i < 0:
                 if n - pos > self.max_line:
                     self._problem("line_too_long", SERVER)
+                    self.stats["lines_too_long"] += 1
                     self._reply_line(buf[pos:pos + self.max_line])
                     self._sskip = True
                     pos = n
@@ -510,6 +692,7 @@ class Session:
             pos = i + 1
             if len(line) > self.max_line:
                 self._problem("line_too_long", SERVER)
+                self.stats["lines_too_long"] += 1
                 line = line[:self.max_line]
             self._reply_line(line)
         self._sbuf = buf[pos:] if pos < n and self._mode != _TLS else b""
@@ -533,9 +716,11 @@ class Session:
             self._reply_lines.append(line[4:])
         elif len(self._reply_lines) == self.max_reply_lines:
             self._problem("reply_too_long", SERVER)
+            self.stats["replies_too_long"] += 1
+            self._reply_lines.append("")   # a marker, not shown: the flag is raised once
         if sep == "-":
             return
-        lines = tuple(self._reply_lines)
+        lines = tuple(self._reply_lines[:self.max_reply_lines])
         self._reply_lines = []
         self._reply_code = None
         self._reply(code, lines)
@@ -543,6 +728,22 @@ class Session:
     def _reply(self, code: int, lines: tuple[str, ...]) -> None:
         txn: _Txn | None = None
         final = False
+        if self._greeted and (self._resync or self._mode == _BDAT):
+            self._reply_after_gap(code)
+        if self._late_354:
+            self._late_354 = False     # only the next reply can be that late 354
+            if code == 354:
+                self._problem("late_reply", SERVER)
+                return
+        if code == 354 and self._mode == _AWAIT_DATA and self._pending \
+                and self._pending[0][0] != "DATA":
+            # only DATA is answered by 354: replies to the commands queued before it were
+            # lost or taken early (a gap), so those commands are given up on
+            for i, (verb, _) in enumerate(self._pending):
+                if verb == "DATA":
+                    del self._pending[:i]
+                    self._problem("reply_resync", SERVER)
+                    break
         if not self._greeted and not self._pending:
             command: str | None = "<greeting>"
         elif self._pending:
@@ -562,6 +763,7 @@ class Session:
         if txn is not None and command in _TRANSACTION_VERBS:
             txn.last_reply = rep.text
         if command == "DATA":
+            self._reply_lost = False     # DATA's own reply came after all
             if self._mode == _AWAIT_DATA:
                 if code == 354:
                     self._start_body()
@@ -584,9 +786,41 @@ class Session:
         elif command == "QUIT":
             self._retire_txn()
 
+    def _reply_after_gap(self, code: int) -> None:
+        """A reply while a message is still open after a gap: the lost client bytes held
+        its end, so the reply is the one to the end of data (or to the cut chunk). A 354
+        with no DATA pending after a gap answers a DATA command lost in the gap. A reply
+        to a BDAT chunk not yet complete (no gap known yet) ends the chunk too: the
+        declared size is then not trusted."""
+        pending = self._pending
+        if self._mode == _COMMAND and code == 354 and not pending and self._resync:
+            txn = self._txn_or_new("data_without_mail")
+            txn.data_started = True
+            self._mode = _AWAIT_DATA
+            self._resync = False
+            pending.append(("DATA", txn))
+        elif self._mode == _BODY and not pending and self._txn is not None:
+            if self._cbuf:
+                self._message_bytes(self._cbuf)
+                self._cbuf = b""
+            txn = self._txn
+            self._end_after_gap()
+            pending.append((".", txn))
+        elif (self._mode == _BDAT and len(pending) == 1 and pending[0][1] is self._txn
+              and pending[0][0] in ("BDAT", _BDAT_LAST)):
+            if not self._resync:
+                self._txn_problem("bdat_reply_before_chunk_end")
+                self._resync = True
+            if self._cbuf:
+                self._message_bytes(self._cbuf)
+                self._cbuf = b""
+            self._bdat_left = 0
+            self._bdat_done()
+
     # ------------------------------------------------------------ transactions
 
     def _new_txn(self) -> _Txn:
+        self._gap_since_mail = False
         self._depth += 1
         self._txn = _Txn(ts_ns=self._now, depth=self._depth, message=bytearray())
         return self._txn
@@ -595,6 +829,8 @@ class Session:
         if self._txn is None:
             self._new_txn()
             self._txn_problem(problem)
+            if self._gap_since_mail:
+                self._txn_problem("gap")    # its MAIL command was lost in a gap
         assert self._txn is not None
         return self._txn
 
@@ -622,6 +858,13 @@ class Session:
         if len(self.records) >= self.max_transactions:
             if "too_many_transactions" not in self.problems:
                 self.problems.append("too_many_transactions")
+            self.stats["transactions_dropped"] += 1
+            if self.records:
+                # the last record kept stands for the ones dropped after it
+                last = self.records[-1]
+                if "transactions_truncated" not in last["problems"]:
+                    last["problems"].append("transactions_truncated")
+                last["transactions_dropped"] += 1
             return
         rec = self._record(txn)
         self.records.append(rec)
@@ -653,6 +896,12 @@ class Session:
         rec["size"] = txn.size
         rec["complete"] = txn.complete
         rec["problems"] = problems
+        rec["rcpt_dropped"] = txn.rcpt_dropped
+        rec["transactions_dropped"] = 0
+        if "message_truncated" in problems:
+            self.stats["messages_truncated"] += 1
+            if txn.message is not None and txn.size is not None:
+                self.stats["message_bytes_dropped"] += max(0, txn.size - len(txn.message))
         if self.keep_message:
             rec["message"] = bytes(txn.message) if txn.size is not None else None
         txn.message = None    # the bytes are not needed any more
@@ -665,6 +914,15 @@ _HEADER_FIELDS = ("date", "from", "reply_to", "subject", "msg_id", "in_reply_to"
                   "x_originating_ip", "user_agent")
 _ANGLE = re.compile(r"<([^<>]*)>")
 _IP_IN_RECEIVED = re.compile(r"[\[(]\s*(?:IPv6:)?([0-9A-Fa-f.:]+)\s*[\])]")
+
+
+def _command_at(buf: bytes, pos: int) -> int:
+    """Is there an SMTP command line at buf[pos]? 1 yes, 0 no, -1 cannot tell yet (the
+    line is not complete and is still short enough to be one)."""
+    i = buf.find(b"\n", pos, pos + _MAX_COMMAND_LINE)
+    if i < 0:
+        return -1 if len(buf) - pos < _MAX_COMMAND_LINE else 0
+    return 1 if _COMMAND_LINE.fullmatch(buf, pos, i + 1) is not None else 0
 
 
 def _path_and_params(arg: str, keyword: str) -> tuple[str | None, str | None]:
@@ -798,7 +1056,16 @@ def _attachments(msg: Message, problems: list[str]) -> list[dict[str, Any]]:
 
 
 class TransactionTable(list):
-    """A list of transaction dicts with conversions to columnar tables."""
+    """A list of transaction dicts with conversions to columnar tables.
+
+    `stats` sums the sessions' counters over the capture: sessions, and what every cap
+    dropped and what gaps cost (the keys of `Session.stats`)."""
+
+    stats: dict[str, int]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.stats = {"sessions": 0, **dict.fromkeys(_STAT_KEYS, 0)}
 
     def to_arrow(self) -> Any:
         """As a pyarrow.Table (nested lists and attachment structs kept)."""
@@ -824,13 +1091,15 @@ def _plain(rec: dict[str, Any]) -> dict[str, Any]:
 class _Handler:
     """Feeds one reassembled connection into a Session (reassembly subscriber)."""
 
-    __slots__ = ("conn", "session", "flip", "out", "taken")
+    __slots__ = ("conn", "session", "flip", "out", "taken", "stats")
 
-    def __init__(self, conn: Any, out: list[dict[str, Any]], flip: bool, **opts: Any) -> None:
+    def __init__(self, conn: Any, out: list[dict[str, Any]], flip: bool,
+                 stats: dict[str, int] | None = None, **opts: Any) -> None:
         self.conn = conn
         self.flip = flip
         self.out = out
         self.taken = 0
+        self.stats = stats
         if flip:
             self.session = Session(client=conn.server, client_port=conn.server_port,
                                    server=conn.client, server_port=conn.client_port,
@@ -852,21 +1121,31 @@ class _Handler:
 
     def on_close(self) -> None:
         self.session.close()
-        self._take()
+        self._take(True)
+        if self.stats is not None:
+            self.stats["sessions"] += 1
+            for key, value in self.session.stats.items():
+                self.stats[key] += value
 
-    def _take(self) -> None:
-        """Hand over the records that ended, in the order they ended."""
+    def _take(self, final: bool = False) -> None:
+        """Hand over the records that ended, in the order they ended. The record that
+        reaches max_transactions is held until the session closes: it may still be
+        flagged transactions_truncated with the count of the ones dropped after it."""
         records = self.session.records
+        end = len(records)
+        if not final:
+            end = min(end, self.session.max_transactions - 1)
         midstream = "midstream" in self.conn.flags
-        for rec in records[self.taken:]:
+        for rec in records[self.taken:end]:
             if midstream:
                 rec["problems"].append("midstream")
             self.out.append(rec)
-        self.taken = len(records)
+        self.taken = max(self.taken, end)
 
 
 def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
-         opts: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+         opts: dict[str, Any], stats: dict[str, int] | None = None
+         ) -> Iterator[list[dict[str, Any]]]:
     from .reassembly import Reassembler, packets
 
     portset = frozenset(ports)
@@ -874,9 +1153,9 @@ def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
 
     def factory(conn: Any) -> _Handler | None:
         if conn.server_port in portset:
-            return _Handler(conn, out, False, **opts)
+            return _Handler(conn, out, False, stats, **opts)
         if conn.client_port in portset:     # roles guessed wrong on a mid-stream pickup
-            return _Handler(conn, out, True, **opts)
+            return _Handler(conn, out, True, stats, **opts)
         return None
 
     r = Reassembler(handler=factory, **(caps or {}))
@@ -901,7 +1180,7 @@ def transactions(source: Any, *, ports: Iterable[int] = DEFAULT_PORTS,
     """
     table = TransactionTable()
     opts = {**limits, "keep_message": keep_message}
-    for batch in _run(source, ports, caps, opts):
+    for batch in _run(source, ports, caps, opts, table.stats):
         table.extend(batch)
     return table
 
