@@ -359,7 +359,8 @@ class PcapWriter(_Writer):
 
         `iface` and `comment` exist for API parity with pcapng; pcap cannot store them.
         """
-        self._check_open()
+        if self.error is not None or self.closed:
+            self._check_open()
         wire = len(data) if wire_len is None else wire_len
         cap = data[: self.snaplen]
         sec, frac = divmod(int(ts_ns), 1_000_000_000)
@@ -376,7 +377,8 @@ class PcapWriter(_Writer):
         Frame i gets timestamp start_ns + i * interval_ns; the records are assembled in
         one pass and queued as one block. Returns the number of frames written.
         """
-        self._check_open()
+        if self.error is not None or self.closed:
+            self._check_open()
         if frame_length <= 0:
             raise ValueError("frame_length must be > 0")
         if count is None:
@@ -434,7 +436,8 @@ class PcapngWriter(_Writer):
 
     def add_interface(self, linktype: int, snaplen: int = 262144, name: str | None = None) -> int:
         """Declare another interface; returns its id for write(iface=...)."""
-        self._check_open()
+        if self.error is not None or self.closed:
+            self._check_open()
         opts = b""
         if name:
             opts += _option(2, name.encode())
@@ -447,7 +450,8 @@ class PcapngWriter(_Writer):
     def write(self, data: bytes, ts_ns: int, wire_len: int | None = None, iface: int = 0,
               comment: str | None = None) -> None:
         """Append one Enhanced Packet Block on interface `iface`, with an optional comment."""
-        self._check_open()
+        if self.error is not None or self.closed:
+            self._check_open()
         if not 0 <= iface < len(self.interfaces):
             raise ValueError(f"interface {iface} was not declared ({len(self.interfaces)} exist)")
         snaplen = self.interfaces[iface][1]
