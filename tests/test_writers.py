@@ -485,3 +485,24 @@ def test_file_size_limit_efbig(tmp_path: Path, cls: str, flush: str) -> None:
     assert str(path) in message and "EFBIG" in message
     frames = [bytes(60 + (i * 37) % 900) + i.to_bytes(4, "big") for i in range(kept)]
     _check_cut_file(path, frames, kept, ng=cls == "PcapngWriter")
+
+
+@pytest.mark.parametrize("cls", ["PcapWriter", "PcapngWriter"])
+def test_disk_full_through_a_buffered_file_object(cls: str) -> None:
+    # e.g. `sniff -w - > file`: the writer gets sys.stdout.buffer, a BufferedWriter
+    frames = _numbered_frames(300, seed=5)
+    with small_tmpfs("64k") as mnt:
+        path = mnt / "obj.cap"
+        fh = open(path, "wb")  # noqa: SIM115
+        fh.write(b"")  # the owner may have used it; the writer starts where it stands
+        w = PcapWriter(fh, flush="buffer") if cls == "PcapWriter" else PcapngWriter(fh)
+        with pytest.raises(WriteError) as info:
+            for i, f in enumerate(frames):
+                w.write(f, T0 + i * 1000)
+            w.close()
+        assert info.value.truncated and info.value.path == str(path)
+        w.close()
+        size = path.stat().st_size
+        fh.close()  # its own buffer holds nothing of ours: closing writes nothing
+        assert path.stat().st_size == size
+        _check_cut_file(path, frames, info.value.packets_kept, ng=cls == "PcapngWriter")
