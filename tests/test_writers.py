@@ -506,3 +506,39 @@ def test_disk_full_through_a_buffered_file_object(cls: str) -> None:
         fh.close()  # its own buffer holds nothing of ours: closing writes nothing
         assert path.stat().st_size == size
         _check_cut_file(path, frames, info.value.packets_kept, ng=cls == "PcapngWriter")
+
+
+def test_file_objects_that_fail_or_take_nothing() -> None:
+    import io
+
+    class TakesNothing(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: object) -> int:
+            return 0
+
+    class Breaks(io.RawIOBase):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: object) -> int:
+            self.calls += 1
+            raise OSError(errno.EIO, "Input/output error")
+
+    with pytest.raises(WriteError) as info:  # an error, never an endless loop
+        PcapWriter(TakesNothing())
+    assert info.value.errno == errno.EIO and not info.value.truncated
+    sink = Breaks()
+    w = PcapngWriter.__new__(PcapngWriter)
+    with pytest.raises(WriteError) as info:
+        w.__init__(sink)
+    assert info.value.errno == errno.EIO and "<stream>" in str(info.value)
+    calls = sink.calls
+    w.close()
+    with pytest.raises(WriteError):
+        w.write(b"x" * 60, T0)
+    assert sink.calls == calls  # nothing is retried

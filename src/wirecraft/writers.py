@@ -199,10 +199,15 @@ class _Writer:
                     if not self._owns:
                         self._file.flush()  # anything its owner wrote through it goes first
                     while done < len(view):
-                        done += os.write(self._fd, view[done:])
+                        n = os.write(self._fd, view[done:])
+                        if n <= 0:  # a device that takes nothing: fail, never spin
+                            raise OSError(errno_mod.EIO, "the file accepted no bytes")
+                        done += n
                 else:
                     while done < len(view):
                         n = self._file.write(view[done:])
+                        if n is not None and n <= 0:
+                            raise OSError(errno_mod.EIO, "the file accepted no bytes")
                         done += len(view) - done if n is None else n
                     if hasattr(self._file, "flush"):
                         self._file.flush()
@@ -219,7 +224,7 @@ class _Writer:
             view.release()
             self._disk += done
             self._header_pending = False
-            self._buf.clear()
+            self._buf = bytearray()
         finally:
             if main:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
@@ -262,7 +267,7 @@ class _Writer:
             except OSError:
                 truncated = False
         self._disk += keep
-        self._buf.clear()
+        self._buf = bytearray()
         self.packets_written -= lost
         self.packets_lost += lost
         removed = False
@@ -478,6 +483,11 @@ class RotatingWriter:
     (packet timestamps, not the wall clock, so replays rotate the same way);
     with max_files, writing stops after that many files (`done` turns True,
     write() returns False). seconds with max_bytes: the count is appended.
+
+    A write error (a full disk, also when a rotation cannot even write the new
+    file's header) raises WriteError and ends the sequence: every file in
+    `files` ends on a whole record, `packets_lost` counts what never reached one,
+    and close() afterwards only releases the file.
     """
 
     def __init__(self, path: str | os.PathLike, linktype: int = 1, max_bytes: int | None = None,
