@@ -205,3 +205,56 @@ def test_worker_exits_when_the_parent_is_gone_before_it_starts() -> None:
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "b''"
+
+
+STALL_THEN_DRAIN = textwrap.dedent("""
+    import json, sys, time
+    sys.path.insert(0, {src!r})
+    from wirecraft.live import Sniffer
+
+    def handler(raw):
+        return len(raw)
+
+    got = 0
+    with Sniffer({iface!r}, filter="udp port 9999", workers=2, handler=handler,
+                 batch=8, immediate=True) as s:
+        print("open", flush=True)
+        stalled = False
+        end = None
+        for n in s.results():
+            got += n
+            if not stalled:
+                stalled = True
+                time.sleep(4)   # not draining: the workers must drop and count, not block
+                end = time.monotonic() + 2
+            elif time.monotonic() > end:
+                s.stop()
+    st = s.stats()
+    print(json.dumps({{"got": got, **st.as_dict()}}), flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_a_parent_that_does_not_drain_gets_counted_drops_not_stuck_workers() -> None:
+    with VethPair() as pair:
+        code = STALL_THEN_DRAIN.format(src=WIRECRAFT_PATH, iface=pair.iface_b)
+        proc = pair.popen("b", [PY, "-c", code], env=ENV, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_line(proc.stdout, "open")
+            sender = pair.popen("a", [PY, "-c", SENDER, pair.addr_b, "60000", "100", "10000",
+                                      "32"])
+            out, err = proc.communicate(timeout=60)
+            sender.kill()
+            sender.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+        assert proc.returncode == 0, err
+        import json
+
+        st = json.loads(out.strip().splitlines()[-1])
+        assert st["dropped_wirecraft"] > 0  # the queue was full while the parent slept
+        # every packet read from the ring was either handed over or counted as dropped
+        assert st["got"] == st["captured"] - st["dropped_wirecraft"]

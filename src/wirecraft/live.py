@@ -906,8 +906,9 @@ class _WorkerPool:
             finish = getattr(handler, "finish", None)
             if finish is not None:
                 out = finish()
-                if out is not None and not put(("result", i, out), _FINAL_PUT_WAIT):
-                    stats.dropped_wirecraft += 1  # what finish() had left (one result)
+                if out is not None:
+                    # no packets in it to count; join() kills a worker still here after 5 s
+                    put(("result", i, out), _FINAL_PUT_WAIT)
             report("done")
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
             put(("error", i, f"worker {i}: {type(exc).__name__}: {exc}"), _FINAL_PUT_WAIT)
