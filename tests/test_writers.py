@@ -542,3 +542,33 @@ def test_file_objects_that_fail_or_take_nothing() -> None:
     with pytest.raises(WriteError):
         w.write(b"x" * 60, T0)
     assert sink.calls == calls  # nothing is retried
+
+
+@pytest.mark.parametrize("end", ["exit", "dropped"])
+def test_disk_full_met_by_the_exit_flush_is_reported(end: str) -> None:
+    # a script that never closes its writer: the flush at interpreter exit (or when
+    # the writer is garbage) meets ENOSPC, and says so once
+    with small_tmpfs("64k") as mnt:
+        path = mnt / "atexit.pcap"
+        code = textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {WIRECRAFT_PATH!r})
+            from wirecraft.writers import PcapWriter
+            w = PcapWriter({str(path)!r}, flush="buffer", buffer_size=1 << 22)
+            for i in range(400):
+                w.write(bytes(300) + i.to_bytes(4, "big"), {T0} + i * 1000)
+            if {end == "dropped"!r}:
+                del w
+                print("after del", file=sys.stderr)
+        """)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60)
+        assert "Traceback" not in out.stderr, out.stderr
+        lines = [x for x in out.stderr.strip().splitlines() if x != "after del"]
+        assert len(lines) == 1 and str(path) in lines[0] and "ENOSPC" in lines[0], out.stderr
+        if end == "dropped":  # reported when the writer went, not at exit
+            assert out.stderr.index("ENOSPC") < out.stderr.index("after del")
+        kept = len(list(wirecraft.read(path)))
+        assert 0 < kept < 400
+        frames = [bytes(300) + i.to_bytes(4, "big") for i in range(400)]
+        _check_cut_file(path, frames, kept, ng=False)

@@ -31,6 +31,7 @@ import io
 import os
 import signal
 import struct
+import sys
 import threading
 import time
 import weakref
@@ -48,9 +49,17 @@ _installed: set[int] = set()
 
 
 def _flush_all() -> None:
+    """Flush every open writer (at exit or on a signal); a new write error is said once."""
     for w in list(_OPEN):
+        failed_before = w.error is not None
         try:
             w.flush()
+        except WriteError as exc:
+            if not failed_before:  # nobody else will hear of it now: say it on stderr
+                try:
+                    sys.stderr.write(f"wirecraft: {exc}\n")
+                except (OSError, ValueError, AttributeError):
+                    pass
         except (OSError, ValueError):
             pass
 
@@ -327,6 +336,11 @@ class _Writer:
     def __del__(self) -> None:
         try:
             self.close()
+        except WriteError as exc:  # a writer dropped without close(): say what was lost
+            try:
+                sys.stderr.write(f"wirecraft: {exc}\n")
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
