@@ -208,7 +208,7 @@ def test_worker_exits_when_the_parent_is_gone_before_it_starts() -> None:
 
 
 STALL_THEN_DRAIN = textwrap.dedent("""
-    import json, sys, time
+    import json, sys, threading, time
     sys.path.insert(0, {src!r})
     from wirecraft.live import Sniffer
 
@@ -217,18 +217,15 @@ STALL_THEN_DRAIN = textwrap.dedent("""
 
     got = 0
     with Sniffer({iface!r}, filter="udp port 9999", workers=2, handler=handler,
-                 batch=8, immediate=True) as s:
+                 batch=8, immediate=True, timeout=30) as s:
         print("open", flush=True)
         stalled = False
-        end = None
         for n in s.results():
             got += n
             if not stalled:
                 stalled = True
                 time.sleep(4)   # not draining: the workers must drop and count, not block
-                end = time.monotonic() + 2
-            elif time.monotonic() > end:
-                s.stop()
+                threading.Timer(1.0, s.stop).start()  # then drain for a second and stop
     st = s.stats()
     print(json.dumps({{"got": got, **st.as_dict()}}), flush=True)
 """)
