@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 
@@ -13,6 +14,10 @@ import wirecraft
 from wirecraft import _dns, dns
 
 from conftest import CAPTURES
+
+# the time bounds below catch hangs, not slowness: ./dev test's AddressSanitizer pass
+# runs the same code several times slower
+SLACK = 10.0 if os.environ.get("WIRECRAFT_UNDER_ASAN") == "1" else 1.0
 
 
 def header(qd: int = 0, an: int = 0, ns: int = 0, ar: int = 0, flags: int = 0x8180,
@@ -33,7 +38,7 @@ def ptr(offset: int) -> bytes:
 def timed_decode(data: bytes) -> dns.Message:
     start = time.perf_counter()
     msg = dns.decode(data)
-    assert time.perf_counter() - start < 0.25  # a loop would never return: generous bound
+    assert time.perf_counter() - start < 0.25 * SLACK  # a loop would never return: generous bound
     same_as_light(data, msg)
     return msg
 
@@ -189,7 +194,7 @@ def test_truncated_at_every_offset() -> None:
                 assert ref.rdata.startswith(mine.rdata)
             else:
                 assert mine == ref
-    assert time.perf_counter() - start < 5.0
+    assert time.perf_counter() - start < 5.0 * SLACK
 
 
 def test_worst_case_message_is_bounded() -> None:
@@ -211,7 +216,7 @@ def test_worst_case_message_is_bounded() -> None:
     msg = dns.decode(data)
     elapsed = time.perf_counter() - t0
     assert len(msg.answers) == 2 + count and msg.problems == []
-    assert elapsed < 2.0, elapsed
+    assert elapsed < 2.0 * SLACK, elapsed
 
 
 @settings(max_examples=300, deadline=None)

@@ -725,6 +725,64 @@ def _identity(raw: RawBatch) -> RawBatch:
     return raw
 
 
+_PR_SET_PDEATHSIG = 1
+_libc: Any = None
+
+
+def _load_libc() -> Any:
+    """libc through ctypes, loaded while the library is still readable (before -Z)."""
+    global _libc
+    if _libc is None:
+        try:
+            import ctypes
+
+            _libc = ctypes.CDLL(None, use_errno=True)
+        except (ImportError, OSError):
+            _libc = False
+    return _libc
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a freshly forked worker: be killed (SIGKILL) when `parent` exits.
+
+    PR_SET_PDEATHSIG (Linux) has the kernel send the signal when the thread that
+    forked us ends, which for a worker pool is the thread that runs the capture.
+    A parent that died before the call is caught by comparing getppid().
+    """
+    libc = _load_libc()
+    if libc:
+        try:
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (AttributeError, OSError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch_parent(parent: int, life_fd: int) -> None:
+    """Defence in depth behind PR_SET_PDEATHSIG: exit once the parent is gone.
+
+    Runs in a daemon thread of each worker. `life_fd` is the read end of a pipe
+    whose write end only the parent holds, so it turns readable (EOF) when the
+    parent dies; getppid() is checked every half second as well, in case another
+    process inherited the write end. Whatever the main thread is blocked on (a
+    full queue, a handler), the worker ends: its results had nowhere to go.
+    """
+    while True:
+        try:
+            ready, _, _ = select.select([life_fd], [], [], 0.5)
+        except (OSError, ValueError):
+            ready = []
+            time.sleep(0.5)
+        if ready or os.getppid() != parent:
+            os._exit(1)
+
+
+# how long a worker waits to hand over its last result and counters to a parent
+# that is alive but not reading (the parent's join() kills it after 5 s anyway)
+_FINAL_PUT_WAIT = 10.0
+
+
 class _WorkerPool:
     """One forked process per fanout handle; each runs the handler, the parent merges.
 
@@ -734,6 +792,12 @@ class _WorkerPool:
     stop when the parent writes to a shared pipe; each then drains its ring,
     calls `handler.finish()` and sends its final counters. `count` is shared: a
     worker reserves packets from a common counter before handing them over.
+
+    Workers never outlive the parent: each asks for SIGKILL on the parent's death
+    (PR_SET_PDEATHSIG) right after the fork, and a thread of its own also watches
+    a pipe that only the parent holds open and getppid(). No put on the result
+    queue blocks for long: a result the parent does not take within a second is
+    dropped and counted in `dropped_wirecraft`.
     """
 
     def __init__(self, readers: list[_Reader], count: int | None) -> None:
@@ -748,6 +812,10 @@ class _WorkerPool:
         self.taken = self.ctx.Value("q", 0)
         self.count = count
         self.stop_r, self.stop_w = os.pipe()
+        # only the parent keeps life_w: the workers see EOF on life_r when it dies
+        self.life_r, self.life_w = os.pipe()
+        self.parent = os.getpid()
+        _load_libc()
         self.latest: dict[int, LiveStats] = {i: LiveStats() for i in range(len(readers))}
         self.done: set[int] = set()
         self.errors: list[str] = []
@@ -766,14 +834,22 @@ class _WorkerPool:
             self.procs.append(proc)
         os.close(self.stop_r)
         self.stop_r = -1
+        os.close(self.life_r)
+        self.life_r = -1
 
     # -- in the worker
     def _work(self, i: int, reader: _Reader, handler: Callable[[RawBatch], Any],
               deadline: float | None) -> None:
+        import queue as queue_mod  # imported in __init__, before any privilege drop
+
+        parent = self.parent
+        _die_with_parent(parent)
+        os.close(self.life_w)
+        threading.Thread(target=_watch_parent, args=(parent, self.life_r),
+                         name="wirecraft-parent-watch", daemon=True).start()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(self.stop_w)
-        parent = os.getppid()
         stats = LiveStats()
         stopping = False
 
@@ -781,11 +857,25 @@ class _WorkerPool:
             return (stopping or os.getppid() != parent
                     or bool(select.select([self.stop_r], [], [], 0)[0]))
 
+        def put(item: tuple, wait: float) -> bool:
+            """Queue item within `wait` seconds; False when the parent is not draining."""
+            end = time.monotonic() + wait
+            while True:
+                try:
+                    self.queue.put(item, timeout=min(0.25, max(end - time.monotonic(), 0.0)))
+                    return True
+                except queue_mod.Full:
+                    if os.getppid() != parent:
+                        os._exit(1)  # nobody will ever read it
+                    if time.monotonic() >= end:
+                        return False
+
         def report(kind: str) -> None:
             recv, drop, ifdrop = reader.kernel_stats()
             snap = LiveStats(**stats.as_dict())
             snap.received, snap.dropped_kernel, snap.dropped_interface = recv, drop, ifdrop
-            self.queue.put((kind, i, snap))
+            # progress reports can wait for the next one; the last one matters more
+            put((kind, i, snap), 0.1 if kind == "stats" else _FINAL_PUT_WAIT)
 
         try:
             last = time.monotonic()
@@ -807,11 +897,8 @@ class _WorkerPool:
                     stats.truncated += int((raw.wire_lens() > rec["caplen"]).sum())
                     stats.wire_len_unknown += raw.wire_len_unknown
                 out = handler(raw)
-                if out is not None:
-                    try:
-                        self.queue.put(("result", i, out), timeout=1.0)
-                    except Exception:  # noqa: BLE001 - queue.Full: the parent is not keeping up
-                        stats.dropped_wirecraft += len(raw)
+                if out is not None and not put(("result", i, out), 1.0):
+                    stats.dropped_wirecraft += len(raw)  # the parent is not keeping up
                 now = time.monotonic()
                 if now - last > 0.5:
                     last = now
@@ -820,13 +907,17 @@ class _WorkerPool:
             if finish is not None:
                 out = finish()
                 if out is not None:
-                    self.queue.put(("result", i, out))
+                    # no packets in it to count; join() kills a worker still here after 5 s
+                    put(("result", i, out), _FINAL_PUT_WAIT)
             report("done")
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-            self.queue.put(("error", i, f"worker {i}: {type(exc).__name__}: {exc}"))
+            put(("error", i, f"worker {i}: {type(exc).__name__}: {exc}"), _FINAL_PUT_WAIT)
         finally:
             self.queue.close()
-            self.queue.join_thread()
+            if os.getppid() != parent:
+                self.queue.cancel_join_thread()  # the pipe has no reader any more
+            else:
+                self.queue.join_thread()  # bounded: the watcher ends us if the parent dies
             os._exit(0)
 
     # -- in the parent
@@ -878,7 +969,8 @@ class _WorkerPool:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
-        fds, self.stop_r, self.stop_w = (self.stop_r, self.stop_w), -1, -1
+        fds = (self.stop_r, self.stop_w, self.life_r, self.life_w)
+        self.stop_r = self.stop_w = self.life_r = self.life_w = -1
         for fd in fds:
             if fd >= 0:
                 os.close(fd)

@@ -7,6 +7,15 @@ on a record boundary. The flush policy says when the buffer goes out:
 `flush="packet"` after every record (tcpdump -U), a number of seconds
 (default 1.0, checked on each write), or `"buffer"` when the buffer fills.
 
+Write errors: any OSError while writing (ENOSPC, EDQUOT, EIO, EFBIG...) raises
+one `WriteError` naming the path and the errno. Before raising, the writer cuts
+the file back to the end of its last complete record (os.ftruncate after a
+partial write), so the file stays readable and holds every packet that reached
+the disk before the error; the packets that did not are counted
+(`packets_lost`). A failed writer writes nothing more: later write() calls raise
+the same error again, and close() only closes (it never retries the buffer,
+which would put a second copy of records after a cut one).
+
 Signals: while a writer is open, SIGTERM (and SIGINT when it is not handled
 by Python) flushes every open writer before the process dies as it would
 have; Python's default SIGINT raises KeyboardInterrupt, the `with` block or
@@ -17,14 +26,19 @@ so no record is written twice or cut.
 from __future__ import annotations
 
 import atexit
+import errno as errno_mod
+import io
 import os
 import signal
 import struct
+import sys
 import threading
 import time
 import weakref
 from pathlib import Path
 from typing import IO, Any, BinaryIO
+
+from .errors import WirecraftError
 
 PCAP_MAGIC_US = 0xA1B2C3D4
 PCAP_MAGIC_NS = 0xA1B23C4D
@@ -35,9 +49,17 @@ _installed: set[int] = set()
 
 
 def _flush_all() -> None:
+    """Flush every open writer (at exit or on a signal); a new write error is said once."""
     for w in list(_OPEN):
+        failed_before = w.error is not None
         try:
             w.flush()
+        except WriteError as exc:
+            if not failed_before:  # nobody else will hear of it now: say it on stderr
+                try:
+                    sys.stderr.write(f"wirecraft: {exc}\n")
+                except (OSError, ValueError, AttributeError):
+                    pass
         except (OSError, ValueError):
             pass
 
@@ -66,6 +88,46 @@ def _install_handlers() -> None:
 atexit.register(_flush_all)
 
 
+class WriteError(WirecraftError, OSError):
+    """Writing a capture file failed (disk full, quota, I/O error...).
+
+    `path` and `errno` say where and why; `packets_kept` counts the packets in
+    the file, `packets_lost` those the writer had accepted that are not in it;
+    `truncated` says whether the file was cut back to its last complete record
+    (False for pipes and devices, which cannot be cut, and for file-like objects
+    without a descriptor); `removed` that not even the file header fit and the
+    (empty) file the writer had created was deleted.
+    It is an OSError too, so code that catches OSError around writes still works.
+    """
+
+    def __init__(self, path: str | None, err: OSError, packets_kept: int, packets_lost: int,
+                 truncated: bool, removed: bool = False) -> None:
+        code = err.errno if err.errno is not None else errno_mod.EIO
+        super().__init__(code, err.strerror or str(err))
+        self.path = path
+        self.filename = path
+        self.packets_kept = packets_kept
+        self.packets_lost = packets_lost
+        self.truncated = truncated
+        self.removed = removed
+
+    def __str__(self) -> str:
+        name = errno_mod.errorcode.get(self.errno, str(self.errno))
+        where = self.path if self.path is not None else "<stream>"
+        if self.removed:
+            kept = "not even the file header fit, so the file was removed"
+        elif self.truncated:
+            kept = f"file cut back to its last complete record, {self.packets_kept} packets kept"
+        else:
+            kept = f"{self.packets_kept} packets written"
+        return (f"{where}: write failed: {self.strerror} ({name}); {kept}, "
+                f"{self.packets_lost} lost")
+
+
+# io types whose descriptor we may write to directly once their own buffer is flushed
+_FD_TYPES = (io.FileIO, io.BufferedWriter, io.BufferedRandom)
+
+
 class _Writer:
     """Buffering and flush policy shared by the pcap and pcapng writers."""
 
@@ -87,7 +149,26 @@ class _Writer:
         self._last_flush = time.monotonic()
         self.packets_written = 0
         self.bytes_written = 0
+        self.packets_lost = 0
+        self.error: WriteError | None = None
         self.closed = False
+        # Where records go: a descriptor we write to ourselves (exact byte counts,
+        # so a partial write can be cut back) or, for other file-likes (gzip,
+        # BytesIO...), the object's own write().
+        self._fd: int | None = None
+        self._disk = 0  # bytes of complete records on disk, from self._start
+        self._start: int | None = 0 if self._owns else None  # file offset of our first byte
+        self._header_pending = True  # the file header is still in the buffer
+        if self._owns:
+            self._fd = self._file.fileno()
+        elif isinstance(self._file, _FD_TYPES):
+            try:
+                self._file.flush()
+                self._fd = self._file.fileno()
+                if self._file.seekable():
+                    self._start = os.lseek(self._fd, 0, os.SEEK_CUR)
+            except (OSError, ValueError):
+                self._fd = None
         _OPEN.add(self)
         _install_handlers()
 
@@ -105,8 +186,16 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
-        """Write every queued record to the file (whole records only) and flush it."""
-        if not self._buf or self.closed:
+        """Write every queued record to the file (whole records only) and flush it.
+
+        Raises WriteError when the write fails; the file then ends on its last
+        complete record and this writer accepts nothing more.
+        """
+        if self.closed:
+            return
+        if self.error is not None:
+            raise self.error
+        if not self._buf:
             return
         main = threading.current_thread() is threading.main_thread()
         if main:
@@ -114,27 +203,129 @@ class _Writer:
         try:
             view = memoryview(self._buf)
             done = 0
-            while done < len(view):
-                n = self._file.write(view[done:])
-                done += len(view) - done if n is None else n
+            try:
+                if self._fd is not None:
+                    if not self._owns:
+                        self._file.flush()  # anything its owner wrote through it goes first
+                    while done < len(view):
+                        n = os.write(self._fd, view[done:])
+                        if n <= 0:  # a device that takes nothing: fail, never spin
+                            raise OSError(errno_mod.EIO, "the file accepted no bytes")
+                        done += n
+                else:
+                    while done < len(view):
+                        n = self._file.write(view[done:])
+                        if n is not None and n <= 0:
+                            raise OSError(errno_mod.EIO, "the file accepted no bytes")
+                        done += len(view) - done if n is None else n
+                    if hasattr(self._file, "flush"):
+                        self._file.flush()
+            except BrokenPipeError as exc:
+                # the reader of a pipe went away: raised as it is (callers stop
+                # quietly on it), but the writer is done all the same
+                view.release()
+                self._fail(exc, done)
+                raise
+            except OSError as exc:
+                view.release()
+                self._fail(exc, done)
+                raise self.error from exc  # type: ignore[misc]
             view.release()
-            self._buf.clear()
-            if hasattr(self._file, "flush"):
-                self._file.flush()
+            self._disk += done
+            self._header_pending = False
+            self._buf = bytearray()
         finally:
             if main:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self._last_flush = time.monotonic()
 
+    def _record_end(self, buf: memoryview, pos: int) -> int:
+        """End offset in `buf` of the record (or file header) starting at `pos`."""
+        raise NotImplementedError
+
+    def _fail(self, exc: OSError, done: int) -> None:
+        """After `done` bytes of the buffer reached the file: cut back to a record boundary.
+
+        Counts the packets that did not make it, drops the buffer (it is never
+        written again) and keeps the WriteError in self.error.
+        """
+        buf = memoryview(self._buf)
+        keep = 0  # end of the last record that is wholly in the file
+        lost = 0
+        pos = 0
+        header = self._header_pending
+        while pos < len(buf):
+            end = self._record_end(buf, pos)
+            if end > len(buf):  # cannot happen: records are queued whole
+                end = len(buf)
+            is_packet = self._is_packet(buf, pos, header)
+            header = False
+            if end <= done:
+                keep = end
+            elif is_packet:
+                lost += 1
+            pos = end
+        buf.release()
+        truncated = False
+        if self._fd is not None and self._start is not None:
+            end = self._start + self._disk + keep
+            try:
+                os.ftruncate(self._fd, end)  # EINVAL on a pipe or a device: nothing to cut
+                os.lseek(self._fd, end, os.SEEK_SET)
+                truncated = True
+            except OSError:
+                truncated = False
+        self._disk += keep
+        self._buf = bytearray()
+        self.packets_written -= lost
+        self.packets_lost += lost
+        removed = False
+        if truncated and self._owns and self._disk == 0 and self.path is not None:
+            # not even the file header fit: an empty file is no capture, so none is left
+            try:
+                if os.path.isfile(self.path) and os.path.getsize(self.path) == 0:
+                    os.unlink(self.path)
+                    removed = True
+            except OSError:
+                pass
+        self.error = WriteError(self.path, exc, self.packets_written, self.packets_lost,
+                                truncated, removed)
+
+    def _is_packet(self, buf: memoryview, pos: int, header: bool) -> bool:
+        """Whether the record at `pos` carries a packet (not a file header or IDB)."""
+        raise NotImplementedError
+
+    def _check_open(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if self.closed:
+            raise ValueError(f"write to a closed {type(self).__name__}")
+
+    def _flush_header(self) -> None:
+        """Write the file header now; on failure close the file and raise."""
+        try:
+            self.flush()
+        except OSError:
+            self.close()
+            raise
+
     def close(self) -> None:
-        """Flush and close (a file object passed in is flushed, not closed)."""
+        """Flush and close (a file object passed in is flushed, not closed).
+
+        After a write error close() only releases the file: it does not raise
+        again and does not retry what could not be written.
+        """
         if self.closed:
             return
-        self.flush()
-        self.closed = True
-        _OPEN.discard(self)
-        if self._owns:
-            self._file.close()
+        try:
+            if self.error is None:
+                self.flush()
+        finally:
+            self.closed = True
+            _OPEN.discard(self)
+            self._buf = bytearray()
+            if self._owns:
+                self._file.close()  # unbuffered: closing writes nothing
 
     def __enter__(self) -> _Writer:
         return self
@@ -145,6 +336,11 @@ class _Writer:
     def __del__(self) -> None:
         try:
             self.close()
+        except WriteError as exc:  # a writer dropped without close(): say what was lost
+            try:
+                sys.stderr.write(f"wirecraft: {exc}\n")
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
@@ -165,7 +361,16 @@ class PcapWriter(_Writer):
         self.nanosecond = nanosecond
         magic = PCAP_MAGIC_NS if nanosecond else PCAP_MAGIC_US
         self._emit(struct.pack("<IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
-        self.flush()
+        self._flush_header()
+
+    def _record_end(self, buf: memoryview, pos: int) -> int:
+        if pos == 0 and self._header_pending:
+            return 24
+        (caplen,) = struct.unpack_from("<I", buf, pos + 8)
+        return pos + 16 + caplen
+
+    def _is_packet(self, buf: memoryview, pos: int, header: bool) -> bool:
+        return not header
 
     def write(self, data: bytes, ts_ns: int, wire_len: int | None = None, iface: int = 0,
               comment: str | None = None) -> None:
@@ -173,15 +378,15 @@ class PcapWriter(_Writer):
 
         `iface` and `comment` exist for API parity with pcapng; pcap cannot store them.
         """
-        if self.closed:
-            raise ValueError("write to a closed PcapWriter")
+        if self.error is not None or self.closed:
+            self._check_open()
         wire = len(data) if wire_len is None else wire_len
         cap = data[: self.snaplen]
         sec, frac = divmod(int(ts_ns), 1_000_000_000)
         if not self.nanosecond:
             frac //= 1000
+        self.packets_written += 1  # before _emit: a failed flush takes back what it lost
         self._emit(struct.pack("<IIII", sec & 0xFFFFFFFF, frac, len(cap), wire) + bytes(cap))
-        self.packets_written += 1
 
 
     def write_frames(self, frames: Any, frame_length: int, start_ns: int,
@@ -191,8 +396,8 @@ class PcapWriter(_Writer):
         Frame i gets timestamp start_ns + i * interval_ns; the records are assembled in
         one pass and queued as one block. Returns the number of frames written.
         """
-        if self.closed:
-            raise ValueError("write to a closed PcapWriter")
+        if self.error is not None or self.closed:
+            self._check_open()
         if frame_length <= 0:
             raise ValueError("frame_length must be > 0")
         if count is None:
@@ -201,6 +406,7 @@ class PcapWriter(_Writer):
 
         block = load("_craft").pcap_records(frames, frame_length, count, int(start_ns),
                                             int(interval_ns), self.nanosecond, self.snaplen)
+        self.packets_written += count
         if not self._buf:
             # hand the block over instead of copying it into the (empty) buffer
             self._buf = block
@@ -208,7 +414,6 @@ class PcapWriter(_Writer):
             self._apply_policy()
         else:
             self._emit(block)
-        self.packets_written += count
         return count
 
 
@@ -238,10 +443,20 @@ class PcapngWriter(_Writer):
         self.interfaces: list[tuple[int, int, str | None]] = []
         for linktype, snaplen, name in interfaces or [(1, 262144, None)]:
             self.add_interface(linktype, snaplen, name)
-        self.flush()
+        self._flush_header()
+
+    def _record_end(self, buf: memoryview, pos: int) -> int:
+        (total,) = struct.unpack_from("<I", buf, pos + 4)
+        return pos + total
+
+    def _is_packet(self, buf: memoryview, pos: int, header: bool) -> bool:
+        (btype,) = struct.unpack_from("<I", buf, pos)
+        return btype in (2, 3, 6)  # obsolete packet, simple packet, enhanced packet
 
     def add_interface(self, linktype: int, snaplen: int = 262144, name: str | None = None) -> int:
         """Declare another interface; returns its id for write(iface=...)."""
+        if self.error is not None or self.closed:
+            self._check_open()
         opts = b""
         if name:
             opts += _option(2, name.encode())
@@ -254,8 +469,8 @@ class PcapngWriter(_Writer):
     def write(self, data: bytes, ts_ns: int, wire_len: int | None = None, iface: int = 0,
               comment: str | None = None) -> None:
         """Append one Enhanced Packet Block on interface `iface`, with an optional comment."""
-        if self.closed:
-            raise ValueError("write to a closed PcapngWriter")
+        if self.error is not None or self.closed:
+            self._check_open()
         if not 0 <= iface < len(self.interfaces):
             raise ValueError(f"interface {iface} was not declared ({len(self.interfaces)} exist)")
         snaplen = self.interfaces[iface][1]
@@ -266,8 +481,8 @@ class PcapngWriter(_Writer):
         body += cap + b"\0" * (-len(cap) % 4)
         if comment:
             body += _option(1, comment.encode()) + _option(0, b"")
-        self._emit(_block(6, body))
         self.packets_written += 1
+        self._emit(_block(6, body))
 
 
 class RotatingWriter:
@@ -282,6 +497,11 @@ class RotatingWriter:
     (packet timestamps, not the wall clock, so replays rotate the same way);
     with max_files, writing stops after that many files (`done` turns True,
     write() returns False). seconds with max_bytes: the count is appended.
+
+    A write error (a full disk, also when a rotation cannot even write the new
+    file's header) raises WriteError and ends the sequence: every file in
+    `files` ends on a whole record, `packets_lost` counts what never reached one,
+    and close() afterwards only releases the file.
     """
 
     def __init__(self, path: str | os.PathLike, linktype: int = 1, max_bytes: int | None = None,
@@ -303,6 +523,8 @@ class RotatingWriter:
         self.packets_written = 0
         self.done = False
         self._writer: PcapWriter | PcapngWriter | None = None
+        self.error: WriteError | None = None
+        self.packets_lost = 0
         self._count = 0  # files opened in the current time slot (size rotation)
         self._opened = 0  # files opened in total
         self._slot_start: int | None = None
@@ -323,18 +545,39 @@ class RotatingWriter:
 
     def _open(self, ts_ns: int) -> None:
         if self._writer is not None:
-            self._writer.close()
+            w, self._writer = self._writer, None
+            try:
+                w.close()
+            except WriteError as exc:
+                self._failed(exc)
+                raise
         name = self._name(ts_ns)
         Path(name).parent.mkdir(parents=True, exist_ok=True)
-        if self.format == "pcap":
-            self._writer = PcapWriter(name, self.linktype, self.snaplen, self.nanosecond,
-                                      flush=self.flush_policy)
-        else:
-            self._writer = PcapngWriter(name, [(self.linktype, self.snaplen, None)],
-                                        flush=self.flush_policy)
+        try:
+            if self.format == "pcap":
+                self._writer = PcapWriter(name, self.linktype, self.snaplen, self.nanosecond,
+                                          flush=self.flush_policy)
+            else:
+                self._writer = PcapngWriter(name, [(self.linktype, self.snaplen, None)],
+                                            flush=self.flush_policy)
+        except WriteError as exc:
+            if exc.removed and name in self.files:
+                self.files.remove(name)  # a ring slot that held an older file
+            self._failed(exc)
+            raise
         if name not in self.files:
             self.files.append(name)
         self._opened += 1
+
+    def _failed(self, exc: WriteError) -> None:
+        """Remember a write error: the files so far stay readable, nothing more is written.
+
+        `exc` describes the one file that failed; self.packets_lost counts over all.
+        """
+        self.error = exc
+        self.packets_lost += exc.packets_lost
+        self.packets_written -= exc.packets_lost
+        self.done = True
 
     def _record_size(self, data: bytes, wire_len: int | None) -> int:
         cap = min(len(data), self.snaplen)
@@ -344,38 +587,64 @@ class RotatingWriter:
 
     def write(self, data: bytes, ts_ns: int, wire_len: int | None = None, iface: int = 0,
               comment: str | None = None) -> bool:
-        """Write one packet, rotating first if a rule says so; False once -W -G is spent."""
+        """Write one packet, rotating first if a rule says so; False once -W -G is spent.
+
+        Raises WriteError when the disk refuses the data (and again on every
+        later call): the files written so far end on whole records.
+        """
+        if self.error is not None:
+            raise self.error
         if self.done:
             return False
         w = self._writer
-        if w is None:
-            self._slot_start = ts_ns
-            self._open(ts_ns)
-        elif self.seconds and ts_ns - (self._slot_start or 0) >= self.seconds * 1e9:
-            if self.max_files and self._opened >= self.max_files and not self.max_bytes:
-                self.done = True
-                self.close()
-                return False
-            self._slot_start = ts_ns
-            self._count = 0
-            self._open(ts_ns)
-        elif (self.max_bytes and w.packets_written
-              and w.bytes_written + self._record_size(data, wire_len) > self.max_bytes):
-            self._count += 1
-            self._open(ts_ns)
+        try:
+            if w is None:
+                self._slot_start = ts_ns
+                self._open(ts_ns)
+            elif self.seconds and ts_ns - (self._slot_start or 0) >= self.seconds * 1e9:
+                if self.max_files and self._opened >= self.max_files and not self.max_bytes:
+                    self.done = True
+                    self.close()
+                    return False
+                self._slot_start = ts_ns
+                self._count = 0
+                self._open(ts_ns)
+            elif (self.max_bytes and w.packets_written
+                  and w.bytes_written + self._record_size(data, wire_len) > self.max_bytes):
+                self._count += 1
+                self._open(ts_ns)
+        except WriteError:
+            self.packets_lost += 1  # this packet never reached a file either
+            raise
         assert self._writer is not None
-        self._writer.write(data, ts_ns, wire_len, 0, comment)
         self.packets_written += 1
+        try:
+            self._writer.write(data, ts_ns, wire_len, 0, comment)
+        except WriteError as exc:
+            self._failed(exc)
+            raise
         return True
 
     def flush(self) -> None:
+        """Write out the current file's buffer (raises WriteError as write() does)."""
+        if self.error is not None:
+            raise self.error
         if self._writer is not None:
-            self._writer.flush()
+            try:
+                self._writer.flush()
+            except WriteError as exc:
+                self._failed(exc)
+                raise
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        """Close the current file; after a write error this only releases it."""
+        w, self._writer = self._writer, None
+        if w is not None:
+            try:
+                w.close()
+            except WriteError as exc:
+                self._failed(exc)
+                raise
 
     def __enter__(self) -> RotatingWriter:
         return self
@@ -393,4 +662,4 @@ def write_pcap(path: str | os.PathLike, frames: Any, linktype: int = 1,
         return w.packets_written
 
 
-__all__ = ["PcapWriter", "PcapngWriter", "RotatingWriter", "write_pcap"]
+__all__ = ["PcapWriter", "PcapngWriter", "RotatingWriter", "WriteError", "write_pcap"]
