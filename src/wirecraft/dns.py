@@ -30,6 +30,7 @@ prefix promised more) is decoded as far as it goes and flagged ``tcp_message_tru
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 
@@ -213,11 +214,10 @@ def __getattr__(name: str) -> Any:
 
 
 def _packets(source: Any) -> Iterable[Any]:
-    if isinstance(source, str | PathLike):
-        from .capture import read
+    """Packets of a path, an open binary file, a Capture or any iterable of Packets."""
+    from .capture import packets
 
-        return read(source)
-    return source
+    return packets(source)
 
 
 class _TCPDirection:
@@ -617,7 +617,7 @@ def _batches_of(source: Any) -> Iterator[Any] | None:
         _LAYOUT_OK = bool(_dns._record_layout(load("_core")))
     if not _LAYOUT_OK:
         return None
-    if isinstance(source, str | PathLike):
+    if isinstance(source, str | PathLike | io.IOBase):
         from .capture import open as open_capture
 
         def gen() -> Iterator[Any]:
