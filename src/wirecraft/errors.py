@@ -31,3 +31,7 @@ class ExtensionNotBuilt(WirecraftError, ImportError):
 
 class PermissionDenied(WirecraftError):
     """Capture or injection needs CAP_NET_RAW (and CAP_NET_ADMIN for some options)."""
+
+
+class MissingDependency(WirecraftError, ImportError):
+    """An optional package is not installed; the message names the extra that brings it."""
