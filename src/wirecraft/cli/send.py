@@ -193,6 +193,7 @@ def command(iface: str | None, hex_frames: tuple[str, ...], script: str | None,
                 if not sep:
                     raise ValueError(f"--vary wants FIELD=SPEC, got {item!r}")
                 template.vary(fieldname.strip(), parse_spec(spec))
+        n: int | None
         if template is not None:
             n = count or loop
             source: Any = list(template.frames(n)) if l3 else template
