@@ -2,7 +2,7 @@
 
 WIRECRAFT_DEBUG=1   -O0 -g3, bounds/wraparound checks on, C asserts kept.
 WIRECRAFT_ANNOTATE=1 writes Cython's HTML annotation next to each .pyx.
-WIRECRAFT_ONLY=_decode,_dns  builds only the named modules (for quick rebuilds).
+WIRECRAFT_ONLY=_core,_dns   builds only the named modules (for quick rebuilds).
 """
 
 import os
