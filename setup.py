@@ -28,7 +28,10 @@ extensions = [
     for pyx in sorted(Path("ext/wirecraft").glob("*.pyx"))
     if not ONLY or pyx.stem in ONLY
 ]
-
+if not extensions:
+    # never a silent pure-Python build: a wheel without the core cannot import
+    raise SystemExit(f"setup.py: no ext/wirecraft/*.pyx to build (WIRECRAFT_ONLY={sorted(ONLY)}; "
+                     "an sdist without MANIFEST.in's ext/ sources?)")
 
 
 class build_py_with_stubs(build_py):
