@@ -350,3 +350,10 @@ def test_missing_optional_dependency_names_the_extra(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code, cap], capture_output=True, text=True,
                        env=env, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_no_command_shows_the_help() -> None:
+    r = wirecraft_cli()
+    assert "Traceback" not in r.stderr and r.returncode in (0, 2)
+    text = r.stdout + r.stderr
+    assert "Usage:" in text and "Commands:" in text and "\n" in text.strip()

@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "interfaces": ("wirecraft.cli.sniff", "interfaces"),
 }
 
+# click >= 8.2 raises this (a UsageError) for a group called without a command
+_NO_ARGS_IS_HELP: type[click.UsageError] | tuple[()] = getattr(
+    click.exceptions, "NoArgsIsHelpError", ())
+
 # errno values that mean "the input named on the command line is bad"
 _BAD_INPUT_ERRNO = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.ENAMETOOLONG,
                     errno.ELOOP, errno.EEXIST}
@@ -176,6 +180,9 @@ class WirecraftGroup(LazyGroup):
                 _silence_stdout()
             code = exc.code
             return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_ERROR)
+        except _NO_ARGS_IS_HELP as exc:  # `wirecraft` alone: the help text, as click shows it
+            exc.show()
+            return exc.exit_code
         except click.UsageError as exc:
             path = exc.ctx.command_path if exc.ctx is not None else "wirecraft"
             hint = f" (see '{path} --help')"
