@@ -39,8 +39,12 @@ class build_py_with_stubs(build_py):
 
     def run(self) -> None:
         super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install imports src/ itself; mypy reads ext/ (pyproject)
+        target = Path(self.build_lib, "wirecraft")
+        self.mkpath(str(target))
         for pyi in Path("ext/wirecraft").glob("*.pyi"):
-            self.copy_file(str(pyi), str(Path(self.build_lib, "wirecraft", pyi.name)))
+            self.copy_file(str(pyi), str(target / pyi.name))
 
 
 setup(
