@@ -2,7 +2,7 @@
 
 WIRECRAFT_DEBUG=1   -O0 -g3, bounds/wraparound checks on, C asserts kept.
 WIRECRAFT_ANNOTATE=1 writes Cython's HTML annotation next to each .pyx.
-WIRECRAFT_ONLY=_decode,_dns  builds only the named modules (for quick rebuilds).
+WIRECRAFT_ONLY=_core,_dns   builds only the named modules (for quick rebuilds).
 """
 
 import os
@@ -28,7 +28,10 @@ extensions = [
     for pyx in sorted(Path("ext/wirecraft").glob("*.pyx"))
     if not ONLY or pyx.stem in ONLY
 ]
-
+if not extensions:
+    # never a silent pure-Python build: a wheel without the core cannot import
+    raise SystemExit(f"setup.py: no ext/wirecraft/*.pyx to build (WIRECRAFT_ONLY={sorted(ONLY)}; "
+                     "an sdist without MANIFEST.in's ext/ sources?)")
 
 
 class build_py_with_stubs(build_py):
@@ -36,8 +39,12 @@ class build_py_with_stubs(build_py):
 
     def run(self) -> None:
         super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install imports src/ itself; mypy reads ext/ (pyproject)
+        target = Path(self.build_lib, "wirecraft")
+        self.mkpath(str(target))
         for pyi in Path("ext/wirecraft").glob("*.pyi"):
-            self.copy_file(str(pyi), str(Path(self.build_lib, "wirecraft", pyi.name)))
+            self.copy_file(str(pyi), str(target / pyi.name))
 
 
 setup(

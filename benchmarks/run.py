@@ -1,7 +1,16 @@
 """Run every benchmark scenario side by side with its peers and print the ratios to targets.
 
-    ./dev bench [--quick] [--only GROUP[,GROUP]] [--runs N] [--live]
-    .venv/bin/python benchmarks/run.py --quick
+    ./dev bench [--quick | --smoke] [--only GROUP[,GROUP]] [--runs N] [--live]
+    .venv/bin/python benchmarks/run.py --quick [--wirecraft installed|source|auto]
+
+Which wirecraft is measured is decided once, before anything runs, and printed with its
+path and version: `installed` is the package the interpreter imports without the source
+tree (what `./dev bench` has just installed from this checkout), `source` is `src/` with
+extensions built in place (`./dev build`), `auto` (the default) takes the in-place build
+when there is one and the installed package otherwise. If neither imports with its
+compiled extensions, the run stops at once with exit status 2, and a wirecraft scenario
+that is unavailable, fails its manifest check or errors makes the exit status 1: a
+benchmark never silently drops its own subject.
 
 Each scenario runs in a fresh process on a warm page cache, several times; the harness
 reports the median and spread of the work time (start-up and imports excluded, measured by
@@ -33,6 +42,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 OUT = HERE / "out"
 PY = sys.executable
+SRC = REPO / "src"
+# the environment the `requires` probes run in: the wirecraft under test (set by main())
+PROBE_ENV: dict[str, str] = dict(os.environ)
+EXTENSIONS = ("_core", "_dns", "_reassembly", "_craft")
+SMOKE_SIZES = {"mixed_frames": 4000, "dns_transactions": 600, "smtp_sessions": 25}
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
@@ -65,7 +79,9 @@ class Scenario:
 def expect(keys: tuple[str, ...], prefix: int = 0, rename: dict | None = None):
     """A check comparing result counts with the manifest (or its prefix counts) on `keys`."""
     def check(result: dict, fm: dict) -> list[str]:
-        truth = fm["prefix"][str(prefix)] if prefix else fm["counts"]
+        # a limit at or past the end of the file (the small smoke captures) is the whole file
+        whole = not prefix or prefix >= fm["counts"]["packets"]
+        truth = fm["counts"] if whole else fm["prefix"][str(prefix)]
         got = result.get("counts", {})
         problems = []
         for k in keys:
@@ -139,9 +155,8 @@ def module_available(module: str, attr: str | None = None) -> Callable[[], str |
             + (f"getattr(m, {attr!r})" if attr else "pass"))
 
     def probe() -> str | None:
-        env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-        r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env,
-                           timeout=120)
+        r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=PROBE_ENV,
+                           timeout=120, cwd="/")
         if r.returncode == 0:
             return None
         last = (r.stderr.strip().splitlines() or ["?"])[-1]
@@ -155,7 +170,8 @@ def tool(name: str) -> Callable[[], str | None]:
 
 def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                     live: bool) -> list[Scenario]:
-    quick = mode == "quick"
+    quick = mode in ("quick", "smoke")
+    smoke = mode == "smoke"
     files = {k: str(data / v["file"]) for k, v in manifest["files"].items()}
     mixed, dns, smtp = files["mixed"], files["dns"], files["smtp"]
     sc = HERE / "scenarios"
@@ -263,7 +279,7 @@ def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                  unit="session", stdout_parser=tshark_smtp, requires=tool("tshark")))
 
     # 6. crafting
-    n_craft = 10000 if quick else 50000
+    n_craft = 2000 if smoke else 10000 if quick else 50000
     crafted = lambda r, m: int(r["packets"])  # noqa: E731
     craft_ok = lambda r, m: r.get("problems", [])  # noqa: E731
     add(Scenario("craft", "wirecraft layers: Ethernet/IPv4/UDP/DNS.query -> bytes",
@@ -275,7 +291,7 @@ def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
     add(Scenario("craft", "scapy: Ether/IP/UDP/DNS -> bytes (scaled)",
                  [PY, str(peers / "scapy_craft.py"), "-n", str(n_craft // 20)], None,
                  craft_ok, crafted, unit="frame", runs=2))
-    n_tpl = 1_000_000 if quick else 5_000_000
+    n_tpl = 50_000 if smoke else 1_000_000 if quick else 5_000_000
     add(Scenario("craft", "wirecraft template: vary DNS id, name and IPv4 id",
                  [PY, str(sc / "wc_craft.py"), "--mode", "template", "-n", str(n_tpl)], None,
                  craft_ok, crafted, unit="frame", requires=need_template))
@@ -312,6 +328,47 @@ def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                          requires=lambda req=req: root() or req(), timeout=300,
                          note="tcpreplay --pps 25k..200k, then C pcap_inject at top speed"))
     return s
+
+
+# ---------------------------------------------------------------- the subject
+
+
+def _without_src(pythonpath: str) -> str:
+    keep = [p for p in pythonpath.split(os.pathsep)
+            if p and Path(p).resolve() != SRC.resolve()]
+    return os.pathsep.join(keep)
+
+
+def wirecraft_env(choice: str, base: dict[str, str]) -> tuple[dict[str, str], str]:
+    """(environment for every scenario, description of the wirecraft it imports).
+
+    Raises SystemExit(2) with one line when the chosen wirecraft cannot be imported with all
+    its compiled extensions."""
+    installed = dict(base, PYTHONPATH=_without_src(base.get("PYTHONPATH", "")))
+    source = dict(base, PYTHONPATH=os.pathsep.join(filter(None, [str(SRC),
+                                                                 installed["PYTHONPATH"]])))
+    code = ("import importlib, wirecraft; "
+            f"[importlib.import_module('wirecraft.' + m) for m in {EXTENSIONS!r}]; "
+            "print(wirecraft.__version__, wirecraft.__file__)")
+    tried = []
+    order = {"installed": [("installed", installed)], "source": [("source", source)],
+             "auto": [("source", source), ("installed", installed)]}[choice]
+    for name, env in order:
+        r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env,
+                           cwd="/", timeout=120)
+        if r.returncode == 0:
+            version, path = r.stdout.split(maxsplit=1)
+            return env, f"wirecraft {version} ({name}: {Path(path.strip()).parent})"
+        last = (r.stderr.strip().splitlines() or ["?"])[-1]
+        tried.append(f"{name}: {last[:160]}")
+    print("run.py: no wirecraft to measure (" + "; ".join(tried) + "). Run `./dev bench`, "
+          "which installs it, or `./dev build` for the source tree.", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def is_subject(sc: Scenario) -> bool:
+    """A scenario that measures wirecraft itself (its absence is a failure, not a skip)."""
+    return "wirecraft" in sc.name
 
 
 # ---------------------------------------------------------------- running
@@ -384,9 +441,10 @@ def run_scenario(sc: Scenario, manifest: dict, runs: int, env: dict,
     if sc.requires is not None:
         why = sc.requires()
         if why:
-            sc.status = "n/a"
+            sc.status = "MISSING" if is_subject(sc) else "n/a"
             sc.problems = [why]
-            print(f"  {sc.group:<10} {sc.name:<58} not available: {why}", flush=True)
+            label = "MISSING" if is_subject(sc) else "not available"
+            print(f"  {sc.group:<10} {sc.name:<58} {label}: {why}", flush=True)
             return
     fm = manifest["files"].get(sc.file) if sc.file else None
     if sc.file:
@@ -689,6 +747,11 @@ def report_md(mode: str, command: str, mach: dict, vers: dict, scs: list[Scenari
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small captures, fewer runs (~2 min)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny captures, one run each: checks that every scenario works "
+                    "(figures are not meaningful)")
+    ap.add_argument("--wirecraft", choices=("auto", "installed", "source"), default="auto",
+                    help="which wirecraft to measure (see the module docstring)")
     ap.add_argument("--runs", type=int, help="runs per scenario (default 3, quick 2)")
     ap.add_argument("--only", help="comma-separated groups: startup,columnar,per-packet,"
                     "filter,dns,smtp,craft,memory,inject")
@@ -698,15 +761,15 @@ def main() -> int:
     ap.add_argument("--live", action="store_true",
                     help="injection on a veth pair between namespaces (needs root)")
     args = ap.parse_args()
-    mode = "quick" if args.quick else "full"
-    runs = args.runs or (2 if args.quick else 3)
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    runs = args.runs or (1 if args.smoke else 2 if args.quick else 3)
     only = set(args.only.split(",")) if args.only else None
     t_start = time.perf_counter()
     source = source_state()
     data = HERE / "data" / mode
     print(f"wirecraft benchmarks, {mode} mode, source {source}; captures in {data}", flush=True)
     t0 = time.perf_counter()
-    manifest = generate.generate(data, mode)
+    manifest = generate.generate(data, mode, sizes=SMOKE_SIZES if mode == "smoke" else None)
     manifest["dir"] = str(data)
     print(f"captures ready in {time.perf_counter() - t0:.1f}s: " + ", ".join(
         f"{k} {v['counts']['packets']:,} frames" for k, v in manifest["files"].items()),
@@ -721,8 +784,10 @@ def main() -> int:
     # Python's default: cache compiled bytecode (a shell that switches it off would make
     # every scenario recompile the modules it imports, inflating start-up figures)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"),
-                                                      env.get("PYTHONPATH", "")]))
+    env, subject = wirecraft_env(args.wirecraft, env)
+    PROBE_ENV.clear()
+    PROBE_ENV.update(env)
+    print(f"measuring {subject}", flush=True)
     scs = build_scenarios(mode, data, manifest, c_ref, args.live)
     if only:
         scs = [s for s in scs if s.group in only]
@@ -740,15 +805,18 @@ def main() -> int:
     by_name = {s.name: {"status": s.status, "group": s.group,
                         "summary": summary(s, manifest) or {}} for s in scs}
     tgts = targets(by_name)
-    print("\nTargets (issue 3), ratios from this run:")
+    print("\nTargets (issue 3), ratios from this run"
+          + (" (smoke mode: tiny captures, the figures mean nothing):" if mode == "smoke"
+             else ":"))
     for desc, val, tgt in tgts:
         print(f"  {desc:<72} {'n/a' if val is None else f'{val:8.2f}':>8}   {tgt}")
     elapsed = time.perf_counter() - t_start
-    failed = [s for s in scs if s.status in ("FAIL", "ERROR")]
+    failed = [s for s in scs if s.status in ("FAIL", "ERROR", "MISSING")]
     print(f"\n{len(scs)} scenarios, {len(failed)} failed, "
           f"{sum(s.status == 'n/a' for s in scs)} not available; {elapsed:.0f}s in all")
-    command = "./dev bench" + (" --quick" if args.quick else "") + " " + " ".join(
-        a for a in sys.argv[1:] if a != "--quick")
+    for s in failed:
+        print(f"  {s.status}: {s.group} / {s.name}: {'; '.join(s.problems)[:300]}")
+    command = "./dev bench " + " ".join(sys.argv[1:])
     mach, vers = machine(), versions()
     OUT.mkdir(exist_ok=True)
     (OUT / f"results-{mode}.json").write_text(json.dumps({

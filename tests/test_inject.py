@@ -206,7 +206,7 @@ def test_without_cap_net_raw_one_line_and_exit_77() -> None:
     setpriv = require_tool("setpriv")
     if os.geteuid() != 0:
         pytest.skip("needs root to drop to an unprivileged user")
-    for args in (["send", "-i", "lo", "--hex", "ffffffffffff000000000000"],
+    for args in (["send", "-i", "lo", "--hex", "ffffffffffff0000000000000800"],
                  ["replay", str(REPO / "captures" / "pcapyng__96pings.pcap"), "-i", "lo"]):
         out = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
                               "--inh-caps=-all", "--bounding-set=-all", sys.executable, "-m",

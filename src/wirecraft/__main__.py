@@ -1,5 +1,5 @@
-"""`python -m wirecraft` runs the CLI."""
+"""`python -m wirecraft` runs the CLI (`python -m wirecraft --version` prints the version)."""
 
 from wirecraft.cli import main
 
-main()
+main(prog_name="wirecraft")

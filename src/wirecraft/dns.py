@@ -511,8 +511,11 @@ class TransactionTable(Sequence):
     def to_arrow(self) -> Any:
         """A pyarrow.Table with one typed column per field (empty table keeps the schema)."""
         import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
+
+        from ._optional import require
+
+        pa = require("pyarrow")
+        pc = require("pyarrow.compute")
 
         parts = self._store.arrow_parts()
         n = parts["n"]
@@ -598,12 +601,16 @@ class TransactionTable(Sequence):
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame (through Arrow, so nullable columns keep their types)."""
+        from ._optional import require
+
+        require("pandas")
         return self.to_arrow().to_pandas()
 
     def to_polars(self) -> Any:
         """A polars DataFrame."""
-        import polars as pl
+        from ._optional import require
 
+        pl = require("polars")
         return pl.from_arrow(self.to_arrow())
 
 

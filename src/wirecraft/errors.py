@@ -62,3 +62,7 @@ class CaptureDamagedWarning(CaptureTruncatedWarning):
 class CaptureLimitWarning(CaptureWarning):
     """A reader cap (interfaces, comments, kept metadata bytes) dropped something; counts are in
     `Capture.limits_hit`, and packets whose interface was dropped carry `interface_dropped`."""
+
+
+class MissingDependency(WirecraftError, ImportError):
+    """An optional package is not installed; the message names the extra that brings it."""

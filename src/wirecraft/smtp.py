@@ -1069,13 +1069,17 @@ class TransactionTable(list):
 
     def to_arrow(self) -> Any:
         """As a pyarrow.Table (nested lists and attachment structs kept)."""
-        import pyarrow as pa
+        from ._optional import require
+
+        pa = require('pyarrow')
 
         return pa.Table.from_pylist([_plain(r) for r in self])
 
     def to_pandas(self) -> Any:
         """As a pandas.DataFrame, one row per transaction."""
-        import pandas as pd
+        from ._optional import require
+
+        pd = require('pandas')
 
         return pd.DataFrame([_plain(r) for r in self])
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _ext
+from ._optional import require
 
 if TYPE_CHECKING:
     from ._core import Batch, Packet
@@ -219,13 +220,13 @@ class Table:
         return out
 
     def to_pandas(self, addresses: str = "text") -> Any:
-        import pandas as pd
+        pd = require('pandas')
 
         return pd.DataFrame(self.to_dict(addresses))
 
     def to_arrow(self, addresses: str = "text") -> Any:
         """A pyarrow Table; binary addresses become fixed_size_binary(16) without copies per row."""
-        import pyarrow as pa
+        pa = require('pyarrow')
 
         cols = {}
         for name in self.columns:
@@ -243,12 +244,12 @@ class Table:
         return pa.table(cols)
 
     def to_polars(self, addresses: str = "text") -> Any:
-        import polars as pl
+        pl = require('polars')
 
         return pl.from_arrow(self.to_arrow(addresses))
 
     def to_parquet(self, path: str, addresses: str = "binary") -> None:
-        import pyarrow.parquet as pq
+        pq = require('pyarrow.parquet')
 
         pq.write_table(self.to_arrow(addresses), path)
 

@@ -2,4 +2,4 @@
 
 from wirecraft.cli import main
 
-main()
+main(prog_name="wirecraft")

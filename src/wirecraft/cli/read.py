@@ -6,10 +6,16 @@ import json
 import os
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import WirecraftError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from ..capture import Capture
 
 EXIT_BAD_INPUT = 2
 
@@ -70,18 +76,19 @@ def command(file: str, count: int | None, bpf: str | None, as_json: bool,
         click.echo(f"wirecraft: warning: {msg}", err=True)
 
 
-def _progress(path: str):  # type: ignore[no-untyped-def]
+def _progress(path: str) -> tuple[Progress, TaskID]:
+    """A transient progress bar on stderr over the file's size (rich is imported only here)."""
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     prog = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                    TimeRemainingColumn(), transient=True,
-                    console=__import__("rich.console").console.Console(stderr=True))
+                    TimeRemainingColumn(), transient=True, console=Console(stderr=True))
     task = prog.add_task(os.path.basename(path), total=os.path.getsize(path))
     prog.start()
     return prog, task
 
 
-def _position(cap) -> int:  # type: ignore[no-untyped-def]
+def _position(cap: Capture) -> int:
     try:
         return cap._file.tell()
     except (OSError, ValueError):

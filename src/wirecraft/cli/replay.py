@@ -6,23 +6,24 @@
 
 The achieved rate is printed beside the requested one.
 
-Exit status: 0 when every frame was sent, 1 for an unreadable file, a bad
-interface or a send error, 77 (EX_NOPERM) without CAP_NET_RAW.
+Exit status: 0 when every frame was sent, 2 for a file that is not a capture
+or a bad option value, 1 for a bad interface or a send error, 77 (EX_NOPERM)
+without CAP_NET_RAW.
 """
 
 from __future__ import annotations
 
 import click
 
-from .send import EXIT_NO_PERMISSION, fail
+from .send import EXIT_BAD_INPUT, EXIT_NO_PERMISSION, MBPS, MULTIPLIER, PPS, fail
 
 
 @click.command("replay")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("-i", "--interface", "iface", required=True, help="Interface to send on.")
-@click.option("--pps", type=click.FloatRange(min=0, min_open=True), help="Packets per second.")
-@click.option("--mbps", type=click.FloatRange(min=0, min_open=True), help="Megabits per second.")
-@click.option("--multiplier", type=click.FloatRange(min=0, min_open=True),
+@click.option("--pps", type=PPS, help="Packets per second.")
+@click.option("--mbps", type=MBPS, help="Megabits per second.")
+@click.option("--multiplier", type=MULTIPLIER,
               help="The capture's own timing, this many times faster.")
 @click.option("--topspeed", is_flag=True, help="As fast as possible.")
 @click.option("--loop", type=click.IntRange(min=1), default=1, show_default=True,
@@ -34,10 +35,10 @@ def command(file: str, iface: str, pps: float | None, mbps: float | None,
             multiplier: float | None, topspeed: bool, loop: int, count: int | None,
             backend: str) -> None:
     """Replay FILE on an interface at its own pace, a multiple of it, or a fixed rate."""
-    from wirecraft.errors import PermissionDenied, WirecraftError
+    from wirecraft.errors import CaptureFileError, PermissionDenied, WirecraftError
 
     if sum(bool(x) for x in (pps, mbps, multiplier, topspeed)) > 1:
-        fail("give at most one of --pps, --mbps, --multiplier, --topspeed")
+        fail("give at most one of --pps, --mbps, --multiplier, --topspeed", EXIT_BAD_INPUT)
     try:
         from wirecraft.inject import replay
 
@@ -45,7 +46,9 @@ def command(file: str, iface: str, pps: float | None, mbps: float | None,
                        topspeed=topspeed, loop=loop, count=count, backend=backend)
     except PermissionDenied as exc:
         fail(str(exc), EXIT_NO_PERMISSION)
-    except (WirecraftError, ValueError, OSError) as exc:
+    except (CaptureFileError, ValueError) as exc:
+        fail(str(exc) or type(exc).__name__, EXIT_BAD_INPUT)
+    except (WirecraftError, OSError) as exc:
         fail(str(exc) or type(exc).__name__)
     except KeyboardInterrupt:
         fail("interrupted", 130)

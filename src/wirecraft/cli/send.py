@@ -11,12 +11,14 @@ A script is plain Python run with wirecraft's layers in scope; it defines
 --vary FIELD=SPEC turns the frame into a template; SPEC is counter:START[:STEP],
 range:FIRST-LAST, random:LOW-HIGH[:SEED] or list:A,B,C.
 
-Exit status: 0 when every frame was sent, 1 for bad input or a send error,
-77 (EX_NOPERM) without CAP_NET_RAW (the message says how to get it).
+Exit status: 0 when every frame was sent, 2 for bad input (a bad option value,
+hex, script or a frame too short to send), 1 for a send error, 77 (EX_NOPERM)
+without CAP_NET_RAW (the message says how to get it).
 """
 
 from __future__ import annotations
 
+import math
 import runpy
 import sys
 from typing import Any
@@ -24,7 +26,51 @@ from typing import Any
 import click
 
 EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
 EXIT_NO_PERMISSION = 77
+
+# the shortest frame each kind of socket takes: an Ethernet header, an IPv4 header
+MIN_FRAME = {"l2": 14, "l3": 20}
+MAX_FRAME = 65535
+
+
+class Bounded(click.ParamType):
+    """A finite float in [low, high]: rates so small that the next frame would wait for
+    centuries (or overflow the clock), NaN and infinity are bad input, not a hang."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float, unit: str) -> None:
+        self.low, self.high, self.unit = low, high, unit
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            self.fail(f"{value} is out of range: give {self.unit} from {self.low:g} to "
+                      f"{self.high:g}", param, ctx)
+        return number
+
+
+PPS = Bounded(1e-3, 1e9, "packets per second")
+MBPS = Bounded(1e-3, 1e6, "Mbit/s")
+MULTIPLIER = Bounded(1e-3, 1e6, "a speed-up factor")
+
+
+def check_frames(frames: list[Any], l3: bool) -> None:
+    """Raise ValueError for a bytes frame the kernel would refuse (`sendmmsg: EINVAL`)."""
+    low = MIN_FRAME["l3" if l3 else "l2"]
+    kind = "an IP packet" if l3 else "an Ethernet frame"
+    for i, frame in enumerate(frames):
+        if isinstance(frame, bytes | bytearray | memoryview):
+            n = len(frame)
+            if n < low:
+                raise ValueError(f"frame {i} is {n} bytes: {kind} needs at least {low}")
+            if n > MAX_FRAME:
+                raise ValueError(f"frame {i} is {n} bytes: more than {MAX_FRAME}")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
@@ -87,8 +133,8 @@ def load_script(path: str) -> tuple[list[Any] | None, Any]:
 @click.option("-c", "--count", type=click.IntRange(min=1), help="Frames to send in all.")
 @click.option("--loop", type=click.IntRange(min=1), default=1, show_default=True,
               help="Send the frame list this many times.")
-@click.option("--pps", type=click.FloatRange(min=0, min_open=True), help="Packets per second.")
-@click.option("--mbps", type=click.FloatRange(min=0, min_open=True), help="Megabits per second.")
+@click.option("--pps", type=PPS, help="Packets per second.")
+@click.option("--mbps", type=MBPS, help="Megabits per second.")
 @click.option("--topspeed", is_flag=True, help="As fast as possible (the default).")
 @click.option("--l3", is_flag=True, help="Frames are IP packets; add the link header from the "
               "kernel's route and neighbour tables.")
@@ -101,11 +147,22 @@ def command(iface: str | None, hex_frames: tuple[str, ...], script: str | None,
     from wirecraft.errors import PermissionDenied, WirecraftError
 
     if sum(bool(x) for x in (pps, mbps, topspeed)) > 1:
-        fail("give at most one of --pps, --mbps, --topspeed")
+        fail("give at most one of --pps, --mbps, --topspeed", EXIT_BAD_INPUT)
     if bool(hex_frames) == bool(script):
-        fail("give frames with --hex or --script (one of them)")
+        fail("give frames with --hex or --script (one of them)", EXIT_BAD_INPUT)
     if not l3 and not iface:
-        fail("-i/--interface is required (or --l3 to route IP packets)")
+        fail("-i/--interface is required (or --l3 to route IP packets)", EXIT_BAD_INPUT)
+    if hex_frames:
+        packets_hex: list[bytes] = []
+        for i, h in enumerate(hex_frames):
+            try:
+                packets_hex.append(bytes.fromhex("".join(h.replace(":", "").split())))
+            except ValueError:
+                fail(f"--hex frame {i} is not hex: {h[:40]!r}", EXIT_BAD_INPUT)
+        try:
+            check_frames(packets_hex, l3)
+        except ValueError as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
     try:
         from wirecraft import inject
         from wirecraft.craft import Template, from_bytes
@@ -113,11 +170,17 @@ def command(iface: str | None, hex_frames: tuple[str, ...], script: str | None,
         packets: list[Any] | None
         template = None
         if hex_frames:
-            clean = ["".join(h.replace(":", "").split()) for h in hex_frames]
-            packets = [bytes.fromhex(h) for h in clean]
+            packets = packets_hex
         else:
             assert script is not None
-            packets, template = load_script(script)
+            try:
+                packets, template = load_script(script)
+                if packets is not None:
+                    check_frames(packets, l3)
+            except PermissionDenied:
+                raise
+            except Exception as exc:  # the user's script failed: bad input, in one line
+                fail(f"{script}: {type(exc).__name__}: {exc}", EXIT_BAD_INPUT)
         if vary:
             if template is None:
                 assert packets
@@ -130,6 +193,7 @@ def command(iface: str | None, hex_frames: tuple[str, ...], script: str | None,
                 if not sep:
                     raise ValueError(f"--vary wants FIELD=SPEC, got {item!r}")
                 template.vary(fieldname.strip(), parse_spec(spec))
+        n: int | None
         if template is not None:
             n = count or loop
             source: Any = list(template.frames(n)) if l3 else template
@@ -146,7 +210,9 @@ def command(iface: str | None, hex_frames: tuple[str, ...], script: str | None,
                                 loop=loop if n is None else 1, backend=backend)
     except PermissionDenied as exc:
         fail(str(exc), EXIT_NO_PERMISSION)
-    except (WirecraftError, ValueError, OSError, SyntaxError, TypeError) as exc:
+    except (ValueError, SyntaxError, TypeError) as exc:
+        fail(str(exc) or type(exc).__name__, EXIT_BAD_INPUT)
+    except (WirecraftError, OSError) as exc:
         fail(str(exc) or type(exc).__name__)
     except KeyboardInterrupt:
         fail("interrupted", 130)
