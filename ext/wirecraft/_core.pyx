@@ -23,8 +23,7 @@ from cpython.object cimport PyObject, PyObject_GenericGetAttr, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_REFCNT, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdio cimport snprintf
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
@@ -687,11 +686,11 @@ cdef const uint8_t* ip6_final_dst(const uint8_t* p, const rec_t* r) noexcept nog
     cdef uint32_t cur = r.l3_offset + 40, ehl, units, m
     cdef uint32_t limit = r.l4_offset       # the extension headers lie before it
     cdef uint8_t nh
-    cdef int k
+    cdef int _k
     if limit > r.caplen or r.l3_offset + 40 > limit:
         return r.ip_dst
     nh = p[r.l3_offset + 6]
-    for k in range(r.ip6_ext_count):
+    for _k in range(r.ip6_ext_count):
         if cur + 8 > limit:
             break
         # cur + 8 <= limit <= caplen checked above
@@ -1561,7 +1560,6 @@ cdef class Reader:
 
     cdef Batch _batch_pcap(self, Py_ssize_t max_packets):
         cdef const uint8_t* p
-        cdef Py_ssize_t size
         cdef uint32_t caplen, wirelen, sec, frac
         cdef Batch b = None
         cdef rec_t* r
@@ -2057,7 +2055,6 @@ def record_fields():
 def format_addresses(const uint8_t[:, ::1] addrs, const uint8_t[::1] versions):
     """Text form of a column of 16-byte addresses (4 used when version is 4, '' when 0)."""
     cdef Py_ssize_t n = addrs.shape[0], i
-    cdef char tmp[16]
     out = [None] * n
     for i in range(n):
         if versions[i] == 4:

@@ -715,7 +715,6 @@ cdef object _dns_layer(object layer, bytes payload, list stack, Py_ssize_t i, De
         return None  # the general writer in DNS._serialize
     q = (<list>questions)[0]
     cdef uint16_t counts[4]
-    cdef long v
     qd = _get(layer, D_QD)
     if qd is _AUTO:
         qd = r.v0 = 1

@@ -1431,8 +1431,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
     cdef unsigned int rtype, rclass, rdlen, k, section
     cdef unsigned long ttl
     cdef int st, ident, flags, rcode
-    cdef Py_ssize_t ostart, q
-    cdef list target
+    cdef Py_ssize_t q
     cdef Question qu
     cdef Record rr
     cdef bint split, ok = True
@@ -1477,7 +1476,6 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                 ps.flag("count_exceeds_data")
                 ok = False
                 break
-            ostart = p
             st = 0
             # light: authority/additional names are checked, their text not made;
             # columnar: answer owner names only for a message without a question
@@ -2376,7 +2374,7 @@ cdef class TransactionStore:
         """Problems of a message onto the row: those it has not listed yet, in order."""
         cdef trow_t* r = &self.rows[row]
         cdef uint16_t* have = <uint16_t*>(self.pcodes.data) + r.p_first
-        cdef Py_ssize_t k, m = r.p_count, before = r.p_count
+        cdef Py_ssize_t k, m = r.p_count
         cdef uint16_t code
         cdef bint moved = False
         for p in problems:

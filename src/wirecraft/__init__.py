@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import CaptureFileError, ExtensionNotBuilt, FilterError, WirecraftError
+from .errors import (
+    CaptureDamagedWarning,
+    CaptureFileError,
+    CaptureLimitWarning,
+    CaptureTruncatedWarning,
+    CaptureWarning,
+    ExtensionNotBuilt,
+    FilterError,
+    MissingDependency,
+    PermissionDenied,
+    WirecraftError,
+)
 
 TYPE_CHECKING = False  # typing is for type checkers only: importing it costs ~10 ms
 if TYPE_CHECKING:
@@ -50,6 +61,7 @@ _LAZY: dict[str, str] = {
     "PcapWriter": "wirecraft.writers",
     "PcapngWriter": "wirecraft.writers",
     "RotatingWriter": "wirecraft.writers",
+    "WriteError": "wirecraft.writers",
     "from_bytes": "wirecraft.craft",
     "Template": "wirecraft.craft",
 }
@@ -58,9 +70,15 @@ _SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture
                "inject"}
 
 __all__ = [
+    "CaptureDamagedWarning",
     "CaptureFileError",
+    "CaptureLimitWarning",
+    "CaptureTruncatedWarning",
+    "CaptureWarning",
     "ExtensionNotBuilt",
     "FilterError",
+    "MissingDependency",
+    "PermissionDenied",
     "WirecraftError",
     "__version__",
     *_LAZY,
