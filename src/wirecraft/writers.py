@@ -112,7 +112,7 @@ class WriteError(WirecraftError, OSError):
         self.removed = removed
 
     def __str__(self) -> str:
-        name = errno_mod.errorcode.get(self.errno, str(self.errno))
+        name = errno_mod.errorcode.get(self.errno or 0, str(self.errno))
         where = self.path if self.path is not None else "<stream>"
         if self.removed:
             kept = "not even the file header fit, so the file was removed"
