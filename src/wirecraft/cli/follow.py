@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from ..errors import WirecraftError
+from ..errors import CaptureFileError
 
-EXIT_BAD_INPUT = 2
 RULE = "=" * 67
 INDENT = ("", "\t")    # the server's data is indented, as tshark does
 
@@ -49,18 +48,11 @@ def command(file: str, number: int | None, mode: str) -> None:
                 _list(file)
             else:
                 _follow(file, number, mode)
-    except BrokenPipeError:
-        raise       # the reader went away (`| head`): click exits quietly with status 1
-    except WirecraftError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{file}: {exc.strerror or exc}")
-
-
-def _fail(message: str) -> None:
-    sys.stdout.flush()
-    click.echo(f"wirecraft: {message}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
+    except IsADirectoryError as exc:
+        # the input is a directory: bad input; every other error (a damaged capture, a full
+        # disk under stdout) goes to the command line's one-line handler, which tells input
+        # (exit 2) from output (exit 1) failures
+        raise CaptureFileError(file, 0, exc.strerror or "is a directory") from None
 
 
 def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -102,7 +94,7 @@ def _follow(file: str, number: int, mode: str) -> None:
 
     Reassembler(on_data, on_gap, None, on_open).feed_all(file)
     if not found:
-        _fail(f"{file}: no TCP conversation {number}")
+        raise ValueError(f"{file}: no TCP conversation {number}")
     if raw is not None:
         raw.flush()
         return
