@@ -8,12 +8,11 @@ packet up to the error, in order: wirecraft and tshark read them cleanly.
 from __future__ import annotations
 
 import os
-import select
 import subprocess
 import sys
-import time
 
 import pytest
+from test_live import wait_line
 from test_writers import _tshark_clean, small_tmpfs
 
 import wirecraft
@@ -39,21 +38,6 @@ for i in range(n):
 """
 
 
-def _wait_listening(proc: subprocess.Popen, timeout: float = 15) -> None:
-    end = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < end:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
-        if ready:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            seen.append(line)
-            if "listening on" in line:
-                return
-    raise AssertionError(f"sniff never started: {''.join(seen)}")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("args", [[], ["--workers", "2"], ["-C", "0.02"]],
                          ids=["plain", "workers", "rotating"])
@@ -65,7 +49,7 @@ def test_sniff_onto_a_full_disk_stops_with_one_clear_error(args: list[str]) -> N
                                 "-f", "udp port 9999", "-w", str(out), *args],
                           env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            _wait_listening(proc)
+            wait_line(proc, "listening on")
             # 3000 x 300 bytes: ten times what the file system holds
             sender = pair.popen("a", [PY, "-c", SENDER, pair.addr_b, "3000", "300", "3000"])
             sender.wait(timeout=60)

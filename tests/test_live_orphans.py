@@ -109,6 +109,16 @@ def _wait_line(stream, needle: str, timeout: float = 15) -> None:  # noqa: ANN00
     raise AssertionError(f"{needle!r} never printed: {''.join(seen)}")
 
 
+def _reap(proc: subprocess.Popen) -> None:
+    """Kill proc if it still runs, wait for it and close its pipes (a test's cleanup)."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
 def _kill_and_expect_workers_gone(pair: VethPair, proc: subprocess.Popen,
                                   workers: list[int]) -> None:
     proc.kill()  # SIGKILL: no handler, no cleanup in the parent
@@ -147,12 +157,7 @@ def test_sigkilled_sniff_takes_its_workers_along(tmp_path: Path, mode: str) -> N
             sender.kill()
             sender.wait(timeout=10)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=10)
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            _reap(proc)
 
 
 @pytest.mark.slow
@@ -174,12 +179,7 @@ def test_workers_of_a_stalled_then_killed_parent_exit(no_pdeathsig: bool) -> Non
             sender.kill()
             sender.wait(timeout=10)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=10)
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            _reap(proc)
 
 
 def test_worker_exits_when_the_parent_is_gone_before_it_starts() -> None:
