@@ -1,0 +1,62 @@
+"""The binding table: which number in a lower layer announces which upper layer.
+
+One row per binding, used in both directions, like scapy's bind_layers:
+* decoding: the C decoder's dispatch and application hints are built from
+  these rows (ethertype -> network decoder, IP protocol -> transport decoder,
+  port -> application hint);
+* crafting: a lower layer's AUTO field takes the first value of the row that
+  binds it to the layer stacked on it (`IPv4()/TCP()` gets protocol 6,
+  `UDP()/DNS()` destination port 53).
+
+`lower` and `upper` are protocol names of the catalogue; `field` is the lower
+layer's catalogue field that carries the number (for ports: `udp.port` /
+`tcp.port`, meaning either port matches when decoding, and the destination
+port is filled when crafting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    lower: str
+    upper: str
+    field: str
+    values: tuple[int, ...]   # the first is what crafting fills in
+
+
+BINDINGS: tuple[Binding, ...] = (
+    Binding("eth", "vlan", "eth.type", (0x8100, 0x88A8, 0x9100)),
+    Binding("eth", "ip", "eth.type", (0x0800,)),
+    Binding("eth", "ipv6", "eth.type", (0x86DD,)),
+    Binding("eth", "arp", "eth.type", (0x0806, 0x8035)),
+    Binding("ip", "tcp", "ip.proto", (6,)),
+    Binding("ip", "udp", "ip.proto", (17,)),
+    Binding("ip", "icmp", "ip.proto", (1,)),
+    Binding("ipv6", "tcp", "ipv6.nxt", (6,)),
+    Binding("ipv6", "udp", "ipv6.nxt", (17,)),
+    Binding("ipv6", "icmpv6", "ipv6.nxt", (58,)),
+    Binding("udp", "dns", "udp.port", (53,)),
+    Binding("udp", "mdns", "udp.port", (5353,)),
+    Binding("udp", "llmnr", "udp.port", (5355,)),
+    Binding("tcp", "dns", "tcp.port", (53,)),
+    Binding("tcp", "smtp", "tcp.port", (25, 587, 2525)),
+)
+
+
+def values(lower: str, upper: str) -> tuple[int, ...]:
+    """The numbers by which `lower` announces `upper` (empty when unbound)."""
+    for b in BINDINGS:
+        if b.lower == lower and b.upper == upper:
+            return b.values
+    return ()
+
+
+def upper_of(lower: str, number: int) -> str | None:
+    """The protocol `lower` announces with `number`, or None."""
+    for b in BINDINGS:
+        if b.lower == lower and number in b.values:
+            return b.upper
+    return None

@@ -1,0 +1,117 @@
+"""The vocabulary a protocol module declares its fields in.
+
+Every protocol of wirecraft has one module in this package that states, once,
+what it knows about each field: its public dotted name (tshark's, so
+`tcp.window_size_value` means here what it means in Wireshark), its type, where
+the decoder keeps it (a slot of the fixed-width record, `rec_t`), when it is
+absent (the bytes of the header it needs), its Table column, its JSON key, the
+crafting field it corresponds to, its position in the header and a one-line
+description.
+
+Everything else is derived from these declarations: the record layout and the
+Packet views' plain properties (generated Cython, committed, drift-tested by
+tests/test_layout.py), Table columns, `read --json`, crafting templates,
+`wirecraft fields`, and the field names the display filters and `-T fields`
+resolve. This module imports nothing from the compiled extensions, so the
+generator, the CLI's `fields` listing and documentation work without a build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# record slot C types: name -> (Cython declaration, numpy type string, alignment)
+SLOT_TYPES: dict[str, tuple[str, str, int]] = {
+    "i64": ("int64_t", "<i8", 8),
+    "u64": ("uint64_t", "<u8", 8),
+    "u32": ("uint32_t", "<u4", 4),
+    "u16": ("uint16_t", "<u2", 2),
+    "u8": ("uint8_t", "u1", 1),
+    "addr16": ("uint8_t[16]", "V16", 1),
+}
+
+# field types, named after Wireshark's FT_* so `wirecraft fields` reads like `tshark -G fields`
+FIELD_TYPES = frozenset({
+    "FT_BOOLEAN", "FT_UINT8", "FT_UINT16", "FT_UINT24", "FT_UINT32", "FT_UINT64", "FT_INT64",
+    "FT_ETHER", "FT_IPv4", "FT_IPv6", "FT_BYTES", "FT_STRING", "FT_ABSOLUTE_TIME",
+    "FT_RELATIVE_TIME", "FT_DOUBLE", "FT_NONE",
+})
+
+# how a generated view property turns its slot into a Python value
+GETTERS = frozenset({
+    "int",       # the slot's integer ((slot >> shift) & mask when a mask is given)
+    "bool",      # (slot & mask) != 0
+    "mac",       # a 48-bit slot as 'aa:bb:cc:dd:ee:ff'
+    "ipv4u32",   # a host-order 32-bit slot as dotted quad
+    "ip",        # a 16-byte address slot as text (4 or 16 bytes used, by IP version)
+    "custom",    # hand-written in the protocol's view (its logic is not a plain read)
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One member of the decoder's fixed-width record, rec_t.
+
+    The record is what the batch decoder fills in one nogil pass and what the
+    Table's columns are numpy views of; several fields may share one slot
+    (TCP and UDP ports share `l4_src_port`, IPv4 and IPv6 `ip_src`)."""
+
+    name: str
+    ctype: str          # a key of SLOT_TYPES
+    doc: str
+    column: bool = True  # a raw Table column of the same name (False: internal)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of one protocol, declared once."""
+
+    name: str                       # public dotted name: tshark's wherever tshark has it
+    type: str                       # one of FIELD_TYPES
+    doc: str                        # one line, shown by `wirecraft fields`
+    attr: str | None = None         # attribute of the protocol's Packet view
+    slot: str | None = None         # the record slot it is read from
+    getter: str = "int"             # one of GETTERS
+    mask: int | None = None         # value = (slot >> shift) & mask
+    shift: int = 0
+    need: int | None = None         # header bytes that must have been captured (else None)
+    column: str | None = None       # Table column (derived from the slot when it is a plain read)
+    json: str | None = None         # key of the protocol's object in `read --json`
+    craft: str | None = None        # the crafting layer's field with the same value
+    at: tuple[int, int] | None = None  # (byte offset, width) within the header
+    hot: bool = False               # served by the view's fast attribute path
+    aliases: tuple[str, ...] = ()   # other spellings accepted for this name
+    # for a field that is not a record slot nor a view attribute (an option, a derived
+    # value): computes it from the protocol's view; None when absent
+    extra_value: Callable[[Any], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in FIELD_TYPES:
+            raise ValueError(f"{self.name}: unknown field type {self.type!r}")
+        if self.getter not in GETTERS:
+            raise ValueError(f"{self.name}: unknown getter {self.getter!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """A protocol's declaration: its record slots, its fields and where it surfaces."""
+
+    name: str                       # tshark's protocol filter name: 'tcp', 'ip', 'eth'
+    title: str                      # 'Transmission Control Protocol'
+    reference: str                  # the RFC or standard
+    slots: tuple[Slot, ...] = ()
+    fields: tuple[Field, ...] = ()
+    view: str | None = None         # Packet view class in wirecraft._core ('TCPView')
+    packet_attr: str | None = None  # Packet attribute giving the view ('tcp')
+    layer_bit: str | None = None    # key of _core.LAYER_BITS marking its presence
+    craft: str | None = None        # crafting layer class in wirecraft.craft ('TCP')
+    json: str | None = None         # key of its object in `read --json` (None: not emitted)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
