@@ -27,6 +27,7 @@ from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
+from wirecraft._checksum cimport sum16, verify16
 from wirecraft._codes cimport *
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32, le32, rd16, rd32

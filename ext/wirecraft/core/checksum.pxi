@@ -5,22 +5,7 @@
 # or over a whole batch by `check_checksums` (wirecraft.open(..., checksums=True)).
 # --------------------------------------------------------------------------
 
-cdef inline uint64_t sum16(const uint8_t* p, uint32_t n) noexcept nogil:
-    """Sum of the big-endian 16-bit words of p[0:n] (an odd last byte padded with 0)."""
-    cdef uint64_t s = 0
-    cdef uint32_t i = 0
-    while i + 1 < n:
-        s += (<uint32_t>p[i] << 8) | p[i + 1]
-        i += 2
-    if n & 1:
-        s += <uint32_t>p[n - 1] << 8
-    return s
-
-
-cdef inline int folds_to_ones(uint64_t s) noexcept nogil:
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return 1 if s == 0xFFFF else 0
+# The sum itself is the shared routine of _checksum.pxd.
 
 
 cdef int ip4_checksum_state(const uint8_t* p, const rec_t* r) noexcept nogil:
@@ -29,7 +14,7 @@ cdef int ip4_checksum_state(const uint8_t* p, const rec_t* r) noexcept nogil:
     if not (r.layers & L_IPV4) or hl < 20 or r.l3_offset + hl > r.caplen:
         return -1
     # l3_offset + hl <= caplen checked above
-    return folds_to_ones(sum16(p + r.l3_offset, hl))
+    return verify16(sum16(p + r.l3_offset, hl, 0))
 
 
 cdef const uint8_t* ip6_final_dst(const uint8_t* p, const rec_t* r) noexcept nogil:
@@ -102,15 +87,15 @@ cdef int l4_checksum_state(const uint8_t* p, const rec_t* r) noexcept nogil:
             return -1
     n = end - r.l4_offset
     # l4_offset + n == end <= ip_end <= caplen checked above
-    s = sum16(p + r.l4_offset, n)
+    s = sum16(p + r.l4_offset, n, 0)
     if proto != 1:
         # pseudo-header: addresses, upper-layer length, protocol
         if r.layers & L_IPV4:
-            s += sum16(r.ip_src, 4) + sum16(r.ip_dst, 4)
+            s = sum16(r.ip_dst, 4, sum16(r.ip_src, 4, s))
         else:
-            s += sum16(r.ip_src, 16) + sum16(ip6_final_dst(p, r), 16)
+            s = sum16(ip6_final_dst(p, r), 16, sum16(r.ip_src, 16, s))
         s += (n >> 16) + (n & 0xFFFF) + proto
-    return folds_to_ones(s)
+    return verify16(s)
 
 
 cdef void check_records(const uint8_t* base, rec_t* recs, Py_ssize_t n) noexcept nogil:
