@@ -32,6 +32,10 @@ from wirecraft._codes cimport *
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32, le32, rd16, rd32
 from wirecraft.proto cimport link
+from wirecraft.proto.dispatch cimport (
+    NEXT_ARP, NEXT_ICMP, NEXT_ICMPV6, NEXT_IPV4, NEXT_IPV6, NEXT_TCP, NEXT_UDP, NEXT_VLAN,
+    wc_app_tcp, wc_app_udp, wc_next_ethertype, wc_next_ipproto,
+)
 from wirecraft.proto.icmp cimport icmp_has_id
 
 # The module is assembled from topical include files (core/*.pxi), in this order;
@@ -51,6 +55,7 @@ cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
     link.decode_frame(p, r)
 
 
+include "core/dispatch.pxi"
 include "core/checksum.pxi"
 include "core/bpf.pxi"
 include "core/batch.pxi"
