@@ -4,7 +4,10 @@ and a number no row holds selects no decoder."""
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -128,3 +131,11 @@ def test_nothing_dispatches_on_a_number_the_table_does_not_hold() -> None:
         assert {int(p) for p in np.flatnonzero(apps)} == set(tables[name]), name
         for port, upper in tables[name].items():
             assert apps[port] == APP[upper], (name, port)
+
+
+def test_the_first_decode_of_a_process_loads_the_table() -> None:
+    code = ("import sys; from wirecraft.capture import decode; "
+            f"print(decode({udp_frame(40000, 5353)!r}).app, 'wirecraft.proto' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ), check=True, timeout=60)
+    assert out.stdout.split() == ["mdns", "True"]

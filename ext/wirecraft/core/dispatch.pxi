@@ -1,5 +1,5 @@
 # Included by _core.pyx (one module, wirecraft._core): the decoder's dispatch tables
-# (proto/dispatch.pxd), filled from the binding table at import.
+# (proto/dispatch.pxd), filled from the binding table before the first decode.
 
 # --------------------------------------------------------------------------
 # Dispatch from the binding table (src/wirecraft/proto/_bind.py)
@@ -19,6 +19,11 @@ _DISPATCH_CODES = {
     "tcp.port": {"dns": APP_DNS, "mdns": APP_MDNS, "llmnr": APP_LLMNR, "smtp": APP_SMTP},
 }
 
+# The tables are filled on the first decode (Batch.decode_all), not at import: the
+# binding table comes with the catalogue package, which `import wirecraft` and opening
+# a file do not otherwise need.
+cdef bint _bindings_loaded = False
+
 
 cdef uint8_t* _dispatch_table(str name) noexcept:
     if name == "ethertype":
@@ -32,12 +37,13 @@ cdef uint8_t* _dispatch_table(str name) noexcept:
 
 def load_bindings(bindings=None):
     """Fill the decoder's dispatch tables from binding rows (`wirecraft.proto._bind`
-    rows: lower, upper, field, values); None loads `BINDINGS`, as import does.
+    rows: lower, upper, field, values); None loads `BINDINGS`, as the first decode does.
 
     Every table is rebuilt from the rows alone, so a number no row holds selects no
     decoder.  Raises ValueError (tables unchanged) when a value does not fit its field
     or one number would select two protocols in the same table.  Not thread-safe with
     decoding: call it before reading."""
+    global _bindings_loaded
     if bindings is None:
         from wirecraft.proto._bind import BINDINGS as bindings
     cdef dict staged = {name: {} for name in _DISPATCH_CODES}
@@ -64,6 +70,7 @@ def load_bindings(bindings=None):
         memset(t, 0, _DISPATCH_SIZE[name])
         for v, code in chosen.items():
             t[<Py_ssize_t>v] = <uint8_t>code
+    _bindings_loaded = True
 
 
 def dispatch_tables():
@@ -73,11 +80,11 @@ def dispatch_tables():
     out = {}
     cdef uint8_t* t
     cdef Py_ssize_t i
+    if not _bindings_loaded:
+        load_bindings()
     for name, codes in _DISPATCH_CODES.items():
         back = {code: upper for upper, code in codes.items()}
         t = _dispatch_table(name)
         out[name] = {i: back[t[i]] for i in range(_DISPATCH_SIZE[name]) if t[i]}
     return out
 
-
-load_bindings()
