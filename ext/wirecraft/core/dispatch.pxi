@@ -87,4 +87,3 @@ def dispatch_tables():
         t = _dispatch_table(name)
         out[name] = {i: back[t[i]] for i in range(_DISPATCH_SIZE[name]) if t[i]}
     return out
-

@@ -39,7 +39,10 @@ cdef class Packet:
 
     def __getattribute__(self, name):
         # the layer views a loop asks for on every packet (see _A_IP above); the
-        # properties below give the same answers for every other way of asking
+        # properties below give the same answers for every other way of asking, and
+        # for every name with the tricks off (_fastobj.pxd)
+        if not fast_on():
+            return PyObject_GenericGetAttr(self, name)
         if name is _A_IP:
             return ip_view(self)
         if name is _A_TCP:

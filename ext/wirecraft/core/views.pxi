@@ -1,8 +1,6 @@
 # Included by _core.pyx (one module, wirecraft._core): the per-layer views of a Packet
 # (EthernetView ... ICMPView) and TCP option parsing.
 
-cdef tuple _EMPTY_TUPLE = ()
-
 
 @cython.no_gc
 @cython.freelist(64)
@@ -27,9 +25,9 @@ cdef inline object ip_view(Packet pkt):
 
 
 cdef inline _View make_view(type cls, Packet pkt):
-    # the type's tp_new directly: `cls.__new__(cls)` on a runtime type would go
-    # through attribute lookup and an argument tuple for every view
-    cdef _View v = <_View>(<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY_TUPLE, NULL)
+    # new_instance: the type's tp_new directly (_fastobj.pxd); `cls.__new__(cls)` on a
+    # runtime type would go through attribute lookup and an argument tuple every view
+    cdef _View v = <_View>new_instance(cls)
     v.packet = pkt
     v.r = pkt.r
     v.p = pkt.p
@@ -144,6 +142,8 @@ cdef class _IPView(_View):
     reads None (addresses included)."""
 
     def __getattribute__(self, name):
+        if not fast_on():
+            return PyObject_GenericGetAttr(self, name)
         if name is _A_SRC:
             return ip_text(self.r, self.r.ip_src) if ip_has(self.r, 16, 24) else None
         if name is _A_DST:
@@ -323,6 +323,8 @@ TCP_OPTION_NAMES = {0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sack_permitte
 cdef class _PortsView(_View):
     """What TCP and UDP views share: the two ports (read straight from the record)."""
     def __getattribute__(self, name):
+        if not fast_on():
+            return PyObject_GenericGetAttr(self, name)
         if name is _A_SRC_PORT:
             return self.r.l4_src_port
         if name is _A_DST_PORT:
