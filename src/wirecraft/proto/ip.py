@@ -38,7 +38,7 @@ PROTOCOL = Protocol(
     fields=(
         # in the order of the `read --json` object
         Field("ip.version", "FT_UINT8", "Version", attr="version", slot="ip_version",
-              getter="custom", column="ip_version", json="version", craft="version",
+              column="ip_version", json="version", craft="version",
               at=(0, 1), bits=(4, 0xF), hot=True,
               # tshark's IPv6 dissector names its version field ip.version too
               packet_value=lambda p: p.ip.version if p.ip is not None else None),

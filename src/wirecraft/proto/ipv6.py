@@ -72,7 +72,7 @@ IPV6 = Protocol(
     fields=(
         # in the order of the `read --json` object
         Field("ipv6.version", "FT_UINT8", "Version", attr="version", slot="ip_version",
-              getter="custom", json="version", craft="version", at=(0, 1), bits=(4, 0xF),
+              json="version", craft="version", at=(0, 1), bits=(4, 0xF),
               hot=True),
         Field("ipv6.src", "FT_IPv6", "Source address", attr="src", slot="ip_src",
               getter="ip", need=24, json="src", craft="src", at=(8, 16), hot=True),
@@ -120,7 +120,7 @@ IPV6 = Protocol(
         Field("ipv6.nxt", "FT_UINT8", "Next header (the first, before extension headers)",
               attr="next_header", getter="custom", need=7, craft="next_header", at=(6, 1)),
         Field("ipv6.hdr_len", "FT_UINT16", "Header length: 40 + the extension headers walked",
-              attr="header_length", slot="ip_header_length", getter="custom",
+              attr="header_length", slot="ip_header_length", need=40,
               column="ip_header_length"),
         Field("ipv6.ext_count", "FT_UINT8", "Extension headers walked", slot="ip6_ext_count",
               column="ip6_ext_count"),
