@@ -184,7 +184,8 @@ def test_table_columns_by_dotted_name_equal_per_packet_values() -> None:
                 if v is None or (f.getter == "custom" and not isinstance(v, int)):
                     proto = P.PROTOCOL_OF[dotted]
                     if proto.layer_bit and not pkt.has(proto.layer_bit):
-                        assert not any(bytes(cell)) if isinstance(cell, bytes) else not cell
+                        assert (not any(bytes(cell)) if isinstance(cell, bytes) else not cell), (
+                            name, i, dotted, cell)
                     continue
                 assert cell == _column_value(f, v), (name, i, dotted)
 

@@ -86,11 +86,13 @@ def _derived(field: _proto.Field, bit: int | None) -> Callable[[np.ndarray], np.
         raw = rec[slot]
         if field.getter == "bool":
             val = (raw & (mask if mask is not None else ~0)) != 0
-        else:
+        elif shift or mask is not None:
             val = raw >> shift if shift else raw
             if mask is not None:
                 val = val & mask
-            val = val.astype(raw.dtype)
+            val = val.astype(raw.dtype, copy=False)
+        else:
+            val = raw      # a plain slot: np.where below makes the one copy
         if bit is None:
             return val
         return np.where((rec["layers"] & bit) != 0, val, 0).astype(val.dtype)
@@ -112,12 +114,27 @@ def _address(field: _proto.Field, bit: int) -> Callable[[np.ndarray], np.ndarray
     return f
 
 
+def _slot_readers() -> dict[str, set[str]]:
+    """slot -> the protocols whose fields read it."""
+    out: dict[str, set[str]] = {}
+    for name, f in _proto.FIELDS.items():
+        if f.slot is not None:
+            out.setdefault(f.slot, set()).add(_proto.PROTOCOL_OF[name].name)
+    return out
+
+
+_READERS = _slot_readers()
+
+
 def _field_column(field: _proto.Field, proto: _proto.Protocol
                   ) -> Callable[[np.ndarray], np.ndarray] | None:
     """The column of a catalogue field, or None when it has no record slot."""
     if field.slot is None or field.packet_value is not None or field.extra_value is not None:
         return None
-    bit = _L.get(proto.layer_bit) if proto.layer_bit else None
+    # a slot only this protocol fills is 0 where the protocol is absent (records start
+    # zeroed): no layer mask needed; one shared with another (ports, IP) is masked
+    shared = _READERS.get(field.slot, set()) != {proto.name}
+    bit = _L.get(proto.layer_bit) if proto.layer_bit and shared else None
     if field.getter == "ip":
         return _address(field, bit or 0)
     return _derived(field, bit)

@@ -132,7 +132,7 @@ SLL = Protocol(
               at=(4, 2), craft_in=(("SLL2", "address_length", (11, 1)),)),
         Field("sll.src", "FT_STRING", "Source link-layer address as text (a MAC for "
               "length 6, colon hex otherwise; None for length 0)", attr="src",
-              getter="custom"),
+              slot="eth_src", getter="custom"),
         Field("sll.address", "FT_BYTES", "The 8-byte address field (halen bytes used)",
               craft="address", at=(6, 8), craft_in=(("SLL2", "address", (12, 8)),)),
         Field("sll.etype", "FT_UINT16", "Protocol (an ethertype)", attr="protocol",
