@@ -72,6 +72,7 @@ include "core/bpf.pxi"
 include "core/batch.pxi"
 include "core/reader_defs.pxi"
 include "core/reader.pxi"
+include "core/record.pxi"
 include "core/columns.pxi"
 include "core/text.pxi"
 

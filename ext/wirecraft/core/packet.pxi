@@ -14,12 +14,7 @@ cdef object _A_VLAN = _intern("vlan")
 cdef object _A_ARP = _intern("arp")
 cdef object _A_ICMP = _intern("icmp")
 cdef object _A_ICMPV6 = _intern("icmpv6")
-cdef object _A_SRC = _intern("src")
-cdef object _A_DST = _intern("dst")
-cdef object _A_VERSION = _intern("version")
-cdef object _A_SRC_PORT = _intern("src_port")
-cdef object _A_DST_PORT = _intern("dst_port")
-cdef object _FOUR = 4, _SIX = 6
+# (the views' hot names are generated with their fields: core/fields.pxi)
 
 # Packets and views hold only their batch (which never refers back to them), so
 # they cannot be part of a reference cycle: no_gc spares the collector tracking
