@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, cdivision=True
 """DNS wire decoder: one bounded pass over a message, typed records, problems as flags.
 
 RFCs: 1035 (format, compression), 3596 (AAAA), 2782 (SRV), 3403 (NAPTR), 4034 (DNSSEC
@@ -11,6 +11,9 @@ message or of the rdata; each such read carries a comment naming its check. Name
 at most MAX_JUMPS compression pointers, each strictly backwards of where the current run
 of labels began, so a name costs at most 255 label bytes plus 20 jumps whatever the input.
 Every record consumes at least 5 bytes, so a message costs time linear in its length.
+Indexing of Python lists and tuples keeps Cython's bounds and wraparound checks (no
+file-wide directive, so a WIRECRAFT_DEBUG=1 build checks them everywhere); the two export
+paths whose indices are bounded by construction switch them off per function, naming why.
 
 The module is one extension assembled from include files under dns/, in this order:
 tables (names, typed rdata classes), parser (wire reads, names, rdata, EDNS), message

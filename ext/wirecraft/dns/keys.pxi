@@ -302,6 +302,10 @@ cdef list _addr_cache = [None] * ADDR_CACHE
 cdef uint8_t _addr_raw[ADDR_CACHE][17]   # per slot: length (0: empty), then the address
 
 
+# slot is masked to ADDR_CACHE - 1 and _addr_cache is made ADDR_CACHE long: the list read
+# needs no check (called 4 times per row when a table is exported)
+@cython.boundscheck(False)
+@cython.wraparound(False)
 cdef str addr_text(const uint8_t* a, int alen):
     cdef Py_ssize_t slot = <Py_ssize_t>(mix(0xCBF29CE484222325ULL, a, alen)
                                         & (ADDR_CACHE - 1))

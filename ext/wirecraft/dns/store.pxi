@@ -190,6 +190,10 @@ cdef class TransactionStore:
         cdef Py_ssize_t i
         return [row_dict(self, i) for i in range(self.n)]
 
+    # per row: hoff[k] with k in range(2) (hoff is made 2 long below) and cols[k] with
+    # k in range(16) (made from the 16 names): unchecked list reads on the export loop
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def arrow_parts(self):
         """The columns as flat buffers for Arrow (see wirecraft.dns.TransactionTable):
         numeric columns as array('q'); strings as (int64 offsets, UTF-8 bytes); answers,
