@@ -8,6 +8,7 @@ TYPE_CODES: dict[str, int]
 CLASS_NAMES: dict[int, str]
 RCODE_NAMES: dict[int, str]
 OPCODE_NAMES: dict[int, str]
+FLAG_BITS: tuple[tuple[int, str], ...]
 EDNS_OPTION_NAMES: dict[int, str]
 SVC_PARAM_NAMES: dict[int, str]
 STATUS_NAMES: tuple[str, str, str]
@@ -177,6 +178,8 @@ class Question:
     def type_name(self) -> str: ...
     @property
     def class_name(self) -> str: ...
+    @property
+    def rclass(self) -> int: ...
 
 class Record:
     name: str
@@ -191,6 +194,8 @@ class Record:
     def type_name(self) -> str: ...
     @property
     def class_name(self) -> str: ...
+    @property
+    def rclass(self) -> int: ...
     @property
     def text(self) -> str: ...
 

@@ -18,6 +18,11 @@ cdef class Question:
     def class_name(self):
         return class_name(self.cls)
 
+    @property
+    def rclass(self):
+        """cls under crafting's spelling (wirecraft.craft.dns.Question/Record.rclass)."""
+        return self.cls
+
     def __str__(self):
         return f";{_owner_text(self.name)}\t\t{class_name(self.cls)}\t{type_name(self.type)}"
 
@@ -57,6 +62,11 @@ cdef class Record:
     @property
     def class_name(self):
         return class_name(self.cls)
+
+    @property
+    def rclass(self):
+        """cls under crafting's spelling (wirecraft.craft.dns.Question/Record.rclass)."""
+        return self.cls
 
     @property
     def text(self):
@@ -102,6 +112,8 @@ cdef class Message:
     cdef readonly Py_ssize_t size
     cdef readonly Py_ssize_t end
 
+    # The flag properties below read wirecraft.proto.dns.FLAGS' bits as constants (a
+    # property costs one mask); tests/test_dns_catalogue.py checks them against FLAGS.
     @property
     def qr(self):
         return bool(self.flags & 0x8000)
@@ -154,8 +166,7 @@ cdef class Message:
     def flag_names(self):
         """The set header bits as dig prints them: qr aa tc rd ra z ad cd."""
         names = []
-        for bit, text in ((0x8000, "qr"), (0x400, "aa"), (0x200, "tc"), (0x100, "rd"),
-                          (0x80, "ra"), (0x40, "z"), (0x20, "ad"), (0x10, "cd")):
+        for bit, text in FLAG_BITS:   # wirecraft.proto.dns.FLAGS' single bits
             if self.flags & bit:
                 names.append(text)
         return names
