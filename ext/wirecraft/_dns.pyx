@@ -24,6 +24,8 @@ tables, UIDs, address text), store (the table) and builder (pairing, the batch d
 
 cimport cython
 from wirecraft._core cimport ip4_text, ip6_text
+from wirecraft._codes cimport L_TCP, L_UDP
+from wirecraft._record cimport rec_t
 from cpython cimport array
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.list cimport PyList_New, PyList_SET_ITEM

@@ -352,8 +352,8 @@ cdef class TransactionBuilder:
         cdef const unsigned char* base
         cdef Py_ssize_t data_len
         cdef Py_buffer view
-        cdef const unsigned char* rec
-        cdef const unsigned char* r
+        cdef const rec_t* recs
+        cdef const rec_t* r
         cdef unsigned int layers, sport, dport, poff, plen, fo
         cdef int alen
         cdef const unsigned char* p
@@ -363,8 +363,6 @@ cdef class TransactionBuilder:
         cdef _Parser ps = _Parser(b"", 2)
         cdef _Summary msg = self.sink
         cdef int mode
-        if REC_SIZE == 0:
-            raise RuntimeError("record layout unknown: call _record_layout first")
         if isinstance(data, bytes):
             base = <const unsigned char*>PyBytes_AS_STRING(data)
             data_len = PyBytes_GET_SIZE(data)
@@ -373,44 +371,44 @@ cdef class TransactionBuilder:
             data_len = PyByteArray_GET_SIZE(data)
         PyObject_GetBuffer(batch.record_bytes(), &view, PyBUF_SIMPLE)
         try:
-            if view.len < n * REC_SIZE:
+            if view.len < n * <Py_ssize_t>sizeof(rec_t):
                 raise ValueError("batch records shorter than its length")
-            rec = <const unsigned char*>view.buf
+            recs = <const rec_t*>view.buf   # the core's record array, rec_t-aligned
             for i in range(n):
-                # i < n and the record buffer holds n * REC_SIZE bytes (checked above)
-                r = rec + i * REC_SIZE
-                layers = get_u16(r + F_LAYERS)
-                if not (layers & (L_UDP_BIT | L_TCP_BIT)):
+                # i < n and the record buffer holds n records (checked above)
+                r = &recs[i]
+                layers = r.layers
+                if not (layers & (L_UDP | L_TCP)):
                     continue
-                sport = get_u16(r + F_SPORT)
-                dport = get_u16(r + F_DPORT)
+                sport = r.l4_src_port
+                dport = r.l4_dst_port
                 if not (mask[sport] or mask[dport]):  # ports < 65536, mask has 65536 bytes
                     continue
-                if layers & L_TCP_BIT:
+                if layers & L_TCP:
                     if self.tcp_handler is not None:
                         self.tcp_handler(batch[i])
                     continue
-                fo = get_u32(r + F_FRAME)
-                poff = get_u32(r + F_POFF)
-                plen = get_u32(r + F_PLEN)
+                fo = r.frame_offset
+                poff = r.payload_offset
+                plen = r.payload_length
                 if plen < 12 or <Py_ssize_t>fo + poff + plen > data_len:
                     continue
-                alen = 16 if r[F_VERSION] == 6 else 4
+                alen = 16 if r.ip_version == 6 else 4
                 mode = 1 if (sport == 5353 or dport == 5353) else 2
                 # the pairing key from the header (plen >= 12 checked above): its hash
                 # slot is fetched into the cache while the message is parsed
                 p = base + fo + poff
-                h = ep_hash(0, alen, r + F_SRC, sport, r + F_DST, dport, rd16(p, 0),
+                h = ep_hash(0, alen, r.ip_src, sport, r.ip_dst, dport, rd16(p, 0),
                             p[2] & 0x80)
                 wc_prefetch(&self.t_ep.slots[<uint32_t>h & <uint32_t>(self.t_ep.cap - 1)])
                 # fo + poff + plen <= data_len checked above; `data` (held by this frame)
                 # keeps the buffer alive while the parser reads it in place
                 ps.over(base + fo + poff, plen, mode)
                 _decode_with(ps, mode, True, msg)
-                if r[F_IPFLAGS] & 1:
+                if r.ip_flags & 1:
                     msg.problems = (msg.problems or []) + ["ip_fragment"]
                 # the address fields are 16 bytes inside the record (alen <= 16)
-                self.pair(get_i64(r + F_TS), 0, alen, r + F_SRC, sport, r + F_DST, dport,
-                          msg, _multicast(r + F_DST, alen), h)
+                self.pair(r.ts_ns, 0, alen, r.ip_src, sport, r.ip_dst, dport,
+                          msg, _multicast(r.ip_dst, alen), h)
         finally:
             PyBuffer_Release(&view)

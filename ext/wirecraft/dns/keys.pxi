@@ -1,5 +1,5 @@
 # Included by _dns.pyx (in order): shares its cimports and module scope.
-# Transaction keys: the core record fields read here, the row struct, open-addressing
+# Transaction keys: the row struct, open-addressing
 # hash tables, endpoint hashes, the address-text cache, problem codes and Zeek-style
 # connection UIDs.
 
@@ -11,61 +11,6 @@ cdef enum:
     ST_NO_QUERY = 2
 
 STATUS_NAMES = ("unanswered", "answered", "no_query")
-
-# where the core's record keeps the fields read here: filled by _record_layout() from
-# wirecraft._core.record_fields(), so this module does not compile against _core
-cdef Py_ssize_t F_TS, F_INDEX, F_FRAME, F_POFF, F_PLEN, F_SRC, F_DST, F_LAYERS
-cdef Py_ssize_t F_SPORT, F_DPORT, F_VERSION, F_IPFLAGS, REC_SIZE = 0
-cdef unsigned int L_UDP_BIT = 0, L_TCP_BIT = 0
-
-_LAYOUT = {"ts_ns": "<i8", "index": "<u8", "frame_offset": "<u4", "payload_offset": "<u4",
-           "payload_length": "<u4", "ip_src": "V16", "ip_dst": "V16", "layers": "<u2",
-           "l4_src_port": "<u2", "l4_dst_port": "<u2", "ip_version": "u1", "ip_flags": "u1"}
-
-
-def _record_layout(core):
-    """Learn the core's record layout; False if it is not the one this reader expects."""
-    global F_TS, F_INDEX, F_FRAME, F_POFF, F_PLEN, F_SRC, F_DST, F_LAYERS
-    global F_SPORT, F_DPORT, F_VERSION, F_IPFLAGS, REC_SIZE, L_UDP_BIT, L_TCP_BIT
-    fields = {name: (offset, fmt) for name, offset, fmt in core.record_fields()}
-    for name, fmt in _LAYOUT.items():
-        if name not in fields or fields[name][1] != fmt:
-            return False
-    F_TS = fields["ts_ns"][0]
-    F_INDEX = fields["index"][0]
-    F_FRAME = fields["frame_offset"][0]
-    F_POFF = fields["payload_offset"][0]
-    F_PLEN = fields["payload_length"][0]
-    F_SRC = fields["ip_src"][0]
-    F_DST = fields["ip_dst"][0]
-    F_LAYERS = fields["layers"][0]
-    F_SPORT = fields["l4_src_port"][0]
-    F_DPORT = fields["l4_dst_port"][0]
-    F_VERSION = fields["ip_version"][0]
-    F_IPFLAGS = fields["ip_flags"][0]
-    L_UDP_BIT = core.LAYER_BITS["udp"]
-    L_TCP_BIT = core.LAYER_BITS["tcp"]
-    REC_SIZE = core.record_size()
-    return True
-
-
-cdef inline uint16_t get_u16(const unsigned char* p) noexcept nogil:
-    cdef uint16_t v
-    memcpy(&v, p, 2)
-    return v
-
-
-cdef inline uint32_t get_u32(const unsigned char* p) noexcept nogil:
-    cdef uint32_t v
-    memcpy(&v, p, 4)
-    return v
-
-
-cdef inline int64_t get_i64(const unsigned char* p) noexcept nogil:
-    cdef int64_t v
-    memcpy(&v, p, 8)
-    return v
-
 
 cdef object _answer_text(Record r):
     # the common types without the generic formatter; the same text as rdata_text
