@@ -44,7 +44,7 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
@@ -1147,13 +1147,15 @@ class _Handler:
         self.taken = max(self.taken, end)
 
 
-def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
-         opts: dict[str, Any], stats: dict[str, int] | None = None
-         ) -> Iterator[list[dict[str, Any]]]:
-    from .reassembly import Reassembler, packets
-
+def session_factory(ports: Iterable[int], out: list[dict[str, Any]],
+                    stats: dict[str, int] | None = None,
+                    **opts: Any) -> Callable[[Any], _Handler | None]:
+    """A reassembly handler factory: each connection with a server port in `ports` gets a
+    Session (client and server swapped when the reassembler picked the roles up the wrong
+    way mid-stream), and every transaction record it ends is appended to `out`. `stats`
+    sums the sessions' counters; `opts` go to each Session. Used by transactions() and
+    by `wirecraft sniff --smtp`."""
     portset = frozenset(ports)
-    out: list[dict[str, Any]] = []
 
     def factory(conn: Any) -> _Handler | None:
         if conn.server_port in portset:
@@ -1162,7 +1164,16 @@ def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
             return _Handler(conn, out, True, stats, **opts)
         return None
 
-    r = Reassembler(handler=factory, **(caps or {}))
+    return factory
+
+
+def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
+         opts: dict[str, Any], stats: dict[str, int] | None = None
+         ) -> Iterator[list[dict[str, Any]]]:
+    from .reassembly import Reassembler, packets
+
+    out: list[dict[str, Any]] = []
+    r = Reassembler(handler=session_factory(ports, out, stats, **opts), **(caps or {}))
     feed = r._core.packet     # the Cython entry point, without a Python-level wrapper
     for pkt in packets(source):
         feed(pkt)
