@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 
 from ._ext import load
+from .proto import _bind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: `typing` is not imported at run time for them
@@ -80,9 +81,11 @@ class_name = _dns.class_name
 rcode_name = _dns.rcode_name
 decode_name = _dns.decode_name
 
-DNS_PORTS = (53, 5353, 5355)
-MDNS_PORT = 5353
-LLMNR_PORT = 5355
+# the binding table's UDP ports for DNS, mDNS and LLMNR: (53, 5353, 5355)
+DNS_PORTS: tuple[int, ...] = (*_bind.values("udp", "dns"), *_bind.values("udp", "mdns"),
+                              *_bind.values("udp", "llmnr"))
+MDNS_PORT: int = _bind.values("udp", "mdns")[0]
+LLMNR_PORT: int = _bind.values("udp", "llmnr")[0]
 
 
 def decode(data: bytes, mdns: bool | None = None) -> Message:
