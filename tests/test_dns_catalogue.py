@@ -64,7 +64,9 @@ def test_decoded_flag_properties_follow_the_layout(word: int) -> None:
     dict(qr=1, opcode=0, aa=1, tc=1, rd=1, ra=1, z=1, ad=1, cd=1, rcode=0),
 ])
 def test_crafting_packs_the_layout(values: dict[str, int]) -> None:
-    layer = DNS(id=1, questions=[Question("example.com")], **values)
+    # a record makes it the general writer (DNS._message), not the C one-question path
+    layer = DNS(id=1, questions=[Question("example.com")],
+                answers=[Record("example.com", "A", "192.0.2.1")], **values)
     raw = bytes(layer)
     word = int.from_bytes(raw[2:4], "big")
     assert word == pdns.pack_flags(layer)
