@@ -1,8 +1,12 @@
 # cython: language_level=3
 """Serialization helpers for crafting: internet checksums (RFC 1071) with
-pseudo-headers, incremental checksum update (RFC 1624), header packing, the
-build of a layer stack and `/` for wirecraft.craft, the template expansion
-loop that stamps millions of frames from one, and pcap records in bulk.
+pseudo-headers, incremental checksum update (RFC 1624), header builders, the
+build of a layer stack for wirecraft.craft, the template expansion loop that
+stamps millions of frames from one, and pcap records in bulk.
+
+Portable C only: the CPython object-model tricks crafting uses (slot offsets, the
+vectorcall constructor, the copy-free `/`, clone) live in wirecraft._fastobj, behind
+its WIRECRAFT_NO_FAST switch.
 
 Every function takes bytes-like objects and checks lengths before reading;
 unchecked reads carry a comment naming the check that precedes them.
@@ -12,9 +16,9 @@ cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.ref cimport Py_REFCNT, Py_INCREF, Py_XDECREF
-from cpython.object cimport PyObject, PyObject_TypeCheck, PyTypeObject
-from sys import intern as sys_intern
+from cpython.object cimport PyObject_TypeCheck, PyTypeObject
+from wirecraft._fastobj cimport (bare_instance, fast_enabled, make_layer, slot_get, slot_offset,
+                                 slot_put)
 
 
 @cython.boundscheck(False)
@@ -115,48 +119,6 @@ def fill_checksum(uint8_t[::1] buf, Py_ssize_t at, Py_ssize_t start, Py_ssize_t 
     buf[at + 1] = c & 0xFF
     return c
 
-
-def pack_uint(uint8_t[::1] buf, Py_ssize_t at, unsigned long long value, int width) -> None:
-    """Store `value` big-endian in `width` (1..8) bytes at buf[at]."""
-    if width < 1 or width > 8 or at < 0 or at + width > buf.shape[0]:
-        raise ValueError("field outside the buffer")
-    cdef int k
-    for k in range(width):
-        buf[at + width - 1 - k] = (value >> (8 * k)) & 0xFF
-
-
-def pack_ipv4_header(unsigned int header_length, unsigned int tos, unsigned int total_length,
-                     unsigned int ident, unsigned int flags_frag, unsigned int ttl,
-                     unsigned int protocol, int checksum, const uint8_t[::1] src,
-                     const uint8_t[::1] dst, const uint8_t[::1] options, int version=4) -> bytes:
-    """20-byte IPv4 header + options; checksum < 0 means compute it (RFC 791)."""
-    if src.shape[0] != 4 or dst.shape[0] != 4:
-        raise ValueError("IPv4 addresses must be 4 bytes")
-    cdef Py_ssize_t olen = options.shape[0]
-    cdef bytearray out = bytearray(20 + olen)
-    cdef uint8_t[::1] b = out
-    b[0] = ((version & 0xF) << 4) | ((header_length // 4) & 0xF)
-    b[1] = tos & 0xFF
-    b[2] = (total_length >> 8) & 0xFF
-    b[3] = total_length & 0xFF
-    b[4] = (ident >> 8) & 0xFF
-    b[5] = ident & 0xFF
-    b[6] = (flags_frag >> 8) & 0xFF
-    b[7] = flags_frag & 0xFF
-    b[8] = ttl & 0xFF
-    b[9] = protocol & 0xFF
-    memcpy(&b[12], &src[0], 4)   # src.shape[0] == 4 checked above
-    memcpy(&b[16], &dst[0], 4)   # dst.shape[0] == 4 checked above
-    if olen:
-        memcpy(&b[20], &options[0], olen)  # out was sized 20 + olen
-    cdef uint32_t c
-    if checksum < 0:
-        c = (~_sum16(b, 0, 20 + olen)) & 0xFFFF
-    else:
-        c = checksum & 0xFFFF
-    b[10] = c >> 8
-    b[11] = c & 0xFF
-    return bytes(out)
 
 
 @cython.boundscheck(False)
@@ -275,11 +237,6 @@ cdef bytes _eth_c(bytes dst, bytes src, uint32_t ethertype, bytes payload, bytes
     return out
 
 
-def ethernet_build(bytes dst, bytes src, unsigned int ethertype, bytes payload,
-                   bytes trailer) -> bytes:
-    """dst + src + type + payload + trailer: an Ethernet II frame (addresses 6 bytes each)."""
-    return _eth_c(dst, src, ethertype & 0xFFFF, payload, trailer)
-
 
 cdef bytes _ipv4_c(unsigned int header_length, unsigned int tos, unsigned int total_length,
                    unsigned int ident, unsigned int flags_frag, unsigned int ttl,
@@ -309,14 +266,6 @@ cdef bytes _ipv4_c(unsigned int header_length, unsigned int tos, unsigned int to
         _put16(b + 10, <uint32_t>(checksum & 0xFFFF))
     return out
 
-
-def ipv4_build(unsigned int header_length, unsigned int tos, unsigned int total_length,
-               unsigned int ident, unsigned int flags_frag, unsigned int ttl,
-               unsigned int protocol, long checksum, bytes src, bytes dst, bytes options,
-               bytes payload, unsigned int version=4) -> bytes:
-    """IPv4 header + options + payload in one buffer; checksum < 0 computes it (RFC 791)."""
-    return _ipv4_c(header_length, tos, total_length, ident, flags_frag, ttl, protocol, checksum,
-                   src, dst, options, payload, version)
 
 
 cdef uint32_t _pseudo(object src, object dst, unsigned int protocol, Py_ssize_t length) except? 0xFFFFFFFF:
@@ -392,26 +341,16 @@ cdef dict _MAC_CACHE = {}, _IP4_CACHE = {}, _NAME_CACHE = {}, _TYPES = {}, _CLAS
 cdef dict _ETHERTYPES = {}, _PROTOCOLS = {}
 cdef object _mac_bytes = None, _ip4_bytes = None, _ethertype_of = None
 cdef object _ip_protocol_of = None, _pseudo_addrs = None, _encoded = None
-cdef object _type_number = None, _class_number = None, _as_layer = None
-cdef Py_ssize_t _RC_SELF = 0, _RC_OTHER = 0, _RC_CHAIN = 0
-cdef Py_ssize_t _seen_self = 0, _seen_other = 0
+cdef object _type_number = None, _class_number = None
 cdef bint _question_plain = False
 
 
-# Fields are read straight from the instance slots (offsets taken from each class's member
-# descriptors at registration); attribute lookup through Layer.__getattr__'s hook would cost
-# more than the rest of the work. Only instances of the registered class (checked before
-# every read: exact type, or Layer for payload/_resolved) are read this way.
-
-cdef extern from "structmember.h":
-    ctypedef struct PyMemberDef:
-        int type
-        Py_ssize_t offset
-
-cdef extern from "Python.h":
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef* d_member
-    object _generic_alloc "PyType_GenericAlloc"(PyTypeObject* t, Py_ssize_t nitems)
+# The serializers below read the fields they need straight from the instance slots, at
+# offsets _fastobj.slot_offset takes from each class's member descriptors at registration
+# (attribute lookup would cost more than the rest of the work); with the CPython tricks off
+# the offsets are 0 and the same reads are plain attribute lookups. Only instances of the
+# registered class (checked before every read: exact type, or Layer for payload/_resolved)
+# are read this way.
 
 cdef enum:
     F_PAYLOAD, F_RESOLVED,
@@ -424,7 +363,10 @@ cdef enum:
     Q_NAME, Q_TYPE, Q_CLASS,
     N_FIELDS
 
-_FIELD_SPEC = (
+# The fields each serializer reads, in the order of the enum above: not a declaration of
+# the layers (their classes' `fields` are that), a list of the reads, which register()
+# checks against each class's `fields`, so renaming a field fails at import, not at build.
+cdef tuple _READS = (
     ("Layer", "payload"), ("Layer", "_resolved"),
     ("Ethernet", "dst"), ("Ethernet", "src"), ("Ethernet", "type"), ("Ethernet", "trailer"),
     ("IPv4", "version"), ("IPv4", "header_length"), ("IPv4", "tos"), ("IPv4", "total_length"),
@@ -438,44 +380,33 @@ _FIELD_SPEC = (
     ("DNS", "questions"), ("DNS", "answers"), ("DNS", "authorities"), ("DNS", "additionals"),
     ("Question", "name"), ("Question", "type"), ("Question", "rclass"),
 )
-assert len(_FIELD_SPEC) == N_FIELDS
+assert len(_READS) == N_FIELDS
 
 cdef Py_ssize_t _OFF[N_FIELDS]
-cdef enum:
-    T_OBJECT_EX = 16  # structmember.h: an object slot that raises AttributeError when unset
+cdef tuple _NAMES = tuple([name for _, name in _READS])
 
 
 cdef void _take_offsets(str cls_name, object cls) except *:
-    cdef PyMemberDef* m
     cdef Py_ssize_t k
+    declared = cls.__slots__ if cls_name in ("Layer", "Question") else [n for n, _ in cls.fields]
     for k in range(N_FIELDS):
-        if _FIELD_SPEC[k][0] != cls_name:
+        if _READS[k][0] != cls_name:
             continue
-        d = getattr(cls, _FIELD_SPEC[k][1])
-        if type(d).__name__ != "member_descriptor":
-            raise TypeError(f"{cls_name}.{_FIELD_SPEC[k][1]} is not a slot")
-        m = (<PyMemberDescrObject*><PyObject*>d).d_member
-        if m.type != T_OBJECT_EX or m.offset < <Py_ssize_t>sizeof(PyObject):
-            raise TypeError(f"{cls_name}.{_FIELD_SPEC[k][1]} is not an object slot")
-        _OFF[k] = m.offset
+        if <str>_NAMES[k] not in declared:
+            raise TypeError(f"{cls_name} has no field {_NAMES[k]!r}, which wirecraft._craft "
+                            "serializes")
+        _OFF[k] = slot_offset(cls, <str>_NAMES[k])
 
 
 cdef inline object _get(object obj, int k):
     # obj is an instance of the class field k was registered for (callers check the type),
     # so _OFF[k] lies inside it
-    cdef PyObject* v = (<PyObject**>((<char*><PyObject*>obj) + _OFF[k]))[0]
-    if v == NULL:
-        raise AttributeError(_FIELD_SPEC[k][1])
-    return <object>v
+    return slot_get(obj, _OFF[k], <str>_NAMES[k])
 
 
-cdef inline void _put(object obj, int k, object value):
+cdef inline int _put(object obj, int k, object value) except -1:
     # same precondition as _get
-    cdef PyObject** slot = <PyObject**>((<char*><PyObject*>obj) + _OFF[k])
-    cdef PyObject* old = slot[0]
-    Py_INCREF(value)
-    slot[0] = <PyObject*>value
-    Py_XDECREF(old)
+    return slot_put(obj, _OFF[k], <str>_NAMES[k], value)
 
 
 cdef inline object _payload(object node):
@@ -488,7 +419,7 @@ def register(**names) -> None:
     """Called by wirecraft.craft at import: the layer classes, caches and helpers used here."""
     global _AUTO, _Eth, _IP4, _UDP, _DNS, _Question, _Layer, _MAC_CACHE, _IP4_CACHE
     global _NAME_CACHE, _TYPES, _CLASSES, _mac_bytes, _ip4_bytes, _ethertype_of
-    global _ip_protocol_of, _pseudo_addrs, _encoded, _type_number, _class_number, _as_layer
+    global _ip_protocol_of, _pseudo_addrs, _encoded, _type_number, _class_number
     global _ETHERTYPES, _PROTOCOLS, _LayerT, _question_plain
     for key, value in names.items():
         if key in ("Ethernet", "IPv4", "UDP", "DNS", "Question", "Layer"):
@@ -525,7 +456,6 @@ def register(**names) -> None:
         elif key == "encoded": _encoded = value
         elif key == "type_number": _type_number = value
         elif key == "class_number": _class_number = value
-        elif key == "as_layer": _as_layer = value
         elif key == "ethertypes": _ETHERTYPES = value
         elif key == "protocols": _PROTOCOLS = value
         else:
@@ -853,69 +783,28 @@ def serialize_layer(object layer, bytes payload, list stack, Py_ssize_t index) -
     return out
 
 
-# ---------------------------------------------------------------- `/` without copies
 
-cdef Py_ssize_t _chain_max_rc(object node):
-    cdef Py_ssize_t worst = 0, c
-    nxt = _payload(node)
-    while nxt is not None:
-        c = Py_REFCNT(nxt)
-        if c > worst:
-            worst = c
-        nxt = _payload(nxt)
-    return worst
+cdef tuple _QUERY_FIELDS = ("id", "questions")
 
 
-def chain_rc(object node) -> int:
-    """Largest reference count among the layers above `node` (import-time calibration)."""
-    return _chain_max_rc(node)
+def dns_query(cls, name, type="A", id=0, rclass="IN", **fields):
+    """DNS.query: a recursive query for one name (rd=1, as resolvers send).
 
-
-def seen_rc() -> tuple:
-    """(self, other) reference counts seen by the last stack() call (calibration)."""
-    return _seen_self, _seen_other
-
-
-def set_rc_limits(Py_ssize_t self_limit, Py_ssize_t other_limit, Py_ssize_t chain_limit) -> None:
-    """Counts at or under which stack() may reuse an operand instead of copying it."""
-    global _RC_SELF, _RC_OTHER, _RC_CHAIN
-    _RC_SELF, _RC_OTHER, _RC_CHAIN = self_limit, other_limit, chain_limit
-
-
-def stack(self, other):
-    """Layer.__truediv__: `self / other`, copying an operand only when someone else holds it.
-
-    An operand is reused when its reference count and those of every layer above it are
-    what a temporary has (limits measured at import, see wirecraft.craft.base); a layer
-    anyone else can reach is copied, so `a / b` never changes a or b.
+    The message DNS(id=id, questions=[Question(name, type, rclass)], **fields) makes; for
+    DNS itself and no other fields, made (with the CPython tricks on) without running
+    either __init__.
     """
-    global _seen_self, _seen_other
-    cdef Py_ssize_t rs = Py_REFCNT(self), ro = Py_REFCNT(other)
-    if _LayerT == NULL:
-        raise RuntimeError("wirecraft.craft.base registers Layer first")
-    _seen_self = rs
-    _seen_other = ro
-    cdef bint own_other = ro <= _RC_OTHER
-    right = other
-    if not PyObject_TypeCheck(right, _LayerT):
-        right = _as_layer(right)
-        own_other = True
-    if rs <= _RC_SELF and _chain_max_rc(self) <= _RC_CHAIN:
-        top = self
-    else:
-        top = self.copy()
-    if not (own_other and _chain_max_rc(right) <= _RC_CHAIN):
-        right = right.copy()
-    last = top
-    nxt = _payload(last)
-    while nxt is not None:
-        last = nxt
-        nxt = _payload(last)
-    if PyObject_TypeCheck(last, _LayerT):
-        _put(last, F_PAYLOAD, right)
-    else:
-        last.payload = right
-    return top
+    if fields or cls is not _DNS or not _question_plain or not fast_enabled():
+        return cls(id=id, questions=[_Question(name, type, rclass)], **fields)
+    # the Question dataclass as its __init__ makes it: three slots set (see register)
+    q = bare_instance(_Question)
+    _put(q, Q_NAME, name)
+    _put(q, Q_TYPE, type)
+    _put(q, Q_CLASS, rclass)
+    obj = make_layer(cls, _QUERY_FIELDS, (id, [q]))
+    if obj is None:  # DNS has no C constructor (a changed __init__, say)
+        return cls(id=id, questions=[q])
+    return obj
 
 
 # ---------------------------------------------------------------- pcap records in bulk
@@ -973,343 +862,3 @@ def pcap_records(const uint8_t[::1] frames, Py_ssize_t frame_length, Py_ssize_t 
             memcpy(o + 16, src + i * frame_length, cap)
             o += rlen
     return out
-
-
-
-# ---------------------------------------------------------------- copying a layer
-
-cdef dict _CLONE_TABLES = {}  # layer class -> bytes: (offset, is list field) pairs of Py_ssize_t
-
-ctypedef struct _SlotEntry:
-    Py_ssize_t offset
-    Py_ssize_t is_list
-
-
-cdef bytes _clone_table(object t):
-    cdef PyMemberDef* m
-    cdef list entries = []
-    list_fields = set(getattr(t, "_list_fields", ()))
-    seen = set()
-    for klass in t.__mro__:
-        for name in klass.__dict__.get("__slots__", ()):
-            if name in seen or name.startswith("__") or name in ("payload", "_resolved"):
-                continue
-            seen.add(name)
-            d = klass.__dict__.get(name)
-            if type(d).__name__ != "member_descriptor":
-                raise TypeError(f"{klass.__name__}.{name} is not a slot")
-            m = (<PyMemberDescrObject*><PyObject*>d).d_member
-            if m.type != T_OBJECT_EX or m.offset < <Py_ssize_t>sizeof(PyObject):
-                raise TypeError(f"{klass.__name__}.{name} is not an object slot")
-            entries.append((m.offset, name in list_fields))
-    cdef bytes table = PyBytes_FromStringAndSize(NULL, len(entries) * sizeof(_SlotEntry))
-    cdef _SlotEntry* e = <_SlotEntry*>PyBytes_AS_STRING(table)
-    cdef Py_ssize_t k
-    for k in range(len(entries)):  # table sized for len(entries) entries
-        e[k].offset = entries[k][0]
-        e[k].is_list = entries[k][1]
-    _CLONE_TABLES[t] = table
-    return table
-
-
-def clone(object layer):
-    """A copy of one layer (Layer._clone): every field shared, list fields copied into new
-    lists, no payload, nothing derived yet."""
-    if _LayerT == NULL or not PyObject_TypeCheck(layer, _LayerT):
-        raise TypeError("clone() takes a Layer")
-    t = type(layer)
-    table = _CLONE_TABLES.get(t)
-    if table is None:
-        table = _clone_table(t)
-    cdef const _SlotEntry* e = <const _SlotEntry*>PyBytes_AS_STRING(table)
-    cdef Py_ssize_t k, n = len(<bytes>table) // sizeof(_SlotEntry)
-    new = _generic_alloc(<PyTypeObject*>t, 0)  # as object.__new__ here: zeroed slots
-    cdef PyObject* v
-    cdef PyObject** slot
-    for k in range(n):
-        # offsets come from the member descriptors of type(layer), the type of new too
-        v = (<PyObject**>((<char*><PyObject*>layer) + e[k].offset))[0]
-        if v == NULL:
-            continue
-        value = <object>v
-        if e[k].is_list and type(value) is list:
-            value = list(<list>value)
-        slot = <PyObject**>((<char*><PyObject*>new) + e[k].offset)
-        Py_INCREF(value)
-        Py_XDECREF(slot[0])
-        slot[0] = <PyObject*>value
-    if (<PyTypeObject*>t).tp_dictoffset:  # a subclass that asked for a __dict__ as well
-        new.__dict__.update(layer.__dict__)
-    _put(new, F_PAYLOAD, None)
-    _put(new, F_RESOLVED, None)
-    return new
-
-
-# ---------------------------------------------------------------- constructing a layer
-# `Ethernet(src=..., dst=...)` without a Python frame: a class whose __init__ is the one
-# _LayerMeta generates gets a vectorcall constructor (PyTypeObject.tp_vectorcall, never
-# inherited by subclasses) that does what that __init__ does -- every field to its default,
-# a fresh list for list fields, the keywords given, payload through as_layer, _resolved None
-# -- storing straight into the slots. Anything else (positional arguments, an unknown or
-# repeated keyword) goes through type.__call__ and the generated __init__, which raises the
-# usual TypeError.
-
-cdef extern from "Python.h":
-    ctypedef PyObject* (*_vectorcallfunc "vectorcallfunc")(PyObject*, PyObject* const*, size_t,
-                                                          PyObject*)
-    ctypedef struct _TypeSlots "PyTypeObject":
-        unsigned long tp_flags
-        Py_ssize_t tp_vectorcall_offset
-        void* tp_call
-        _vectorcallfunc tp_vectorcall
-    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
-    unsigned long Py_TPFLAGS_HAVE_VECTORCALL
-    PyObject* _tuple_item "PyTuple_GET_ITEM"(PyObject* t, Py_ssize_t i)
-    PyObject* _type_lookup "_PyType_Lookup"(PyTypeObject* t, PyObject* name)  # borrowed
-
-ctypedef struct _InitField:
-    Py_ssize_t offset
-    PyObject* name      # borrowed: the spec's names tuple holds it
-    PyObject* default   # borrowed: the spec's defaults tuple holds it
-    Py_ssize_t is_list
-
-cdef enum:
-    _MAX_FAST_FIELDS = 64  # fields of one class the fast constructor tracks (a bit mask)
-
-
-@cython.final
-@cython.no_gc  # holds str, the field defaults and bytes; no cycle passes through a class
-cdef class _InitSpec:
-    """The field table of one layer class for its C constructor (kept in the class's dict)."""
-    cdef tuple names, defaults
-    cdef bytes table  # n _InitField entries
-    cdef Py_ssize_t n
-    cdef size_t owner  # address of the class it was made for (identity only, no reference)
-
-
-cdef str _SPEC_ATTR = sys_intern("_c_constructor")  # where a class keeps its _InitSpec
-cdef bint _meta_ready = False
-
-
-cdef inline _InitSpec _spec_of(object cls):
-    """The _InitSpec made for cls itself (not for a base class it inherits from), or None."""
-    cdef PyObject* found = _type_lookup(<PyTypeObject*>cls, <PyObject*>_SPEC_ATTR)
-    if found == NULL or type(<object>found) is not _InitSpec:
-        return None
-    cdef _InitSpec spec = <_InitSpec>found
-    return spec if spec.owner == <size_t><PyObject*>cls else None
-
-
-cdef object _fallback_call(object cls, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames):
-    """type.__call__(cls, *args, **kwargs): object.__new__ plus the class's __init__."""
-    cdef Py_ssize_t j
-    pos = tuple([<object>args[j] for j in range(nargs)])
-    kw = {}
-    if kwnames != NULL:
-        for j in range(len(<tuple>kwnames)):
-            kw[(<tuple>kwnames)[j]] = <object>args[nargs + j]
-    return type.__call__(cls, *pos, **kw)
-
-
-cdef object _layer_vectorcall(object cls, PyObject* const* args, size_t nargsf, PyObject* kwnames):
-    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
-    cdef _InitSpec spec = _spec_of(cls)
-    if spec is None or nargs:
-        return _fallback_call(cls, args, nargs, kwnames)
-    cdef const _InitField* f = <const _InitField*>PyBytes_AS_STRING(spec.table)
-    cdef Py_ssize_t n = spec.n, nkw = 0, j, k
-    cdef uint64_t given = 0
-    cdef PyObject* key
-    cdef signed char where[_MAX_FAST_FIELDS + 1]  # field index of keyword j; n for payload
-    if kwnames != NULL:
-        nkw = len(<tuple>kwnames)
-    if nkw > n + 1:
-        return _fallback_call(cls, args, nargs, kwnames)
-    for j in range(nkw):  # j < nkw <= n + 1 <= _MAX_FAST_FIELDS + 1 entries of where
-        key = _tuple_item(kwnames, j)  # borrowed; kwnames is a tuple of nkw
-        for k in range(n):  # keywords are interned: the identity test finds them
-            if f[k].name == key:
-                break
-        else:
-            for k in range(n):
-                if <object>f[k].name == <object>key:
-                    break
-            else:
-                if <object>key == "payload":
-                    k = n
-                else:
-                    return _fallback_call(cls, args, nargs, kwnames)
-        if (given >> k) & 1:
-            return _fallback_call(cls, args, nargs, kwnames)
-        given |= (<uint64_t>1) << k
-        where[j] = <signed char>k
-    payload = None
-    if (given >> n) & 1:
-        for j in range(nkw):
-            if where[j] == n:
-                payload = <object>args[j]
-        if payload is not None and not PyObject_TypeCheck(payload, _LayerT):
-            payload = _as_layer(payload)
-    obj = _new_with_defaults(cls, spec, given)
-    cdef PyObject** slot
-    cdef PyObject* v
-    for j in range(nkw):
-        k = where[j]
-        if k == n:
-            continue
-        v = args[j]
-        slot = <PyObject**>((<char*><PyObject*>obj) + f[k].offset)
-        Py_INCREF(<object>v)
-        slot[0] = v
-    _put(obj, F_PAYLOAD, payload)
-    _put(obj, F_RESOLVED, None)
-    return obj
-
-
-cdef object _new_with_defaults(object cls, _InitSpec spec, uint64_t given):
-    """A zeroed instance of cls (as object.__new__ makes it) with every field whose bit is
-    not set in `given` at its default; the caller stores the others, payload and _resolved."""
-    cdef const _InitField* f = <const _InitField*>PyBytes_AS_STRING(spec.table)
-    cdef PyObject** slot
-    cdef Py_ssize_t k
-    obj = _generic_alloc(<PyTypeObject*>cls, 0)
-    for k in range(spec.n):
-        if (given >> k) & 1:
-            continue
-        # offsets come from the member descriptors of cls (the type of obj), see _init_spec
-        slot = <PyObject**>((<char*><PyObject*>obj) + f[k].offset)
-        if f[k].is_list:
-            value = []
-            Py_INCREF(value)
-            slot[0] = <PyObject*>value
-        else:
-            Py_INCREF(<object>f[k].default)
-            slot[0] = f[k].default
-    return obj
-
-
-cdef Py_ssize_t _field_index(_InitSpec spec, str name) except -1:
-    cdef Py_ssize_t k
-    for k in range(spec.n):
-        if spec.names[k] == name:
-            return k
-    raise KeyError(name)
-
-
-cdef object _dns_spec = None
-cdef uint64_t _dns_given = 0
-
-
-def dns_query(cls, name, type="A", id=0, rclass="IN", **fields):
-    """DNS.query: a recursive query for one name (rd=1, as resolvers send).
-
-    The message DNS(id=id, questions=[Question(name, type, rclass)], **fields) makes; for
-    DNS itself and no other fields, made here without running either __init__.
-    """
-    if fields or cls is not _DNS:
-        return cls(id=id, questions=[_Question(name, type, rclass)], **fields)
-    global _dns_spec, _dns_given
-    cdef _InitSpec spec = _spec_of(cls)
-    if spec is None or not _question_plain:
-        return cls(id=id, questions=[_Question(name, type, rclass)])
-    if spec is not _dns_spec:  # which bits are id and questions, found once per spec
-        _dns_given = ((<uint64_t>1) << _field_index(spec, "id")) | (
-            (<uint64_t>1) << _field_index(spec, "questions"))
-        _dns_spec = spec
-    # the Question dataclass as its __init__ makes it: three slots set (see register)
-    q = _generic_alloc(<PyTypeObject*>_Question, 0)
-    _put(q, Q_NAME, name)
-    _put(q, Q_TYPE, type)
-    _put(q, Q_CLASS, rclass)
-    obj = _new_with_defaults(cls, spec, _dns_given)
-    _put(obj, D_ID, id)
-    _put(obj, D_QUESTIONS, [q])
-    _put(obj, F_PAYLOAD, None)
-    _put(obj, F_RESOLVED, None)
-    return obj
-
-
-cdef object _init_spec(object cls):
-    """The field table of cls, or None if a field is not a plain object slot."""
-    cdef PyMemberDef* m
-    fields = cls.fields
-    names = tuple([sys_intern(fname) for fname, _ in fields])
-    defaults = tuple([fdefault for _, fdefault in fields])
-    cdef Py_ssize_t n = len(names), k
-    if n > _MAX_FAST_FIELDS - 1:
-        return None
-    cdef bytes table = PyBytes_FromStringAndSize(NULL, n * sizeof(_InitField))
-    cdef _InitField* e = <_InitField*>PyBytes_AS_STRING(table)
-    for k in range(n):  # table sized for n entries
-        d = getattr(cls, names[k], None)
-        if type(d).__name__ != "member_descriptor":
-            return None
-        m = (<PyMemberDescrObject*><PyObject*>d).d_member
-        if m.type != T_OBJECT_EX or m.offset < <Py_ssize_t>sizeof(PyObject):
-            return None
-        e[k].offset = m.offset
-        e[k].name = <PyObject*>names[k]
-        e[k].default = <PyObject*>defaults[k]
-        e[k].is_list = isinstance(defaults[k], list)
-    cdef _InitSpec spec = _InitSpec.__new__(_InitSpec)
-    spec.names = names
-    spec.defaults = defaults
-    spec.table = table
-    spec.n = n
-    spec.owner = <size_t><PyObject*>cls
-    return spec
-
-
-def fast_init(object cls, bint on=True) -> bool:
-    """Give layer class `cls` the C constructor (on), or take it away; True if it has one.
-
-    Only a class whose metaclass is the registered one, whose __init__ is its generated
-    field setter and which keeps object's __new__ and __setattr__ qualifies.
-    """
-    global _meta_ready
-    if not isinstance(cls, type):
-        raise TypeError("fast_init() takes a class")
-    cdef _TypeSlots* t = <_TypeSlots*><PyObject*>cls
-    if not on:
-        if _SPEC_ATTR in cls.__dict__:
-            type.__delattr__(cls, _SPEC_ATTR)
-        if t.tp_vectorcall == <_vectorcallfunc>_layer_vectorcall:
-            t.tp_vectorcall = NULL
-        return False
-    own = cls.__dict__
-    if (not _meta_ready or not issubclass(cls, _Layer) or cls is _Layer
-            or type(cls) is not _LayerMeta_o or cls.__new__ is not object.__new__
-            or cls.__setattr__ is not object.__setattr__ or "_init_fields" not in own
-            or own.get("__init__") is not own["_init_fields"]):
-        return fast_init(cls, False)
-    spec = _init_spec(cls)
-    if spec is None:
-        return fast_init(cls, False)
-    type.__setattr__(cls, _SPEC_ATTR, spec)
-    t.tp_vectorcall = <_vectorcallfunc>_layer_vectorcall
-    return True
-
-
-cdef object _LayerMeta_o = None
-
-
-def register_meta(object meta) -> None:
-    """Let calls of classes made by `meta` (the layer metaclass) use their vectorcall slot.
-
-    CPython 3.12+ sets Py_TPFLAGS_HAVE_VECTORCALL on such a metaclass itself (it inherits
-    type's call); 3.11 leaves it off for heap types, so it is set here, after checking that
-    the metaclass neither overrides __call__ nor moved type's vectorcall slot.
-    """
-    global _LayerMeta_o, _meta_ready
-    if not isinstance(meta, type) or not issubclass(meta, type):
-        raise TypeError("register_meta() takes a metaclass")
-    cdef _TypeSlots* m = <_TypeSlots*><PyObject*>meta
-    cdef _TypeSlots* base = <_TypeSlots*><PyObject*>type
-    _LayerMeta_o = meta
-    _meta_ready = False
-    if _LayerT == NULL:
-        raise RuntimeError("register Layer before its metaclass")
-    if m.tp_call != base.tp_call or m.tp_vectorcall_offset != base.tp_vectorcall_offset:
-        return
-    m.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL
-    _meta_ready = True
