@@ -17,38 +17,27 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.object cimport PyObject_TypeCheck, PyTypeObject
+from wirecraft._checksum cimport (checksum16, fold16, sum16 as c_sum16,
+                                  update16 as c_update16)
 from wirecraft._fastobj cimport (bare_instance, fast_enabled, make_layer, slot_get, slot_offset,
                                  slot_put)
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef inline uint32_t _sum16(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
-    """Big-endian 16-bit word sum of data[start:end] (odd tail padded with zero), folded."""
-    cdef uint64_t acc = 0
-    cdef Py_ssize_t i = start
-    # unchecked reads: every caller passes 0 <= start <= end <= data.shape[0] -- sum16,
-    # checksum, update and pseudo_header_sum use (0, shape[0]); fill_checksum checks its
-    # range first; pack_ipv4_header sums the 20 + olen bytes it allocated.
-    while i + 1 < end:
-        acc += (<uint32_t>data[i] << 8) | data[i + 1]
-        i += 2
-    if i < end:
-        acc += <uint32_t>data[i] << 8
-    while acc >> 16:
-        acc = (acc & 0xFFFF) + (acc >> 16)
-    return <uint32_t>acc
-
-
-cdef inline uint32_t _fold(uint64_t acc) noexcept nogil:
-    while acc >> 16:
-        acc = (acc & 0xFFFF) + (acc >> 16)
-    return <uint32_t>acc
+cdef inline uint64_t _sum_view(const uint8_t[::1] data, Py_ssize_t start,
+                               Py_ssize_t end) noexcept nogil:
+    """_checksum.sum16 of data[start:end], not folded."""
+    # unchecked: every caller passes 0 <= start <= end <= data.shape[0] -- sum16, checksum,
+    # update and pseudo_header_sum use (0, shape[0]); fill_checksum checks its range first
+    if end <= start:
+        return 0
+    return c_sum16(&data[start], <size_t>(end - start), 0)
 
 
 def sum16(const uint8_t[::1] data) -> int:
     """One's-complement sum of `data` as 16-bit big-endian words, folded (not inverted)."""
-    return _sum16(data, 0, data.shape[0])
+    return fold16(_sum_view(data, 0, data.shape[0]))
 
 
 def checksum(const uint8_t[::1] data, unsigned int initial=0) -> int:
@@ -57,8 +46,7 @@ def checksum(const uint8_t[::1] data, unsigned int initial=0) -> int:
     `initial` is usually the sum16() of a pseudo-header, so TCP/UDP/ICMPv6
     checksums need no concatenated copy of the segment.
     """
-    cdef uint64_t acc = <uint64_t>_sum16(data, 0, data.shape[0]) + initial
-    return (~_fold(acc)) & 0xFFFF
+    return checksum16(_sum_view(data, 0, data.shape[0]) + initial)
 
 
 def pseudo_header_sum(const uint8_t[::1] src, const uint8_t[::1] dst, unsigned int protocol,
@@ -69,17 +57,16 @@ def pseudo_header_sum(const uint8_t[::1] src, const uint8_t[::1] dst, unsigned i
     """
     if src.shape[0] != dst.shape[0] or src.shape[0] not in (4, 16):
         raise ValueError("pseudo-header addresses must both be 4 or 16 bytes")
-    cdef uint64_t acc = _sum16(src, 0, src.shape[0]) + _sum16(dst, 0, dst.shape[0])
+    cdef uint64_t acc = _sum_view(src, 0, src.shape[0]) + _sum_view(dst, 0, dst.shape[0])
     acc += protocol & 0xFF
     acc += (length >> 16) & 0xFFFF
     acc += length & 0xFFFF
-    return _fold(acc)
+    return fold16(acc)
 
 
 def update16(unsigned int old_checksum, unsigned int old_word, unsigned int new_word) -> int:
     """RFC 1624 eqn. 3: checksum after one 16-bit word changes from old_word to new_word."""
-    cdef uint64_t acc = (~old_checksum & 0xFFFF) + (~old_word & 0xFFFF) + (new_word & 0xFFFF)
-    return (~_fold(acc)) & 0xFFFF
+    return c_update16(old_checksum & 0xFFFF, old_word & 0xFFFF, new_word & 0xFFFF)
 
 
 def update(unsigned int old_checksum, const uint8_t[::1] old, const uint8_t[::1] new,
@@ -90,13 +77,12 @@ def update(unsigned int old_checksum, const uint8_t[::1] old, const uint8_t[::1]
     """
     if old.shape[0] != new.shape[0]:
         raise ValueError("old and new must have the same length")
-    cdef uint32_t so = _sum16(old, 0, old.shape[0])
-    cdef uint32_t sn = _sum16(new, 0, new.shape[0])
+    cdef uint32_t so = fold16(_sum_view(old, 0, old.shape[0]))
+    cdef uint32_t sn = fold16(_sum_view(new, 0, new.shape[0]))
     if odd:
         so = ((so << 8) | (so >> 8)) & 0xFFFF
         sn = ((sn << 8) | (sn >> 8)) & 0xFFFF
-    cdef uint64_t acc = (~old_checksum & 0xFFFF) + (~so & 0xFFFF) + sn
-    return (~_fold(acc)) & 0xFFFF
+    return checksum16((~old_checksum & 0xFFFF) + (~so & 0xFFFF) + sn)
 
 
 def fill_checksum(uint8_t[::1] buf, Py_ssize_t at, Py_ssize_t start, Py_ssize_t end,
@@ -111,8 +97,7 @@ def fill_checksum(uint8_t[::1] buf, Py_ssize_t at, Py_ssize_t start, Py_ssize_t 
         raise ValueError("checksum range outside the buffer")
     buf[at] = 0
     buf[at + 1] = 0
-    cdef uint64_t acc = <uint64_t>_sum16(buf, start, end) + initial
-    cdef uint32_t c = (~_fold(acc)) & 0xFFFF
+    cdef uint32_t c = checksum16(_sum_view(buf, start, end) + initial)
     if c == 0 and zero_is_ffff:
         c = 0xFFFF
     buf[at] = c >> 8
@@ -189,9 +174,9 @@ def expand(const uint8_t[::1] base, Py_ssize_t count, const int64_t[::1] offsets
                         else:
                             old_sum += byte_old
                             new_sum += byte_new
-                    acc += (~_fold(old_sum)) & 0xFFFF
-                    acc += _fold(new_sum)
-                word = (~_fold(acc)) & 0xFFFF
+                    acc += (~fold16(old_sum)) & 0xFFFF
+                    acc += fold16(new_sum)
+                word = checksum16(acc)
                 if word == 0 and csum_zero_ffff[c]:
                     word = 0xFFFF
                 dst[csum_at[c]] = word >> 8
@@ -205,18 +190,6 @@ def expand(const uint8_t[::1] base, Py_ssize_t count, const int64_t[::1] offsets
 # ---------------------------------------------------------------- whole headers in one call
 # The layer classes hand their field values here so a header (and its checksum) costs one
 # call and one allocation; `bytes` arguments are read in place, without a buffer request.
-
-cdef inline uint32_t _sum16p(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    """Folded big-endian 16-bit word sum of p[0:n]; callers pass the length they own."""
-    cdef uint64_t acc = 0
-    cdef Py_ssize_t i = 0
-    while i + 1 < n:
-        acc += (<uint32_t>p[i] << 8) | p[i + 1]
-        i += 2
-    if i < n:
-        acc += <uint32_t>p[i] << 8
-    return _fold(acc)
-
 
 cdef inline void _put16(uint8_t* p, uint32_t v) noexcept nogil:
     p[0] = (v >> 8) & 0xFF
@@ -261,7 +234,7 @@ cdef bytes _ipv4_c(unsigned int header_length, unsigned int tos, unsigned int to
     memcpy(b + 20, PyBytes_AS_STRING(options), olen)  # out sized 20 + olen + plen
     memcpy(b + 20 + olen, PyBytes_AS_STRING(payload), plen)
     if checksum < 0:
-        _put16(b + 10, (~_sum16p(b, 20 + olen)) & 0xFFFF)
+        _put16(b + 10, checksum16(c_sum16(b, 20 + olen, 0)))
     else:
         _put16(b + 10, <uint32_t>(checksum & 0xFFFF))
     return out
@@ -274,12 +247,13 @@ cdef uint32_t _pseudo(object src, object dst, unsigned int protocol, Py_ssize_t 
     cdef Py_ssize_t n = len(<bytes>src)
     if n != len(<bytes>dst) or (n != 4 and n != 16):
         raise ValueError("pseudo-header addresses must both be 4 or 16 bytes")
-    cdef uint64_t acc = _sum16p(<const uint8_t*>PyBytes_AS_STRING(src), n)
-    acc += _sum16p(<const uint8_t*>PyBytes_AS_STRING(dst), n)
+    # n is 4 or 16 (checked above): even, so the pieces can be summed one after the other
+    cdef uint64_t acc = c_sum16(<const uint8_t*>PyBytes_AS_STRING(src), n, 0)
+    acc = c_sum16(<const uint8_t*>PyBytes_AS_STRING(dst), n, acc)
     acc += protocol & 0xFF
     acc += (<uint64_t>length >> 16) & 0xFFFF
     acc += length & 0xFFFF
-    return _fold(acc)
+    return fold16(acc)
 
 
 cdef bytes _transport_c(const uint8_t* header, Py_ssize_t hlen, bytes payload, Py_ssize_t at,
@@ -300,10 +274,10 @@ cdef bytes _transport_c(const uint8_t* header, Py_ssize_t hlen, bytes payload, P
     elif src is None and checksum == -2:
         c = 0
     else:
-        acc = _sum16p(b, hlen + plen)
+        acc = c_sum16(b, hlen + plen, 0)
         if src is not None:
             acc += _pseudo(src, dst, protocol, hlen + plen)
-        c = (~_fold(acc)) & 0xFFFF
+        c = checksum16(acc)
         if c == 0 and zero_is_ffff:
             c = 0xFFFF
     _put16(b + at, c)
