@@ -19,8 +19,10 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.object cimport PyObject_TypeCheck, PyTypeObject
 from wirecraft._checksum cimport (checksum16, fold16, sum16 as c_sum16,
                                   update16 as c_update16)
-from wirecraft._fastobj cimport (bare_instance, fast_enabled, make_layer, slot_get, slot_offset,
-                                 slot_put)
+from wirecraft._fastobj cimport (bare_instance, fast_init, fast_on, make_layer, slot_get,
+                                 slot_offset, slot_put)
+
+fast_init()  # the CPython-tricks switch, read once (_fastobj.pxd)
 
 
 @cython.boundscheck(False)

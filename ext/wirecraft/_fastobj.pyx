@@ -7,15 +7,16 @@ things that only CPython's object layout allows:
 * slot reads and writes by member-descriptor offset (slot_offset, slot_get/slot_put in
   _fastobj.pxd), so the serializer in _craft reads layer fields without attribute lookup;
 * `clone`: a layer copy made by copying its slots;
-* a `tp_vectorcall` constructor for layer classes (fast_init), found through the private
+* a `tp_vectorcall` constructor for layer classes (c_constructor), found through the private
   `_PyType_Lookup`; on 3.11 the vectorcall flag is set on the layer metaclass by hand
   (register_meta);
 * a copy-free `/` (stack) that reuses an operand whose reference count says nobody else
   holds it, with limits calibrated at import by wirecraft.craft.base.
 
 Each one has a plain equivalent. WIRECRAFT_NO_FAST=1 in the environment (read once, when
-this module is imported) turns all of them off: slot_offset gives 0 (plain attribute
-access), fast_init gives no class a C constructor (the generated Python __init__ runs),
+this module is imported; any value but "" or "0") turns all of them off: slot_offset
+gives 0 (plain attribute access), c_constructor gives no class a C constructor (the
+generated Python __init__ runs),
 register_meta leaves the metaclass alone, and wirecraft.craft.base uses its plain `/`
 (always copies) and plain copy instead of stack and clone. The suite runs both ways
 (`./dev test`), so the plain path stays exercised and the tricks stay checked against it.
@@ -26,19 +27,17 @@ from libc.stdint cimport uint64_t
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.ref cimport Py_REFCNT, Py_INCREF, Py_XDECREF
 from cpython.object cimport PyObject, PyObject_TypeCheck, PyTypeObject
-import os
 from sys import intern as sys_intern
 
-# read once: switching at run time would leave classes made before with the other kind
-cdef bint _FAST = os.environ.get("WIRECRAFT_NO_FAST", "") != "1"
-
-
-cdef bint fast_enabled() noexcept:
-    return _FAST
+# read once (_fastobj.pxd): switching at run time would leave classes made before with the
+# other kind
+fast_init()
+cdef bint _FAST = fast_on()
 
 
 def enabled() -> bool:
-    """True unless WIRECRAFT_NO_FAST=1 was set when wirecraft was imported."""
+    """True unless WIRECRAFT_NO_FAST was set (to anything but "" or "0") when wirecraft
+    was imported."""
     return _FAST
 
 
@@ -456,7 +455,7 @@ cdef object _init_spec(object cls):
     return spec
 
 
-def fast_init(object cls, bint on=True) -> bool:
+def c_constructor(object cls, bint on=True) -> bool:
     """Give layer class `cls` the C constructor (on), or take it away; True if it has one.
 
     Only a class whose metaclass is the registered one, whose __init__ is its generated
@@ -464,7 +463,7 @@ def fast_init(object cls, bint on=True) -> bool:
     tricks off (WIRECRAFT_NO_FAST=1) none does.
     """
     if not isinstance(cls, type):
-        raise TypeError("fast_init() takes a class")
+        raise TypeError("c_constructor() takes a class")
     cdef _TypeSlots* t = <_TypeSlots*><PyObject*>cls
     if not on or not _FAST:
         if _SPEC_ATTR in cls.__dict__:
@@ -477,10 +476,10 @@ def fast_init(object cls, bint on=True) -> bool:
             or type(cls) is not _LayerMeta_o or cls.__new__ is not object.__new__
             or cls.__setattr__ is not object.__setattr__ or "_init_fields" not in own
             or own.get("__init__") is not own["_init_fields"]):
-        return fast_init(cls, False)
+        return c_constructor(cls, False)
     spec = _init_spec(cls)
     if spec is None:
-        return fast_init(cls, False)
+        return c_constructor(cls, False)
     type.__setattr__(cls, _SPEC_ATTR, spec)
     t.tp_vectorcall = <_vectorcallfunc>_layer_vectorcall
     return True

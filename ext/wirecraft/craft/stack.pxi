@@ -466,7 +466,7 @@ def dns_query(cls, name, type="A", id=0, rclass="IN", **fields):
     DNS itself and no other fields, made (with the CPython tricks on) without running
     either __init__.
     """
-    if fields or cls is not _DNS or not _question_plain or not fast_enabled():
+    if fields or cls is not _DNS or not _question_plain or not fast_on():
         return cls(id=id, questions=[_Question(name, type, rclass)], **fields)
     # the Question dataclass as its __init__ makes it: three slots set (see register)
     q = bare_instance(_Question)

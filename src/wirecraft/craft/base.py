@@ -7,7 +7,7 @@ wrong checksum or length can be crafted on purpose. Layers stack with `/`.
 
 Each class gets slots for its fields and a generated `__init__` (_LayerMeta),
 and, while that `__init__` is its own, a C constructor doing the same
-(wirecraft._fastobj.fast_init); building runs in wirecraft._craft, and `/` and
+(wirecraft._fastobj.c_constructor); building runs in wirecraft._craft, and `/` and
 copies in wirecraft._fastobj, so a frame costs little more than its objects'
 allocations. WIRECRAFT_NO_FAST=1 turns the _fastobj tricks off: the generated
 `__init__` runs, `/` always copies and copies go field by field (the plain
@@ -155,7 +155,7 @@ class _LayerMeta(type):
     """Gives each layer class slots for its fields and a generated `__init__`.
 
     Generated code sets each field directly, so building a layer costs a few
-    attribute stores instead of a loop over the field table; _fastobj.fast_init
+    attribute stores instead of a loop over the field table; _fastobj.c_constructor
     then gives the class a C constructor doing the same stores without a frame.
     """
 
@@ -173,10 +173,10 @@ class _LayerMeta(type):
         for attr in (ns.get("name"), *(("ip", "eth") if root is cls else ())):
             if isinstance(attr, str) and attr.isidentifier() and not hasattr(root, attr):
                 setattr(root, attr, _layer_property(attr))
-        _fo.fast_init(cls)
+        _fo.c_constructor(cls)
         return cls
 
-    # A class keeps the C constructor (_fastobj.fast_init) only while its __init__ is the
+    # A class keeps the C constructor (_fastobj.c_constructor) only while its __init__ is the
     # generated one and __new__/__setattr__ are object's; changing any of them re-decides,
     # for the subclasses too, which inherit __new__ and __setattr__.
     def __setattr__(cls, name: str, value: Any) -> None:
@@ -193,7 +193,7 @@ class _LayerMeta(type):
         todo = [cls]
         while todo:
             klass = todo.pop()
-            _fo.fast_init(klass)
+            _fo.c_constructor(klass)
             todo.extend(type.__subclasses__(klass))
 
     def _install(cls, cls_name: str, ns: dict) -> None:
