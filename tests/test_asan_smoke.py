@@ -21,7 +21,7 @@ import pytest
 UNDER_ASAN = os.environ.get("WIRECRAFT_UNDER_ASAN") == "1"
 pytestmark = pytest.mark.skipif(not UNDER_ASAN, reason="runs in ./dev test's ASan pass only")
 
-MODULES = ("_core", "_dns", "_reassembly", "_craft")
+MODULES = ("_core", "_dns", "_reassembly", "_craft", "_fastobj")
 
 
 @pytest.mark.parametrize("name", MODULES)

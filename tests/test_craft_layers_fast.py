@@ -1,6 +1,7 @@
-"""The C constructor of layer classes (_craft.fast_init) and DNS.query build exactly the
+"""The C constructor of layer classes (_fastobj.c_constructor) and DNS.query build exactly the
 objects the generated Python `__init__` builds, and step aside whenever that `__init__`
-would not be the one to run."""
+would not be the one to run. With WIRECRAFT_NO_FAST=1 no class has the C constructor and
+the same checks run against the generated `__init__` alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from wirecraft import _craft
+from wirecraft import _fastobj
 from wirecraft.craft import (
     ARP,
     AUTO,
@@ -35,6 +36,8 @@ from wirecraft.craft import (
     Question,
     Raw,
 )
+
+FAST = _fastobj.enabled()  # False under WIRECRAFT_NO_FAST=1: every check is of __init__
 
 LAYERS = [ARP, DNS, ICMP, SLL, SLL2, TCP, UDP, Dot1Q, Ethernet, ICMPv6, IPv4, IPv6,
           IPv6DestOptions, IPv6Fragment, IPv6HopByHop, IPv6Routing, Loopback]
@@ -66,7 +69,7 @@ def _same(a: Layer, b: Layer) -> None:
 
 @pytest.mark.parametrize("cls", LAYERS, ids=lambda c: c.__name__)
 def test_every_layer_class_has_the_c_constructor_and_it_matches_init(cls: type) -> None:
-    assert _craft.fast_init(cls) is True
+    assert _fastobj.c_constructor(cls) is FAST
     _same(cls(), _slow(cls))
     marker = object()
     names = [n for n, _ in cls.fields]
@@ -142,7 +145,7 @@ def test_defaults_keep_their_reference_counts() -> None:
     assert sys.getrefcount(given) == before[1] + 1000
     del made
     assert (sys.getrefcount(default), sys.getrefcount(given)) == before
-    assert _craft.fast_init(Counted) is True
+    assert _fastobj.c_constructor(Counted) is FAST
 
 
 def test_subclasses_get_their_own_constructor_or_none() -> None:
@@ -154,7 +157,8 @@ def test_subclasses_get_their_own_constructor_or_none() -> None:
             return UDP._serialize(self, payload, stack, index)
 
     t = Tagged(dst_port=9)
-    assert _craft.fast_init(Tagged) and t.tag == 7 and t.dst_port == 9 and t.src_port == 53
+    assert _fastobj.c_constructor(Tagged) is FAST
+    assert t.tag == 7 and t.dst_port == 9 and t.src_port == 53
     _same(Tagged(tag=1), _slow(Tagged, tag=1))
 
     calls = []
@@ -164,8 +168,8 @@ def test_subclasses_get_their_own_constructor_or_none() -> None:
             calls.append(port)
             super().__init__(dst_port=port, **kw)
 
-    assert Own(4).dst_port == 4 and calls == [4] and not _craft.fast_init(Own)
-    assert _craft.fast_init(UDP)  # the parent keeps its own
+    assert Own(4).dst_port == 4 and calls == [4] and not _fastobj.c_constructor(Own)
+    assert _fastobj.c_constructor(UDP) is FAST  # the parent keeps its own
 
     class Watched(UDP):
         def __setattr__(self, key: str, value: Any) -> None:
@@ -174,7 +178,7 @@ def test_subclasses_get_their_own_constructor_or_none() -> None:
 
     calls.clear()
     assert Watched(src_port=1).src_port == 1 and "src_port" in calls
-    assert not _craft.fast_init(Watched)
+    assert not _fastobj.c_constructor(Watched)
 
     class Doubled(UDP):
         __slots__ = ("_double",)
@@ -188,14 +192,14 @@ def test_subclasses_get_their_own_constructor_or_none() -> None:
             self._double = 2 * value
 
     assert Doubled(src_port=3).src_port == 6 and Doubled().src_port == 106
-    assert not _craft.fast_init(Doubled)
+    assert not _fastobj.c_constructor(Doubled)
 
 
 def test_replacing_init_new_or_setattr_later_takes_effect() -> None:
     class Eth(Ethernet):
         pass
 
-    assert _craft.fast_init(Eth) and Eth(type=1).type == 1
+    assert _fastobj.c_constructor(Eth) is FAST and Eth(type=1).type == 1
     seen = []
 
     def custom(self: Layer, **kw: Any) -> None:
@@ -207,12 +211,12 @@ def test_replacing_init_new_or_setattr_later_takes_effect() -> None:
     del Eth.__init__  # now Ethernet's generated __init__, inherited: still correct
     assert Eth(type=3).type == 3 and len(seen) == 1
     Eth.__init__ = Eth._init_fields
-    assert _craft.fast_init(Eth) and Eth(type=4).type == 4
+    assert _fastobj.c_constructor(Eth) is FAST and Eth(type=4).type == 4
 
     class Child(Eth):
         pass
 
-    assert _craft.fast_init(Child)
+    assert _fastobj.c_constructor(Child) is FAST
 
     def noisy(self: Layer, key: str, value: Any) -> None:
         seen.append(key)
@@ -221,8 +225,8 @@ def test_replacing_init_new_or_setattr_later_takes_effect() -> None:
     Eth.__setattr__ = noisy  # subclasses inherit it: both lose the C constructor
     seen.clear()
     assert Child(src="02:00:00:00:00:09").src == "02:00:00:00:00:09" and "src" in seen
-    assert not Eth.__dict__.get("_c_constructor") and not _craft.fast_init(Child)
-    assert _craft.fast_init(Ethernet)
+    assert not Eth.__dict__.get("_c_constructor") and not _fastobj.c_constructor(Child)
+    assert _fastobj.c_constructor(Ethernet) is FAST
 
 
 def test_dns_query_is_the_keyword_form() -> None:

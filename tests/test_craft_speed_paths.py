@@ -1,15 +1,26 @@
-"""Fast paths of crafting give the bytes of the plain paths (slots, `/` reuse, C build, bulk pcap)."""
+"""Fast paths of crafting give the bytes of the plain paths (slots, `/` reuse, C build, bulk pcap).
+
+The CPython tricks (wirecraft._fastobj) are on unless WIRECRAFT_NO_FAST=1; every test here
+holds either way, and the ones about the tricks check the plain path when they are off.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import wirecraft
-from wirecraft.craft import DNS, UDP, Ethernet, IPv4, Raw
+from wirecraft import _fastobj
+from wirecraft.craft import DNS, TCP, UDP, Dot1Q, Ethernet, IPv4, IPv6, Layer, Raw, base
 from wirecraft.craft.template import Counter, Template, Values
 from wirecraft.writers import PcapWriter
+
+FAST = _fastobj.enabled()
 
 
 def _frame(ident: int, name: str) -> bytes:
@@ -73,3 +84,95 @@ def test_slots_refuse_unknown_fields_and_positional_arguments() -> None:
     with pytest.raises(AttributeError):
         Ethernet().tll = 3  # type: ignore[attr-defined]
     assert bytes(Raw(b"ab") / b"cd") == b"abcd"
+
+
+def test_the_switch_picks_one_implementation_of_each_trick() -> None:
+    assert FAST is (os.environ.get("WIRECRAFT_NO_FAST", "") in ("", "0"))
+    assert (Layer.__truediv__ is _fastobj.stack) is FAST
+    assert (Layer.__truediv__ is base._copying_truediv) is not FAST
+    assert (Layer._clone is _fastobj.clone) is FAST
+    assert (Layer._clone is base._plain_clone) is not FAST
+    assert ("_c_constructor" in IPv4.__dict__) is FAST
+    assert (_fastobj.offset_of(IPv4, "ttl") > 0) is FAST
+    if not FAST:
+        assert base._RC_SELF == base._RC_OTHER == base._RC_CHAIN == 0
+        with pytest.raises(RuntimeError, match="WIRECRAFT_NO_FAST"):
+            _fastobj.clone(IPv4())
+
+
+class _Counting(Ethernet):
+    """Ethernet that counts the copies `/` makes of it."""
+
+    copies: list[int] = []
+
+    def copy(self, **changes: Any) -> Layer:
+        _Counting.copies.append(1)
+        return super().copy(**changes)
+
+
+def test_stacking_reuses_temporaries_only_with_the_tricks_on() -> None:
+    _Counting.copies.clear()
+    top = _Counting(type=0x0800) / IPv4(ttl=9)
+    assert len(_Counting.copies) == (0 if FAST else 1)
+    assert type(top) is _Counting and top.ipv4.ttl == 9 and top.type == 0x0800
+    held = _Counting()
+    _Counting.copies.clear()
+    both = held / UDP()
+    assert len(_Counting.copies) == 1 and held.payload is None and both is not held
+
+
+def _fields(layer: Layer) -> dict[str, Any]:
+    out = {n: getattr(layer, n) for n, _ in type(layer).fields}
+    out["payload"], out["_resolved"] = layer.payload, layer._resolved
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Ethernet(src="02:00:00:00:00:01", dst="02:00:00:00:00:02"),
+    lambda: IPv4(src="10.0.0.1", ttl=3, options=b"\x01\x01\x01\x01"),
+    lambda: IPv6(dst="::1"),
+    lambda: TCP(flags="S", options=[("mss", 1460)]),
+    lambda: Dot1Q(id=7),
+    lambda: DNS.query("a.example", "AAAA", id=5),
+    lambda: Raw(b"xyz"),
+], ids=["eth", "ipv4", "ipv6", "tcp", "dot1q", "dns", "raw"])
+def test_plain_clone_equals_the_offset_clone(make: Any) -> None:
+    layer = make() / Raw(b"up")
+    bytes(layer)  # _resolved set
+    plain = base._plain_clone(layer)
+    assert plain.payload is None and plain._resolved is None
+    want = _fields(layer) | {"payload": None, "_resolved": None}
+    for name, value in _fields(plain).items():
+        assert value == want[name], name
+        if isinstance(value, list):
+            assert value is not want[name]  # list fields are copied
+        else:
+            assert value is want[name]
+    if FAST:
+        fast = _fastobj.clone(layer)
+        assert _fields(fast) == _fields(plain) and type(fast) is type(plain)
+
+
+_PROBE = """
+import sys
+from wirecraft import _fastobj
+from wirecraft.craft import DNS, UDP, Ethernet, IPv4, Layer, base
+f = (Ethernet(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IPv4(src="10.0.0.1",
+     dst="10.0.0.2", id=7) / UDP(src_port=5353) / DNS.query("x.example", id=3))
+print(_fastobj.enabled(), "_c_constructor" in IPv4.__dict__, Layer.__truediv__ is
+      base._copying_truediv, _fastobj.offset_of(UDP, "length"), bytes(f).hex())
+"""
+
+
+@pytest.mark.parametrize("off", ["1", "0"])
+def test_a_fresh_interpreter_honours_the_switch(off: str) -> None:
+    env = dict(os.environ, WIRECRAFT_NO_FAST=off)
+    line = subprocess.run([sys.executable, "-c", _PROBE], env=env, check=True,
+                          capture_output=True, text=True).stdout.split()
+    plain = off == "1"
+    assert line[:3] == [str(not plain), str(not plain), str(plain)]
+    assert (line[3] == "0") is plain
+    want = bytes(Ethernet(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                 / IPv4(src="10.0.0.1", dst="10.0.0.2", id=7) / UDP(src_port=5353)
+                 / DNS.query("x.example", id=3)).hex()
+    assert line[4] == want

@@ -79,7 +79,7 @@ def test_wheel_installs_and_runs_without_a_compiler(tmp_path: Path) -> None:
     assert "manylinux_2_17_x86_64" in tags, wheel.name
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-    for mod in ("_core", "_dns", "_reassembly", "_craft"):
+    for mod in ("_core", "_dns", "_reassembly", "_craft", "_fastobj"):
         assert any(n.startswith(f"wirecraft/{mod}.") and n.endswith(".so") for n in names), mod
         assert f"wirecraft/{mod}.pyi" in names
     assert "wirecraft/py.typed" in names

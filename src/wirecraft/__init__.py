@@ -67,7 +67,7 @@ _LAZY: dict[str, str] = {
 }
 
 _SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",
-               "inject"}
+               "inject", "flags"}
 
 __all__ = [
     "CaptureDamagedWarning",

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FilterError, PermissionDenied, WirecraftError
+from .flags import Anomaly
 
 __all__ = [
     "EXIT_NO_PERMISSION",
@@ -310,7 +311,6 @@ class RawBatch:
 
 
 _RECORD_DTYPE: np.dtype | None = None
-_A_IP6_JUMBO = 1 << 12  # rec_t.anomalies bit (ext/wirecraft/_core.pxd)
 
 
 def _record_dtype() -> np.dtype:
@@ -337,7 +337,7 @@ def _wire_from_records(batch: Any, n: int) -> np.ndarray:
     version = rec["ip_version"]
     total = rec["ip_total_length"].astype(np.int64)
     ok = ((version == 4) & (total >= 20)) | (
-        (version == 6) & (total >= 40) & ((rec["anomalies"] & _A_IP6_JUMBO) == 0))
+        (version == 6) & (total >= 40) & ((rec["anomalies"] & int(Anomaly.IP6_JUMBO)) == 0))
     return np.where(ok, rec["l3_offset"].astype(np.int64) + total, 0)
 
 

@@ -7,8 +7,11 @@ wrong checksum or length can be crafted on purpose. Layers stack with `/`.
 
 Each class gets slots for its fields and a generated `__init__` (_LayerMeta),
 and, while that `__init__` is its own, a C constructor doing the same
-(wirecraft._craft.fast_init); building and stacking run in wirecraft._craft
-too, so a frame costs little more than its objects' allocations.
+(wirecraft._fastobj.c_constructor); building runs in wirecraft._craft, and `/` and
+copies in wirecraft._fastobj, so a frame costs little more than its objects'
+allocations. WIRECRAFT_NO_FAST=1 turns the _fastobj tricks off: the generated
+`__init__` runs, `/` always copies and copies go field by field (the plain
+versions below).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any, ClassVar
 from .._ext import load
 
 _c = load("_craft")
+_fo = load("_fastobj")
+_FAST: bool = _fo.enabled()  # False with WIRECRAFT_NO_FAST=1 (read once, at import)
 
 
 class _Auto:
@@ -150,7 +155,7 @@ class _LayerMeta(type):
     """Gives each layer class slots for its fields and a generated `__init__`.
 
     Generated code sets each field directly, so building a layer costs a few
-    attribute stores instead of a loop over the field table; _craft.fast_init
+    attribute stores instead of a loop over the field table; _fastobj.c_constructor
     then gives the class a C constructor doing the same stores without a frame.
     """
 
@@ -168,10 +173,10 @@ class _LayerMeta(type):
         for attr in (ns.get("name"), *(("ip", "eth") if root is cls else ())):
             if isinstance(attr, str) and attr.isidentifier() and not hasattr(root, attr):
                 setattr(root, attr, _layer_property(attr))
-        _c.fast_init(cls)
+        _fo.c_constructor(cls)
         return cls
 
-    # A class keeps the C constructor (_craft.fast_init) only while its __init__ is the
+    # A class keeps the C constructor (_fastobj.c_constructor) only while its __init__ is the
     # generated one and __new__/__setattr__ are object's; changing any of them re-decides,
     # for the subclasses too, which inherit __new__ and __setattr__.
     def __setattr__(cls, name: str, value: Any) -> None:
@@ -188,7 +193,7 @@ class _LayerMeta(type):
         todo = [cls]
         while todo:
             klass = todo.pop()
-            _c.fast_init(klass)
+            _fo.c_constructor(klass)
             todo.extend(type.__subclasses__(klass))
 
     def _install(cls, cls_name: str, ns: dict) -> None:
@@ -264,6 +269,59 @@ def _as_layer_late(obj: Any) -> Layer:
     return obj if isinstance(obj, Layer) else _as_layer(obj)
 
 
+# ---------------------------------------------------------------- the plain `/` and copy
+# What _fastobj.stack and _fastobj.clone do, without the CPython tricks (WIRECRAFT_NO_FAST).
+
+def _copying_truediv(self: Layer, other: Any) -> Layer:
+    """`self / other`: a copy of self's stack with a copy of other's stack on top."""
+    top = self.copy()
+    right = (other if isinstance(other, Layer) else _as_layer(other)).copy()
+    last = top
+    while last.payload is not None:
+        last = last.payload
+    last.payload = right
+    return top
+
+
+_CLONE_SLOTS: dict[type, tuple[tuple[Any, bool], ...]] = {}
+
+
+def _slot_members(cls: type) -> tuple[tuple[Any, bool], ...]:
+    """(member descriptor, is a list field) of every field slot of cls and its bases."""
+    found = _CLONE_SLOTS.get(cls)
+    if found is None:
+        lists = set(getattr(cls, "_list_fields", ()))
+        seen: set[str] = set()
+        members = []
+        for klass in cls.__mro__:
+            for name in klass.__dict__.get("__slots__", ()):
+                if name in seen or name.startswith("__") or name in ("payload", "_resolved"):
+                    continue
+                seen.add(name)
+                members.append((klass.__dict__[name], name in lists))
+        found = _CLONE_SLOTS[cls] = tuple(members)
+    return found
+
+
+def _plain_clone(self: Layer) -> Layer:
+    """A copy of one layer: every field shared, list fields copied into new lists, no
+    payload, nothing derived yet (as _fastobj.clone, through the slot descriptors)."""
+    cls = type(self)
+    new = object.__new__(cls)
+    for member, is_list in _slot_members(cls):
+        try:
+            value = member.__get__(self, cls)
+        except AttributeError:
+            continue  # a slot never set stays unset
+        member.__set__(new, list(value) if is_list and type(value) is list else value)
+    own = getattr(self, "__dict__", None)
+    if own is not None:  # a subclass that asked for a __dict__ as well
+        new.__dict__.update(own)
+    _PAYLOAD_SLOT.__set__(new, None)
+    _RESOLVED_SLOT.__set__(new, None)
+    return new
+
+
 class Layer(metaclass=_LayerMeta):
     """One protocol header (plus, through `.payload`, the layers above it).
 
@@ -290,8 +348,9 @@ class Layer(metaclass=_LayerMeta):
     # `a / b` leaves a and b untouched: an operand is copied unless its reference count
     # (and those of the layers above it) says nobody else can see it -- a layer made in
     # the same expression, the result of the previous `/` -- which keeps a chain of `/`
-    # from copying the stack once per operator. See _craft.stack and _calibrate below.
-    __truediv__ = _c.stack
+    # from copying the stack once per operator. See _fastobj.stack and _calibrate below;
+    # with the tricks off, _copying_truediv (both operands copied, always).
+    __truediv__ = _fo.stack if _FAST else _copying_truediv
 
     def __rtruediv__(self, other: Any) -> Layer:
         return _as_layer(other) / self
@@ -350,8 +409,9 @@ class Layer(metaclass=_LayerMeta):
 
     replace = copy
 
-    # A copy of this layer alone: fields shared, list fields copied, no payload.
-    _clone = _c.clone
+    # A copy of this layer alone: fields shared, list fields copied, no payload (slots
+    # copied by offset in _fastobj.clone; _plain_clone through the slot descriptors).
+    _clone: Any = _fo.clone if _FAST else _plain_clone
 
     def _apply_change(self, key: str, value: Any) -> None:
         for layer in self.layers():
@@ -489,34 +549,42 @@ def _as_layer(obj: Any) -> Layer:
     raise TypeError(f"cannot stack a {type(obj).__name__} onto a layer")
 
 
+# the slots every layer has (Layer's own), for _plain_clone
+_PAYLOAD_SLOT: Any = Layer.__dict__["payload"]
+_RESOLVED_SLOT: Any = Layer.__dict__["_resolved"]
+
+
 # ---------------------------------------------------------------- `/` without copies
 
 def _calibrate() -> tuple[int, int, int]:
-    """Reference counts of `/` operands nobody else holds, as _craft.stack sees them.
+    """Reference counts of `/` operands nobody else holds, as _fastobj.stack sees them.
 
     Measured on this interpreter rather than assumed, with `/` still copying everything;
     if a held operand cannot be told from a temporary (an interpreter that lends
     references), the limits stay 0 and `/` always copies.
     """
-    _c.set_rc_limits(0, 0, 0)
+    _fo.set_rc_limits(0, 0, 0)
+    if not _FAST:
+        return 0, 0, 0
     Raw(b"") / Raw(b"")
-    t_self, t_other = _c.seen_rc()
+    t_self, t_other = _fo.seen_rc()
     a, b = Raw(b""), Raw(b"")
     a / b
-    n_self, n_other = _c.seen_rc()
+    n_self, n_other = _fo.seen_rc()
     chain = Raw(b"")
     chain.payload = Raw(b"")
-    t_chain = _c.chain_rc(chain)
+    t_chain = _fo.chain_rc(chain)
     held = chain.payload
-    n_chain = _c.chain_rc(chain)
+    n_chain = _fo.chain_rc(chain)
     del held
     if n_self > t_self and n_other > t_other and n_chain > t_chain:
         return t_self, t_other, t_chain
     return 0, 0, 0
 
 
-_c.register(AUTO=AUTO, Layer=Layer, as_layer=_as_layer, mac_cache=_MAC_CACHE,
-            ip4_cache=_IP4_CACHE, mac_bytes=mac_bytes, ip4_bytes=ip4_bytes)
-_c.register_meta(_LayerMeta)  # layer classes made from here on get the C constructor
+_fo.register(Layer, _as_layer)
+_c.register(AUTO=AUTO, Layer=Layer, mac_cache=_MAC_CACHE, ip4_cache=_IP4_CACHE,
+            mac_bytes=mac_bytes, ip4_bytes=ip4_bytes)
+_fo.register_meta(_LayerMeta)  # layer classes made from here on get the C constructor
 _RC_SELF, _RC_OTHER, _RC_CHAIN = _calibrate()
-_c.set_rc_limits(_RC_SELF, _RC_OTHER, _RC_CHAIN)
+_fo.set_rc_limits(_RC_SELF, _RC_OTHER, _RC_CHAIN)
