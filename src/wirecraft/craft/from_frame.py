@@ -99,43 +99,29 @@ class _Rec:
 
 # ---------------------------------------------------------------- catalogue positions
 
-# TEMPORARY, until the catalogue modules of these protocols declare the rows (craft=,
-# at=): where crafting fields that no view exposes sit in their header, as
-# (catalogue protocol, crafting field) -> (offset, width).
-_PENDING_AT: dict[tuple[str, str], tuple[int, int]] = {
-    ("eth", "type"): (12, 2),            # the wire field (the view's eth.type is innermost)
-    ("arp", "hardware_type"): (0, 2),
-    ("arp", "protocol_type"): (2, 2),
-    ("arp", "hardware_size"): (4, 1),
-    ("arp", "protocol_size"): (5, 1),
-    ("sll", "arphrd_type"): (2, 2),
-    ("sll", "address_length"): (4, 2),
-    ("sll", "protocol"): (14, 2),
-    ("sll2", "protocol"): (0, 2),
-    ("sll2", "reserved"): (2, 2),
-    ("sll2", "interface_index"): (4, 4),
-    ("sll2", "arphrd_type"): (8, 2),
-    ("sll2", "packet_type"): (10, 1),
-    ("sll2", "address_length"): (11, 1),
-}
-
-
-def _at(protocol: str, craft_field: str) -> tuple[int, int]:
-    """(offset, width) of `craft_field` in `protocol`'s header, from the catalogue."""
-    try:
-        p = _catalogue.protocol(protocol)
-    except KeyError:
-        p = None
-    if p is not None:
+def _positions() -> dict[tuple[str, str], tuple[int, int]]:
+    """(crafting class, crafting field) -> (offset, width) in its header, for every
+    catalogue field that gives both (`craft` + `at` of its protocol, and `craft_in`)."""
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for p in _catalogue.PROTOCOLS:
         for f in p.fields:
-            if f.craft == craft_field and f.at is not None:
-                return f.at
-    return _PENDING_AT[(protocol, craft_field)]
+            if f.bits is not None or f.wire is not None:
+                continue                 # a sub-byte or scaled value, not a plain read
+            if p.craft and f.craft and f.at is not None:
+                out[(p.craft, f.craft)] = f.at
+            for cls, cfield, at in f.craft_in:
+                if at is not None:
+                    out[(cls, cfield)] = at
+    return out
 
 
-def _read(data: bytes, start: int, protocol: str, craft_field: str) -> int:
-    """The field's value, read at the position the catalogue gives it."""
-    off, width = _at(protocol, craft_field)
+_AT = _positions()
+
+
+def _read(data: bytes, start: int, craft_class: str, craft_field: str) -> int:
+    """A crafting field no view exposes, read where the catalogue puts it in the header
+    that starts at `start`."""
+    off, width = _AT[(craft_class, craft_field)]
     return int.from_bytes(data[start + off:start + off + width], "big")
 
 
@@ -174,7 +160,7 @@ def _link(s: _Stack, pkt: Any, rec: _Rec) -> int | None:
     data, bits = s.data, rec.layers
     if bits & _L["eth"]:
         eth = pkt.eth
-        layer = Ethernet(dst=eth.dst, src=eth.src, type=_read(data, 0, "eth", "type"))
+        layer = Ethernet(dst=eth.dst, src=eth.src, type=_read(data, 0, "Ethernet", "type"))
         s.add(layer, 0)
         s.trailer_owner = layer
         off = 14
@@ -203,16 +189,16 @@ def _cooked(s: _Stack, pkt: Any) -> int:
     """A Linux cooked header (SLL v1 or v2); the address field is always 8 bytes."""
     data = s.data
     if pkt.sll.version == 1:
-        alen = _read(data, 0, "sll", "address_length")
-        s.add(SLL(packet_type=pkt.sll.packet_type, arphrd_type=_read(data, 0, "sll", "arphrd_type"),
+        alen = _read(data, 0, "SLL", "address_length")
+        s.add(SLL(packet_type=pkt.sll.packet_type, arphrd_type=_read(data, 0, "SLL", "arphrd_type"),
                   address_length=alen, address=_address(data[6:14], alen),
-                  protocol=_read(data, 0, "sll", "protocol")), 0)
+                  protocol=_read(data, 0, "SLL", "protocol")), 0)
         return 16
-    alen = _read(data, 0, "sll2", "address_length")
-    s.add(SLL2(protocol=_read(data, 0, "sll2", "protocol"),
-               reserved=_read(data, 0, "sll2", "reserved"),
-               interface_index=_read(data, 0, "sll2", "interface_index"),
-               arphrd_type=_read(data, 0, "sll2", "arphrd_type"),
+    alen = _read(data, 0, "SLL2", "address_length")
+    s.add(SLL2(protocol=_read(data, 0, "SLL2", "protocol"),
+               reserved=_read(data, 0, "SLL2", "reserved"),
+               interface_index=_read(data, 0, "SLL2", "interface_index"),
+               arphrd_type=_read(data, 0, "SLL2", "arphrd_type"),
                packet_type=pkt.sll.packet_type, address_length=alen,
                address=_address(data[12:20], alen)), 0)
     return 20
@@ -245,10 +231,10 @@ def _arp(s: _Stack, pkt: Any, off: int) -> None:
     if pkt.stop_reason in ("unsupported", "truncated header") or len(s.data) < off + 28:
         return s.raw(off)
     a, data = pkt.arp, s.data
-    s.add(ARP(hardware_type=_read(data, off, "arp", "hardware_type"),
-              protocol_type=_read(data, off, "arp", "protocol_type"),
-              hardware_size=_read(data, off, "arp", "hardware_size"),
-              protocol_size=_read(data, off, "arp", "protocol_size"), opcode=a.opcode,
+    s.add(ARP(hardware_type=_read(data, off, "ARP", "hardware_type"),
+              protocol_type=_read(data, off, "ARP", "protocol_type"),
+              hardware_size=_read(data, off, "ARP", "hardware_size"),
+              protocol_size=_read(data, off, "ARP", "protocol_size"), opcode=a.opcode,
               sender_mac=a.sender_mac, sender_ip=a.sender_ip, target_mac=a.target_mac,
               target_ip=a.target_ip), off)
     s.raw(off + 28)                      # link padding

@@ -49,12 +49,7 @@ def _next(stack: list[Layer], index: int) -> Layer | None:
 # TEMPORARY, until the catalogue declares these protocols (each row then comes from its
 # module's Protocol.craft): crafting class -> catalogue protocol name (tshark's).
 _PENDING_PROTOCOL_NAMES: dict[str, str] = {
-    "Ethernet": "eth", "Dot1Q": "vlan", "ARP": "arp", "SLL": "sll", "SLL2": "sll",
-    "Loopback": "null", "IPv4": "ip", "IPv6": "ipv6", "UDP": "udp", "ICMP": "icmp",
-    "ICMPv6": "icmpv6", "DNS": "dns", "IPv6HopByHop": "ipv6.hopopts",
-    "IPv6Routing": "ipv6.routing", "IPv6Fragment": "ipv6.fraghdr",
-    "IPv6DestOptions": "ipv6.dstopts", "AH": "ah", "IPv6Mobility": "mipv6", "HIP": "hip",
-    "Shim6": "shim6",
+    "DNS": "dns", "AH": "ah", "IPv6Mobility": "mipv6", "HIP": "hip", "Shim6": "shim6",
 }
 
 # TEMPORARY rows crafting needs that the binding table does not hold yet: IPv6 extension
@@ -88,7 +83,7 @@ def protocol_name(cls: type) -> str | None:
     for klass in cls.__mro__:
         cname = klass.__name__
         for p in _catalogue.PROTOCOLS:
-            if p.craft == cname:
+            if p.craft == cname or cname in p.extra.get("crafts", ()):  # type: ignore[operator]
                 return p.name
         name = _PENDING_PROTOCOL_NAMES.get(cname)
         if name is not None:

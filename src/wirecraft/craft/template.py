@@ -41,32 +41,14 @@ _c = load("_craft")
 
 # Where a crafting field sits in its header comes from the field catalogue
 # (wirecraft.proto): the row whose `craft` names the field gives `at` = (offset, width) and
-# the type, which says how a value given as text is read.
-_KINDS = {"FT_ETHER": "mac", "FT_IPv4": "ip4", "FT_IPv6": "ip6"}
+# the type, which says how a value given as text is read. Only whole-byte integer fields
+# (no `bits`, no `wire` scaling) can be varied.
+_KINDS = {"FT_ETHER": "mac", "FT_IPv4": "ip4", "FT_IPv6": "ip6", "FT_UINT8": "int",
+          "FT_UINT16": "int", "FT_UINT24": "int", "FT_UINT32": "int", "FT_UINT64": "int"}
 
-# TEMPORARY, until the catalogue modules of these protocols land (each row then comes from
-# its module's craft=/at=): (protocol, crafting field) -> (offset, width, field type).
+# TEMPORARY, until the DNS catalogue module lands (its row then gives this):
+# (protocol, crafting field) -> (offset, width, field type).
 _PENDING_AT: dict[tuple[str, str], tuple[int, int, str]] = {
-    ("eth", "dst"): (0, 6, "FT_ETHER"), ("eth", "src"): (6, 6, "FT_ETHER"),
-    ("eth", "type"): (12, 2, "FT_UINT16"),
-    ("vlan", "type"): (2, 2, "FT_UINT16"),
-    ("ip", "tos"): (1, 1, "FT_UINT8"), ("ip", "total_length"): (2, 2, "FT_UINT16"),
-    ("ip", "id"): (4, 2, "FT_UINT16"), ("ip", "ttl"): (8, 1, "FT_UINT8"),
-    ("ip", "protocol"): (9, 1, "FT_UINT8"), ("ip", "checksum"): (10, 2, "FT_UINT16"),
-    ("ip", "src"): (12, 4, "FT_IPv4"), ("ip", "dst"): (16, 4, "FT_IPv4"),
-    ("ipv6", "hop_limit"): (7, 1, "FT_UINT8"), ("ipv6", "src"): (8, 16, "FT_IPv6"),
-    ("ipv6", "dst"): (24, 16, "FT_IPv6"),
-    ("udp", "src_port"): (0, 2, "FT_UINT16"), ("udp", "dst_port"): (2, 2, "FT_UINT16"),
-    ("udp", "checksum"): (6, 2, "FT_UINT16"),
-    ("icmp", "type"): (0, 1, "FT_UINT8"), ("icmp", "code"): (1, 1, "FT_UINT8"),
-    ("icmp", "checksum"): (2, 2, "FT_UINT16"),
-    ("icmp", "id"): (4, 2, "FT_UINT16"), ("icmp", "seq"): (6, 2, "FT_UINT16"),
-    ("icmpv6", "type"): (0, 1, "FT_UINT8"), ("icmpv6", "code"): (1, 1, "FT_UINT8"),
-    ("icmpv6", "checksum"): (2, 2, "FT_UINT16"),
-    ("icmpv6", "id"): (4, 2, "FT_UINT16"), ("icmpv6", "seq"): (6, 2, "FT_UINT16"),
-    ("arp", "opcode"): (6, 2, "FT_UINT16"), ("arp", "sender_mac"): (8, 6, "FT_ETHER"),
-    ("arp", "sender_ip"): (14, 4, "FT_IPv4"), ("arp", "target_mac"): (18, 6, "FT_ETHER"),
-    ("arp", "target_ip"): (24, 4, "FT_IPv4"),
     ("dns", "id"): (0, 2, "FT_UINT16"),
 }
 # Varied as a whole byte, not as the catalogue's field: TCP's 12 flag bits have no
@@ -76,32 +58,37 @@ _BYTE_FIELDS: dict[tuple[str, str], tuple[int, int, str]] = {
 }
 
 
+def _catalogued(cls_name: str, fname: str) -> tuple[int, int, str] | None:
+    for p in _catalogue.PROTOCOLS:
+        for f in p.fields:
+            if f.at is None or f.bits is not None or f.wire is not None:
+                continue
+            if p.craft == cls_name and f.craft == fname:
+                return (*f.at, f.type)
+            for cls, cfield, at in f.craft_in:
+                if cls == cls_name and cfield == fname and at is not None:
+                    return (*at, f.type)
+    return None
+
+
 def _position(cls: type, fname: str) -> tuple[int, int, str] | None:
     """(offset in the header, width, kind) of crafting field `fname` of layer class `cls`,
     or None when it has no whole-byte position of at most 8 bytes."""
     proto = protocol_name(cls)
-    if proto is None:
-        return None
-    found = _BYTE_FIELDS.get((proto, fname))
-    if found is None:
-        try:
-            decl = _catalogue.protocol(proto)
-        except KeyError:
-            decl = None
-        for f in decl.fields if decl is not None else ():
-            if f.craft == fname and f.at is not None:
-                found = (*f.at, f.type)
-                break
-        else:
-            found = _PENDING_AT.get((proto, fname))
+    found = _BYTE_FIELDS.get((proto, fname)) if proto else None
+    for klass in cls.__mro__:
+        if found is None:
+            found = _catalogued(klass.__name__, fname)
+    if found is None and proto:
+        found = _PENDING_AT.get((proto, fname))
     if found is None:
         return None
     off, width, ftype = found
-    kind = _KINDS.get(ftype, "int")
+    kind = _KINDS.get(ftype)
     if kind == "ip6":
         # the low 64 bits: a varied IPv6 address keeps the template's upper half
         return off + 8, 8, "ip6low"
-    return (off, width, kind) if 1 <= width <= 8 else None
+    return (off, width, kind) if kind is not None and 1 <= width <= 8 else None
 
 
 def _to_int(value: Any, kind: str) -> int:
