@@ -324,3 +324,23 @@ def test_other_link_types_and_layers_agree_with_the_views() -> None:
     ]
     for frame, lt in frames:
         check(frame, lt)
+
+
+def test_real_frames_agree_with_their_views() -> None:
+    import warnings
+
+    from conftest import capture_files
+
+    seen = 0
+    for path in capture_files():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                for i, pkt in enumerate(wirecraft.read(path)):
+                    if i >= 300:
+                        break
+                    agrees(pkt, pkt.to_layers())
+                    seen += 1
+            except wirecraft.CaptureFileError:
+                continue
+    assert seen > 500
