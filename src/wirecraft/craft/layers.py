@@ -1,11 +1,14 @@
 """Link, network and transport layers for crafting.
 
 Ethernet II and 802.1Q (IEEE 802.3 / 802.1Q), ARP (RFC 826), IPv4 (RFC 791),
-IPv6 and its extension headers (RFC 8200), TCP (RFC 9293, options RFC 7323
-and RFC 2018), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443, neighbour
-discovery RFC 4861), Linux cooked captures (SLL, SLL2) and BSD loopback.
-Lengths in bytes everywhere (`header_length`, `frag_offset`), whatever unit
-the wire uses.
+IPv6 and its extension headers (RFC 8200; AH RFC 4302, Mobility RFC 6275, HIP
+RFC 7401, Shim6 RFC 5533), TCP (RFC 9293, options RFC 7323 and RFC 2018), UDP
+(RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443, neighbour discovery RFC 4861),
+Linux cooked captures (SLL, SLL2) and BSD loopback. Lengths in bytes
+everywhere (`header_length`, `frag_offset`), whatever unit the wire uses.
+
+Type numbers and ports that AUTO fields derive come from the one binding table
+(wirecraft.proto._bind), the TCP vocabulary from the catalogue (wirecraft.proto.tcp).
 """
 
 from __future__ import annotations
