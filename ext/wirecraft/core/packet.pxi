@@ -309,12 +309,12 @@ cdef class Packet:
         return out
 
     def to_layers(self):
-        """Editable crafting layers whose bytes equal this frame."""
+        """Editable crafting layers whose bytes equal this frame, built from this decode."""
         global _craft_module
         if _craft_module is None:
             import importlib
             _craft_module = importlib.import_module("wirecraft.craft")
-        return _craft_module.from_bytes(self.data, self.r.linktype)
+        return _craft_module.from_packet(self)
 
     def tcp_options(self):
         return self.tcp.options if self.r.layers & L_TCP else None
