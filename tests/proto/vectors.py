@@ -303,6 +303,29 @@ def value(pkt: Any, name: str) -> Any:
     raise NotImplementedError(f"no rule to read {name}")
 
 
+def craft_pairs(name: str, fallback: dict[str, str]) -> dict[str, str]:
+    """{view attribute: crafting layer field} of protocol `name`: the catalogue's (fields
+    with both `attr` and `craft`) once it declares the protocol, else `fallback`."""
+    from wirecraft import proto
+
+    try:
+        p = proto.protocol(name)
+    except KeyError:
+        return dict(fallback)
+    return {f.attr: f.craft for f in p.fields if f.attr and f.craft}
+
+
+def assert_layer_matches_view(layer: Any, view: Any, pairs: dict[str, str]) -> None:
+    """Each crafting field of `layer` (AUTO resolved) equals the view attribute it mirrors."""
+    assert layer is not None and view is not None
+    wrong = {}
+    for attr, craft in pairs.items():
+        ours, theirs = getattr(view, attr), layer.value(craft)
+        if ours != theirs:
+            wrong[f"{attr}/{craft}"] = (ours, theirs)
+    assert not wrong, "view attribute/layer field: (view, layer): " + repr(wrong)
+
+
 @dataclass
 class FieldCheck:
     """Differences between wirecraft and tshark over a module's vectors, per field."""
