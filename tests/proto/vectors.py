@@ -317,7 +317,8 @@ def craft_pairs(name: str, fallback: dict[str, str]) -> dict[str, str]:
 
 def assert_layer_matches_view(layer: Any, view: Any, pairs: dict[str, str]) -> None:
     """Each crafting field of `layer` (AUTO resolved) equals the view attribute it mirrors."""
-    assert layer is not None and view is not None
+    assert view is not None, "the decoder has no view of this layer"
+    assert layer is not None, "to_layers() built no layer of this protocol"
     wrong = {}
     for attr, craft in pairs.items():
         ours, theirs = getattr(view, attr), layer.value(craft)
