@@ -15,10 +15,10 @@ import pytest
 from wirecraft.craft import SLL, SLL2, UDP, Dot1Q, Ethernet, IPv4, IPv6, Loopback, Raw
 
 from .vectors import (
-    LOOP,
-    NULL,
-    SLL as LT_SLL,
-    SLL2 as LT_SLL2,
+    LT_LOOP,
+    LT_NULL,
+    LT_SLL,
+    LT_SLL2,
     Vector,
     assert_layer_matches_view,
     assert_view,
@@ -131,7 +131,7 @@ NULL_IPV4 = Vector("null_ipv4", """
     0200 0000                                 # AF_INET (2), host byte order (little-endian)
     4500 0020 0020 4000 4011 4e76 c000 0201   # IPv4 / UDP
     c633 6402 04d2 162e 000c 19ce 7069 6e67
-""", linktype=NULL, tcpdump_e=True)
+""", linktype=LT_NULL, tcpdump_e=True)
 
 # AF IPv6 (30), length 56: (hlim 64, next-header UDP (17) payload length: 12) 2001:db8::1.1234 > 2001:db8::2.5678: [udp sum ok] UDP, length 4
 NULL_IPV6 = Vector("null_ipv6_darwin", """
@@ -140,21 +140,21 @@ NULL_IPV6 = Vector("null_ipv6_darwin", """
     0000 0000 0000 0001 2001 0db8 0000 0000
     0000 0000 0000 0002 04d2 162e 000c aa90
     7069 6e67
-""", linktype=NULL, tcpdump_e=True)
+""", linktype=LT_NULL, tcpdump_e=True)
 
 # AF IPv4 (2), length 36: (tos 0x0, ttl 64, id 32, offset 0, flags [DF], proto UDP (17), length 32) 192.0.2.1.1234 > 198.51.100.2.5678: UDP, length 4
 NULL_BIG_ENDIAN = Vector("null_big_endian", """
     0000 0002                                 # AF_INET written by a big-endian host
     4500 0020 0020 4000 4011 4e76 c000 0201   # IPv4 / UDP
     c633 6402 04d2 162e 000c 19ce 7069 6e67
-""", linktype=NULL, tcpdump_e=True)
+""", linktype=LT_NULL, tcpdump_e=True)
 
 # AF IPv4 (2), length 36: (tos 0x0, ttl 64, id 32, offset 0, flags [DF], proto UDP (17), length 32) 192.0.2.1.1234 > 198.51.100.2.5678: UDP, length 4
 LOOP_IPV4 = Vector("loop_ipv4", """
     0000 0002                                 # LINKTYPE_LOOP: AF_INET, always big-endian
     4500 0020 0020 4000 4011 4e76 c000 0201   # IPv4 / UDP
     c633 6402 04d2 162e 000c 19ce 7069 6e67
-""", linktype=LOOP, tcpdump_e=True)
+""", linktype=LT_LOOP, tcpdump_e=True)
 
 # AF Unknown (10), length 56: 0x0000:  6000 0000 000c 1140 2001 0db8 0000 0000  `......@........ 0x0010:  0000 0000 0000 0001 2001 0db8 0000 0000  ................ 0x0020:  0000 0000 0000 0002 04d2 162e 000c aa90  ................ 0x0030:  7069 6e67                                ping
 LOOP_AF10 = Vector("loop_af10", """
@@ -163,13 +163,13 @@ LOOP_AF10 = Vector("loop_af10", """
     0000 0000 0000 0001 2001 0db8 0000 0000
     0000 0000 0000 0002 04d2 162e 000c aa90
     7069 6e67
-""", linktype=LOOP, tcpdump_e=True)
+""", linktype=LT_LOOP, tcpdump_e=True)
 
 # AF ISO (7), length 8: OSI NLPID Unknown (0x64): length: 4 0x0000:  6461 7461
 NULL_UNKNOWN = Vector("null_unknown_family", """
     0700 0000                                 # family 7: not an IP family
     6461 7461                                 # "data"
-""", linktype=NULL, tcpdump_e=True)
+""", linktype=LT_NULL, tcpdump_e=True)
 
 ETHERNET_VECTORS = [DOT1Q, QINQ, THREE_TAGS, FOUR_TAGS, LLC, UNKNOWN_TYPE]
 SLL_VECTORS = [SLL_V1, SLL_NO_ADDRESS, SLL_V2, SLL_V2_VLAN]
@@ -392,7 +392,8 @@ def test_catalogue_fields_against_tshark(name: str, vectors: list[Vector]) -> No
 
 def test_scapy_cross_check() -> None:
     pytest.importorskip("scapy")
-    from scapy.layers.l2 import Dot1AD, Dot1Q as ScapyDot1Q, Ether
+    from scapy.layers.l2 import Dot1AD, Ether
+    from scapy.layers.l2 import Dot1Q as ScapyDot1Q
 
     for v in (DOT1Q, QINQ):     # (scapy does not take 0x9100 for a tag)
         frame = Ether(v.frame)

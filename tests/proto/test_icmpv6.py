@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from wirecraft.craft import ICMPv6, Ethernet, IPv6, IPv6HopByHop, Raw
+from wirecraft.craft import Ethernet, ICMPv6, IPv6, IPv6HopByHop, Raw
 
 from .vectors import (
     Vector,

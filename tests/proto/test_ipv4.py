@@ -12,7 +12,7 @@ import pytest
 from wirecraft.craft import UDP, Ethernet, IPv4, Raw
 
 from .vectors import (
-    RAW,
+    LT_RAW,
     Vector,
     assert_layer_matches_view,
     assert_view,
@@ -129,7 +129,7 @@ RAW_IP = Vector("raw_ip", """
     4500 0020 010b 4000 4011 4d8b c000 0201   # IPv4, no link header (LINKTYPE_RAW)
     c633 6402
     04d2 162e 000c 19ce 7069 6e67             # UDP
-""", linktype=RAW)
+""", linktype=LT_RAW)
 
 VECTORS = [DSCP_ECN, ROUTER_ALERT, FIRST_FRAGMENT, LATER_FRAGMENT, FRAGMENTED_TCP_HEADER, IHL_4,
            TOTAL_BELOW_HEADER, VERSION_5, IHL_15_SHORT, BAD_HEADER_CHECKSUM, EVIL_BIT, IP_IN_IP,

@@ -42,12 +42,12 @@ TCPDUMP_VERSION = "4.99.3"
 TCPDUMP_ARGS: tuple[str, ...] = ("-nn", "-v", "-t", "-S")
 
 # link types of the vectors (pcap LINKTYPE_* numbers)
-ETHERNET = 1
-NULL = 0
-LOOP = 108
-RAW = 101
-SLL = 113
-SLL2 = 276
+LT_ETHERNET = 1
+LT_NULL = 0
+LT_LOOP = 108
+LT_RAW = 101
+LT_SLL = 113
+LT_SLL2 = 276
 
 
 def hexframe(text: str) -> bytes:
@@ -66,7 +66,7 @@ class Vector:
 
     name: str
     hex: str
-    linktype: int = ETHERNET
+    linktype: int = LT_ETHERNET
     wire_len: int | None = None     # > len(frame): cut by the snaplen
     tcpdump_e: bool = False         # the line was printed with -e (link-layer headers)
     origin: str = ""                # where the bytes come from when not hand-made
