@@ -89,6 +89,9 @@ def test_wheel_installs_and_runs_without_a_compiler(tmp_path: Path) -> None:
     with tarfile.open(sdists[0]) as t:
         members = set(t.getnames())
     assert f"wirecraft-{version}/ext/wirecraft/_core.pyx" in members
+    # _core.pyx is assembled from include files and inline C decoders: the sdist needs them
+    for part in ("core/reader.pxi", "proto/tcp.pxd", "_record.pxd", "_codes.pxd", "_wire.pxd"):
+        assert f"wirecraft-{version}/ext/wirecraft/{part}" in members, part
     assert not any(m.endswith(".so") for m in members)
 
     # a user's venv: binary packages only, and no compiler on the PATH

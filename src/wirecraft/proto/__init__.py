@@ -14,11 +14,19 @@ import importlib
 
 from ._spec import Field, Protocol, Slot
 
-# one module per protocol, in the order the decoder meets them
-MODULES: tuple[str, ...] = ("tcp",)
+# one module per protocol, in the order the decoder meets them ('dns' and 'smtp'
+# join after 'icmpv6'). A module declares PROTOCOL, or PROTOCOLS when it holds
+# sub-headers too (ethernet: eth, vlan, sll, null; ipv6: its extension headers).
+MODULES: tuple[str, ...] = ("frame", "ethernet", "arp", "ip", "ipv6", "tcp", "udp", "icmp",
+                            "icmpv6")
 
-PROTOCOLS: tuple[Protocol, ...] = tuple(
-    importlib.import_module(f"{__name__}.{m}").PROTOCOL for m in MODULES)
+
+def _declared(module: str) -> tuple[Protocol, ...]:
+    m = importlib.import_module(f"{__name__}.{module}")
+    return tuple(getattr(m, "PROTOCOLS", None) or (m.PROTOCOL,))
+
+
+PROTOCOLS: tuple[Protocol, ...] = tuple(p for m in MODULES for p in _declared(m))
 
 FIELDS: dict[str, Field] = {}
 PROTOCOL_OF: dict[str, Protocol] = {}

@@ -86,6 +86,21 @@ class Field:
     # for a field that is not a record slot nor a view attribute (an option, a derived
     # value): computes it from the protocol's view; None when absent
     extra_value: Callable[[Any], Any] | None = None
+    # the wire value at `at` is (big-endian integer >> bits[0]) & bits[1] when `bits` is
+    # given (sub-byte fields: ip.flags, vlan.id), and `wire(n)` turns it into the field's
+    # value when the two differ in unit (ip.hdr_len: n * 4 bytes); the crafting field
+    # named by `craft` holds that value
+    bits: tuple[int, int] | None = None
+    wire: Callable[[int], Any] | None = None
+    # other attributes of the same view returning the same value (IPv6View.ttl is
+    # hop_limit): generated and checked like `attr`
+    also_attrs: tuple[str, ...] = ()
+    # the same value in other crafting layers: (class, field, at) - SLL and SLL2 carry
+    # the same fields at different places
+    craft_in: tuple[tuple[str, str, tuple[int, int] | None], ...] = ()
+    # for a value computed from the whole decoded Packet rather than one view (a frame
+    # field, vlan.etype which is the next tag's type); None when absent
+    packet_value: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
@@ -108,6 +123,10 @@ class Protocol:
     layer_bit: str | None = None    # key of _core.LAYER_BITS marking its presence
     craft: str | None = None        # crafting layer class in wirecraft.craft ('TCP')
     json: str | None = None         # key of its object in `read --json` (None: not emitted)
+    # where its header starts, for `need` and `at`: a record slot holding the offset
+    # ('l3_offset', 'l4_offset'), 'frame' for byte 0 of the frame, None when it varies
+    # (VLAN tags, IPv6 extension headers: their positions are found by walking)
+    header: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def field(self, name: str) -> Field:

@@ -1,0 +1,68 @@
+# What follows an ethertype: up to MAX_VLAN 802.1Q/802.1ad tags, then the network
+# decoder the ethertype names (IPv4, IPv6, ARP/RARP).
+# Inline, nogil, no runtime import: it is compiled into the batch decoder's loop.
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
+
+from wirecraft._codes cimport (
+    A_VLAN_LIMIT, L_VLAN, R_TRUNCATED_HEADER, R_UNSUPPORTED, S_LINK, S_VLAN,
+)
+from wirecraft._record cimport rec_t
+from wirecraft._wire cimport be16
+from wirecraft.proto.arp cimport decode_arp
+from wirecraft.proto.common cimport stop
+from wirecraft.proto.ipv4 cimport decode_ipv4
+from wirecraft.proto.ipv6 cimport decode_ipv6
+
+# VLAN tags kept in the record (vlan1_tci..vlan3_tci); a fourth stops decoding
+cdef enum:
+    MAX_VLAN = 3
+
+
+cdef inline void decode_ethertype(const uint8_t* p, rec_t* r, uint32_t off, uint32_t caplen,
+                                  uint16_t etype) noexcept nogil:
+    """Everything after an ethertype: VLAN tags, then ARP/IPv4/IPv6."""
+    cdef uint16_t tci
+    while etype == 0x8100 or etype == 0x88A8 or etype == 0x9100:
+        if r.vlan_count >= MAX_VLAN:
+            r.anomalies |= A_VLAN_LIMIT
+            r.eth_type = etype
+            r.l3_offset = off
+            r.payload_offset = off
+            r.payload_length = caplen - off
+            stop(r, S_VLAN, R_UNSUPPORTED)
+            return
+        if caplen - off < 4:
+            r.eth_type = etype
+            r.l3_offset = off
+            r.payload_offset = off
+            r.payload_length = caplen - off
+            stop(r, S_VLAN, R_TRUNCATED_HEADER)
+            return
+        # caplen - off >= 4 checked above
+        tci = be16(p + off)
+        if r.vlan_count == 0:
+            r.vlan1_tci = tci
+        elif r.vlan_count == 1:
+            r.vlan2_tci = tci
+        else:
+            r.vlan3_tci = tci
+        r.vlan_count += 1
+        r.layers |= L_VLAN
+        etype = be16(p + off + 2)
+        off += 4
+        r.stop_layer = S_VLAN
+    r.eth_type = etype
+    r.l3_offset = off
+    r.payload_offset = off
+    r.payload_length = caplen - off
+    if etype == 0x0800:
+        decode_ipv4(p, r, off, caplen)
+    elif etype == 0x86DD:
+        decode_ipv6(p, r, off, caplen)
+    elif etype == 0x0806 or etype == 0x8035:
+        decode_arp(p, r, off, caplen)
+    else:
+        if r.stop_layer == 0:
+            r.stop_layer = S_LINK
+        r.stop_reason = R_UNSUPPORTED

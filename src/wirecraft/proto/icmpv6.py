@@ -1,0 +1,49 @@
+"""ICMPv6 (RFC 4443; neighbour discovery RFC 4861): the field catalogue.
+
+The view (ICMPView) and the record slots are ICMP's (see icmp.py). Neighbour
+solicitation (135) and advertisement (136) carry a target address and options;
+their fields have no slot and are read by position. `icmpv6.nd.flags` (the
+advertisement's flags byte, R=0x80 S=0x40 O=0x20, as the crafting layer takes
+it) and `icmpv6.nd.options` are wirecraft's names; tshark has the 32-bit
+`icmpv6.nd.na.flag` word.
+"""
+
+from __future__ import annotations
+
+from ._spec import Field, Protocol
+
+PROTOCOL = Protocol(
+    name="icmpv6",
+    title="Internet Control Message Protocol v6",
+    reference="RFC 4443",
+    view="ICMPView",
+    packet_attr="icmpv6",
+    layer_bit="icmpv6",
+    craft="ICMPv6",
+    json="icmp",
+    header="l4_offset",
+    fields=(
+        # in the order of the `read --json` object
+        Field("icmpv6.version", "FT_UINT8", "IP version of the message: 6", attr="version",
+              getter="custom", json="version"),
+        Field("icmpv6.type", "FT_UINT8", "Type", attr="type", slot="icmp_type",
+              column="icmp_type", json="type", craft="type", at=(0, 1)),
+        Field("icmpv6.code", "FT_UINT8", "Code", attr="code", slot="icmp_code",
+              column="icmp_code", json="code", craft="code", at=(1, 1)),
+        Field("icmpv6.echo.identifier", "FT_UINT16", "Identifier (echo request/reply)",
+              attr="id", slot="icmp_id", getter="custom", column="icmp_id", json="id",
+              craft="id", at=(4, 2)),
+        Field("icmpv6.echo.sequence_number", "FT_UINT16", "Sequence (echo request/reply)",
+              attr="seq", slot="icmp_seq", getter="custom", column="icmp_seq", json="seq",
+              craft="seq", at=(6, 2)),
+        Field("icmpv6.checksum", "FT_UINT16", "Checksum", attr="checksum",
+              slot="icmp_checksum", column="icmp_checksum", craft="checksum", at=(2, 2)),
+        Field("icmpv6.nd.flags", "FT_UINT8", "Neighbour advertisement flags byte "
+              "(R=0x80 S=0x40 O=0x20)", craft="flags", at=(4, 1)),
+        Field("icmpv6.nd.ns.target_address", "FT_IPv6", "Target address (neighbour "
+              "solicitation and advertisement)", craft="target", at=(8, 16),
+              aliases=("icmpv6.nd.na.target_address",)),
+        Field("icmpv6.nd.options", "FT_BYTES", "Neighbour discovery options, raw bytes",
+              craft="options"),
+    ),
+)

@@ -1,0 +1,172 @@
+"""IPv6 (RFC 8200) and its extension headers: the field catalogue.
+
+The fixed header shares the IPv4 record slots (see ip.py) plus the flow label;
+the decoder walks the extension headers (hop-by-hop 0, routing 43, fragment 44,
+destination options 60, AH 51 ...) and keeps their count, the fragment header's
+identification/offset/MF in the IP slots, and the upper-layer protocol in
+`ip_protocol`. The extension headers' other fields have no slot: their
+positions vary, so each header's fields are given relative to that header's
+first byte (`at`), for crafting layers rebuilt from a decoded packet.
+
+Names not in tshark: `ipv6.proto` (the upper-layer protocol after the
+extension headers, as `ip.proto`), `ipv6.len` (40 + payload length, as
+`ip.len`), `ipv6.hdr_len` (40 + the extension headers), `ipv6.ext_headers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._spec import Field, Protocol, Slot
+
+
+def _has_fraghdr(view: Any) -> bool:
+    return 44 in view.extension_headers
+
+
+def _frag(get: Any) -> Any:
+    """A fragment-header value, absent (None) when there is no fragment header."""
+    return lambda v: get(v) if _has_fraghdr(v) else None
+
+
+IPV6 = Protocol(
+    name="ipv6",
+    title="Internet Protocol Version 6",
+    reference="RFC 8200",
+    view="IPv6View",
+    packet_attr="ipv6",
+    layer_bit="ipv6",
+    craft="IPv6",
+    json="ip",
+    header="l3_offset",
+    slots=(
+        Slot("ip6_flow_label", "u32", "IPv6 flow label (20 bits)"),
+        Slot("ip6_ext_count", "u8", "IPv6 extension headers walked"),
+    ),
+    fields=(
+        # in the order of the `read --json` object
+        Field("ipv6.version", "FT_UINT8", "Version", attr="version", slot="ip_version",
+              getter="custom", json="version", craft="version", at=(0, 1), bits=(4, 0xF),
+              hot=True),
+        Field("ipv6.src", "FT_IPv6", "Source address", attr="src", slot="ip_src",
+              getter="ip", need=24, json="src", craft="src", at=(8, 16), hot=True),
+        Field("ipv6.dst", "FT_IPv6", "Destination address", attr="dst", slot="ip_dst",
+              getter="ip", need=40, json="dst", craft="dst", at=(24, 16), hot=True),
+        Field("ipv6.hlim", "FT_UINT8", "Hop limit", attr="hop_limit", also_attrs=("ttl",),
+              slot="ip_ttl", need=8, json="ttl", craft="hop_limit", at=(7, 1)),
+        Field("ipv6.proto", "FT_UINT8", "Upper-layer protocol (after the extension headers)",
+              attr="protocol", slot="ip_protocol", need=7, json="protocol"),
+        Field("ipv6.len", "FT_UINT32", "Total length (40 + payload length, as ip.len)",
+              attr="total_length", slot="ip_total_length", need=6, json="total_length"),
+        # the fragment header's, kept in the IP slots (0 without a fragment header)
+        Field("ipv6.fraghdr.ident", "FT_UINT32", "Fragment identification (0 without a "
+              "fragment header)", attr="id", slot="ip_id", need=40, json="id",
+              craft_in=(("IPv6Fragment", "id", (4, 4)),)),
+        Field("ipv6.fraghdr.offset_bytes", "FT_UINT16", "Fragment offset in bytes "
+              "(ipv6.fraghdr.offset x 8)", attr="frag_offset", slot="ip_frag_offset",
+              need=40, json="frag_offset", bits=(3, 0x1FFF), wire=lambda n: n * 8,
+              craft_in=(("IPv6Fragment", "frag_offset", (2, 2)),)),
+        Field("ipv6.flow", "FT_UINT24", "Flow label", attr="flow_label",
+              slot="ip6_flow_label", need=4, column="ip6_flow_label", json="flow_label",
+              craft="flow_label", at=(0, 4), bits=(0, 0xFFFFF)),
+        Field("ipv6.ext_headers", "FT_UINT8", "Next-header numbers of the extension "
+              "headers, in order (a list)", attr="extension_headers", getter="custom",
+              json="extension_headers"),
+        # the rest
+        Field("ipv6.fraghdr.more", "FT_BOOLEAN", "More fragments (False without a "
+              "fragment header)", attr="mf", slot="ip_flags", getter="bool", mask=1,
+              need=40, bits=(0, 1),
+              craft_in=(("IPv6Fragment", "more_fragments", (2, 2)),)),
+        Field("ipv6.fraghdr.flags", "FT_UINT8", "IPv4-style flags from the fragment header "
+              "(1: more fragments)", attr="flags", slot="ip_flags", need=40),
+        Field("ipv6.tclass", "FT_UINT32", "Traffic class", attr="traffic_class",
+              also_attrs=("tos",), slot="ip_tos", need=4, craft="traffic_class", at=(0, 4),
+              bits=(20, 0xFF)),
+        Field("ipv6.tclass.dscp", "FT_UINT32", "Differentiated services codepoint",
+              slot="ip_tos", shift=2, mask=0x3F, need=4, at=(0, 4), bits=(22, 0x3F)),
+        Field("ipv6.tclass.ecn", "FT_UINT32", "Explicit congestion notification",
+              slot="ip_tos", mask=3, need=4, at=(0, 4), bits=(20, 3)),
+        Field("ipv6.plen", "FT_UINT16", "Payload length", attr="payload_length",
+              getter="custom", need=6, craft="payload_length", at=(4, 2)),
+        Field("ipv6.nxt", "FT_UINT8", "Next header (the first, before extension headers)",
+              attr="next_header", getter="custom", need=7, craft="next_header", at=(6, 1)),
+        Field("ipv6.hdr_len", "FT_UINT16", "Header length: 40 + the extension headers walked",
+              attr="header_length", slot="ip_header_length", getter="custom",
+              column="ip_header_length"),
+        Field("ipv6.ext_count", "FT_UINT8", "Extension headers walked", slot="ip6_ext_count",
+              column="ip6_ext_count"),
+        Field("ipv6.src_bytes", "FT_BYTES", "Source address as 16 bytes", attr="src_bytes",
+              getter="custom", need=24),
+        Field("ipv6.dst_bytes", "FT_BYTES", "Destination address as 16 bytes",
+              attr="dst_bytes", getter="custom", need=40),
+    ),
+)
+
+
+def _options_header(name: str, title: str, craft: str) -> Protocol:
+    """Hop-by-hop (0) and destination options (60) headers: the same layout."""
+    return Protocol(
+        name=f"ipv6.{name}",
+        title=title,
+        reference="RFC 8200 section 4.3 / 4.6",
+        craft=craft,
+        header=None,
+        fields=(
+            Field(f"ipv6.{name}.nxt", "FT_UINT8", "Next header", craft="next_header",
+                  at=(0, 1)),
+            Field(f"ipv6.{name}.len", "FT_UINT8", "Length in 8-octet units, not counting "
+                  "the first 8", at=(1, 1)),
+            Field(f"ipv6.{name}.len_oct", "FT_UINT16", "Length in bytes",
+                  craft="header_length", at=(1, 1), wire=lambda n: (n + 1) * 8),
+            Field(f"ipv6.{name}.options", "FT_BYTES", "Options, raw bytes (with padding)",
+                  craft="options"),
+        ),
+    )
+
+
+HOPOPTS = _options_header("hopopts", "IPv6 Hop-by-Hop Option", "IPv6HopByHop")
+DSTOPTS = _options_header("dstopts", "IPv6 Destination Option", "IPv6DestOptions")
+
+ROUTING = Protocol(
+    name="ipv6.routing",
+    title="Routing Header for IPv6",
+    reference="RFC 8200 section 4.4",
+    craft="IPv6Routing",
+    header=None,
+    fields=(
+        Field("ipv6.routing.nxt", "FT_UINT8", "Next header", craft="next_header", at=(0, 1)),
+        Field("ipv6.routing.len", "FT_UINT8", "Length in 8-octet units, not counting the "
+              "first 8", at=(1, 1)),
+        Field("ipv6.routing.len_oct", "FT_UINT16", "Length in bytes", craft="header_length",
+              at=(1, 1), wire=lambda n: (n + 1) * 8),
+        Field("ipv6.routing.type", "FT_UINT8", "Type", craft="routing_type", at=(2, 1)),
+        Field("ipv6.routing.segleft", "FT_UINT8", "Segments left", craft="segments_left",
+              at=(3, 1)),
+        Field("ipv6.routing.unknown_data", "FT_BYTES", "Type-specific data (after byte 4)",
+              craft="data"),
+        Field("ipv6.routing.addresses", "FT_IPv6", "Addresses of a type 0/2 header (a list)",
+              craft="addresses"),
+    ),
+)
+
+FRAGHDR = Protocol(
+    name="ipv6.fraghdr",
+    title="Fragment Header for IPv6",
+    reference="RFC 8200 section 4.5",
+    # identification, offset (bytes) and more-fragments are IPv6View fields (see above)
+    craft="IPv6Fragment",
+    packet_attr="ipv6",     # the view extra_value hooks receive
+    header=None,
+    fields=(
+        Field("ipv6.fraghdr.nxt", "FT_UINT8", "Next header", craft="next_header", at=(0, 1)),
+        Field("ipv6.fraghdr.reserved_octet", "FT_UINT8", "Reserved octet", craft="reserved",
+              at=(1, 1)),
+        Field("ipv6.fraghdr.offset", "FT_UINT16", "Offset in 8-octet units",
+              extra_value=_frag(lambda v: v.frag_offset // 8), at=(2, 2), bits=(3, 0x1FFF)),
+        Field("ipv6.fraghdr.reserved_bits", "FT_UINT16", "Reserved bits",
+              craft="reserved_bits", at=(2, 2), bits=(1, 3)),
+    ),
+)
+
+PROTOCOLS = (IPV6, HOPOPTS, ROUTING, FRAGHDR, DSTOPTS)
+PROTOCOL = IPV6

@@ -1,0 +1,118 @@
+"""Drift tests: the record layout, the Packet views and the crafting layers all agree
+with the field catalogue (wirecraft.proto), so a field is declared in one place."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from wirecraft import _ext
+from wirecraft import proto as P
+from wirecraft.craft import layers as L
+
+core = _ext.load("_core")
+
+# crafting fields with no wire value of their own: knobs of how a layer is built
+CRAFT_ONLY = {
+    ("Ethernet", "trailer"),    # bytes sent after the payload (padding), not a header field
+    ("Loopback", "byteorder"),  # the byte order `family` is written in
+    ("TCP", "reserved"),        # the 3 reserved bits above AE (no catalogue field yet)
+}
+
+
+def _view_fields() -> dict[str, set[str]]:
+    """view class name -> attributes the catalogue declares for it."""
+    out: dict[str, set[str]] = {}
+    for p in P.PROTOCOLS:
+        for f in p.fields:
+            if f.attr:
+                out.setdefault(p.view or "", set()).update((f.attr, *f.also_attrs))
+    return out
+
+
+def test_every_record_member_is_one_slot() -> None:
+    record = [name for name, _off, _fmt in core.record_fields()]
+    assert len(record) == len(set(record))
+    assert sorted(record) == sorted(s.name for s in P.slots())
+
+
+def test_fields_name_declared_slots() -> None:
+    slots = {s.name for s in P.slots()}
+    for name, f in P.FIELDS.items():
+        assert f.slot is None or f.slot in slots, name
+        if f.getter != "custom" and f.attr is not None:
+            assert f.slot is not None, f"{name}: a plain view property reads a slot"
+
+
+@pytest.mark.parametrize("view", sorted(v for v in _view_fields() if v != "Packet"))
+def test_view_attributes_are_catalogued(view: str) -> None:
+    """Every public attribute of a view is a catalogue field, and the reverse."""
+    cls = getattr(core, view)
+    declared = _view_fields()[view]
+    public = set()
+    for name in dir(cls):
+        if name.startswith("_") or name == "packet":
+            continue
+        static = inspect.getattr_static(cls, name)
+        if callable(static) and not isinstance(static, property):
+            continue            # methods (verify_checksum, tuple's count/index)
+        public.add(name)
+    assert declared - public == set(), f"{view}: declared but missing"
+    assert public - declared == set(), f"{view}: attributes with no catalogue field"
+
+
+def test_packet_attributes_are_catalogued() -> None:
+    for attr in _view_fields()["Packet"]:
+        assert hasattr(core.Packet, attr), attr
+
+
+def test_shared_view_attributes_agree() -> None:
+    """Where two protocols declare the same attribute of one view (ICMP and ICMPv6 share
+    ICMPView), they read it the same way."""
+    seen: dict[tuple[str, str], P.Field] = {}
+    for p in P.PROTOCOLS:
+        for f in p.fields:
+            if not f.attr:
+                continue
+            key = (p.view or "", f.attr)
+            other = seen.setdefault(key, f)
+            if other is not f and f.getter != "custom":
+                assert (other.slot, other.getter, other.mask, other.shift, other.need) == (
+                    f.slot, f.getter, f.mask, f.shift, f.need), key
+
+
+def _craft_layers() -> list[type]:
+    return [getattr(L, n) for n in L.__all__
+            if isinstance(getattr(L, n), type) and getattr(getattr(L, n), "fields", None)
+            and n != "Raw"]
+
+
+@pytest.mark.parametrize("layer", _craft_layers(), ids=lambda c: c.__name__)
+def test_craft_fields_are_catalogued(layer: type) -> None:
+    """Every field of a crafting layer is named by one catalogue Field (at its class), or
+    is a knob listed in CRAFT_ONLY."""
+    named: dict[str, str] = {}
+    for p in P.PROTOCOLS:
+        for f in p.fields:
+            if f.craft and p.craft == layer.__name__:
+                assert f.craft not in named, (layer.__name__, f.craft)
+                named[f.craft] = f.name
+            for cls, cfield, _at in f.craft_in:
+                if cls == layer.__name__:
+                    assert cfield not in named, (cls, cfield)
+                    named[cfield] = f.name
+    fields = {name for name, _default in layer.fields}
+    knobs = {f for c, f in CRAFT_ONLY if c == layer.__name__}
+    assert fields - knobs - set(named) == set(), "crafting fields without a catalogue field"
+    assert set(named) - fields == set(), "catalogue names crafting fields that do not exist"
+
+
+def test_protocols_name_real_classes() -> None:
+    crafts = {c.__name__ for c in _craft_layers()}
+    for p in P.PROTOCOLS:
+        assert p.craft is None or p.craft in crafts, p.name
+        assert p.view is None or hasattr(core, p.view), p.name
+        assert p.layer_bit is None or p.layer_bit in core.LAYER_BITS, p.name
+        for f in p.fields:
+            assert f.at is None or (f.at[0] >= 0 and f.at[1] > 0), f.name
