@@ -279,8 +279,11 @@ def catalogue(name: str) -> Any:
 def value(pkt: Any, name: str) -> Any:
     """Catalogue field `name` of a decoded packet, as `wirecraft.proto.value` gives it.
 
-    Until that accessor exists, the same rule from the Field declaration: the
-    protocol's view attribute, the flag bit of a boolean, or `extra_value`."""
+    Until that accessor exists, the same rule from the Field declaration: its
+    `packet_value` hook, else the protocol's view (a VLAN field: the first tag) and
+    then `extra_value`, the view attribute, or the flag bit of the word it is part of.
+    Raises LookupError for a field that cannot be read from a decoded packet (one that
+    only crafting has)."""
     from wirecraft import proto
 
     accessor = getattr(proto, "value", None)
@@ -288,43 +291,63 @@ def value(pkt: Any, name: str) -> Any:
         return accessor(pkt, name)
     f = proto.FIELDS[name]
     p = proto.PROTOCOL_OF[name]
+    if getattr(f, "packet_value", None) is not None:
+        return f.packet_value(pkt)
     view = getattr(pkt, p.packet_attr) if p.packet_attr else pkt
+    if isinstance(view, list):
+        view = view[0] if view else None
+    if not readable(f):
+        raise LookupError(f"{name} is not read from a decoded packet")
     if view is None:
         return None
     if f.extra_value is not None:
         return f.extra_value(view)
     if f.attr is not None:
         return getattr(view, f.attr)
-    if f.getter == "bool" and f.mask is not None:
-        for other in p.fields:   # the field of the same slot without a mask: the whole word
-            if other.slot == f.slot and other.mask is None and other.attr:
-                word = getattr(view, other.attr)
-                return None if word is None else (word & f.mask) != 0
-    raise NotImplementedError(f"no rule to read {name}")
+    for other in p.fields:   # a flag bit: the field of the same slot without a mask
+        if other.slot == f.slot and other.mask is None and other.attr:
+            word = getattr(view, other.attr)
+            return None if word is None else (word & f.mask) != 0
+    raise LookupError(f"no rule to read {name}")
 
 
-def craft_pairs(name: str, fallback: dict[str, str]) -> dict[str, str]:
-    """{view attribute: crafting layer field} of protocol `name`: the catalogue's (fields
-    with both `attr` and `craft`) once it declares the protocol, else `fallback`."""
-    from wirecraft import proto
-
-    try:
-        p = proto.protocol(name)
-    except KeyError:
-        return dict(fallback)
-    return {f.attr: f.craft for f in p.fields if f.attr and f.craft}
+def readable(f: Any) -> bool:
+    """True for a catalogue field a decoded packet has a value for (not crafting-only)."""
+    return bool(f.attr or f.extra_value or getattr(f, "packet_value", None)
+                or (f.getter == "bool" and f.mask is not None))
 
 
-def assert_layer_matches_view(layer: Any, view: Any, pairs: dict[str, str]) -> None:
-    """Each crafting field of `layer` (AUTO resolved) equals the view attribute it mirrors."""
-    assert view is not None, "the decoder has no view of this layer"
+def catalogue_craft_fields(name: str, layer: Any) -> dict[str, str]:
+    """{catalogue field: crafting field of `layer`} for protocol `name`: each field that a
+    decoded packet has a value for and that `layer`'s class crafts (its `craft`, or a
+    `craft_in` entry for another class such as SLL2)."""
+    p = catalogue(name)
+    cls = type(layer).__name__
+    out: dict[str, str] = {}
+    for f in p.fields:
+        if not readable(f):
+            continue
+        if f.craft and cls == p.craft:
+            out[f.name] = f.craft
+        for other, craft_field, _at in getattr(f, "craft_in", ()):
+            if other == cls:
+                out[f.name] = craft_field
+    return out
+
+
+def assert_layer_matches(pkt: Any, layer: Any, name: str,
+                         skip: Iterable[str] = ()) -> None:
+    """Every catalogue field of protocol `name` reads the same from the decoded packet
+    (`value`) as from the crafting `layer` to_layers() built (AUTO resolved)."""
     assert layer is not None, "to_layers() built no layer of this protocol"
     wrong = {}
-    for attr, craft in pairs.items():
-        ours, theirs = getattr(view, attr), layer.value(craft)
+    for field_name, craft in catalogue_craft_fields(name, layer).items():
+        if field_name in skip:
+            continue
+        ours, theirs = value(pkt, field_name), layer.value(craft)
         if ours != theirs:
-            wrong[f"{attr}/{craft}"] = (ours, theirs)
-    assert not wrong, "view attribute/layer field: (view, layer): " + repr(wrong)
+            wrong[f"{field_name}/{craft}"] = (ours, theirs)
+    assert not wrong, "catalogue field/layer field: (decoded, layer): " + repr(wrong)
 
 
 @dataclass
@@ -341,20 +364,25 @@ class FieldCheck:
 def check_fields_against_tshark(vectors: Sequence[Vector], names: Sequence[str],
                                 known: dict[str, str] | None = None,
                                 presence: Iterable[str] = (),
-                                tshark_rejects: dict[str, str] | None = None) -> None:
+                                tshark_rejects: dict[str, str] | None = None,
+                                differs: dict[tuple[str, str], str] | None = None) -> None:
     """Each catalogue field in `names` reads the same through wirecraft and tshark.
 
     `known`: field name -> why it differs (left out here; a test of its own marks it
     xfail). `presence`: fields whose value is whether tshark shows the item at all
     (tshark has a protocol item, not a value: `tcp.options.sack_perm`).
     `tshark_rejects`: vector name -> why tshark shows none of its fields while wirecraft
-    does (a header tshark refuses to dissect)."""
+    does (a header tshark refuses to dissect). `differs`: (vector name, field) -> why
+    that one value differs (left out here; `check_differences` asserts they agree, for
+    an xfail test that flips when the difference is gone)."""
     from wirecraft import proto
 
-    names = [n for n in names if n not in (known or {})]
+    # the names tshark has (a catalogue name of wirecraft's own, for a value tshark does
+    # not show, has nothing to compare with), of fields a decoded packet has a value for
     tshark_known = tshark_field_names()
-    missing = [n for n in names if n not in tshark_known]
-    assert not missing, f"catalogue names tshark does not have: {missing}"
+    names = [n for n in names if n not in (known or {}) and n in tshark_known
+             and readable(proto.FIELDS[n])]
+    assert names, "no catalogue field to compare"
     vectors = [v for v in vectors if v.name not in (tshark_rejects or {})]
     table = tshark_values(vectors, names)
     presence = set(presence)
@@ -368,7 +396,25 @@ def check_fields_against_tshark(vectors: Sequence[Vector], names: Sequence[str],
             ours = value(pkt, n)
             if ftype == "FT_BYTES" and ours == b"" and theirs is None:
                 continue    # no bytes (no options): tshark shows no item
+            if (v.name, n) in (differs or {}):
+                continue
             check.compare(v.name, n, ours, theirs)
+    assert not check.bad, "\n".join(check.bad)
+
+
+def check_differences(vectors: Sequence[Vector], differs: dict[tuple[str, str], str]) -> None:
+    """The (vector, field) pairs of `differs` read the same through wirecraft and tshark
+    (they do not: an xfail(strict=True) test calls this, so it fails once they agree)."""
+    from wirecraft import proto
+
+    by_name = {v.name: v for v in vectors}
+    chosen = [by_name[name] for name in dict.fromkeys(v for v, _ in differs)]
+    names = list(dict.fromkeys(f for _, f in differs))
+    table = tshark_values(chosen, names)
+    check = FieldCheck()
+    for vname, n in differs:
+        ours = value(by_name[vname].decode(), n)
+        check.compare(vname, n, ours, from_tshark(table[vname][n], proto.FIELDS[n].type))
     assert not check.bad, "\n".join(check.bad)
 
 
