@@ -18,6 +18,7 @@ from .vectors import (
     catalogue,
     check_fields_against_tshark,
     check_tcpdump_lines,
+    check_value_reads_view,
     ids,
 )
 
@@ -183,6 +184,11 @@ def test_dpkt_cross_check() -> None:
             bytes(int(x) for x in view["sender_ip"].split(".")),
             view["target_mac"].replace(":", ""),
             bytes(int(x) for x in view["target_ip"].split("."))), v.name
+
+
+def test_catalogue_value_reads_the_view() -> None:
+    """Each catalogue field with a view attribute reads through `value` as the view."""
+    check_value_reads_view(DECODED, "arp")
 
 
 def test_tcpdump_lines() -> None:

@@ -25,7 +25,9 @@ from .vectors import (
     catalogue,
     check_differences,
     check_fields_against_tshark,
+    check_frame_fields_against_tshark,
     check_tcpdump_lines,
+    check_value_reads_view,
     hexframe,
     ids,
 )
@@ -420,6 +422,22 @@ def test_scapy_cross_check() -> None:
         tags = [(layer.vlan, layer.prio, layer.dei) for layer in frame.iterpayloads()
                 if isinstance(layer, (ScapyDot1Q, Dot1AD))]
         assert tags == [(t[1], t[2], t[3]) for t in VLAN[v.name]], v.name
+
+
+def test_catalogue_value_reads_the_view() -> None:
+    """Each catalogue field with a view attribute reads through `value` as the view."""
+    check_value_reads_view(ETHERNET_VECTORS, "eth")
+    check_value_reads_view(ETHERNET_VECTORS, "vlan")
+    check_value_reads_view(SLL_VECTORS, "sll")
+    check_value_reads_view(NULL_VECTORS, "null")
+
+
+def test_frame_fields_against_tshark() -> None:
+    """frame.number, times and lengths (a cut frame too) read from a pcap, against tshark."""
+    check_frame_fields_against_tshark(
+        [*VECTORS, Vector("dot1q_cut", DOT1Q.hex, cut=30)],
+        known={"frame.interface_id": "a pcap has no interface blocks: tshark shows none, the "
+                                     "catalogue 0 (documented)"})
 
 
 def test_tcpdump_lines() -> None:

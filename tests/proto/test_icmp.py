@@ -18,6 +18,7 @@ from .vectors import (
     catalogue,
     check_fields_against_tshark,
     check_tcpdump_lines,
+    check_value_reads_view,
     ids,
 )
 
@@ -199,6 +200,11 @@ def test_dpkt_cross_check() -> None:
                                                      view["checksum"]), v.name
         if v.name in ("echo_request", "echo_reply", "bad_checksum"):
             assert (icmp.data.id, icmp.data.seq) == (view["id"], view["seq"])
+
+
+def test_catalogue_value_reads_the_view() -> None:
+    """Each catalogue field with a view attribute reads through `value` as the view."""
+    check_value_reads_view(VECTORS, "icmp")
 
 
 def test_tcpdump_lines() -> None:

@@ -18,6 +18,7 @@ from .vectors import (
     catalogue,
     check_fields_against_tshark,
     check_tcpdump_lines,
+    check_value_reads_view,
     ids,
 )
 
@@ -242,6 +243,11 @@ def test_scapy_cross_check() -> None:
                                                  view["checksum"]), v.name
         if view["id"] is not None:
             assert (icmp.id, icmp.seq) == (view["id"], view["seq"])
+
+
+def test_catalogue_value_reads_the_view() -> None:
+    """Each catalogue field with a view attribute reads through `value` as the view."""
+    check_value_reads_view(VECTORS, "icmpv6")
 
 
 def test_tcpdump_lines() -> None:

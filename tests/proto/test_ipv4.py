@@ -19,6 +19,7 @@ from .vectors import (
     catalogue,
     check_fields_against_tshark,
     check_tcpdump_lines,
+    check_value_reads_view,
     ids,
 )
 
@@ -375,6 +376,11 @@ def test_dpkt_cross_check() -> None:
             view["checksum"], view["header_length"], view["options"]), v.name
         assert (bool(ip.df), bool(ip.mf), ip.offset * 8) == (
             view["df"], view["mf"], view["frag_offset"])
+
+
+def test_catalogue_value_reads_the_view() -> None:
+    """Each catalogue field with a view attribute reads through `value` as the view."""
+    check_value_reads_view(VECTORS, "ip")
 
 
 def test_tcpdump_lines() -> None:

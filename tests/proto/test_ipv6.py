@@ -31,6 +31,7 @@ from .vectors import (
     check_differences,
     check_fields_against_tshark,
     check_tcpdump_lines,
+    check_value_reads_view,
     ids,
 )
 
@@ -408,6 +409,11 @@ def test_scapy_cross_check() -> None:
         assert (ip.tc, ip.fl, ip.plen, ip.nh, ip.hlim, ip.src, ip.dst) == (
             view["traffic_class"], view["flow_label"], view["payload_length"],
             view["next_header"], view["hop_limit"], view["src"], view["dst"]), v.name
+
+
+def test_catalogue_value_reads_the_view() -> None:
+    """Each catalogue field with a view attribute reads through `value` as the view."""
+    check_value_reads_view(VECTORS, "ipv6")
 
 
 def test_tcpdump_lines() -> None:

@@ -18,6 +18,7 @@ from .vectors import (
     catalogue,
     check_fields_against_tshark,
     check_tcpdump_lines,
+    check_value_reads_view,
     ids,
 )
 
@@ -254,6 +255,11 @@ def test_dpkt_cross_check() -> None:
         view = VIEW[v.name]
         assert (u.sport, u.dport, u.ulen, u.sum) == (
             view["src_port"], view["dst_port"], view["length"], view["checksum"]), v.name
+
+
+def test_catalogue_value_reads_the_view() -> None:
+    """Each catalogue field with a view attribute reads through `value` as the view."""
+    check_value_reads_view(VECTORS, "udp")
 
 
 def test_tcpdump_lines() -> None:
