@@ -347,9 +347,23 @@ def test_round_trip(v: Vector) -> None:
 
 # ---------------------------------------------------------------- field names
 
+# catalogue fields whose value is not tshark's for the same name: name -> why
+_LINE_END = ("the catalogue's {} is the line without its CRLF (its doc says so), tshark's "
+             "keeps the CRLF; and tshark shows one smtp.response for a multi-line reply")
+TSHARK_DIFFERS = {"smtp.response": _LINE_END.format("smtp.response"),
+                  "smtp.command_line": _LINE_END.format("smtp.command_line")}
+
+
 def test_catalogue_fields_against_tshark() -> None:
     names = [f.name for f in catalogue("smtp").fields]
-    check_fields_against_tshark(CONVERSATION, names)
+    check_fields_against_tshark(CONVERSATION, names, TSHARK_DIFFERS)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=r))
+                                  for n, r in TSHARK_DIFFERS.items()])
+def test_line_fields_against_tshark(name: str) -> None:
+    catalogue("smtp")
+    check_fields_against_tshark(CONVERSATION, [name])
 
 
 def test_tcpdump_lines() -> None:

@@ -234,6 +234,18 @@ def tshark_values(vectors: Sequence[Vector], fields: Sequence[str]) -> dict[str,
     return out
 
 
+def read_back(vectors: Sequence[Vector]) -> list[tuple[Vector, Any]]:
+    """Each vector with the Packet wirecraft reads for it from the pcap tshark reads (so
+    frame numbers and times are the same for both)."""
+    import wirecraft
+
+    out = []
+    for _lt, group in by_linktype(vectors).items():
+        path = write_pcap(_tmpdir() / "vectors.pcap", group)
+        out += list(zip(group, wirecraft.read(path), strict=True))
+    return out
+
+
 def tshark_field_names() -> frozenset[str]:
     """Every field name this tshark knows (`tshark -G fields`), cached per run."""
     return _tshark_field_names()
@@ -254,7 +266,15 @@ def from_tshark(text: str, ftype: str) -> Any:
     Absent (empty) is None; a repeated field keeps its first occurrence."""
     if text == "":
         return None
-    text = text.split(",")[0]
+    return _one(text.split(",")[0], ftype)
+
+
+def from_tshark_all(text: str, ftype: str) -> list[Any]:
+    """Every occurrence of a repeated field (one per question, per record...)."""
+    return [_one(t, ftype) for t in text.split(",")] if text else []
+
+
+def _one(text: str, ftype: str) -> Any:
     if ftype == "FT_BOOLEAN":
         return text in ("1", "True")
     if ftype.startswith(("FT_UINT", "FT_INT")):
@@ -263,19 +283,54 @@ def from_tshark(text: str, ftype: str) -> Any:
         return bytes.fromhex(text.replace(":", ""))
     if ftype in ("FT_RELATIVE_TIME", "FT_ABSOLUTE_TIME", "FT_DOUBLE"):
         return float(text)
+    if text == "<Root>":    # tshark's rendering of the root name; wirecraft writes "."
+        return "."
     return text
 
 
 # ---------------------------------------------------------------- the catalogue
 
 def catalogue(name: str) -> Any:
-    """The catalogue declaration of protocol `name`; skip while it is not declared yet."""
+    """The catalogue declaration of protocol `name` (from its module `wirecraft.proto.<name>`
+    while the registry does not list it yet); skip while there is none."""
+    declared = _declaration(name)
+    if declared is None:
+        pytest.skip(f"the field catalogue does not declare {name!r} yet")
+    return declared
+
+
+def _declaration(name: str) -> Any:
+    import importlib
+
     from wirecraft import proto
 
     try:
         return proto.protocol(name)
     except KeyError:
-        pytest.skip(f"the field catalogue does not declare {name!r} yet")
+        pass
+    try:
+        module = importlib.import_module(f"wirecraft.proto.{name}")
+    except ImportError:
+        return None
+    for p in getattr(module, "PROTOCOLS", None) or (getattr(module, "PROTOCOL", None),):
+        if p is not None and p.name == name:
+            return p
+    return None
+
+
+def lookup(name: str) -> tuple[Any, Any]:
+    """(Field, Protocol) of catalogue field `name` (registered, or in its protocol's module)."""
+    from wirecraft import proto
+
+    if name in proto.FIELDS:
+        return proto.FIELDS[name], proto.PROTOCOL_OF[name]
+    p = _declaration(name.split(".", 1)[0])
+    if p is None:
+        raise KeyError(name)
+    for f in p.fields:
+        if name == f.name or name in f.aliases:
+            return f, p
+    raise KeyError(name)
 
 
 def value(pkt: Any, name: str) -> Any:
@@ -289,15 +344,12 @@ def value(pkt: Any, name: str) -> Any:
     from wirecraft import proto
 
     accessor = getattr(proto, "value", None)
-    if accessor is not None:
+    if accessor is not None and name in proto.FIELDS:
         return accessor(pkt, name)
-    f = proto.FIELDS[name]
-    p = proto.PROTOCOL_OF[name]
+    f, p = lookup(name)
     if getattr(f, "packet_value", None) is not None:
         return f.packet_value(pkt)
-    view = getattr(pkt, p.packet_attr) if p.packet_attr else pkt
-    if isinstance(view, list):
-        view = view[0] if view else None
+    view = _view_of(pkt, p)
     if not readable(f):
         raise LookupError(f"{name} is not read from a decoded packet")
     if view is None:
@@ -311,6 +363,16 @@ def value(pkt: Any, name: str) -> Any:
             word = getattr(view, other.attr)
             return None if word is None else (word & f.mask) != 0
     raise LookupError(f"no rule to read {name}")
+
+
+def _view_of(pkt: Any, p: Any) -> Any:
+    """What a protocol's field hooks read: its Packet view (a VLAN field: the first tag),
+    the per-packet object its `extra['view']` makes (SMTP), or the packet itself."""
+    if p.packet_attr:
+        view = getattr(pkt, p.packet_attr)
+        return (view[0] if view else None) if isinstance(view, list) else view
+    make = p.extra.get("view") if isinstance(p.extra, dict) else None
+    return make(pkt) if callable(make) else pkt
 
 
 def readable(f: Any) -> bool:
@@ -377,25 +439,27 @@ def check_fields_against_tshark(vectors: Sequence[Vector], names: Sequence[str],
     does (a header tshark refuses to dissect). `differs`: (vector name, field) -> why
     that one value differs (left out here; `check_differences` asserts they agree, for
     an xfail test that flips when the difference is gone)."""
-    from wirecraft import proto
 
     # the names tshark has (a catalogue name of wirecraft's own, for a value tshark does
     # not show, has nothing to compare with), of fields a decoded packet has a value for
     tshark_known = tshark_field_names()
     names = [n for n in names if n not in (known or {}) and n in tshark_known
-             and readable(proto.FIELDS[n])]
+             and readable(lookup(n)[0])]
     assert names, "no catalogue field to compare"
     vectors = [v for v in vectors if v.name not in (tshark_rejects or {})]
     table = tshark_values(vectors, names)
     presence = set(presence)
     check = FieldCheck()
-    for v in vectors:
-        pkt = v.decode()
+    for v, pkt in read_back(vectors):
         for n in names:
             text = table[v.name][n]
-            ftype = proto.FIELDS[n].type
-            theirs = (text != "") if n in presence else from_tshark(text, ftype)
+            ftype = lookup(n)[0].type
             ours = value(pkt, n)
+            if isinstance(ours, (list, tuple)) and n not in presence:
+                theirs = from_tshark_all(text, ftype)   # a field with one value per item
+                ours = list(ours)
+            else:
+                theirs = (text != "") if n in presence else from_tshark(text, ftype)
             if ftype == "FT_BYTES" and ours == b"" and theirs is None:
                 continue    # no bytes (no options): tshark shows no item
             if (v.name, n) in (differs or {}):
@@ -407,7 +471,6 @@ def check_fields_against_tshark(vectors: Sequence[Vector], names: Sequence[str],
 def check_differences(vectors: Sequence[Vector], differs: dict[tuple[str, str], str]) -> None:
     """The (vector, field) pairs of `differs` read the same through wirecraft and tshark
     (they do not: an xfail(strict=True) test calls this, so it fails once they agree)."""
-    from wirecraft import proto
 
     by_name = {v.name: v for v in vectors}
     chosen = [by_name[name] for name in dict.fromkeys(v for v, _ in differs)]
@@ -416,7 +479,11 @@ def check_differences(vectors: Sequence[Vector], differs: dict[tuple[str, str], 
     check = FieldCheck()
     for vname, n in differs:
         ours = value(by_name[vname].decode(), n)
-        check.compare(vname, n, ours, from_tshark(table[vname][n], proto.FIELDS[n].type))
+        text, ftype = table[vname][n], lookup(n)[0].type
+        if isinstance(ours, (list, tuple)):
+            check.compare(vname, n, list(ours), from_tshark_all(text, ftype))
+        else:
+            check.compare(vname, n, ours, from_tshark(text, ftype))
     assert not check.bad, "\n".join(check.bad)
 
 
@@ -436,7 +503,7 @@ def check_frame_fields_against_tshark(vectors: Sequence[Vector],
         check = FieldCheck()
         for v, pkt, row in zip(group, wirecraft.read(path), rows, strict=True):
             for n, text in zip(names, row, strict=True):
-                check.compare(v.name, n, value(pkt, n), from_tshark(text, proto.FIELDS[n].type))
+                check.compare(v.name, n, value(pkt, n), from_tshark(text, lookup(n)[0].type))
         assert not check.bad, "\n".join(check.bad)
 
 
@@ -446,9 +513,7 @@ def check_value_reads_view(vectors: Sequence[Vector], name: str) -> None:
     p = catalogue(name)
     for v in vectors:
         pkt = v.decode()
-        view = getattr(pkt, p.packet_attr) if p.packet_attr else pkt
-        if isinstance(view, list):
-            view = view[0] if view else None
+        view = _view_of(pkt, p)
         for f in p.fields:
             if f.attr is None:
                 continue
