@@ -19,7 +19,7 @@ from ._value import value
 # join after 'icmpv6'). A module declares PROTOCOL, or PROTOCOLS when it holds
 # sub-headers too (ethernet: eth, vlan, sll, null; ipv6: its extension headers).
 MODULES: tuple[str, ...] = ("frame", "ethernet", "arp", "ip", "ipv6", "tcp", "udp", "icmp",
-                            "icmpv6")
+                            "icmpv6", "dns", "smtp")
 
 
 def _declared(module: str) -> tuple[Protocol, ...]:
