@@ -234,3 +234,39 @@ def test_fields_command_lists_the_catalogue() -> None:
     assert "ipv6.fraghdr.nxt\t" in v6 and "\nip.src\t" not in v6
     bad = runner.invoke(main, ["fields", "nosuch"])
     assert bad.exit_code == 2
+
+
+def test_tcp_ae_and_reserved_bits_on_every_surface(tmp_path: Path) -> None:
+    """TCP's AE flag (tcp.flags.ae, formerly tcp.flags.ns) and reserved bits, declared
+    once in proto/tcp.py, reach the view, Table columns, JSON, value() and the listing."""
+    from wirecraft.craft import TCP, Ethernet, IPv4
+    frames = [bytes(Ethernet() / IPv4() / TCP(flags=0x112, reserved=5)),   # SYN ACK AE, 101
+              bytes(Ethernet() / IPv4() / TCP(flags=0x002))]
+    pkt = wirecraft.decode(frames[0])
+    assert pkt.tcp.flags == 0xB12
+    assert pkt.tcp.ae is True and pkt.tcp.res is True and pkt.tcp.reserved == 5
+    plain = wirecraft.decode(frames[1]).tcp
+    assert (plain.ae, plain.res, plain.reserved) == (False, False, 0)
+    assert to_json(pkt)["tcp"]["ae"] is True and to_json(pkt)["tcp"]["reserved"] == 5
+    for name, want in (("tcp.flags.ae", True), ("tcp.flags.ns", True), ("tcp.flags.res", True),
+                       ("tcp.flags.reserved", 5)):
+        assert P.value(pkt, name) == want, name
+    from wirecraft.capture import decode_many
+    from wirecraft.table import Table
+    table = Table.from_batches([decode_many(frames)])
+    assert table["tcp_flags_ae"].tolist() == [True, False]
+    assert table["tcp_flags_reserved"].tolist() == [5, 0]
+    assert table["tcp.flags.res"].tolist() == [True, False]
+    assert {"tcp_flags_ae", "tcp_flags_res", "tcp_flags_reserved"} <= set(table.columns)
+    listing = CliRunner().invoke(main, ["fields", "tcp"]).output
+    assert "tcp.flags.ae\tFT_BOOLEAN\t" in listing and "tcp.flags.ns\tFT_BOOLEAN\t" in listing
+    assert "tcp.flags.res\tFT_BOOLEAN\t" in listing
+    if TSHARK is not None:
+        path = tmp_path / "ae.pcap"
+        with wirecraft.PcapWriter(str(path)) as w:
+            for f in frames:
+                w.write(f, 0)
+        out = subprocess.run([TSHARK, "-r", str(path), "-T", "fields", "-e", "tcp.flags.ae",
+                              "-e", "tcp.flags.res"], capture_output=True, text=True,
+                             check=True).stdout.split()
+        assert [_normal(v, True) for v in out] == [True, True, False, False]

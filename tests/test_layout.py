@@ -17,7 +17,6 @@ core = _ext.load("_core")
 CRAFT_ONLY = {
     ("Ethernet", "trailer"),    # bytes sent after the payload (padding), not a header field
     ("Loopback", "byteorder"),  # the byte order `family` is written in
-    ("TCP", "reserved"),        # the 3 reserved bits above AE (no catalogue field yet)
 }
 
 

@@ -114,6 +114,9 @@ class _TCPFields:
     seq: int | None
     ack: int | None
     flags: int | None
+    ae: bool | None
+    res: bool | None
+    reserved: int | None
     window: int | None
     header_length: int | None
     checksum: int | None

@@ -360,6 +360,27 @@ cdef class _TCPFields(_View):
         return None
 
     @property
+    def ae(self):
+        """tcp.flags.ae: Accurate ECN (formerly NS, nonce sum)."""
+        if self.r.payload_offset + self.r.payload_length - self.r.l4_offset >= 14:
+            return (self.r.tcp_flags & 0x100) != 0
+        return None
+
+    @property
+    def res(self):
+        """tcp.flags.res: Reserved (any of the 3 bits above AE set)."""
+        if self.r.payload_offset + self.r.payload_length - self.r.l4_offset >= 14:
+            return (self.r.tcp_flags & 0xe00) != 0
+        return None
+
+    @property
+    def reserved(self):
+        """tcp.flags.reserved: The 3 reserved bits as a number (0-7)."""
+        if self.r.payload_offset + self.r.payload_length - self.r.l4_offset >= 14:
+            return ((self.r.tcp_flags >> 9) & 0x7)
+        return None
+
+    @property
     def window(self):
         """tcp.window_size_value: Window (unscaled)."""
         if self.r.payload_offset + self.r.payload_length - self.r.l4_offset >= 16:
