@@ -11,8 +11,9 @@ Writes, from the Slot and Field declarations:
                                  holding one compiled property per Field with an `attr`
                                  and a plain getter (None when the bytes it `need`s were
                                  not captured), and the `__getattribute__` fast path of
-                                 its `hot` fields; the hand-written view derives from it
-                                 and keeps only the `getter="custom"` properties;
+                                 its `hot` fields (behind _fastobj's WIRECRAFT_NO_FAST
+                                 switch once _core cimports it); the hand-written view
+                                 derives from it and keeps only the custom properties;
 * ext/wirecraft/_core.pyi        the generated region of the stubs (those base classes).
 
 The output is committed: a user's build never runs this (it needs no compiled
@@ -126,6 +127,12 @@ def view_fields() -> dict[str, list[tuple[str, Field, Protocol]]]:
     return out
 
 
+def fast_switch() -> bool:
+    """Whether the hot-name fast paths test the CPython-tricks switch: once _core cimports
+    fast_on from _fastobj.pxd (WIRECRAFT_NO_FAST=1 then turns them off)."""
+    return (EXT / "_fastobj.pxd").exists() and "fast_on" in (EXT / "_core.pyx").read_text()
+
+
 def base_name(view: str) -> str:
     return f"_{view[:-4]}Fields"
 
@@ -190,12 +197,14 @@ def gen_fields_pxi() -> str:
         if hot_fields:
             lines += ["", "    def __getattribute__(self, name):",
                       "        # the fields a loop reads on every packet, without the type's "
-                      "attribute lookup", "        # (off with WIRECRAFT_NO_FAST=1: _fastobj.pxd)",
-                      "        if not fast_on():",
-                      "            return PyObject_GenericGetAttr(self, name)"]
+                      "attribute lookup"]
+            pad = "        "
+            if fast_switch():
+                lines.append("        if fast_on():     # off with WIRECRAFT_NO_FAST=1")
+                pad += "    "
             for a, f, p in hot_fields:
-                lines.append(f"        if name is {_hot_name(a)}:")
-                lines += _body(f, p, "            ")
+                lines.append(f"{pad}if name is {_hot_name(a)}:")
+                lines += _body(f, p, pad + "    ")
             lines.append("        return PyObject_GenericGetAttr(self, name)")
         for a, f, p in fields:
             lines += ["", "    @property", f"    def {a}(self):",

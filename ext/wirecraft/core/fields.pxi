@@ -79,19 +79,17 @@ cdef class _IPv4Fields(_View):
 
     def __getattribute__(self, name):
         # the fields a loop reads on every packet, without the type's attribute lookup
-        # (off with WIRECRAFT_NO_FAST=1: _fastobj.pxd)
-        if not fast_on():
-            return PyObject_GenericGetAttr(self, name)
-        if name is _F_VERSION:
-            return self.r.ip_version
-        if name is _F_SRC:
-            if self.r.caplen - self.r.l3_offset >= 16:
-                return ip4_text(self.r.ip_src)
-            return None
-        if name is _F_DST:
-            if self.r.caplen - self.r.l3_offset >= 20:
-                return ip4_text(self.r.ip_dst)
-            return None
+        if fast_on():     # off with WIRECRAFT_NO_FAST=1
+            if name is _F_VERSION:
+                return self.r.ip_version
+            if name is _F_SRC:
+                if self.r.caplen - self.r.l3_offset >= 16:
+                    return ip4_text(self.r.ip_src)
+                return None
+            if name is _F_DST:
+                if self.r.caplen - self.r.l3_offset >= 20:
+                    return ip4_text(self.r.ip_dst)
+                return None
         return PyObject_GenericGetAttr(self, name)
 
     @property
@@ -204,19 +202,17 @@ cdef class _IPv6Fields(_View):
 
     def __getattribute__(self, name):
         # the fields a loop reads on every packet, without the type's attribute lookup
-        # (off with WIRECRAFT_NO_FAST=1: _fastobj.pxd)
-        if not fast_on():
-            return PyObject_GenericGetAttr(self, name)
-        if name is _F_VERSION:
-            return self.r.ip_version
-        if name is _F_SRC:
-            if self.r.caplen - self.r.l3_offset >= 24:
-                return ip6_text(self.r.ip_src)
-            return None
-        if name is _F_DST:
-            if self.r.caplen - self.r.l3_offset >= 40:
-                return ip6_text(self.r.ip_dst)
-            return None
+        if fast_on():     # off with WIRECRAFT_NO_FAST=1
+            if name is _F_VERSION:
+                return self.r.ip_version
+            if name is _F_SRC:
+                if self.r.caplen - self.r.l3_offset >= 24:
+                    return ip6_text(self.r.ip_src)
+                return None
+            if name is _F_DST:
+                if self.r.caplen - self.r.l3_offset >= 40:
+                    return ip6_text(self.r.ip_dst)
+                return None
         return PyObject_GenericGetAttr(self, name)
 
     @property
@@ -328,13 +324,11 @@ cdef class _TCPFields(_View):
 
     def __getattribute__(self, name):
         # the fields a loop reads on every packet, without the type's attribute lookup
-        # (off with WIRECRAFT_NO_FAST=1: _fastobj.pxd)
-        if not fast_on():
-            return PyObject_GenericGetAttr(self, name)
-        if name is _F_SRC_PORT:
-            return self.r.l4_src_port
-        if name is _F_DST_PORT:
-            return self.r.l4_dst_port
+        if fast_on():     # off with WIRECRAFT_NO_FAST=1
+            if name is _F_SRC_PORT:
+                return self.r.l4_src_port
+            if name is _F_DST_PORT:
+                return self.r.l4_dst_port
         return PyObject_GenericGetAttr(self, name)
 
     @property
@@ -423,13 +417,11 @@ cdef class _UDPFields(_View):
 
     def __getattribute__(self, name):
         # the fields a loop reads on every packet, without the type's attribute lookup
-        # (off with WIRECRAFT_NO_FAST=1: _fastobj.pxd)
-        if not fast_on():
-            return PyObject_GenericGetAttr(self, name)
-        if name is _F_SRC_PORT:
-            return self.r.l4_src_port
-        if name is _F_DST_PORT:
-            return self.r.l4_dst_port
+        if fast_on():     # off with WIRECRAFT_NO_FAST=1
+            if name is _F_SRC_PORT:
+                return self.r.l4_src_port
+            if name is _F_DST_PORT:
+                return self.r.l4_dst_port
         return PyObject_GenericGetAttr(self, name)
 
     @property
