@@ -1,6 +1,6 @@
 """The binding table drives the decoder: its ethertype, IP protocol and port rows are
-what the C decoder dispatches on (wirecraft._core fills its tables from them at import),
-and a number no row holds selects no decoder."""
+what the C decoder dispatches on (wirecraft._core fills its tables from them at import,
+from a generated copy of the rows), and a number no row holds selects no decoder."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from wirecraft.proto._bind import BINDINGS, Binding
 from wirecraft.table import RECORD_DTYPE
 
 _core = _ext.load("_core")
+ROOT = Path(__file__).resolve().parent.parent
 L = _core.LAYER_BITS
 APP = {name: code for code, name in _core.APP_NAMES.items() if name}
 
@@ -133,9 +135,18 @@ def test_nothing_dispatches_on_a_number_the_table_does_not_hold() -> None:
             assert apps[port] == APP[upper], (name, port)
 
 
-def test_the_first_decode_of_a_process_loads_the_table() -> None:
+def test_the_compiled_rows_are_the_binding_table() -> None:
+    # the core carries a generated copy of the rows (tools/gen_bindings.py)
+    assert _core.BINDING_ROWS == tuple((b.lower, b.upper, b.field, b.values)
+                                       for b in BINDINGS)
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_bindings.py"), "--check"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_fresh_process_decodes_by_the_table_without_importing_the_catalogue() -> None:
     code = ("import sys; from wirecraft.capture import decode; "
             f"print(decode({udp_frame(40000, 5353)!r}).app, 'wirecraft.proto' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ), check=True, timeout=60)
-    assert out.stdout.split() == ["mdns", "True"]
+    assert out.stdout.split() == ["mdns", "False"]

@@ -111,9 +111,7 @@ cdef class Batch:
             self.cap = keep
         return 0
 
-    cdef int decode_all(self) except -1:
-        if not _bindings_loaded:
-            load_bindings()     # first decode: the dispatch tables from the binding table
+    cdef void decode_all(self):
         with nogil:
             decode_records(self.base, self.recs, self.n)
 

@@ -1,5 +1,9 @@
 # Included by _core.pyx (one module, wirecraft._core): the decoder's dispatch tables
-# (proto/dispatch.pxd), filled from the binding table before the first decode.
+# (proto/dispatch.pxd), filled at import from the binding table's rows (BINDING_ROWS,
+# compiled in from src/wirecraft/proto/_bind.py by tools/gen_bindings.py, so importing
+# the core does not import the catalogue package; tests/test_bindings.py checks the copy).
+
+include "bindings.pxi"
 
 # --------------------------------------------------------------------------
 # Dispatch from the binding table (src/wirecraft/proto/_bind.py)
@@ -19,11 +23,6 @@ _DISPATCH_CODES = {
     "tcp.port": {"dns": APP_DNS, "mdns": APP_MDNS, "llmnr": APP_LLMNR, "smtp": APP_SMTP},
 }
 
-# The tables are filled on the first decode (Batch.decode_all), not at import: the
-# binding table comes with the catalogue package, which `import wirecraft` and opening
-# a file do not otherwise need.
-cdef bint _bindings_loaded = False
-
 
 cdef uint8_t* _dispatch_table(str name) noexcept:
     if name == "ethertype":
@@ -36,32 +35,36 @@ cdef uint8_t* _dispatch_table(str name) noexcept:
 
 
 def load_bindings(bindings=None):
-    """Fill the decoder's dispatch tables from binding rows (`wirecraft.proto._bind`
-    rows: lower, upper, field, values); None loads `BINDINGS`, as the first decode does.
+    """Fill the decoder's dispatch tables from binding rows: `wirecraft.proto._bind.Binding`
+    objects or (lower, upper, field, values) tuples; None loads BINDING_ROWS (the binding
+    table as compiled in), as import does.
 
     Every table is rebuilt from the rows alone, so a number no row holds selects no
     decoder.  Raises ValueError (tables unchanged) when a value does not fit its field
     or one number would select two protocols in the same table.  Not thread-safe with
     decoding: call it before reading."""
-    global _bindings_loaded
     if bindings is None:
-        from wirecraft.proto._bind import BINDINGS as bindings
+        bindings = BINDING_ROWS
     cdef dict staged = {name: {} for name in _DISPATCH_CODES}
     cdef dict chosen
     for b in bindings:
-        name = _DISPATCH_FIELDS.get(b.field)
+        if isinstance(b, tuple):
+            lower, upper, field, values = b
+        else:
+            lower, upper, field, values = b.lower, b.upper, b.field, b.values
+        name = _DISPATCH_FIELDS.get(field)
         if name is None:
             continue
         size = _DISPATCH_SIZE[name]
-        code = _DISPATCH_CODES[name].get(b.upper)
+        code = _DISPATCH_CODES[name].get(upper)
         if code is None:
             continue
         chosen = staged[name]
-        for v in b.values:
+        for v in values:
             if not 0 <= v < size:
-                raise ValueError(f"binding {b.lower}->{b.upper}: {b.field} {v} out of range")
+                raise ValueError(f"binding {lower}->{upper}: {field} {v} out of range")
             if chosen.get(v, code) != code:
-                raise ValueError(f"binding {b.lower}->{b.upper}: {b.field} {v} already "
+                raise ValueError(f"binding {lower}->{upper}: {field} {v} already "
                                  f"selects another protocol")
             chosen[v] = code
     cdef uint8_t* t
@@ -70,7 +73,6 @@ def load_bindings(bindings=None):
         memset(t, 0, _DISPATCH_SIZE[name])
         for v, code in chosen.items():
             t[<Py_ssize_t>v] = <uint8_t>code
-    _bindings_loaded = True
 
 
 def dispatch_tables():
@@ -80,10 +82,11 @@ def dispatch_tables():
     out = {}
     cdef uint8_t* t
     cdef Py_ssize_t i
-    if not _bindings_loaded:
-        load_bindings()
     for name, codes in _DISPATCH_CODES.items():
         back = {code: upper for upper, code in codes.items()}
         t = _dispatch_table(name)
         out[name] = {i: back[t[i]] for i in range(_DISPATCH_SIZE[name]) if t[i]}
     return out
+
+
+load_bindings()
