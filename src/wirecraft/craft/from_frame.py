@@ -177,7 +177,7 @@ def _link(s: _Stack, pkt: Any, rec: _Rec) -> int | None:
     else:
         return None
     if bits & _L["vlan"]:
-        tags = pkt.vlan
+        tags = pkt.vlan[:rec.vlan_count]          # the tags the decoder decoded (<= 3)
         for i, tag in enumerate(tags):
             inner = tags[i + 1].tpid if i + 1 < len(tags) else rec.eth_type
             s.add(Dot1Q(pcp=tag.pcp, dei=tag.dei, id=tag.id, type=inner), off)
@@ -263,7 +263,7 @@ def _ipv6(s: _Stack, pkt: Any, rec: _Rec, off: int) -> None:
     jumbo = plen == 0 and nh == 0
     end = s.ip_end(off, None if jumbo else 40 + plen)
     cur = off + 40
-    for kind in ip.extension_headers:    # the chain the decoder walked (rec.ip6_ext_count)
+    for kind in ip.extension_headers[:rec.ip6_ext_count]:   # the chain the decoder walked
         layer, size = _extension(s.data, kind, cur, end)
         if layer is None:
             return s.raw(cur, end)

@@ -578,7 +578,9 @@ class TCP(Layer):
             dport = self._auto("dst_port", 80 if bound is None else bound)
         options = pack_tcp_options(self.options)
         hl = self._auto("header_length", 20 + len(options))
-        flags = self.flags_int()
+        flags = self.flags
+        if type(flags) is not int:      # letters: the common int needs no call
+            flags = self.flags_int()
         off = ((hl // 4) & 0xF) << 12 | (self.reserved & 7) << 9 | (flags & 0x1FF)
         header = _TCP_HEADER.pack(sport, dport, self.seq & 0xFFFFFFFF,
                                   self.ack & 0xFFFFFFFF, off, self.window, 0,
