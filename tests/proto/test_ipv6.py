@@ -402,6 +402,11 @@ _NO_FRAGMENT_HEADER = ("catalogue: ipv6.fraghdr.ident/.more read 0/False on a pa
 TSHARK_DIFFERS_AT = {(v.name, f): _NO_FRAGMENT_HEADER
                      for v in DECODED if 44 not in VIEW[v.name]["extension_headers"]
                      for f in ("ipv6.fraghdr.ident", "ipv6.fraghdr.more")}
+# vector -> why tshark shows no extension-header fields where wirecraft has them
+_INVALID_JUMBO = ("tshark rejects the hop-by-hop header whose jumbo payload length (28) is "
+                  "below 65536 (RFC 2675) and shows none of its fields; wirecraft reads it")
+TSHARK_DIFFERS_AT |= {("jumbogram", f): _INVALID_JUMBO
+                      for f in ("ipv6.hopopts.nxt", "ipv6.hopopts.len", "ipv6.hopopts.len_oct")}
 
 
 def test_catalogue_fields_against_tshark() -> None:
@@ -414,7 +419,8 @@ def test_catalogue_fields_against_tshark() -> None:
 
 @pytest.mark.xfail(strict=True, reason=_NO_FRAGMENT_HEADER)
 def test_fragment_fields_without_a_fragment_header() -> None:
-    check_differences(DECODED, TSHARK_DIFFERS_AT)
+    check_differences(DECODED, {k: r for k, r in TSHARK_DIFFERS_AT.items()
+                                if r == _NO_FRAGMENT_HEADER})
 
 
 def test_scapy_cross_check() -> None:
