@@ -140,8 +140,9 @@ def test_craft(v: Vector) -> None:
     assert bytes(CRAFT[v.name]()) == v.frame
 
 
-def test_crafted_rarp_type_follows_the_opcode() -> None:
-    """An ARP layer is sent as ARP (0x0806) unless told: RARP needs the ethertype given."""
+def test_crafted_arp_is_0806_whatever_the_opcode() -> None:
+    """An ARP layer is sent as ARP (0x0806, the binding's first value) unless told: RARP
+    needs its ethertype given."""
     frame = bytes(Ethernet() / ARP(opcode=3))
     assert frame[12:14] == b"\x08\x06"
 

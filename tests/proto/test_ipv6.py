@@ -17,6 +17,7 @@ from wirecraft.craft import (
     UDP,
     Ethernet,
     IPv6,
+    IPv6DestOptions,
     IPv6Fragment,
     IPv6HopByHop,
     IPv6Routing,
@@ -66,6 +67,16 @@ ROUTING = Vector("routing", """
     1102 0001 0000 0000 2001 0db8 0000 0000   # routing type 0, 24 bytes, segments left 1,
     0000 0000 0000 0099                       #   address 2001:db8::99 (the final destination)
     04d2 162e 000c a9f9 7069 6e67             # UDP, checksum over the final destination
+""")
+
+# IP6 (hlim 64, next-header unknown (60) payload length: 20) 2001:db8::1 > 2001:db8::2: DSTOPT (padn) 1234 > 5678: [udp sum ok] UDP, length 4
+DEST_OPTIONS = Vector("destination_options", """
+    0200 0000 0002 0200 0000 0001 86dd        # Ethernet, IPv6
+    6000 0000 0014 3c40 2001 0db8 0000 0000   # IPv6 plen 20, next header 60 (destination options)
+    0000 0000 0000 0001 2001 0db8 0000 0000
+    0000 0000 0000 0002
+    1100 0104 0000 0000                       # destination options: UDP next, 8 bytes, PadN(4)
+    04d2 162e 000c aa90 7069 6e67             # UDP
 """)
 
 # IP6 (hlim 64, next-header Fragment (44) payload length: 24) 2001:db8::1 > 2001:db8::2: frag (0xdeadbeef:0|16) 1234 > 5678: UDP, length 1448
@@ -166,7 +177,7 @@ MOBILITY = Vector("mobility", """
     3b00 0000 0000 0000                       # mobility header: payload proto 59, 8 bytes
 """)
 
-VECTORS = [UDP6, HOP_BY_HOP, ROUTING, FRAGMENT_FIRST, FRAGMENT_LATER, ATOMIC_FRAGMENT, AH,
+VECTORS = [UDP6, HOP_BY_HOP, ROUTING, DEST_OPTIONS, FRAGMENT_FIRST, FRAGMENT_LATER, ATOMIC_FRAGMENT, AH,
            NO_NEXT_HEADER, EXT_BEYOND_PAYLOAD, JUMBOGRAM, PAYLOAD_BEYOND_FRAME, VERSION_4,
            MOBILITY]
 DECODED = [v for v in VECTORS if v is not VERSION_4]
@@ -195,6 +206,8 @@ VIEW = {
                         extension_headers=[0]),
     "routing": _view(payload_length=36, next_header=43, header_length=64,
                      extension_headers=[43]),
+    "destination_options": _view(payload_length=20, next_header=60, header_length=48,
+                                 extension_headers=[60]),
     # the first fragment header gives id, offset and M
     "fragment_first": _view(payload_length=24, next_header=44, header_length=48,
                             extension_headers=[44], id=0xDEADBEEF, mf=True, flags=1),
@@ -218,6 +231,7 @@ PACKET = {
     "udp": ("transport", None, [], b"ping", {"udp"}),
     "hop_by_hop": ("transport", None, [], b"ping", {"udp", "ip_options"}),
     "routing": ("transport", None, [], b"ping", {"udp", "ip_options"}),
+    "destination_options": ("transport", None, [], b"ping", {"udp", "ip_options"}),
     "fragment_first": ("transport", None, [], b"pingpong", {"udp", "ip_options", "fragment"}),
     "fragment_later": ("network", "non-first fragment", [], b"datadata",
                        {"ip_options", "fragment"}),
@@ -256,7 +270,7 @@ def test_version_4_in_an_ipv6_frame() -> None:
         "network", "bad version", ["bad version at network"])
 
 
-@pytest.mark.parametrize("v", [UDP6, HOP_BY_HOP, ROUTING, ATOMIC_FRAGMENT, AH],
+@pytest.mark.parametrize("v", [UDP6, HOP_BY_HOP, ROUTING, DEST_OPTIONS, ATOMIC_FRAGMENT, AH],
                          ids=lambda v: v.name)
 def test_udp_checksum_behind_extension_headers(v: Vector) -> None:
     """The pseudo-header uses the final destination of a routing header (RFC 8200 8.1)."""
@@ -322,6 +336,8 @@ CRAFT = {
     "udp": lambda: _eth(_ip6(traffic_class=0xB9, flow_label=0x12345, hop_limit=255), _ping()),
     "hop_by_hop": lambda: _eth(_ip6(), IPv6HopByHop(options=[(1, b"\0\0\0\0")]), _ping()),
     "routing": lambda: _eth(_ip6(), IPv6Routing(addresses=["2001:db8::99"]), _ping()),
+    "destination_options": lambda: _eth(_ip6(), IPv6DestOptions(options=[(1, b"\0\0\0\0")]),
+                                        _ping()),
     "fragment_first": lambda: _eth(_ip6(), IPv6Fragment(more_fragments=1, id=0xDEADBEEF),
                                    UDP(src_port=1234, dst_port=5678, length=1456,
                                        checksum=0x1234), Raw(b"pingpong")),
@@ -370,7 +386,7 @@ def test_round_trip(v: Vector) -> None:
         return
     assert_layer_matches(pkt, layers.getlayer(IPv6), "ipv6")
     # one layer per extension header walked, then the transport the decoder reached
-    kinds = {0: IPv6HopByHop, 43: IPv6Routing, 44: IPv6Fragment}
+    kinds = {0: IPv6HopByHop, 43: IPv6Routing, 44: IPv6Fragment, 60: IPv6DestOptions}
     chain = [type(layer) for layer in layers.layers()[2:]]
     want = [kinds.get(nh) for nh in pkt.ipv6.extension_headers]
     assert chain[:len(want)] == want, chain
@@ -386,16 +402,25 @@ _NO_FRAGMENT_HEADER = ("catalogue: ipv6.fraghdr.ident/.more read 0/False on a pa
 TSHARK_DIFFERS_AT = {(v.name, f): _NO_FRAGMENT_HEADER
                      for v in DECODED if 44 not in VIEW[v.name]["extension_headers"]
                      for f in ("ipv6.fraghdr.ident", "ipv6.fraghdr.more")}
+# vector -> why tshark shows no extension-header fields where wirecraft has them
+_INVALID_JUMBO = ("tshark rejects the hop-by-hop header whose jumbo payload length (28) is "
+                  "below 65536 (RFC 2675) and shows none of its fields; wirecraft reads it")
+TSHARK_DIFFERS_AT |= {("jumbogram", f): _INVALID_JUMBO
+                      for f in ("ipv6.hopopts.nxt", "ipv6.hopopts.len", "ipv6.hopopts.len_oct")}
 
 
 def test_catalogue_fields_against_tshark() -> None:
-    names = [f.name for f in catalogue("ipv6").fields]
+    # the extension headers' own protocols: only fields a decoded packet has a value for
+    # are compared (most of theirs are crafting fields)
+    names = [f.name for p in ("ipv6", "ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr",
+                              "ipv6.dstopts") for f in catalogue(p).fields]
     check_fields_against_tshark(DECODED, names, differs=TSHARK_DIFFERS_AT)
 
 
 @pytest.mark.xfail(strict=True, reason=_NO_FRAGMENT_HEADER)
 def test_fragment_fields_without_a_fragment_header() -> None:
-    check_differences(DECODED, TSHARK_DIFFERS_AT)
+    check_differences(DECODED, {k: r for k, r in TSHARK_DIFFERS_AT.items()
+                                if r == _NO_FRAGMENT_HEADER})
 
 
 def test_scapy_cross_check() -> None:

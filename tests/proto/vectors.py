@@ -1,15 +1,15 @@
 """Annotated hex vectors for the per-protocol tests, and the tools they are checked with.
 
 A vector is one frame written as hex in the style of gopacket's layer tests: the
-bytes grouped by header, a `#` comment on any line, and above it (in the test
-module) the line `tcpdump -nn -v -t -S -r vector.pcap` printed for it when the
-vector was written (continuation lines joined with one space). The line is
-stored with the vector, so `test_tcpdump_lines` in each module re-checks it when
-the same tcpdump version is installed.
+bytes grouped by header, a `#` comment on any line, and, as the comment line right
+above `NAME = Vector("name", ...)` in the test module, what `tcpdump -nn -v -t -S
+-r vector.pcap` (with -e for link-layer vectors) printed for it when the vector was
+written, continuation lines joined with one space. `test_tcpdump_lines` in each
+module re-checks those lines when the same tcpdump version is installed.
 
-To print the tcpdump lines of a module's vectors while writing them:
+To print (and with --write paste) the tcpdump lines of a module's vectors:
 
-    PYTHONPATH=src python -m tests.proto.vectors tests/proto/test_tcp.py
+    PYTHONPATH=src python -m tests.proto.vectors tests/proto/test_tcp.py [--write]
 
 The helpers here write a one-frame (or one-module) pcap, run tcpdump and tshark
 on it once per module (results are cached: one tshark process per module and
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import binascii
 import functools
+import itertools
 import os
 import re
 import shutil
@@ -69,7 +70,6 @@ class Vector:
     linktype: int = LT_ETHERNET
     wire_len: int | None = None     # > len(frame): cut by the snaplen
     tcpdump_e: bool = False         # the line was printed with -e (link-layer headers)
-    origin: str = ""                # where the bytes come from when not hand-made
     cut: int | None = None          # keep only the first `cut` bytes of the hex (snaplen cut)
 
     @property
@@ -116,8 +116,15 @@ def write_pcap(path: Path, vectors: Sequence[Vector]) -> Path:
     return path
 
 
-def _tmpdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="wirecraft-vectors-"))
+_TMP: list[tempfile.TemporaryDirectory] = []   # one directory per run, removed at exit
+_COUNT = itertools.count()
+
+
+def _tmpfile(name: str) -> Path:
+    """A fresh path in this run's temporary directory."""
+    if not _TMP:
+        _TMP.append(tempfile.TemporaryDirectory(prefix="wirecraft-vectors-"))
+    return Path(_TMP[0].name) / f"{next(_COUNT)}-{name}"
 
 
 def by_linktype(vectors: Iterable[Vector]) -> dict[int, list[Vector]]:
@@ -162,7 +169,7 @@ def run_tcpdump(vectors: Sequence[Vector], e: bool = False) -> list[str]:
     tcpdump = shutil.which("tcpdump")
     if tcpdump is None:
         raise RuntimeError("tcpdump is not installed")
-    path = write_pcap(_tmpdir() / "vectors.pcap", vectors)
+    path = write_pcap(_tmpfile("vectors.pcap"), vectors)
     args = [tcpdump, *TCPDUMP_ARGS, *(["-e"] if e else []), "-r", str(path)]
     out = subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)
     lines = join_lines(out.stdout)
@@ -203,7 +210,7 @@ def _groups(vectors: Iterable[Vector]) -> dict[tuple[int, bool], list[Vector]]:
 def _tshark_rows(frames: tuple[tuple[bytes, int], ...], linktype: int,
                  fields: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     tshark = _tool("tshark")
-    path = _tmpdir() / "vectors.pcap"
+    path = _tmpfile("vectors.pcap")
     path.write_bytes(pcap_bytes(frames, linktype))
     cmd = [tshark, "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t",
            "-E", "occurrence=a", "-E", "aggregator=,",
@@ -241,18 +248,14 @@ def read_back(vectors: Sequence[Vector]) -> list[tuple[Vector, Any]]:
 
     out = []
     for _lt, group in by_linktype(vectors).items():
-        path = write_pcap(_tmpdir() / "vectors.pcap", group)
+        path = write_pcap(_tmpfile("vectors.pcap"), group)
         out += list(zip(group, wirecraft.read(path), strict=True))
     return out
 
 
-def tshark_field_names() -> frozenset[str]:
-    """Every field name this tshark knows (`tshark -G fields`), cached per run."""
-    return _tshark_field_names()
-
-
 @functools.cache
-def _tshark_field_names() -> frozenset[str]:
+def tshark_field_names() -> frozenset[str]:
+    """Every field and protocol name this tshark knows (`tshark -G fields`), cached."""
     tshark = _tool("tshark")
     out = subprocess.run([tshark, "-G", "fields"], capture_output=True, text=True, check=False,
                          timeout=120)
@@ -376,7 +379,13 @@ def _view_of(pkt: Any, p: Any) -> Any:
 
 
 def readable(f: Any) -> bool:
-    """True for a catalogue field a decoded packet has a value for (not crafting-only)."""
+    """True for a catalogue field a decoded packet has a value for: any, once
+    `wirecraft.proto.value` exists (it also reads header bytes at `at`); until then those
+    the rules of `value` here cover (not the crafting-only ones)."""
+    from wirecraft import proto
+
+    if getattr(proto, "value", None) is not None:
+        return True
     return bool(f.attr or f.extra_value or getattr(f, "packet_value", None)
                 or (f.getter == "bool" and f.mask is not None))
 
@@ -399,16 +408,27 @@ def catalogue_craft_fields(name: str, layer: Any) -> dict[str, str]:
     return out
 
 
-def assert_layer_matches(pkt: Any, layer: Any, name: str,
-                         skip: Iterable[str] = ()) -> None:
+def assert_layer_matches(pkt: Any, layer: Any, name: str, skip: Iterable[str] = (),
+                         adapt: dict[str, Any] | None = None) -> None:
     """Every catalogue field of protocol `name` reads the same from the decoded packet
-    (`value`) as from the crafting `layer` to_layers() built (AUTO resolved)."""
+    (`value`) as from the crafting `layer` to_layers() built (AUTO resolved).
+
+    A field the catalogue gives only to some messages (its `when`: an ND target on an
+    echo message) matches, where the packet has none, a layer field left at its default. `adapt`: field -> function turning the layer's value
+    into the catalogue's form (the layer keeps an SLL address's used bytes, the header
+    field is 8 bytes)."""
     assert layer is not None, "to_layers() built no layer of this protocol"
+    defaults = dict(type(layer).fields)
     wrong = {}
     for field_name, craft in catalogue_craft_fields(name, layer).items():
         if field_name in skip:
             continue
         ours, theirs = value(pkt, field_name), layer.value(craft)
+        if field_name in (adapt or {}):
+            theirs = adapt[field_name](theirs)
+        if (ours is None and theirs == defaults.get(craft)
+                and getattr(lookup(field_name)[0], "when", None) is not None):
+            continue
         if ours != theirs:
             wrong[f"{field_name}/{craft}"] = (ours, theirs)
     assert not wrong, "catalogue field/layer field: (decoded, layer): " + repr(wrong)
@@ -498,7 +518,7 @@ def check_frame_fields_against_tshark(vectors: Sequence[Vector],
     names = [f.name for f in proto.protocol("frame").fields
              if f.name in tshark_field_names() and readable(f) and f.name not in (known or {})]
     for lt, group in by_linktype(vectors).items():
-        path = write_pcap(_tmpdir() / "frames.pcap", group)
+        path = write_pcap(_tmpfile("frames.pcap"), group)
         rows = _tshark_rows(tuple((v.frame, v.wire) for v in group), lt, tuple(names))
         check = FieldCheck()
         for v, pkt, row in zip(group, wirecraft.read(path), rows, strict=True):
@@ -508,16 +528,20 @@ def check_frame_fields_against_tshark(vectors: Sequence[Vector],
 
 
 def check_value_reads_view(vectors: Sequence[Vector], name: str) -> None:
-    """`value` gives for each catalogue field with a view attribute what the view gives
-    (the first tag for VLAN; None when the layer is absent), and `also_attrs` agree."""
+    """`value` gives for each catalogue field read straight from a view attribute (no
+    `extra_value`/`packet_value` hook of its own) what the view gives (the first tag for
+    VLAN; None when the layer is absent), and `also_attrs` agree."""
     p = catalogue(name)
     for v in vectors:
         pkt = v.decode()
         view = _view_of(pkt, p)
         for f in p.fields:
-            if f.attr is None:
+            if f.attr is None or f.extra_value or getattr(f, "packet_value", None):
                 continue
             want = None if view is None else getattr(view, f.attr)
+            when = getattr(f, "when", None)    # a field only some messages have
+            if view is not None and when is not None and not when(view):
+                want = None
             assert value(pkt, f.name) == want, (v.name, f.name)
             for other in getattr(f, "also_attrs", ()):
                 assert view is None or getattr(view, other) == want, (v.name, f.name, other)
@@ -549,16 +573,6 @@ def assert_view(view: Any, expected: dict[str, Any], every: bool = True) -> None
     if every:
         unlisted = public_fields(view) - set(expected)
         assert not unlisted, f"view fields without an expected value: {sorted(unlisted)}"
-
-
-def cut_expectation(full: dict[str, Any], need: dict[str, int], have: int) -> dict[str, Any]:
-    """The values a header cut after `have` bytes shows: a field whose `need` bytes were
-    not captured reads None, the rest what the whole header gives."""
-    return {k: (v if have >= need.get(k, 0) else None) for k, v in full.items()}
-
-
-def layer_stack(top: Any) -> list[Any]:
-    return list(top.layers())
 
 
 def module_vectors(module: Any) -> list[Vector]:
