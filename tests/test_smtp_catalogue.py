@@ -1,4 +1,4 @@
-"""SMTP's catalogue fields (wirecraft.proto.smtp): per-packet values through smtp.py's
+"""SMTP's catalogue fields (wirecraft.proto.smtp): per-packet values through wirecraft.smtp's
 own line parsers, compared with tshark's per-frame smtp fields on the sample captures."""
 
 from __future__ import annotations
