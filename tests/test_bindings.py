@@ -16,6 +16,7 @@ import pytest
 
 from wirecraft import _ext
 from wirecraft.capture import decode, decode_many
+from wirecraft.proto import PROTOCOLS
 from wirecraft.proto._bind import BINDINGS, Binding
 from wirecraft.table import RECORD_DTYPE
 
@@ -27,6 +28,10 @@ APP = {name: code for code, name in _core.APP_NAMES.items() if name}
 TABLE_OF_FIELD = {"eth.type": "ethertype", "ip.proto": "ip.proto", "ipv6.nxt": "ip.proto",
                   "udp.port": "udp.port", "tcp.port": "tcp.port"}
 ETH = bytes.fromhex("020000000002020000000001")
+# the rows the C decoder dispatches on: a payload protocol's rows (NTP) choose no C
+# decoder (wirecraft.proto._payload reads it), so the core carries no copy of them
+_PAYLOAD = {p.name for p in PROTOCOLS if p.extra.get("payload")}
+_DECODER_ROWS = tuple(b for b in BINDINGS if b.upper not in _PAYLOAD)
 
 
 def ipv4(proto: int, payload: bytes) -> bytes:
@@ -58,14 +63,14 @@ def rows() -> Iterator[list[Binding]]:
 
 def test_tables_are_the_binding_rows() -> None:
     expected: dict[str, dict[int, str]] = {t: {} for t in set(TABLE_OF_FIELD.values())}
-    for b in BINDINGS:
+    for b in _DECODER_ROWS:
         if b.field in TABLE_OF_FIELD:
             for v in b.values:
                 expected[TABLE_OF_FIELD[b.field]][v] = b.upper
     assert _core.dispatch_tables() == expected
     # every row on a dispatch field reached a table (none was skipped as unknown)
     assert sum(len(t) for t in expected.values()) == len(
-        {(TABLE_OF_FIELD[b.field], v) for b in BINDINGS if b.field in TABLE_OF_FIELD
+        {(TABLE_OF_FIELD[b.field], v) for b in _DECODER_ROWS if b.field in TABLE_OF_FIELD
          for v in b.values})
 
 
@@ -138,7 +143,7 @@ def test_nothing_dispatches_on_a_number_the_table_does_not_hold() -> None:
 def test_the_compiled_rows_are_the_binding_table() -> None:
     # the core carries a generated copy of the rows (tools/gen_bindings.py)
     assert _core.BINDING_ROWS == tuple((b.lower, b.upper, b.field, b.values)
-                                       for b in BINDINGS)
+                                       for b in _DECODER_ROWS)
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_bindings.py"), "--check"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr

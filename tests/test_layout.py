@@ -24,6 +24,8 @@ def _view_fields() -> dict[str, set[str]]:
     """view class name -> attributes the catalogue declares for it."""
     out: dict[str, set[str]] = {}
     for p in P.PROTOCOLS:
+        if p.extra.get("payload"):
+            continue            # read by wirecraft.proto._payload.PayloadView, no class
         for f in p.fields:
             if f.attr:
                 out.setdefault(p.view or "", set()).update((f.attr, *f.also_attrs))
@@ -40,7 +42,10 @@ def test_fields_name_declared_slots() -> None:
     slots = {s.name for s in P.slots()}
     for name, f in P.FIELDS.items():
         assert f.slot is None or f.slot in slots, name
-        if f.getter != "custom" and f.attr is not None:
+        if P.PROTOCOL_OF[name].extra.get("payload"):
+            # a payload protocol's field is read from its position in the payload
+            assert f.slot is None and (f.at is not None or f.getter == "custom"), name
+        elif f.getter != "custom" and f.attr is not None:
             assert f.slot is not None, f"{name}: a plain view property reads a slot"
 
 

@@ -93,6 +93,13 @@ def __getattr__(name: str) -> Any:
         return value
     if name in _SUBMODULES:
         return importlib.import_module(f"wirecraft.{name}")
+    if name[:1].isupper() and not name.startswith("_"):
+        # a payload protocol's crafting layer (wirecraft.NTP), made from its catalogue rows
+        from .craft.payload import by_craft_name
+        cls = by_craft_name(name)
+        if cls is not None:
+            globals()[name] = cls
+            return cls
     raise AttributeError(f"module 'wirecraft' has no attribute {name!r}")
 
 

@@ -463,8 +463,12 @@ class Capture:
         for b in self.raw_batches(size):
             yield Table.from_batches([b])
 
-    def table(self) -> Table:
+    def table(self, fields: Iterable[str] = ()) -> Table:
         """Every (remaining) packet of the file as one Table.
+
+        `fields` names catalogue fields read from the frames rather than the record (a
+        payload protocol's, e.g. "ntp.stratum"): they are computed batch by batch while
+        the frames are at hand and become columns of the Table.
 
         Records are decoded straight into a few large arrays (growing geometrically), and
         each batch's frames are released as soon as they are decoded, so the read buffer is
@@ -488,6 +492,17 @@ class Capture:
         area = np.zeros(cap * rsize, dtype=np.uint8)
         used = 0
         failed: CaptureFileError | None = None
+        wanted = list(fields)
+        extra: dict[str, list[np.ndarray]] = {n: [] for n in wanted}
+        if wanted:
+            from .proto import FIELDS, PROTOCOL_OF
+            from .proto._payload import column
+            for n in wanted:
+                if n not in FIELDS:
+                    raise KeyError(f"unknown field {n!r} (see `wirecraft fields`)")
+                if not PROTOCOL_OF[n].extra.get("payload"):
+                    raise ValueError(f"{n!r} is not read from the frames: the Table has it "
+                                     "already (table[name]) or it has no column")
         try:
             while True:
                 if cap - used < step:
@@ -508,6 +523,8 @@ class Capture:
                 if self.checksums:
                     _core.check_checksums(b)
                 used += len(b)
+                for n in wanted:
+                    extra[n].append(column(b, n))
                 # drop the batch at once: its frame buffer is then free for the next read
                 del b, target
         finally:
@@ -517,7 +534,8 @@ class Capture:
             if used * 2 < cap:
                 last = last.copy()  # do not pin a mostly empty chunk
             chunks.append(last.view(RECORD_DTYPE))
-        table = Table(chunks)
+        table = Table(chunks, extra={n: np.concatenate(v) if v else np.zeros(0)
+                                     for n, v in extra.items()})
         table.error = reader.error  # type: ignore[attr-defined]
         if failed is not None:
             failed.table = table

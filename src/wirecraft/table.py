@@ -199,7 +199,8 @@ class Table:
     """
 
     def __init__(self, records: np.ndarray | Sequence[np.ndarray],
-                 batches: Sequence[Batch] = ()) -> None:
+                 batches: Sequence[Batch] = (),
+                 extra: dict[str, np.ndarray] | None = None) -> None:
         chunks = [records] if isinstance(records, np.ndarray) else list(records)
         for c in chunks:
             if c.dtype != RECORD_DTYPE:
@@ -208,6 +209,8 @@ class Table:
         self._joined: np.ndarray | None = chunks[0] if len(chunks) == 1 else None
         self._batches = list(batches)
         self._cache: dict[str, np.ndarray] = {}
+        # columns computed while the frames were there (Capture.table(fields=...))
+        self._extra: dict[str, np.ndarray] = dict(extra or {})
 
     @classmethod
     def from_batches(cls, batches: Iterable[Batch], keep_frames: bool | None = None) -> Table:
@@ -242,7 +245,7 @@ class Table:
     def columns(self) -> list[str]:
         """Every column name: record fields then derived ones."""
         names = [n for n in RECORD_DTYPE.names if n not in _HIDDEN]
-        return names + [n for n in VIRTUAL if n not in names]
+        return names + [n for n in VIRTUAL if n not in names] + list(self._extra)
 
     def _field(self, name: str) -> np.ndarray:
         """A record field as one array; joined fields are kept for the next use."""
@@ -260,7 +263,19 @@ class Table:
             return VIRTUAL[name](_Fields(self))
         if name in DOTTED:
             return DOTTED[name](_Fields(self))
+        if name in self._extra:
+            return self._extra[name]
         if name in _HIDDEN or name not in RECORD_DTYPE.names:
+            if name in _proto.FIELDS and _proto.PROTOCOL_OF[name].extra.get("payload"):
+                if not self._batches:
+                    raise KeyError(f"field {name!r} is read from the frames, which this Table "
+                                   f"does not keep: Capture.table(fields=[{name!r}])")
+                from .proto._payload import column
+                col = self._cache.get(name)
+                if col is None:
+                    col = self._cache[name] = np.concatenate(
+                        [column(b, name) for b in self._batches])
+                return col
             if name in _proto.FIELDS:
                 raise KeyError(f"field {name!r} has no record slot, so no column "
                                "(wirecraft.proto.value reads it per packet)")
@@ -268,7 +283,7 @@ class Table:
         return self._field(name)
 
     def __contains__(self, name: str) -> bool:
-        return name in self.columns or name in DOTTED
+        return name in self.columns or name in DOTTED or name in self._extra
 
     def text(self, name: str) -> list[str]:
         """A column rendered as text: IP addresses and MAC addresses as people write them.
@@ -290,7 +305,7 @@ class Table:
 
     def filter(self, mask: np.ndarray) -> Table:
         """Rows where the boolean `mask` is true (frames are not kept)."""
-        return Table(self.records[mask])
+        return Table(self.records[mask], extra={k: v[mask] for k, v in self._extra.items()})
 
     def packets(self) -> Iterator[Packet]:
         """Packet views of the rows (only for a Table made from one batch)."""

@@ -55,6 +55,15 @@ cdef class Packet:
             return layer_view(self, L_ARP, ARPView)
         return PyObject_GenericGetAttr(self, name)
 
+    def __getattr__(self, name):
+        # only for a name that is no attribute: a payload protocol of the catalogue
+        # (pkt.ntp: wirecraft.proto._payload), else AttributeError as usual
+        global _payload_module
+        if _payload_module is None:
+            import importlib
+            _payload_module = importlib.import_module("wirecraft.proto._payload")
+        return _payload_module.packet_attribute(self, name)
+
     @property
     def index(self):
         """0-based position in the source (counting packets a filter dropped)."""

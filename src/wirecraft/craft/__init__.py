@@ -64,7 +64,12 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'wirecraft.craft' has no attribute {name!r}")
+        from .payload import by_craft_name  # a payload protocol's layer (NTP), if any
+        cls = by_craft_name(name) if name[:1].isupper() else None
+        if cls is None:
+            raise AttributeError(f"module 'wirecraft.craft' has no attribute {name!r}")
+        globals()[name] = cls
+        return cls
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from .. import proto as _catalogue
 from .._ext import load
+from ..proto._payload import header_length, payload_protocols
 from .base import AUTO, Layer, Raw, ip6_str, mac_str
 from .dns import DNS, Question, Record
 from .layers import (
@@ -49,6 +50,7 @@ from .layers import (
     pack_nd_options,
     pack_tcp_options,
 )
+from .payload import from_view
 
 _core = load("_core")
 _L = _core.LAYER_BITS
@@ -329,7 +331,7 @@ def _transport(s: _Stack, pkt: Any, rec: _Rec, off: int, end: int) -> None:
                   header_length=hl, reserved=t.flags >> 9, flags=t.flags & 0x1FF,
                   window=t.window, checksum=t.checksum, urgent=t.urgent,
                   options=_tcp_options(t)), off)
-        return s.raw(off + hl, end)
+        return _payload(s, pkt, off + hl, end)
     if bits & _L["udp"]:
         u = pkt.udp
         if off + 8 > end:
@@ -341,7 +343,7 @@ def _transport(s: _Stack, pkt: Any, rec: _Rec, off: int, end: int) -> None:
             layer = _dns_layer(pkt)
             if layer is not None:
                 return s.add(layer, off + 8)
-        return s.raw(off + 8, end)
+        return _payload(s, pkt, off + 8, end)
     if off + 8 > end:
         return s.raw(off, end)
     if bits & _L["icmp"]:
@@ -404,6 +406,24 @@ def _nd_options(raw: bytes) -> list | bytes:
         out.append((otype, mac_str(body) if otype in (1, 2) and units == 1 else body))
         i += units * 8
     return out if i == len(raw) and pack_nd_options(out) == raw else raw
+
+
+# ---------------------------------------------------------------- payload protocols
+
+def _payload(s: Any, pkt: Any, start: int, end: int) -> None:
+    """The transport payload at start..end: a payload protocol's layer when the binding
+    table carries one there and the decoder gave the whole layout (the rest Raw)."""
+    if end > start:
+        for attr, proto in payload_protocols().items():
+            view = getattr(pkt, attr)
+            if view is None:
+                continue
+            size = header_length(proto)
+            if end - start >= size and len(pkt.payload) == end - start:
+                s.add(from_view(view), start)
+                return s.raw(start + size, end)
+            break
+    return s.raw(start, end)
 
 
 # ---------------------------------------------------------------- DNS

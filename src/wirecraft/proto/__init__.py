@@ -27,7 +27,16 @@ def _declared(module: str) -> tuple[Protocol, ...]:
     return tuple(getattr(m, "PROTOCOLS", None) or (m.PROTOCOL,))
 
 
-PROTOCOLS: tuple[Protocol, ...] = tuple(p for m in MODULES for p in _declared(m))
+def _modules() -> tuple[str, ...]:
+    """MODULES, then every other protocol module of this package (a new protocol is a
+    new file here: nothing to register), in name order."""
+    import pkgutil
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__)
+                   if not m.name.startswith("_") and m.name not in MODULES)
+    return MODULES + tuple(found)
+
+
+PROTOCOLS: tuple[Protocol, ...] = tuple(p for m in _modules() for p in _declared(m))
 
 FIELDS: dict[str, Field] = {}
 PROTOCOL_OF: dict[str, Protocol] = {}

@@ -43,6 +43,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("udp", "llmnr", "udp.port", (5355,)),
     Binding("tcp", "dns", "tcp.port", (53,)),
     Binding("tcp", "smtp", "tcp.port", (25, 587, 2525)),
+    Binding("udp", "ntp", "udp.port", (123,)),
 )
 
 

@@ -104,6 +104,10 @@ class Field:
     # present only when this holds of the protocol's view (neighbour discovery fields:
     # the ICMPv6 type); a general `value()` lookup reads None otherwise
     when: Callable[[Any], bool] | None = None
+    # for a payload protocol's crafting layer (see Protocol.extra "payload"): the field's
+    # default, and the inverse of `wire` (the field's value back to the wire integer)
+    default: Any = 0
+    encode: Callable[[Any], int] | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
