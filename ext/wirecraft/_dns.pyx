@@ -45,9 +45,6 @@ import binascii
 import time as _time
 from collections import namedtuple
 
-cdef extern from "arpa/inet.h" nogil:
-    const char* inet_ntop(int af, const void* src, char* dst, unsigned int size)
-
 cdef extern from "sys/socket.h" nogil:
     int AF_INET
     int AF_INET6
