@@ -160,3 +160,21 @@ def test_template_million_frames_without_objects(tmp_path) -> None:
     assert os.path.getsize(path) == 24 + 20000 * (16 + fl)
     pkts = list(wirecraft.read(path))
     assert len(pkts) == 20000 and all(not p.problems for p in pkts[:2000])
+
+
+def test_fields_by_catalogue_name_and_new_catalogue_positions() -> None:
+    # the catalogue's dotted names reach the same fields as the crafting names
+    t = Template(Ethernet() / IPv4(src="10.0.0.1") / TCP(src_port=1, dst_port=2) / b"x")
+    t.vary("tcp.srcport", Counter(1000)).vary("ip.ttl", [7, 8]).vary("eth.src",
+                                                                      ["02:00:00:00:00:09"])
+    decoded = [wirecraft.decode(f) for f in t.frames(3)]
+    assert [p.tcp.src_port for p in decoded] == [1000, 1001, 1002]
+    assert [p.ip.ttl for p in decoded] == [7, 8, 7]
+    assert {p.eth.src for p in decoded} == {"02:00:00:00:00:09"}
+    assert all(p.verify_checksums() == {"ip": True, "tcp": True} for p in decoded)
+    # a field the catalogue positions that the old hand table did not: UDP's length
+    u = Template(Ethernet() / IPv4() / UDP(src_port=1, dst_port=2) / b"abcd")
+    u.vary("udp.length", [12, 13])
+    assert [wirecraft.decode(f).udp.length for f in u.frames(2)] == [12, 13]
+    with pytest.raises(ValueError):
+        t.vary("ip.flags", [2])         # three bits of a 16-bit word: not a whole byte

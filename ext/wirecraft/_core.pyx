@@ -19,8 +19,8 @@ from cpython.bytearray cimport (
     PyByteArray_GET_SIZE,
     PyByteArray_Resize,
 )
-from cpython.object cimport PyObject, PyObject_GenericGetAttr, PyTypeObject
-from cpython.ref cimport Py_INCREF, Py_REFCNT, Py_XDECREF
+from cpython.object cimport PyObject, PyObject_GenericGetAttr
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -29,9 +29,14 @@ from libc.string cimport memcpy, memmove, memset
 
 from wirecraft._checksum cimport sum16, verify16
 from wirecraft._codes cimport *
+from wirecraft._fastobj cimport fast_init, fast_on, new_instance, unshared
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32, le32, rd16, rd32
 from wirecraft.proto cimport link
+from wirecraft.proto.dispatch cimport (
+    NEXT_ARP, NEXT_ICMP, NEXT_ICMPV6, NEXT_IPV4, NEXT_IPV6, NEXT_TCP, NEXT_UDP, NEXT_VLAN,
+    wc_app_tcp, wc_app_udp, wc_next_ethertype, wc_next_ipproto,
+)
 from wirecraft.proto.icmp cimport icmp_has_id
 
 # The module is assembled from topical include files (core/*.pxi), in this order;
@@ -40,6 +45,16 @@ from wirecraft.proto.icmp cimport icmp_has_id
 # A record larger than this is taken as corruption, not as a packet: it is
 # rejected before anything is allocated from it.  (pcap's largest common
 # snaplen is 262144; D-Bus captures may reach 128 MiB but are out of scope.)
+# the CPython tricks (_fastobj.pxd) are on unless WIRECRAFT_NO_FAST is set now
+fast_init()
+
+
+def fast_tricks():
+    """Whether this module's CPython tricks are on (WIRECRAFT_NO_FAST was not set when it
+    was imported): hot-name attribute shortcuts, tp_new views, reused buffers."""
+    return fast_on()
+
+
 cdef enum:
     MAX_RECORD = 16777216
     POOL_SIZE = 4     # frame buffers / record areas a reader keeps for reuse
@@ -51,11 +66,13 @@ cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
     link.decode_frame(p, r)
 
 
+include "core/dispatch.pxi"
 include "core/checksum.pxi"
 include "core/bpf.pxi"
 include "core/batch.pxi"
 include "core/reader_defs.pxi"
 include "core/reader.pxi"
+include "core/record.pxi"
 include "core/columns.pxi"
 include "core/text.pxi"
 

@@ -56,7 +56,8 @@ cdef inline object new_instance(type cls):
     cls.__new__(cls).  The caller fills the C fields."""
     if wc_fast_on:
         return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>(), NULL)
-    return cls.__new__(cls)
+    new = cls.__new__       # looked up and called as Python does (a direct
+    return new(cls)         # `cls.__new__(cls)` Cython would turn into tp_new)
 
 
 cdef inline bint unshared(object o, Py_ssize_t held) noexcept:

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 
 from ._ext import load
+from .proto import _bind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: `typing` is not imported at run time for them
@@ -80,9 +81,11 @@ class_name = _dns.class_name
 rcode_name = _dns.rcode_name
 decode_name = _dns.decode_name
 
-DNS_PORTS = (53, 5353, 5355)
-MDNS_PORT = 5353
-LLMNR_PORT = 5355
+# the binding table's UDP ports for DNS, mDNS and LLMNR: (53, 5353, 5355)
+DNS_PORTS: tuple[int, ...] = (*_bind.values("udp", "dns"), *_bind.values("udp", "mdns"),
+                              *_bind.values("udp", "llmnr"))
+MDNS_PORT: int = _bind.values("udp", "mdns")[0]
+LLMNR_PORT: int = _bind.values("udp", "llmnr")[0]
 
 
 def decode(data: bytes, mdns: bool | None = None) -> Message:
@@ -213,71 +216,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _packets(source: Any) -> Iterable[Any]:
-    """Packets of a path, an open binary file, a Capture or any iterable of Packets."""
-    from .capture import packets
-
-    return packets(source)
-
-
-class _TCPDirection:
-    __slots__ = ("framer", "next_seq")
-
-    def __init__(self) -> None:
-        self.framer = TCPMessageFramer()
-        self.next_seq: int | None = None
-
-
-class _TCPFramers:
-    """DNS over TCP from captured segments: per direction, in-order bytes into a framer.
-
-    Segments are taken in capture order: a retransmitted start is trimmed, a segment
-    that skips ahead (bytes not captured) drops the partial message and restarts framing.
-    """
-
-    def __init__(self) -> None:
-        self.flows: dict[tuple, _TCPDirection] = {}
-
-    def feed(self, pkt: Any) -> list[bytes]:
-        seg = pkt.tcp
-        ip = pkt.ip
-        key = (ip.src, seg.src_port, ip.dst, seg.dst_port)
-        flags = seg.flags
-        if flags is None:  # a header cut before its flags: no seq, nothing to frame
-            return []
-        if flags & 4:  # RST ends the connection's framing in this direction
-            self.flows.pop(key, None)
-            return []
-        state = self.flows.get(key)
-        if state is None:
-            state = self.flows[key] = _TCPDirection()
-        seq = seg.seq
-        out: list[bytes] = []
-        if flags & 2:  # SYN takes one sequence number
-            seq = (seq + 1) & 0xFFFFFFFF
-            state.next_seq = seq
-            state.framer.reset()
-        payload = pkt.payload
-        if payload:
-            if state.next_seq is None:
-                state.next_seq = seq
-            delta = (seq - state.next_seq) & 0xFFFFFFFF
-            if delta == 0:
-                data = payload
-            elif delta >= 0x80000000:  # starts before what we have: keep only new bytes
-                old = 0x100000000 - delta
-                data = payload[old:] if old < len(payload) else b""
-            else:  # a gap: the bytes in between were not captured
-                state.framer.reset()
-                data = payload
-            if data:
-                state.next_seq = (seq + len(payload)) & 0xFFFFFFFF
-                out = state.framer.feed(data)
-        if flags & 1:
-            self.flows.pop(key, None)
-        return out
-
-
 _TCP_STATS_ZERO = {"tcp_messages_truncated": 0, "tcp_bytes_dropped": 0}
 
 
@@ -346,27 +284,9 @@ class _TCPStreams:
         return out
 
 
-class _TCPInOrder:
-    """The same interface over _TCPFramers, for when wirecraft.reassembly is missing."""
-
-    def __init__(self) -> None:
-        self._f = _TCPFramers()
-
-    def feed(self, pkt: Any) -> list[tuple]:
-        ip = pkt.ip
-        seg = pkt.tcp
-        return [(pkt.time_ns, ip.src, seg.src_port, ip.dst, seg.dst_port, raw, None)
-                for raw in self._f.feed(pkt)]
-
-    def flush(self) -> list[tuple]:
-        return []
-
-
 def _tcp_streams() -> Any:
-    try:
-        from . import reassembly
-    except ImportError:  # pragma: no cover - the reassembly extension is not built
-        return _TCPInOrder()
+    from . import reassembly
+
     return _TCPStreams(reassembly)
 
 
@@ -412,13 +332,16 @@ def messages(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     """Every DNS message of a source (path, Capture or iterable of Packets), in order.
 
     UDP datagrams to or from one of `ports` are decoded one message each; TCP segments on
-    those ports are put in order per direction (see _TCPFramers) and split into messages.
+    those ports are put in order by wirecraft.reassembly and split into messages (2-byte
+    length framing, RFC 7766 8). The source is read by wirecraft.capture.packets.
     """
+    from .capture import packets
+
     port_set = frozenset(ports)
     streams = _LazyTCP()
     decode_msg = _dns.decode
     DNSEvent = _event_class()  # noqa: N806 - the class, bound locally
-    for pkt in _packets(source):
+    for pkt in packets(source):
         udp = pkt.udp
         if udp is not None:
             found = _udp_dns(pkt, udp, port_set)
@@ -614,16 +537,9 @@ class TransactionTable(Sequence):
         return pl.from_arrow(self.to_arrow())
 
 
-_LAYOUT_OK: bool | None = None
-
-
 def _batches_of(source: Any) -> Iterator[Any] | None:
-    """The core's raw batches for a path or Capture, or None for other packet iterables."""
-    global _LAYOUT_OK
-    if _LAYOUT_OK is None:
-        _LAYOUT_OK = bool(_dns._record_layout(load("_core")))
-    if not _LAYOUT_OK:
-        return None
+    """The core's raw batches for a path, an open binary file or a Capture, or None for
+    other packet iterables (the builder reads their records as the core's rec_t)."""
     if isinstance(source, str | PathLike | io.IOBase):
         from .capture import open as open_capture
 
@@ -671,7 +587,9 @@ def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> No
         for batch in batches:
             feed_batch(batch)
         return
-    for pkt in source:
+    from .capture import packets
+
+    for pkt in packets(source):
         _feed_packet(builder, pkt, port_set, on_tcp)
 
 

@@ -44,17 +44,20 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from .proto import _bind
+
 CLIENT = 0   # direction numbers, as in wirecraft.reassembly
 SERVER = 1
 
-DEFAULT_PORTS = (25, 587, 2525)
+# the binding table's TCP ports for SMTP (25, 587, 2525): the decoder's hint uses the same rows
+DEFAULT_PORTS: tuple[int, ...] = _bind.values("tcp", "smtp")
 
 # ---------------------------------------------------------------------------- events
 
@@ -142,6 +145,38 @@ _REPLY_LINE = re.compile(rb"[2-5][0-9]{2}(?:[ -][^\r\n]*)?\r?\n")
 _STAT_KEYS = ("transactions_dropped", "rcpt_dropped", "messages_truncated",
               "message_bytes_dropped", "lines_too_long", "replies_too_long",
               "pending_dropped", "gaps", "gap_bytes", "gap_lines_skipped")
+
+
+def parse_command(raw: bytes) -> tuple[str, str]:
+    """(verb, argument) of one client command line, as a Session reads it: the verb
+    upper-cased, the argument stripped; for AUTH only the mechanism (credentials are
+    never kept). The one command-line parser: sessions and the per-packet catalogue
+    fields (wirecraft.proto.smtp) both use it."""
+    line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
+    verb, _, arg = line.strip().partition(" ")
+    verb = verb.upper()
+    arg = arg.strip()
+    if verb == "AUTH":
+        arg = arg.split(" ", 1)[0].upper()
+    return verb, arg
+
+
+def parse_reply(raw: bytes) -> tuple[int, bool, str] | None:
+    """(code, more, text) of one server reply line (RFC 5321 4.2: three ASCII digits, then
+    ' ', '-' for a line that more lines follow, or nothing), or None if it is not one."""
+    line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
+    code_text = line[:3]
+    sep = line[3:4]
+    if not (len(code_text) == 3 and code_text.isascii() and code_text.isdigit()
+            and sep in ("", " ", "-")):
+        return None
+    return int(code_text), sep == "-", line[4:]
+
+
+def is_command_line(raw: bytes) -> bool:
+    """Whether a whole line (with its line end) can only be an SMTP command: what decoding
+    resumes at after a gap, and what marks a packet's bytes as commands, not message."""
+    return _COMMAND_LINE.fullmatch(raw) is not None
 
 
 @dataclass
@@ -431,19 +466,14 @@ class Session:
         self._cbuf = buf[pos:] if pos < n else b""
 
     def _command_line(self, raw: bytes) -> None:
-        line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
         if self._mode == _AUTH:
             # an AUTH continuation line carries credentials: never kept, never returned
             return
-        verb, _, arg = line.strip().partition(" ")
-        verb = verb.upper()
-        arg = arg.strip()
+        verb, arg = parse_command(raw)
         if self._first_ns is None:
             self._first_ns = self._now
         name = verb if len(self.commands) < 64 or verb in self.commands else "<other>"
         self.commands[name] = self.commands.get(name, 0) + 1
-        if verb == "AUTH":
-            arg = arg.split(" ", 1)[0].upper()
         self._events.append(Command(verb, arg, self._now))
         if verb == "RSET" and self._txn is not None and not self._txn.complete:
             self._txn_problem("reset")
@@ -702,23 +732,21 @@ class Session:
             self._client(held)
 
     def _reply_line(self, raw: bytes) -> None:
-        line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
-        code_text = line[:3]
-        sep = line[3:4]
-        if not (len(code_text) == 3 and code_text.isdigit() and sep in ("", " ", "-")):
+        parsed = parse_reply(raw)
+        if parsed is None:
             self._problem("bad_reply", SERVER)
             return
-        code = int(code_text)
+        code, more, text = parsed
         if self._reply_code is not None and code != self._reply_code:
             self._problem("reply_code_changed", SERVER)
         self._reply_code = code
         if len(self._reply_lines) < self.max_reply_lines:
-            self._reply_lines.append(line[4:])
+            self._reply_lines.append(text)
         elif len(self._reply_lines) == self.max_reply_lines:
             self._problem("reply_too_long", SERVER)
             self.stats["replies_too_long"] += 1
             self._reply_lines.append("")   # a marker, not shown: the flag is raised once
-        if sep == "-":
+        if more:
             return
         lines = tuple(self._reply_lines[:self.max_reply_lines])
         self._reply_lines = []
@@ -1147,13 +1175,15 @@ class _Handler:
         self.taken = max(self.taken, end)
 
 
-def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
-         opts: dict[str, Any], stats: dict[str, int] | None = None
-         ) -> Iterator[list[dict[str, Any]]]:
-    from .reassembly import Reassembler, packets
-
+def session_factory(ports: Iterable[int], out: list[dict[str, Any]],
+                    stats: dict[str, int] | None = None,
+                    **opts: Any) -> Callable[[Any], _Handler | None]:
+    """A reassembly handler factory: each connection with a server port in `ports` gets a
+    Session (client and server swapped when the reassembler picked the roles up the wrong
+    way mid-stream), and every transaction record it ends is appended to `out`. `stats`
+    sums the sessions' counters; `opts` go to each Session. Used by transactions() and
+    by `wirecraft sniff --smtp`."""
     portset = frozenset(ports)
-    out: list[dict[str, Any]] = []
 
     def factory(conn: Any) -> _Handler | None:
         if conn.server_port in portset:
@@ -1162,7 +1192,16 @@ def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
             return _Handler(conn, out, True, stats, **opts)
         return None
 
-    r = Reassembler(handler=factory, **(caps or {}))
+    return factory
+
+
+def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
+         opts: dict[str, Any], stats: dict[str, int] | None = None
+         ) -> Iterator[list[dict[str, Any]]]:
+    from .reassembly import Reassembler, packets
+
+    out: list[dict[str, Any]] = []
+    r = Reassembler(handler=session_factory(ports, out, stats, **opts), **(caps or {}))
     feed = r._core.packet     # the Cython entry point, without a Python-level wrapper
     for pkt in packets(source):
         feed(pkt)

@@ -103,65 +103,54 @@ def summarize(pkt: Any) -> str:
     return " ".join(parts)
 
 
-def _present(d: dict[str, Any]) -> dict[str, Any]:
-    """`d` without the fields a cut header did not carry (absent, not invented)."""
-    return {k: v for k, v in d.items() if v is not None}
+def _json_plan() -> tuple[list[tuple[str, str]], list[tuple[str, str, bool, list[tuple[str, str]]]],
+                         list[tuple[str, str]]]:
+    """What `to_json` emits, from the catalogue: the frame's keys before the layers,
+    each layer's (object key, Packet attribute, is-a-list, [(key, view attribute)]),
+    and the frame's keys after the layers."""
+    from .proto import PROTOCOLS, protocol
+    frame = protocol("frame")
+    tail_keys: tuple[str, ...] = frame.extra.get("json_tail", ())  # type: ignore[assignment]
+    head = [(f.json, f.attr) for f in frame.fields
+            if f.json and f.attr and f.json not in tail_keys]
+    tail = [(f.json, f.attr) for f in frame.fields if f.json and f.attr and f.json in tail_keys]
+    tail.sort(key=lambda kv: tail_keys.index(kv[0]))
+    layers = []
+    for p in PROTOCOLS:
+        if p.json and p.packet_attr:
+            keys = [(f.json, f.attr) for f in p.fields if f.json and f.attr]
+            if keys:
+                layers.append((p.json, p.packet_attr, bool(p.extra.get("list")), keys))
+    return head, layers, tail  # type: ignore[return-value]
+
+
+_JSON_HEAD, _JSON_LAYERS, _JSON_TAIL = _json_plan()
+_JSON_IF_SET = {"app", "comment"}   # left out when empty rather than written as null
 
 
 def to_json(pkt: Any) -> dict[str, Any]:
     """The decoded fields of a packet as a JSON-ready dict (documented in README).
 
-    Fields whose bytes were not captured are left out, never written as 0."""
-    out: dict[str, Any] = {
-        "index": pkt.index,
-        "time_ns": pkt.time_ns,
-        "caplen": pkt.caplen,
-        "wire_len": pkt.wire_len,
-        "linktype": pkt.linktype,
-    }
-    eth = pkt.eth
-    if eth is not None:
-        out["eth"] = {"src": eth.src, "dst": eth.dst, "type": eth.type}
-    vlan = pkt.vlan
-    if vlan:
-        out["vlan"] = [{"id": t.id, "pcp": t.pcp, "dei": t.dei, "tpid": t.tpid} for t in vlan]
-    arp = pkt.arp
-    if arp is not None:
-        out["arp"] = {"opcode": arp.opcode, "sender_mac": arp.sender_mac,
-                      "sender_ip": arp.sender_ip, "target_mac": arp.target_mac,
-                      "target_ip": arp.target_ip}
-    ip = pkt.ip
-    if ip is not None:
-        d = {"version": ip.version, "src": ip.src, "dst": ip.dst, "ttl": ip.ttl,
-             "protocol": ip.protocol, "total_length": ip.total_length, "id": ip.id,
-             "frag_offset": ip.frag_offset}
-        if ip.version == 4:
-            d["flags"] = ip.flags
-            d["header_length"] = ip.header_length
-        else:
-            d["flow_label"] = ip.flow_label
-            d["extension_headers"] = ip.extension_headers
-        out["ip"] = _present(d)
-    tcp = pkt.tcp
-    if tcp is not None:
-        out["tcp"] = _present({"src_port": tcp.src_port, "dst_port": tcp.dst_port,
-                               "seq": tcp.seq, "ack": tcp.ack, "flags": tcp.flags,
-                               "flags_str": tcp.flags_str, "window": tcp.window,
-                               "header_length": tcp.header_length, "urgent": tcp.urgent})
-    udp = pkt.udp
-    if udp is not None:
-        out["udp"] = _present({"src_port": udp.src_port, "dst_port": udp.dst_port,
-                               "length": udp.length})
-    ic = pkt.icmp if pkt.icmp is not None else pkt.icmpv6
-    if ic is not None:
-        out["icmp"] = _present({"version": ic.version, "type": ic.type, "code": ic.code,
-                                "id": ic.id, "seq": ic.seq})
-    out["payload_length"] = len(pkt.payload)
-    if pkt.app:
-        out["app"] = pkt.app
-    out["stop_layer"] = pkt.stop_layer
-    out["stop_reason"] = pkt.stop_reason
-    out["problems"] = pkt.problems
-    if pkt.comment:
-        out["comment"] = pkt.comment
+    Built from the field catalogue (wirecraft.proto: every field with a `json` key, in
+    declaration order). Fields whose bytes were not captured are left out, never
+    written as 0."""
+    out: dict[str, Any] = {key: getattr(pkt, attr) for key, attr in _JSON_HEAD}
+    for key, attr, many, fields in _JSON_LAYERS:
+        view = getattr(pkt, attr)
+        if view is None or (many and not view):
+            continue
+        if many:
+            out[key] = [{k: getattr(v, a) for k, a in fields} for v in view]
+            continue
+        d = {}
+        for k, a in fields:
+            v = getattr(view, a)
+            if v is not None:
+                d[k] = v
+        out[key] = d
+    for key, attr in _JSON_TAIL:
+        v = getattr(pkt, attr)
+        if key in _JSON_IF_SET and not v:
+            continue
+        out[key] = v
     return out

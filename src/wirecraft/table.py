@@ -1,5 +1,14 @@
 """Columns of decoded packets: numpy views over the decoder's record array.
 
+Column names come from the field catalogue (wirecraft.proto): every record slot
+is a raw column of its name (`ip_ttl`, `l4_src_port`), a field whose column is
+not a plain slot read is a derived one (`tcp_src_port`: the port where the
+layer is TCP, 0 elsewhere; `vlan_id`: the TCI's low 12 bits), and any
+catalogue name works too: `t["tcp.srcport"]`, `t["ip.flags.df"]`,
+`t["ip.ttl"]` (the value where the field's protocol is present, 0 or False
+elsewhere: `ip.ttl` is IPv4's, `ipv6.hlim` IPv6's, while the `ip_ttl` slot
+holds both).
+
 A Table never builds a Python object per packet: each column is a numpy
 array (a strided view of the records, or a cheap vectorised derivation), and
 conversion to pandas, Arrow and polars goes column by column.
@@ -18,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _ext
+from . import proto as _proto
 from ._optional import require
 
 if TYPE_CHECKING:
@@ -37,12 +47,6 @@ _L = _core.LAYER_BITS
 _HIDDEN = {"frame_offset"}
 ADDRESS_COLUMNS = ("ip_src", "ip_dst")
 MAC_COLUMNS = ("eth_src", "eth_dst", "arp_sender_mac", "arp_target_mac")
-
-
-def _masked(field: str, bit: int) -> Callable[[np.ndarray], np.ndarray]:
-    def f(rec: np.ndarray) -> np.ndarray:
-        return np.where((rec["layers"] & bit) != 0, rec[field], 0).astype(rec[field].dtype)
-    return f
 
 
 # Bytes of the IP header an address needs (its end), per family: a header cut short
@@ -72,13 +76,95 @@ def _ipv4(field: str) -> Callable[[np.ndarray], np.ndarray]:
     return f
 
 
+def _derived(field: _proto.Field, bit: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    """A field's values from its slot: (slot >> shift) & mask (a bool for a flag), where
+    its protocol's layer bit is set and 0 / False elsewhere."""
+    slot, shift, mask = field.slot, field.shift, field.mask
+    assert slot is not None
+
+    def f(rec: np.ndarray) -> np.ndarray:
+        raw = rec[slot]
+        if field.getter == "bool":
+            val = (raw & (mask if mask is not None else ~0)) != 0
+        elif shift or mask is not None:
+            val = raw >> shift if shift else raw
+            if mask is not None:
+                val = val & mask
+            val = val.astype(raw.dtype, copy=False)
+        else:
+            val = raw      # a plain slot: np.where below makes the one copy
+        if bit is None:
+            return val
+        return np.where((rec["layers"] & bit) != 0, val, 0).astype(val.dtype)
+    return f
+
+
+def _address(field: _proto.Field, bit: int) -> Callable[[np.ndarray], np.ndarray]:
+    """An IP address field: IPv4 as a host-order uint32, IPv6 as the 16 raw bytes (zero
+    where the family is not the field's or the address was not captured)."""
+    assert field.slot is not None
+    if field.type == "FT_IPv4":
+        return _ipv4(field.slot)
+    has = _has_address(field.slot)
+
+    def f(rec: np.ndarray) -> np.ndarray:
+        out = np.array(rec[field.slot])
+        out[~(((rec["layers"] & bit) != 0) & has(rec))] = b"\0" * 16
+        return out
+    return f
+
+
+def _slot_readers() -> dict[str, set[str]]:
+    """slot -> the protocols whose fields read it."""
+    out: dict[str, set[str]] = {}
+    for name, f in _proto.FIELDS.items():
+        if f.slot is not None:
+            out.setdefault(f.slot, set()).add(_proto.PROTOCOL_OF[name].name)
+    return out
+
+
+_READERS = _slot_readers()
+
+
+def _field_column(field: _proto.Field, proto: _proto.Protocol
+                  ) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The column of a catalogue field, or None when it has no record slot."""
+    if field.slot is None or field.packet_value is not None or field.extra_value is not None:
+        return None
+    # a slot only this protocol fills is 0 where the protocol is absent (records start
+    # zeroed): no layer mask needed; one shared with another (ports, IP) is masked
+    shared = _READERS.get(field.slot, set()) != {proto.name}
+    bit = _L.get(proto.layer_bit) if proto.layer_bit and shared else None
+    if field.getter == "ip":
+        return _address(field, bit or 0)
+    return _derived(field, bit)
+
+
+def _catalogue_columns() -> tuple[dict[str, Callable[[np.ndarray], np.ndarray]],
+                                  dict[str, Callable[[np.ndarray], np.ndarray]]]:
+    """(derived columns: a field's `column` that is not its plain slot, by column name;
+    every catalogue name with a record slot, by dotted name)."""
+    derived: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    dotted: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    for name, field in _proto.FIELDS.items():
+        proto = _proto.PROTOCOL_OF[name]
+        col = _field_column(field, proto)
+        if col is None:
+            continue
+        dotted[name] = col
+        if field.column and field.column != field.slot and field.column not in derived:
+            derived[field.column] = col
+    return derived, dotted
+
+
+_DERIVED, DOTTED = _catalogue_columns()
+
 VIRTUAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "time": lambda rec: rec["ts_ns"] / 1e9,
-    "tcp_src_port": _masked("l4_src_port", _L["tcp"]),
-    "tcp_dst_port": _masked("l4_dst_port", _L["tcp"]),
-    "udp_src_port": _masked("l4_src_port", _L["udp"]),
-    "udp_dst_port": _masked("l4_dst_port", _L["udp"]),
-    "vlan_id": lambda rec: (rec["vlan1_tci"] & 0x0FFF).astype(np.uint16),
+    # transport columns first, vlan_id with the per-tag ids after them (as before the
+    # catalogue: the column order is part of to_dict / to_arrow output)
+    **dict(sorted(_DERIVED.items(), key=lambda kv: kv[0].startswith("vlan"))),
+    # the outer tag's id is vlan_id (vlan.id); the Table keeps the three tags decoded
     "vlan1_id": lambda rec: (rec["vlan1_tci"] & 0x0FFF).astype(np.uint16),
     "vlan2_id": lambda rec: (rec["vlan2_tci"] & 0x0FFF).astype(np.uint16),
     "vlan3_id": lambda rec: (rec["vlan3_tci"] & 0x0FFF).astype(np.uint16),
@@ -168,14 +254,21 @@ class Table:
         return col
 
     def __getitem__(self, name: str) -> np.ndarray:
+        """A column by its name (`tcp_src_port`) or any catalogue field name with a record
+        slot (`tcp.srcport`, `ip.flags.df`; see `wirecraft fields`)."""
         if name in VIRTUAL:
             return VIRTUAL[name](_Fields(self))
+        if name in DOTTED:
+            return DOTTED[name](_Fields(self))
         if name in _HIDDEN or name not in RECORD_DTYPE.names:
+            if name in _proto.FIELDS:
+                raise KeyError(f"field {name!r} has no record slot, so no column "
+                               "(wirecraft.proto.value reads it per packet)")
             raise KeyError(f"no column {name!r}; see Table.columns")
         return self._field(name)
 
     def __contains__(self, name: str) -> bool:
-        return name in self.columns
+        return name in self.columns or name in DOTTED
 
     def text(self, name: str) -> list[str]:
         """A column rendered as text: IP addresses and MAC addresses as people write them.

@@ -14,12 +14,7 @@ cdef object _A_VLAN = _intern("vlan")
 cdef object _A_ARP = _intern("arp")
 cdef object _A_ICMP = _intern("icmp")
 cdef object _A_ICMPV6 = _intern("icmpv6")
-cdef object _A_SRC = _intern("src")
-cdef object _A_DST = _intern("dst")
-cdef object _A_VERSION = _intern("version")
-cdef object _A_SRC_PORT = _intern("src_port")
-cdef object _A_DST_PORT = _intern("dst_port")
-cdef object _FOUR = 4, _SIX = 6
+# (the views' hot names are generated with their fields: core/fields.pxi)
 
 # Packets and views hold only their batch (which never refers back to them), so
 # they cannot be part of a reference cycle: no_gc spares the collector tracking
@@ -39,7 +34,10 @@ cdef class Packet:
 
     def __getattribute__(self, name):
         # the layer views a loop asks for on every packet (see _A_IP above); the
-        # properties below give the same answers for every other way of asking
+        # properties below give the same answers for every other way of asking, and
+        # for every name with the tricks off (_fastobj.pxd)
+        if not fast_on():
+            return PyObject_GenericGetAttr(self, name)
         if name is _A_IP:
             return ip_view(self)
         if name is _A_TCP:
@@ -311,12 +309,12 @@ cdef class Packet:
         return out
 
     def to_layers(self):
-        """Editable crafting layers whose bytes equal this frame."""
+        """Editable crafting layers whose bytes equal this frame, built from this decode."""
         global _craft_module
         if _craft_module is None:
             import importlib
             _craft_module = importlib.import_module("wirecraft.craft")
-        return _craft_module.from_bytes(self.data, self.r.linktype)
+        return _craft_module.from_packet(self)
 
     def tcp_options(self):
         return self.tcp.options if self.r.layers & L_TCP else None

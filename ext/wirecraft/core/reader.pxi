@@ -174,10 +174,10 @@ cdef class Reader:
             # references: the pool's, this local's, and self.buf's for the current buffer;
             # any more is a batch, a Packet view or an array still using it
             held = 3 if b is self.buf else 2
-            if Py_REFCNT(b) == held and PyByteArray_GET_SIZE(b) == size:
+            if unshared(b, held) and PyByteArray_GET_SIZE(b) == size:
                 return b
         b = PyByteArray_FromStringAndSize(NULL, size)
-        if keep:
+        if keep and fast_on():      # with the tricks off nothing is reused: no pool
             if len(pool) >= POOL_SIZE:
                 self._evict(pool)
             if len(pool) < POOL_SIZE:
@@ -189,7 +189,7 @@ cdef class Reader:
         cdef Py_ssize_t i
         for i in range(len(pool)):
             x = pool[i]
-            if Py_REFCNT(x) == 2 and x is not self.buf:
+            if unshared(x, 2) and x is not self.buf:
                 del pool[i]
                 return
 
@@ -201,7 +201,8 @@ cdef class Reader:
         if self.target is not None:
             b = Batch(self.buf, max_packets, self.target, False, self.target_zeroed)
         else:
-            b = Batch(self.buf, max_packets, self._from_pool(self.recpool, size, True), True)
+            b = Batch(self.buf, max_packets, self._from_pool(self.recpool, size, True),
+                      fast_on())
         b.interfaces = self.interfaces
         return b
 

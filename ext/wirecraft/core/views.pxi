@@ -1,8 +1,6 @@
 # Included by _core.pyx (one module, wirecraft._core): the per-layer views of a Packet
 # (EthernetView ... ICMPView) and TCP option parsing.
 
-cdef tuple _EMPTY_TUPLE = ()
-
 
 @cython.no_gc
 @cython.freelist(64)
@@ -27,13 +25,18 @@ cdef inline object ip_view(Packet pkt):
 
 
 cdef inline _View make_view(type cls, Packet pkt):
-    # the type's tp_new directly: `cls.__new__(cls)` on a runtime type would go
-    # through attribute lookup and an argument tuple for every view
-    cdef _View v = <_View>(<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY_TUPLE, NULL)
+    # new_instance: the type's tp_new directly (_fastobj.pxd); `cls.__new__(cls)` on a
+    # runtime type would go through attribute lookup and an argument tuple every view
+    cdef _View v = <_View>new_instance(cls)
     v.packet = pkt
     v.r = pkt.r
     v.p = pkt.p
     return v
+
+
+# the views' plain fields, one compiled property per catalogue Field, generated from
+# src/wirecraft/proto by tools/gen_ext.py; the classes below add what is not a plain read
+include "fields.pxi"
 
 
 class VlanTag(tuple):
@@ -52,30 +55,15 @@ class VlanTag(tuple):
         return f"VlanTag(tpid=0x{self[0]:04x}, id={self[1]}, pcp={self[2]}, dei={self[3]})"
 
 
-cdef class EthernetView(_View):
+cdef class EthernetView(_EthernetFields):
     """Ethernet II header."""
-    @property
-    def src(self):
-        return mac_text(self.r.eth_src)
-
-    @property
-    def dst(self):
-        return mac_text(self.r.eth_dst)
-
-    @property
-    def type(self):
-        """The ethertype after any VLAN tags (tshark's innermost eth.type/vlan.etype)."""
-        return self.r.eth_type
 
     def __repr__(self):
         return f"<Ethernet {self.src} > {self.dst} type 0x{self.type:04x}>"
 
 
-cdef class SLLView(_View):
+cdef class SLLView(_SLLFields):
     """Linux cooked capture header (v1 or v2)."""
-    @property
-    def packet_type(self):
-        return self.r.link_pkttype
 
     @property
     def src(self):
@@ -94,41 +82,12 @@ cdef class SLLView(_View):
         return ":".join(f"{self.p[at + i]:02x}" for i in range(min(halen, 8)))
 
     @property
-    def protocol(self):
-        return self.r.eth_type
-
-    @property
     def version(self):
         return 2 if self.r.linktype == 276 else 1
 
 
-cdef class ARPView(_View):
+cdef class ARPView(_ARPFields):
     """ARP for IPv4 over Ethernet."""
-    @property
-    def opcode(self):
-        return self.r.arp_opcode
-
-    @property
-    def sender_mac(self):
-        return mac_text(self.r.arp_sender_mac)
-
-    @property
-    def target_mac(self):
-        return mac_text(self.r.arp_target_mac)
-
-    @property
-    def sender_ip(self):
-        return ip4_text_u32(self.r.arp_sender_ip)
-
-    @property
-    def target_ip(self):
-        return ip4_text_u32(self.r.arp_target_ip)
-
-
-cdef inline bint ip_has(const rec_t* r, uint32_t need4, uint32_t need6) noexcept:
-    """True if the first need4 (IPv4) / need6 (IPv6) bytes of the IP header were captured:
-    a field of a cut header that was not captured reads None, never an invented 0."""
-    return r.caplen - r.l3_offset >= (need4 if r.layers & L_IPV4 else need6)
 
 
 cdef inline uint32_t l4_avail(const rec_t* r) noexcept:
@@ -136,110 +95,23 @@ cdef inline uint32_t l4_avail(const rec_t* r) noexcept:
     return r.payload_offset + r.payload_length - r.l4_offset
 
 
-cdef class _IPView(_View):
-    """What IPv4 and IPv6 views share: the fields the decoder keeps in the same record
-    slots for both families (which family: the record's layer bits).
-
-    In a header cut short by the capture, every field whose bytes were not captured
-    reads None (addresses included)."""
-
-    def __getattribute__(self, name):
-        if name is _A_SRC:
-            return ip_text(self.r, self.r.ip_src) if ip_has(self.r, 16, 24) else None
-        if name is _A_DST:
-            return ip_text(self.r, self.r.ip_dst) if ip_has(self.r, 20, 40) else None
-        if name is _A_VERSION:
-            return _FOUR if self.r.layers & L_IPV4 else _SIX
-        return PyObject_GenericGetAttr(self, name)
-
-    @property
-    def src(self):
-        return ip_text(self.r, self.r.ip_src) if ip_has(self.r, 16, 24) else None
-
-    @property
-    def dst(self):
-        return ip_text(self.r, self.r.ip_dst) if ip_has(self.r, 20, 40) else None
+cdef class IPv4View(_IPv4Fields):
+    """IPv4 header (RFC 791). In a header cut short by the capture, every field whose
+    bytes were not captured reads None (addresses included)."""
 
     @property
     def src_bytes(self):
-        if not ip_has(self.r, 16, 24):
+        """The source address as 4 bytes (None when not captured)."""
+        if self.r.caplen - self.r.l3_offset < 16:
             return None
-        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src,
-                                         4 if self.r.layers & L_IPV4 else 16)
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src, 4)
 
     @property
     def dst_bytes(self):
-        if not ip_has(self.r, 20, 40):
+        """The destination address as 4 bytes (None when not captured)."""
+        if self.r.caplen - self.r.l3_offset < 20:
             return None
-        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst,
-                                         4 if self.r.layers & L_IPV4 else 16)
-
-    @property
-    def header_length(self):
-        """IPv4: the header with its options (from its first byte); IPv6: 40 plus every
-        extension header walked (None when the 40 bytes were not captured)."""
-        if self.r.layers & L_IPV6 and not ip_has(self.r, 0, 40):
-            return None
-        return self.r.ip_header_length
-
-    @property
-    def tos(self):
-        """IPv4 type of service / IPv6 traffic class."""
-        return self.r.ip_tos if ip_has(self.r, 2, 4) else None
-
-    @property
-    def total_length(self):
-        return self.r.ip_total_length if ip_has(self.r, 4, 6) else None
-
-    @property
-    def id(self):
-        """Identification (IPv6: of the fragment header, 0 without one)."""
-        return self.r.ip_id if ip_has(self.r, 6, 40) else None
-
-    @property
-    def flags(self):
-        """3-bit field: 4 reserved, 2 DF, 1 MF (IPv6: MF from the fragment header)."""
-        return self.r.ip_flags if ip_has(self.r, 8, 40) else None
-
-    @property
-    def mf(self):
-        return bool(self.r.ip_flags & 1) if ip_has(self.r, 8, 40) else None
-
-    @property
-    def frag_offset(self):
-        """Fragment offset in bytes."""
-        return self.r.ip_frag_offset if ip_has(self.r, 8, 40) else None
-
-    @property
-    def ttl(self):
-        """IPv4 time to live / IPv6 hop limit."""
-        return self.r.ip_ttl if ip_has(self.r, 9, 8) else None
-
-    @property
-    def protocol(self):
-        """The upper-layer protocol (IPv6: after the extension headers)."""
-        return self.r.ip_protocol if ip_has(self.r, 10, 7) else None
-
-
-cdef class IPv4View(_IPView):
-    """IPv4 header (RFC 791)."""
-    version = 4
-
-    @property
-    def dscp(self):
-        return self.r.ip_tos >> 2
-
-    @property
-    def ecn(self):
-        return self.r.ip_tos & 3
-
-    @property
-    def df(self):
-        return bool(self.r.ip_flags & 2) if ip_has(self.r, 8, 8) else None
-
-    @property
-    def checksum(self):
-        return self.r.ip_checksum if ip_has(self.r, 12, 12) else None
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst, 4)
 
     @property
     def options(self):
@@ -258,25 +130,31 @@ cdef class IPv4View(_IPView):
         return f"<IPv4 {self.src} > {self.dst} proto {self.protocol} ttl {self.ttl}>"
 
 
-cdef class IPv6View(_IPView):
-    """IPv6 header (RFC 8200) with its extension-header chain."""
-    version = 6
+cdef class IPv6View(_IPv6Fields):
+    """IPv6 header (RFC 8200) with its extension-header chain. In a header cut short by
+    the capture, every field whose bytes were not captured reads None (addresses
+    included); `id`, `flags`, `mf` and `frag_offset` are the fragment header's (0
+    without one)."""
 
     @property
-    def traffic_class(self):
-        return self.r.ip_tos if ip_has(self.r, 4, 4) else None
+    def src_bytes(self):
+        """The source address as 16 bytes (None when not captured)."""
+        if self.r.caplen - self.r.l3_offset < 24:
+            return None
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_src, 16)
 
     @property
-    def flow_label(self):
-        return self.r.ip6_flow_label if ip_has(self.r, 4, 4) else None
+    def dst_bytes(self):
+        """The destination address as 16 bytes (None when not captured)."""
+        if self.r.caplen - self.r.l3_offset < 40:
+            return None
+        return PyBytes_FromStringAndSize(<const char*>self.r.ip_dst, 16)
 
     @property
     def payload_length(self):
-        return self.r.ip_total_length - 40 if ip_has(self.r, 6, 6) else None
-
-    @property
-    def hop_limit(self):
-        return self.r.ip_ttl if ip_has(self.r, 8, 8) else None
+        if self.r.caplen - self.r.l3_offset < 6:
+            return None
+        return self.r.ip_total_length - 40
 
     @property
     def next_header(self):
@@ -320,42 +198,9 @@ TCP_OPTION_NAMES = {0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sack_permitte
                     34: "tfo"}
 
 
-cdef class _PortsView(_View):
-    """What TCP and UDP views share: the two ports (read straight from the record)."""
-    def __getattribute__(self, name):
-        if name is _A_SRC_PORT:
-            return self.r.l4_src_port
-        if name is _A_DST_PORT:
-            return self.r.l4_dst_port
-        return PyObject_GenericGetAttr(self, name)
-
-    @property
-    def src_port(self):
-        return self.r.l4_src_port
-
-    @property
-    def dst_port(self):
-        return self.r.l4_dst_port
-
-
-cdef class TCPView(_PortsView):
-    """TCP header (RFC 9293); options decoded on demand."""
-
-    # a header cut short: a field whose bytes were not captured reads None
-
-    @property
-    def seq(self):
-        return self.r.tcp_seq if l4_avail(self.r) >= 8 else None
-
-    @property
-    def ack(self):
-        return self.r.tcp_ack if l4_avail(self.r) >= 12 else None
-
-    @property
-    def flags(self):
-        """All 12 bits: FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128, AE (was NS)
-        =0x100, reserved 0xE00."""
-        return self.r.tcp_flags if l4_avail(self.r) >= 14 else None
+cdef class TCPView(_TCPFields):
+    """TCP header (RFC 9293); options decoded on demand. In a header cut short, a field
+    whose bytes were not captured reads None."""
 
     @property
     def flags_str(self):
@@ -363,22 +208,6 @@ cdef class TCPView(_PortsView):
         if l4_avail(self.r) < 14:
             return None
         return "".join(c for bit, c in TCP_FLAG_NAMES if self.r.tcp_flags & bit) or "none"
-
-    @property
-    def window(self):
-        return self.r.tcp_window if l4_avail(self.r) >= 16 else None
-
-    @property
-    def header_length(self):
-        return self.r.tcp_header_length if l4_avail(self.r) >= 14 else None
-
-    @property
-    def urgent(self):
-        return self.r.tcp_urgent if l4_avail(self.r) >= 20 else None
-
-    @property
-    def checksum(self):
-        return self.r.tcp_checksum if l4_avail(self.r) >= 18 else None
 
     @property
     def options_bytes(self):
@@ -447,38 +276,19 @@ def parse_tcp_options(bytes raw):
     return out
 
 
-cdef class UDPView(_PortsView):
+cdef class UDPView(_UDPFields):
     """UDP header (RFC 768)."""
-
-    @property
-    def length(self):
-        return self.r.udp_length if l4_avail(self.r) >= 6 else None
-
-    @property
-    def checksum(self):
-        return self.r.udp_checksum if l4_avail(self.r) >= 8 else None
 
     def __repr__(self):
         return f"<UDP {self.src_port} > {self.dst_port} len {self.length}>"
 
 
-cdef class ICMPView(_View):
+cdef class ICMPView(_ICMPFields):
     """ICMP or ICMPv6 header: type, code, checksum, and id/seq for echo messages."""
+
     @property
     def version(self):
         return 6 if self.r.layers & L_ICMPV6 else 4
-
-    @property
-    def type(self):
-        return self.r.icmp_type
-
-    @property
-    def code(self):
-        return self.r.icmp_code
-
-    @property
-    def checksum(self):
-        return self.r.icmp_checksum
 
     @property
     def id(self):

@@ -12,7 +12,7 @@ cdef PyTypeObject* _LayerT = NULL  # the type object _Layer holds
 cdef dict _MAC_CACHE = {}, _IP4_CACHE = {}, _NAME_CACHE = {}, _TYPES = {}, _CLASSES = {}
 cdef dict _ETHERTYPES = {}, _PROTOCOLS = {}
 cdef object _mac_bytes = None, _ip4_bytes = None, _ethertype_of = None
-cdef object _ip_protocol_of = None, _pseudo_addrs = None, _encoded = None
+cdef object _ip_protocol_of = None, _pseudo_addrs = None, _encoded = None, _udp_port_of = None
 cdef object _type_number = None, _class_number = None
 cdef bint _question_plain = False
 
@@ -92,7 +92,7 @@ def register(**names) -> None:
     global _AUTO, _Eth, _IP4, _UDP, _DNS, _Question, _Layer, _MAC_CACHE, _IP4_CACHE
     global _NAME_CACHE, _TYPES, _CLASSES, _mac_bytes, _ip4_bytes, _ethertype_of
     global _ip_protocol_of, _pseudo_addrs, _encoded, _type_number, _class_number
-    global _ETHERTYPES, _PROTOCOLS, _LayerT, _question_plain
+    global _ETHERTYPES, _PROTOCOLS, _LayerT, _question_plain, _udp_port_of
     for key, value in names.items():
         if key in ("Ethernet", "IPv4", "UDP", "DNS", "Question", "Layer"):
             # the classes whose slots the serializer reads directly
@@ -124,6 +124,7 @@ def register(**names) -> None:
         elif key == "ip4_bytes": _ip4_bytes = value
         elif key == "ethertype_of": _ethertype_of = value
         elif key == "ip_protocol_of": _ip_protocol_of = value
+        elif key == "udp_port_of": _udp_port_of = value
         elif key == "pseudo_addrs": _pseudo_addrs = value
         elif key == "encoded": _encoded = value
         elif key == "type_number": _type_number = value
@@ -196,7 +197,7 @@ cdef class Derived:
 
 cdef tuple _ETH_DERIVED = ("type",)
 cdef tuple _IP4_DERIVED = ("header_length", "total_length", "protocol", "id", "checksum")
-cdef tuple _UDP_DERIVED = ("length", "checksum")
+cdef tuple _UDP_DERIVED = ("length", "checksum", "src_port", "dst_port")
 cdef tuple _DNS_DERIVED = ("qdcount", "ancount", "nscount", "arcount")
 
 
@@ -288,7 +289,16 @@ cdef bytes _udp_layer(object layer, bytes payload, list stack, Py_ssize_t i, Der
     if length is _AUTO:
         length = 8 + len(payload)
         r.v0 = length
-    cdef uint16_t sport = _get(layer, U_SRC), dport = _get(layer, U_DST)
+    src_port = _get(layer, U_SRC)
+    dst_port = _get(layer, U_DST)
+    if src_port is _AUTO or dst_port is _AUTO:
+        # the port the binding table gives the layer above (wirecraft.craft.layers)
+        bound = _udp_port_of(_upper(stack, i))
+        if src_port is _AUTO:
+            src_port = r.v2 = bound
+        if dst_port is _AUTO:
+            dst_port = r.v3 = bound
+    cdef uint16_t sport = src_port, dport = dst_port
     _put16(h, sport)
     _put16(h + 2, dport)
     _put16(h + 4, <uint32_t>(length & 0xFFFF))

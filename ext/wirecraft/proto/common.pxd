@@ -5,10 +5,11 @@
 from libc.stdint cimport uint8_t, uint16_t
 
 from wirecraft._codes cimport (
-    A_IP_LEN_BEYOND_CAPTURE, A_SNAPLEN_CUT, APP_DNS, APP_LLMNR, APP_MDNS, APP_NONE, APP_SMTP,
-    R_BAD_LENGTH, R_FRAGMENTED_HEADER, R_TRUNCATED_HEADER,
+    A_IP_LEN_BEYOND_CAPTURE, A_SNAPLEN_CUT, R_BAD_LENGTH, R_FRAGMENTED_HEADER,
+    R_TRUNCATED_HEADER,
 )
 from wirecraft._record cimport rec_t
+from wirecraft.proto.dispatch cimport app_of, wc_app_tcp, wc_app_udp
 
 
 cdef inline void stop(rec_t* r, uint8_t layer, uint8_t reason) noexcept nogil:
@@ -17,16 +18,11 @@ cdef inline void stop(rec_t* r, uint8_t layer, uint8_t reason) noexcept nogil:
 
 
 cdef inline uint8_t app_hint(uint16_t sport, uint16_t dport, bint tcp) noexcept nogil:
-    if sport == 53 or dport == 53:
-        return APP_DNS
-    if sport == 5353 or dport == 5353:
-        return APP_MDNS
-    if sport == 5355 or dport == 5355:
-        return APP_LLMNR
-    if tcp and (sport == 25 or dport == 25 or sport == 587 or dport == 587
-                or sport == 2525 or dport == 2525):
-        return APP_SMTP
-    return APP_NONE
+    """The application a TCP or UDP port pair announces (APP_NONE when no binding row
+    names either port; see proto/dispatch.pxd for the precedence)."""
+    if tcp:
+        return app_of(wc_app_tcp, sport, dport)
+    return app_of(wc_app_udp, sport, dport)
 
 
 cdef inline uint8_t short_header(const rec_t* r, bint fragment) noexcept nogil:

@@ -19,7 +19,8 @@ cdef inline bint icmp_has_id(uint8_t proto, uint8_t t) noexcept nogil:
 
 cdef inline void decode_icmp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t avail,
                              uint8_t proto, bint fragment) noexcept nogil:
-    """ICMP (proto 1) or ICMPv6 (proto 58) header at p[off:off + avail]."""
+    """ICMP (proto 1) or ICMPv6 (proto 58: the layer bit and the echo types follow it)
+    header at p[off:off + avail]."""
     if avail < 4:
         r.payload_offset = off + avail
         r.payload_length = 0

@@ -1,4 +1,6 @@
-# The transport dispatch: IP protocol number -> TCP, UDP or ICMP/ICMPv6 decoder.
+# The transport dispatch: IP protocol number -> TCP, UDP or ICMP/ICMPv6 decoder, as the
+# binding table's ip.proto and ipv6.nxt rows select (proto/dispatch.pxd; one table for
+# both versions, like Wireshark's ip.proto table).
 # Inline, nogil, no runtime import: it is compiled into the batch decoder's loop.
 
 from libc.stdint cimport uint8_t, uint32_t
@@ -9,6 +11,9 @@ from wirecraft._codes cimport (
 )
 from wirecraft._record cimport rec_t
 from wirecraft.proto.common cimport stop
+from wirecraft.proto.dispatch cimport (
+    NEXT_ICMP, NEXT_ICMPV6, NEXT_TCP, NEXT_UDP, wc_next_ipproto,
+)
 from wirecraft.proto.icmp cimport decode_icmp
 from wirecraft.proto.tcp cimport decode_tcp
 from wirecraft.proto.udp cimport decode_udp
@@ -21,16 +26,19 @@ cdef inline void decode_l4(const uint8_t* p, rec_t* r, uint32_t off, uint32_t en
     `fragment`: this is the first fragment of several (more follow), so the IP
     payload ends before the transport data does."""
     cdef uint32_t avail = end - off if end > off else 0
+    cdef uint8_t nxt = wc_next_ipproto[proto]
     r.l4_offset = off
     r.payload_offset = off
     r.payload_length = avail
     r.stop_layer = S_NETWORK
-    if proto == 6:
+    if nxt == NEXT_TCP:
         decode_tcp(p, r, off, avail, fragment)
-    elif proto == 17:
+    elif nxt == NEXT_UDP:
         decode_udp(p, r, off, avail, fragment)
-    elif proto == 1 or proto == 58:
-        decode_icmp(p, r, off, avail, proto, fragment)
+    elif nxt == NEXT_ICMP:
+        decode_icmp(p, r, off, avail, 1, fragment)
+    elif nxt == NEXT_ICMPV6:
+        decode_icmp(p, r, off, avail, 58, fragment)
     else:
         if proto == 4 or proto == 41 or proto == 47:
             r.anomalies |= A_TUNNEL

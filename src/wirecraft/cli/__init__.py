@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("wirecraft.cli.replay", "command"),
     "sniff": ("wirecraft.cli.sniff", "command"),
     "interfaces": ("wirecraft.cli.sniff", "interfaces"),
+    "fields": ("wirecraft.cli.fields", "command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command

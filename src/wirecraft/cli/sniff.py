@@ -53,13 +53,17 @@ def _jsonable(value: Any) -> Any:
 class _DNSPrinter:
     """DNS transactions as they complete, through `wirecraft.dns.TransactionTracker`:
     one line (or JSON object) per transaction, printed when its response arrives, when
-    a later packet puts its query past the timeout, or at exit for those still pending."""
+    a later packet puts its query past the timeout, or at exit for those still pending.
+    A line is the `wirecraft dns` command's (cli.dns.format_row): one format for both."""
 
     def __init__(self, as_json: bool) -> None:
         from wirecraft.dns import TransactionTracker
 
+        from .dns import format_row
+
         self.as_json = as_json
         self.tracker = TransactionTracker()
+        self.format_row = format_row
 
     def feed(self, packets: Any) -> list[str]:
         rows: list[dict] = []
@@ -73,64 +77,25 @@ class _DNSPrinter:
     def _row(self, row: dict) -> str:
         if self.as_json:
             return json.dumps(_jsonable({"dns": row}))
-        answers = " ".join(row.get("answers") or []) or "-"
-        rtt = row.get("rtt")
-        rtt_s = f"{rtt * 1000:.3f}ms" if rtt is not None else "-"
-        return (f"{_fmt_time(row['ts_ns'])} DNS {row['id_orig_h']}:{row['id_orig_p']} > "
-                f"{row['id_resp_h']}:{row['id_resp_p']} {row['proto']} id={row['trans_id']} "
-                f"{row.get('qtype_name') or '-'} {row.get('query') or '-'} "
-                f"{row.get('rcode_name') or row['status']} rtt={rtt_s} answers: {answers}")
+        return self.format_row(row)
 
 
 class _SMTPPrinter:
     """SMTP mail transactions, each printed when the server accepts (or refuses) it.
 
-    TCP is put in order by `wirecraft.reassembly.Reassembler`; each connection
-    on an SMTP port gets a `wirecraft.smtp.Session`, whose `TransactionDone`
-    events carry the smtp.log-like record (envelope, headers, size, problems).
+    TCP is put in order by `wirecraft.reassembly.Reassembler`; each connection on an
+    SMTP port gets a `wirecraft.smtp.Session` through `smtp.session_factory`, the wiring
+    (roles flipped on a mid-stream pickup) that `smtp.transactions` uses too.
     """
 
     def __init__(self, as_json: bool) -> None:
         from wirecraft import smtp
         from wirecraft.reassembly import Reassembler
 
-        self.smtp = smtp
         self.as_json = as_json
-        self.ports = frozenset(smtp.DEFAULT_PORTS)
         self.done: list[dict[str, Any]] = []
-        self.reassembler = Reassembler(handler=self._subscriber)
-
-    def _subscriber(self, conn: Any) -> Any:
-        if conn.server_port in self.ports:
-            flip = 0
-        elif conn.client_port in self.ports:  # roles guessed the wrong way mid-stream
-            flip = 1
-        else:
-            return None
-        smtp, done = self.smtp, self.done
-        if flip:
-            session = smtp.Session(client=conn.server, client_port=conn.server_port,
-                                   server=conn.client, server_port=conn.client_port,
-                                   stream=conn.index)
-        else:
-            session = smtp.Session(client=conn.client, client_port=conn.client_port,
-                                   server=conn.server, server_port=conn.server_port,
-                                   stream=conn.index)
-
-        def collect(events: list[Any]) -> None:
-            done.extend(ev.record for ev in events if isinstance(ev, smtp.TransactionDone))
-
-        class Subscriber:
-            def on_data(self, direction: int, data: bytes) -> None:
-                collect(session.receive(direction ^ flip, data, conn.last_ns))
-
-            def on_gap(self, direction: int, size: int) -> None:
-                collect(session.gap(direction ^ flip, size))
-
-            def on_close(self) -> None:
-                collect(session.close())
-
-        return Subscriber()
+        self.reassembler = Reassembler(handler=smtp.session_factory(smtp.DEFAULT_PORTS,
+                                                                    self.done))
 
     def _take(self) -> list[str]:
         lines = [self._line(r) for r in self.done]

@@ -16,7 +16,9 @@ from typing import Any
 from .base import AUTO, Layer, Raw
 from .dns import DNS, Question, Record
 from .layers import (
+    AH,
     ARP,
+    HIP,
     ICMP,
     SLL,
     SLL2,
@@ -30,13 +32,16 @@ from .layers import (
     IPv6DestOptions,
     IPv6Fragment,
     IPv6HopByHop,
+    IPv6Mobility,
     IPv6Routing,
     Loopback,
+    Shim6,
 )
 
 _LAZY = {
-    "from_bytes": "wirecraft.craft.dissect",
-    "from_scapy": "wirecraft.craft.dissect",
+    "from_bytes": "wirecraft.craft.from_frame",
+    "from_packet": "wirecraft.craft.from_frame",
+    "from_scapy": "wirecraft.craft.from_frame",
     "TCPConversation": "wirecraft.craft.conversation",
     "dns_udp_exchange": "wirecraft.craft.conversation",
     "dns_tcp_exchange": "wirecraft.craft.conversation",
@@ -50,9 +55,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "ARP", "AUTO", "DNS", "ICMP", "SLL", "SLL2", "TCP", "UDP", "Dot1Q", "Ethernet", "ICMPv6",
-    "IPv4", "IPv6", "IPv6DestOptions", "IPv6Fragment", "IPv6HopByHop", "IPv6Routing", "Layer",
-    "Loopback", "Question", "Raw", "Record", *_LAZY,
+    "AH", "ARP", "AUTO", "DNS", "HIP", "ICMP", "SLL", "SLL2", "TCP", "UDP", "Dot1Q", "Ethernet",
+    "ICMPv6", "IPv4", "IPv6", "IPv6DestOptions", "IPv6Fragment", "IPv6HopByHop", "IPv6Mobility",
+    "IPv6Routing", "Layer", "Loopback", "Question", "Raw", "Record", "Shim6", *_LAZY,
 ]
 
 

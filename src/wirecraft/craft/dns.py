@@ -13,22 +13,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._ext import load
+from ..proto.dns import CLASS_CODES, TYPE_CODES, pack_flags
+from ..proto.dns import TYPE_NAMES as _TYPE_NAMES
 from .base import AUTO, Layer, ip4_bytes, ip6_bytes
 
 _c = load("_craft")
 
-TYPES: dict[str, int] = {
-    "A": 1, "NS": 2, "MD": 3, "MF": 4, "CNAME": 5, "SOA": 6, "MB": 7, "MG": 8, "MR": 9,
-    "NULL": 10, "WKS": 11, "PTR": 12, "HINFO": 13, "MINFO": 14, "MX": 15, "TXT": 16, "RP": 17,
-    "AFSDB": 18, "SIG": 24, "KEY": 25, "AAAA": 28, "LOC": 29, "SRV": 33, "NAPTR": 35, "KX": 36,
-    "CERT": 37, "DNAME": 39, "OPT": 41, "APL": 42, "DS": 43, "SSHFP": 44, "IPSECKEY": 45,
-    "RRSIG": 46, "NSEC": 47, "DNSKEY": 48, "DHCID": 49, "NSEC3": 50, "NSEC3PARAM": 51,
-    "TLSA": 52, "SMIMEA": 53, "CDS": 59, "CDNSKEY": 60, "OPENPGPKEY": 61, "CSYNC": 62,
-    "ZONEMD": 63, "SVCB": 64, "HTTPS": 65, "SPF": 99, "TKEY": 249, "TSIG": 250, "IXFR": 251,
-    "AXFR": 252, "ANY": 255, "URI": 256, "CAA": 257,
-}
-TYPE_NAMES = {v: k for k, v in TYPES.items()}
-CLASSES: dict[str, int] = {"IN": 1, "CH": 3, "HS": 4, "NONE": 254, "ANY": 255}
+# the decoder's tables (one copy, in the catalogue): every type wirecraft.dns names can be
+# crafted by its mnemonic ("EUI48", "HTTPS", ...)
+TYPES: dict[str, int] = TYPE_CODES
+TYPE_NAMES: dict[int, str] = _TYPE_NAMES
+CLASSES: dict[str, int] = CLASS_CODES
 
 # rdata names that may be compressed (RFC 3597 s4: the well-known RFC 1035 types)
 _COMPRESSIBLE = {2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15}
@@ -174,6 +169,15 @@ class Question:
         w.name(self.name)
         w.buf += struct.pack("!HH", type_number(self.type), class_number(self.rclass))
 
+    @property
+    def cls(self) -> int | str:
+        """rclass under the decoded side's spelling (wirecraft.dns.Question.cls)."""
+        return self.rclass
+
+    @cls.setter
+    def cls(self, value: int | str) -> None:
+        self.rclass = value
+
 
 @dataclass
 class Record:
@@ -274,6 +278,15 @@ class Record:
         rdlength = len(w.buf) - at if self.rdlength is AUTO else self.rdlength
         struct.pack_into("!H", w.buf, at - 2, rdlength & 0xFFFF)
 
+    @property
+    def cls(self) -> int | str:
+        """rclass under the decoded side's spelling (wirecraft.dns.Record.cls)."""
+        return self.rclass
+
+    @cls.setter
+    def cls(self, value: int | str) -> None:
+        self.rclass = value
+
 
 def _question(q: Any) -> Question:
     if isinstance(q, Question):
@@ -321,9 +334,7 @@ class DNS(Layer):
                                                       self.additionals)]
         counts = [self._auto(n, len(s)) for n, s in zip(
             ("qdcount", "ancount", "nscount", "arcount"), [qs, *sections], strict=True)]
-        flags = ((self.qr & 1) << 15 | (self.opcode & 0xF) << 11 | (self.aa & 1) << 10
-                 | (self.tc & 1) << 9 | (self.rd & 1) << 8 | (self.ra & 1) << 7 | (self.z & 1) << 6
-                 | (self.ad & 1) << 5 | (self.cd & 1) << 4 | (self.rcode & 0xF))
+        flags = pack_flags(self)   # the layout of wirecraft.proto.dns.FLAGS
         w = _Writer(bool(self.compress))
         w.buf += struct.pack("!HHHHHH", self.id & 0xFFFF, flags, *(c & 0xFFFF for c in counts))
         for q in qs:
@@ -349,4 +360,5 @@ class DNS(Layer):
 _c.register(DNS=DNS, Question=Question, name_cache=_NAME_CACHE, types=TYPES, classes=CLASSES,
             encoded=_encoded, type_number=type_number, class_number=class_number)
 
-__all__ = ["DNS", "Question", "Record", "TYPES", "class_number", "type_number"]
+__all__ = ["CLASSES", "DNS", "Question", "Record", "TYPES", "TYPE_NAMES", "class_number",
+           "type_number"]

@@ -1,11 +1,14 @@
 """Link, network and transport layers for crafting.
 
 Ethernet II and 802.1Q (IEEE 802.3 / 802.1Q), ARP (RFC 826), IPv4 (RFC 791),
-IPv6 and its extension headers (RFC 8200), TCP (RFC 9293, options RFC 7323
-and RFC 2018), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443, neighbour
-discovery RFC 4861), Linux cooked captures (SLL, SLL2) and BSD loopback.
-Lengths in bytes everywhere (`header_length`, `frag_offset`), whatever unit
-the wire uses.
+IPv6 and its extension headers (RFC 8200; AH RFC 4302, Mobility RFC 6275, HIP
+RFC 7401, Shim6 RFC 5533), TCP (RFC 9293, options RFC 7323 and RFC 2018), UDP
+(RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443, neighbour discovery RFC 4861),
+Linux cooked captures (SLL, SLL2) and BSD loopback. Lengths in bytes
+everywhere (`header_length`, `frag_offset`), whatever unit the wire uses.
+
+Type numbers and ports that AUTO fields derive come from the one binding table
+(wirecraft.proto._bind), the TCP vocabulary from the catalogue (wirecraft.proto.tcp).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from .. import proto as _catalogue
 from .._ext import load
+from ..proto import _bind
+from ..proto import tcp as _tcp_catalogue
 from .base import (
     AUTO,
     Layer,
@@ -38,43 +44,141 @@ def _next(stack: list[Layer], index: int) -> Layer | None:
     return stack[index + 1] if index + 1 < len(stack) else None
 
 
+# ---------------------------------------------------------------- bindings
+# Which number a lower layer's AUTO type field takes for the layer stacked on it comes from
+# the one binding table (wirecraft.proto._bind), read by protocol name: a layer class's
+# protocol is the catalogue Protocol whose `craft` names it (or one of its bases).
+
+# TEMPORARY, until the catalogue declares these protocols (each row then comes from its
+# module's Protocol.craft): crafting class -> catalogue protocol name (tshark's).
+_PENDING_PROTOCOL_NAMES: dict[str, str] = {
+    "DNS": "dns", "AH": "ah", "IPv6Mobility": "mipv6", "HIP": "hip", "Shim6": "shim6",
+}
+
+# TEMPORARY rows crafting needs that the binding table does not hold yet: IPv6 extension
+# headers (and AH, Mobility, HIP, Shim6) and IP in IP. Crafting only: the decoder does not
+# dispatch on them (it walks the extension chain itself and leaves tunnels undecoded).
+_PENDING_BINDINGS: tuple[_bind.Binding, ...] = (
+    _bind.Binding("ipv6", "ipv6.hopopts", "ipv6.nxt", (0,)),
+    _bind.Binding("ipv6", "ipv6.routing", "ipv6.nxt", (43,)),
+    _bind.Binding("ipv6", "ipv6.fraghdr", "ipv6.nxt", (44,)),
+    _bind.Binding("ipv6", "ipv6.dstopts", "ipv6.nxt", (60,)),
+    _bind.Binding("ipv6", "ah", "ipv6.nxt", (51,)),
+    _bind.Binding("ipv6", "mipv6", "ipv6.nxt", (135,)),
+    _bind.Binding("ipv6", "hip", "ipv6.nxt", (139,)),
+    _bind.Binding("ipv6", "shim6", "ipv6.nxt", (140,)),
+    _bind.Binding("ip", "ip", "ip.proto", (4,)),
+    _bind.Binding("ip", "ipv6", "ip.proto", (41,)),
+)
+
+# IPv4 protocol and IPv6 next header are one number space (IANA's): a row of either binds
+# both (IPv4()/ICMPv6() gets 58 as IPv6()/ICMPv6() does)
+_IP_NUMBER_FIELDS = ("ip.proto", "ipv6.nxt")
+_UNBOUND_ETHERTYPE = 0x9000  # scapy's value for a payload nothing binds (loopback test)
+
+
+def _bindings() -> tuple[_bind.Binding, ...]:
+    return (*_bind.BINDINGS, *_PENDING_BINDINGS)
+
+
+def protocol_name(cls: type) -> str | None:
+    """The catalogue protocol name of a layer class (or of its nearest base that has one)."""
+    for klass in cls.__mro__:
+        cname = klass.__name__
+        for p in _catalogue.PROTOCOLS:
+            if p.craft == cname or cname in p.extra.get("crafts", ()):  # type: ignore[operator]
+                return p.name
+        name = _PENDING_PROTOCOL_NAMES.get(cname)
+        if name is not None:
+            return name
+    name = getattr(cls, "name", None)
+    return name if isinstance(name, str) and name != "layer" else None
+
+
+def _bound(lower: tuple[str, ...], fields: tuple[str, ...], upper: type) -> int | None:
+    """The first number a row from one of `lower` (by `fields`) announces `upper` with."""
+    name = protocol_name(upper)
+    if name is None:
+        return None
+    rows = _bindings()
+    for low in lower:
+        for b in rows:
+            if b.lower == low and b.upper == name and b.field in fields and b.values:
+                return b.values[0]
+    return None
+
+
 def _ethertype_of(layer: Layer | None) -> int:
-    number = _ETHERTYPES.get(type(layer))
-    if number is not None:
-        return number
-    if isinstance(layer, Dot1Q):
-        return ETHERTYPE_VLAN
-    if isinstance(layer, IPv4):
-        return ETHERTYPE_IPV4
-    if isinstance(layer, IPv6):
-        return ETHERTYPE_IPV6
-    if isinstance(layer, ARP):
-        return ETHERTYPE_ARP
-    return 0x9000  # scapy's default for an unbound payload (loopback test)
+    cls = type(layer)
+    number = _ETHERTYPES.get(cls)
+    if number is None:
+        number = _bound(("eth",), ("eth.type",), cls) if layer is not None else None
+        if number is None:
+            return _UNBOUND_ETHERTYPE
+        _ETHERTYPES[cls] = number
+    return number
 
 
 def _ip_protocol_of(layer: Layer | None, none_value: int) -> int:
     if layer is None:
         return none_value
-    number = _PROTOCOL_BY_TYPE.get(type(layer))
-    if number is not None:
-        return number
-    for cls, number in _PROTOCOL_NUMBERS:
-        if isinstance(layer, cls):
-            return number
-    return none_value
+    cls = type(layer)
+    number = _PROTOCOL_BY_TYPE.get(cls)
+    if number is None:
+        number = _bound(("ip", "ipv6"), _IP_NUMBER_FIELDS, cls)
+        if number is None:
+            return none_value
+        _PROTOCOL_BY_TYPE[cls] = number
+    return number
 
 
-def _flags_int(value: Any, letters: str) -> int:
-    """Flags given as an int or as letters (each letter one bit, lowest first)."""
+def _port_of(lower: str, layer: Layer | None) -> int | None:
+    """The port `lower` ('udp', 'tcp') announces the layer above with, or None."""
+    if layer is None:
+        return None
+    cache = _PORTS[lower]
+    cls = type(layer)
+    if cls in cache:
+        return cache[cls]
+    number = _bound((lower,), (f"{lower}.port", f"{lower}.srcport", f"{lower}.dstport"), cls)
+    cache[cls] = number
+    return number
+
+
+def _udp_port_of(layer: Layer | None) -> int:
+    """UDP's AUTO ports: the port bound to the layer above, else 53 (scapy's default)."""
+    number = _port_of("udp", layer)
+    return 53 if number is None else number
+
+
+# caches of the lookups above, by layer class (the C build reads the first two directly)
+_ETHERTYPES: dict[type, int] = {}
+_PROTOCOL_BY_TYPE: dict[type, int] = {}
+_PORTS: dict[str, dict[type, int | None]] = {"udp": {}, "tcp": {}}
+
+
+def refresh_bindings() -> None:
+    """Forget the numbers looked up so far: call after changing the binding table."""
+    _ETHERTYPES.clear()
+    _PROTOCOL_BY_TYPE.clear()
+    for cache in _PORTS.values():
+        cache.clear()
+
+
+def _flags_int(value: Any, letters: str, more: dict[str, int] | None = None) -> int:
+    """Flags given as an int or as letters (each letter one bit, lowest first; `more`:
+    other letters accepted, letter -> bit)."""
     if isinstance(value, int):
         return value
     out = 0
     for ch in str(value):
-        pos = letters.find(ch)
-        if pos < 0:
-            raise ValueError(f"unknown flag letter {ch!r} (known: {letters})")
-        out |= 1 << pos
+        pos = letters.find(ch) if ch != " " else -1
+        if pos >= 0:
+            out |= 1 << pos
+        elif more and ch in more:
+            out |= more[ch]
+        else:
+            raise ValueError(f"unknown flag letter {ch!r} (known: {letters.strip()})")
     return out
 
 
@@ -326,7 +430,56 @@ class IPv6Fragment(Layer):
         return struct.pack("!BBHI", nh, self.reserved, word & 0xFFFF, self.id) + payload
 
 
-_EXT_HEADERS = (IPv6HopByHop, IPv6DestOptions, IPv6Routing, IPv6Fragment)
+class AH(Layer):
+    """IP Authentication Header (RFC 4302, next header 51); `header_length` in bytes
+    (12 plus the integrity check value)."""
+
+    name = "ah"
+    fields = (("next_header", AUTO), ("header_length", AUTO), ("reserved", 0), ("spi", 0),
+              ("seq", 0), ("icv", b""))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        icv = bytes(self.icv)
+        hl = self._auto("header_length", 12 + len(icv))
+        nh = self._auto("next_header", lambda: _ip_protocol_of(_next(stack, index), 59))
+        return struct.pack("!BBHII", nh, (hl // 4 - 2) & 0xFF, self.reserved,
+                           self.spi & 0xFFFFFFFF, self.seq & 0xFFFFFFFF) + icv + payload
+
+
+class _IPv6Opaque(Layer):
+    """An IPv6 extension header kept as its body: next header, length (8-byte units on the
+    wire, bytes here) and the bytes after those two, zero-padded to a multiple of 8."""
+
+    fields = (("next_header", AUTO), ("header_length", AUTO), ("data", b""))
+
+    def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        body = bytes(self.data)
+        body += b"\0" * (-(2 + len(body)) % 8)
+        hl = self._auto("header_length", 2 + len(body))
+        nh = self._auto("next_header", lambda: _ip_protocol_of(_next(stack, index), 59))
+        return bytes([nh, ((hl // 8) - 1) & 0xFF]) + body + payload
+
+
+class IPv6Mobility(_IPv6Opaque):
+    """Mobility header (RFC 6275, next header 135): `data` from the MH type on."""
+
+    name = "ipv6_mobility"
+
+
+class HIP(_IPv6Opaque):
+    """Host Identity Protocol header (RFC 7401, next header 139): `data` from the packet
+    type on."""
+
+    name = "hip"
+
+
+class Shim6(_IPv6Opaque):
+    """Shim6 header (RFC 5533, next header 140): `data` from the P bit / type on."""
+
+    name = "shim6"
+
+
+_EXT_HEADERS = (IPv6HopByHop, IPv6DestOptions, IPv6Routing, IPv6Fragment, AH, _IPv6Opaque)
 
 
 def _pseudo_addrs(stack: list[Layer], index: int) -> tuple[bytes | None, bytes | None]:
@@ -355,18 +508,26 @@ def _pseudo_addrs(stack: list[Layer], index: int) -> tuple[bytes | None, bytes |
 
 # ---------------------------------------------------------------- layer 4
 
-TCP_FLAG_LETTERS = "FSRPAUECN"  # FIN SYN RST PSH ACK URG ECE CWR NS, lowest bit first
+# TCP's one vocabulary is the catalogue's (wirecraft.proto.tcp), shared with Packet views:
+# flags FIN=1 ... AE=0x100 shown with scapy's letters (lowest bit first), tcpdump's letters
+# ('.' ACK, 'W' CWR) accepted too; option names those of `pkt.tcp.options`.
+TCP_FLAG_LETTERS = "".join(scapy for _bit, _n, _td, scapy in _tcp_catalogue.FLAGS)
+_TCPDUMP_FLAG_BITS = {td: bit for bit, _n, td, scapy in _tcp_catalogue.FLAGS if td != scapy}
+TCP_OPTION_NAMES: dict[int, str] = dict(_tcp_catalogue.OPTION_NAMES)
 
-_TCP_OPTION_KINDS = {
-    "eol": 0, "nop": 1, "mss": 2, "wscale": 3, "window_scale": 3, "sackok": 4,
-    "sack_permitted": 4, "sack": 5, "timestamp": 8, "timestamps": 8,
+# option name (any case) -> kind: the view names, plus scapy's spellings as input aliases
+_TCP_OPTION_KINDS: dict[str, int] = {
+    **{n.lower(): k for n, k in _tcp_catalogue.OPTION_KINDS.items()},
+    "sackok": 4, "window_scale": 3, "timestamps": 8,   # scapy: MSS WScale SAckOK SAck Timestamp
 }
-TCP_OPTION_NAMES = {0: "EOL", 1: "NOP", 2: "MSS", 3: "WScale", 4: "SAckOK", 5: "SAck",
-                    8: "Timestamp"}
 
 
 def pack_tcp_options(options: Any) -> bytes:
-    """TCP options from raw bytes or [(name or kind, value)], zero-padded to 4 bytes."""
+    """TCP options from raw bytes or [(name or kind, value)], zero-padded to 4 bytes.
+
+    Names are the view's (`mss`, `wscale`, `sack_permitted`, `sack`, `timestamp`, `nop`,
+    `eol`, `user_timeout`, ...) or scapy's (`MSS`, `WScale`, `SAckOK`, `SAck`,
+    `Timestamp`); a kind without a structured value takes its body as bytes."""
     if isinstance(options, (bytes, bytearray)):
         return _pad(bytes(options), 4)
     out = bytearray()
@@ -395,22 +556,33 @@ def pack_tcp_options(options: Any) -> bytes:
 
 
 class TCP(Layer):
-    """TCP header. `flags`: int (FIN=1 ... NS=256) or letters "SA"; `options` a list or bytes."""
+    """TCP header. `flags`: int (FIN=1 ... AE=256) or letters "SA" (tcpdump's "S." too);
+    `options` a list of (name, value) as `pkt.tcp.options` gives it, or bytes.
+
+    AUTO ports: the port the binding table gives the layer above (both ports), else 20 > 80.
+    """
 
     name = "tcp"
-    fields = (("src_port", 20), ("dst_port", 80), ("seq", 0), ("ack", 0), ("header_length", AUTO),
-              ("reserved", 0), ("flags", 2), ("window", 8192), ("checksum", AUTO), ("urgent", 0),
-              ("options", []))
+    fields = (("src_port", AUTO), ("dst_port", AUTO), ("seq", 0), ("ack", 0),
+              ("header_length", AUTO), ("reserved", 0), ("flags", 2), ("window", 8192),
+              ("checksum", AUTO), ("urgent", 0), ("options", []))
 
     def flags_int(self) -> int:
-        return _flags_int(self.flags, TCP_FLAG_LETTERS)
+        return _flags_int(self.flags, TCP_FLAG_LETTERS, _TCPDUMP_FLAG_BITS)
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
+        sport, dport = self.src_port, self.dst_port
+        if sport is AUTO or dport is AUTO:
+            bound = _port_of("tcp", _next(stack, index))
+            sport = self._auto("src_port", 20 if bound is None else bound)
+            dport = self._auto("dst_port", 80 if bound is None else bound)
         options = pack_tcp_options(self.options)
         hl = self._auto("header_length", 20 + len(options))
-        flags = self.flags_int()
+        flags = self.flags
+        if type(flags) is not int:      # letters: the common int needs no call
+            flags = self.flags_int()
         off = ((hl // 4) & 0xF) << 12 | (self.reserved & 7) << 9 | (flags & 0x1FF)
-        header = _TCP_HEADER.pack(self.src_port, self.dst_port, self.seq & 0xFFFFFFFF,
+        header = _TCP_HEADER.pack(sport, dport, self.seq & 0xFFFFFFFF,
                                   self.ack & 0xFFFFFFFF, off, self.window, 0,
                                   self.urgent) + options
         csum = self.checksum
@@ -424,37 +596,57 @@ class TCP(Layer):
     def _summary_one(self) -> str:
         f = self.flags_int()
         letters = "".join(ch for i, ch in enumerate(TCP_FLAG_LETTERS) if f >> i & 1)
-        return f"TCP {self.src_port} > {self.dst_port} [{letters}] seq={self.seq} ack={self.ack}"
+        return (f"TCP {self.value('src_port')} > {self.value('dst_port')} [{letters}] "
+                f"seq={self.seq} ack={self.ack}")
 
     def _display(self, fname: str, value: Any) -> Any:
         if fname == "flags":
-            f = _flags_int(value, TCP_FLAG_LETTERS)
+            f = _flags_int(value, TCP_FLAG_LETTERS, _TCPDUMP_FLAG_BITS)
             return f"0x{f:03x} " + "".join(
                 ch for i, ch in enumerate(TCP_FLAG_LETTERS) if f >> i & 1)
         return super()._display(fname, value)
 
 
 class UDP(Layer):
-    """UDP header; a computed checksum of 0 is sent as 0xFFFF (RFC 768)."""
+    """UDP header; a computed checksum of 0 is sent as 0xFFFF (RFC 768).
+
+    AUTO ports: the port the binding table gives the layer above (both ports: `UDP()/DNS()`
+    is 53 > 53), else 53 > 53 (scapy's default).
+    """
 
     name = "udp"
-    fields = (("src_port", 53), ("dst_port", 53), ("length", AUTO), ("checksum", AUTO))
+    fields = (("src_port", AUTO), ("dst_port", AUTO), ("length", AUTO), ("checksum", AUTO))
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
         return _c.serialize_layer(self, payload, stack, index)  # the one implementation
 
     def _summary_one(self) -> str:
-        return f"UDP {self.src_port} > {self.dst_port} len={self.value('length')}"
+        return (f"UDP {self.value('src_port')} > {self.value('dst_port')} "
+                f"len={self.value('length')}")
+
+
+def _rest(layer: Layer) -> bytes:
+    """The 4 bytes after an ICMP/ICMPv6 checksum: `rest` when given, else id and seq."""
+    rest = layer.rest  # type: ignore[attr-defined]
+    if rest is None:
+        return struct.pack("!HH", layer.id or 0, layer.seq or 0)  # type: ignore[attr-defined]
+    rest = bytes(rest)
+    if len(rest) != 4:
+        raise ValueError(f"{type(layer).__name__}.rest must be 4 bytes, got {len(rest)}")
+    return rest
 
 
 class ICMP(Layer):
-    """ICMP header; `id`/`seq` are the 4 bytes after the checksum (echo id and sequence)."""
+    """ICMP header. `id`/`seq`: the echo (and timestamp, information) identifier and
+    sequence number; `rest`: for other types, the 4 bytes after the checksum as bytes
+    (unused, pointer, gateway, MTU: then `id` and `seq` are None and not sent)."""
 
     name = "icmp"
-    fields = (("type", 8), ("code", 0), ("checksum", AUTO), ("id", 0), ("seq", 0))
+    fields = (("type", 8), ("code", 0), ("checksum", AUTO), ("id", 0), ("seq", 0),
+              ("rest", None))
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
-        header = struct.pack("!BBHHH", self.type, self.code, 0, self.id, self.seq)
+        header = struct.pack("!BBH", self.type, self.code, 0) + _rest(self)
         csum = self.checksum
         if csum is AUTO:
             msg = _c.transport_build(header, payload, 2, -1, None, None, 1)
@@ -463,6 +655,8 @@ class ICMP(Layer):
         return _c.transport_build(header, payload, 2, csum & 0xFFFF, None, None, 1)
 
     def _summary_one(self) -> str:
+        if self.rest is not None:
+            return f"ICMP type={self.type} code={self.code}"
         return f"ICMP type={self.type} code={self.code} id={self.id} seq={self.seq}"
 
 
@@ -485,21 +679,23 @@ def pack_nd_options(options: Any) -> bytes:
 class ICMPv6(Layer):
     """ICMPv6: echo (128/129: `id`, `seq`), neighbour solicitation (135) and advertisement
     (136: `flags` R=0x80 S=0x40 O=0x20) with `target` and ND `options`; other types carry
-    `id`/`seq` as the first 4 bytes and the rest as payload."""
+    `id`/`seq` (or `rest`, 4 bytes given as they are) as the first 4 bytes and the rest as
+    payload. `rest` replaces id/seq (135: the reserved word; 136: flags and reserved)."""
 
     name = "icmpv6"
     fields = (("type", 128), ("code", 0), ("checksum", AUTO), ("id", 0), ("seq", 0),
-              ("flags", 0), ("target", "::"), ("options", []))
+              ("flags", 0), ("target", "::"), ("options", []), ("rest", None))
 
     def _body(self) -> bytes:
         if self.type == 135:
-            return struct.pack("!HH", self.id, self.seq) + ip6_bytes(self.target) + pack_nd_options(
-                self.options)
+            return _rest(self) + ip6_bytes(self.target) + pack_nd_options(self.options)
         if self.type == 136:
-            flags = _flags_int(self.flags, ND_FLAG_LETTERS)
-            return (bytes([flags & 0xFF]) + b"\0\0\0" + ip6_bytes(self.target)
-                    + pack_nd_options(self.options))
-        return struct.pack("!HH", self.id, self.seq)
+            if self.rest is not None:
+                word = _rest(self)
+            else:
+                word = bytes([_flags_int(self.flags, ND_FLAG_LETTERS) & 0xFF]) + b"\0\0\0"
+            return word + ip6_bytes(self.target) + pack_nd_options(self.options)
+        return _rest(self)
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
         header = struct.pack("!BBH", self.type, self.code, 0) + self._body()
@@ -514,22 +710,20 @@ class ICMPv6(Layer):
     def _summary_one(self) -> str:
         if self.type in (135, 136):
             return f"ICMPv6 type={self.type} target={self.target}"
+        if self.rest is not None:
+            return f"ICMPv6 type={self.type} code={self.code}"
         return f"ICMPv6 type={self.type} code={self.code} id={self.id} seq={self.seq}"
 
 
-_PROTOCOL_NUMBERS: tuple[tuple[type[Layer], int], ...] = (
-    (TCP, 6), (UDP, 17), (ICMP, 1), (ICMPv6, 58), (IPv4, 4), (IPv6, 41), (IPv6HopByHop, 0),
-    (IPv6Routing, 43), (IPv6Fragment, 44), (IPv6DestOptions, 60),
-)
-_PROTOCOL_BY_TYPE: dict[type, int] = dict(_PROTOCOL_NUMBERS)
-_ETHERTYPES: dict[type, int] = {Dot1Q: ETHERTYPE_VLAN, IPv4: ETHERTYPE_IPV4,
-                                IPv6: ETHERTYPE_IPV6, ARP: ETHERTYPE_ARP}
 _TCP_HEADER = struct.Struct("!HHIIHHHH")
 
+# the C build reads the two caches directly (filled on first use, emptied by
+# refresh_bindings) and asks the functions about classes they do not hold yet
 _c.register(Ethernet=Ethernet, IPv4=IPv4, UDP=UDP, ethertype_of=_ethertype_of,
-            ip_protocol_of=_ip_protocol_of, pseudo_addrs=_pseudo_addrs, ethertypes=_ETHERTYPES,
-            protocols=_PROTOCOL_BY_TYPE)
+            ip_protocol_of=_ip_protocol_of, udp_port_of=_udp_port_of,
+            pseudo_addrs=_pseudo_addrs, ethertypes=_ETHERTYPES, protocols=_PROTOCOL_BY_TYPE)
 
-__all__ = ["ARP", "ICMP", "SLL", "SLL2", "TCP", "UDP", "Dot1Q", "Ethernet", "ICMPv6", "IPv4",
-           "IPv6", "IPv6DestOptions", "IPv6Fragment", "IPv6HopByHop", "IPv6Routing", "Loopback",
-           "Raw", "pack_tcp_options"]
+__all__ = ["AH", "ARP", "HIP", "ICMP", "SLL", "SLL2", "TCP", "UDP", "Dot1Q", "Ethernet",
+           "ICMPv6", "IPv4", "IPv6", "IPv6DestOptions", "IPv6Fragment", "IPv6HopByHop",
+           "IPv6Mobility", "IPv6Routing", "Loopback", "Raw", "Shim6", "pack_tcp_options",
+           "protocol_name", "refresh_bindings"]

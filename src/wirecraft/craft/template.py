@@ -22,43 +22,73 @@ from typing import Any
 
 import numpy as np
 
+from .. import proto as _catalogue
 from .._ext import load
 from .base import AUTO, Layer, mac_bytes
 from .dns import DNS, _encoded, _question
 from .layers import (
-    ARP,
     ICMP,
     TCP,
     UDP,
-    Dot1Q,
     Ethernet,
     ICMPv6,
     IPv4,
     IPv6,
+    protocol_name,
 )
 
 _c = load("_craft")
 
-# class -> field -> (offset in the header, width, kind)
-_FIELDS: dict[type, dict[str, tuple[int, int, str]]] = {
-    Ethernet: {"dst": (0, 6, "mac"), "src": (6, 6, "mac"), "type": (12, 2, "int")},
-    Dot1Q: {"type": (2, 2, "int")},
-    IPv4: {"tos": (1, 1, "int"), "total_length": (2, 2, "int"), "id": (4, 2, "int"),
-           "ttl": (8, 1, "int"), "protocol": (9, 1, "int"), "src": (12, 4, "ip4"),
-           "dst": (16, 4, "ip4")},
-    IPv6: {"hop_limit": (7, 1, "int"), "src": (16, 8, "ip6low"), "dst": (32, 8, "ip6low")},
-    TCP: {"src_port": (0, 2, "int"), "dst_port": (2, 2, "int"), "seq": (4, 4, "int"),
-          "ack": (8, 4, "int"), "flags": (13, 1, "int"), "window": (14, 2, "int"),
-          "urgent": (18, 2, "int")},
-    UDP: {"src_port": (0, 2, "int"), "dst_port": (2, 2, "int")},
-    ICMP: {"type": (0, 1, "int"), "code": (1, 1, "int"), "id": (4, 2, "int"),
-           "seq": (6, 2, "int")},
-    ICMPv6: {"type": (0, 1, "int"), "code": (1, 1, "int"), "id": (4, 2, "int"),
-             "seq": (6, 2, "int")},
-    ARP: {"opcode": (6, 2, "int"), "sender_mac": (8, 6, "mac"), "sender_ip": (14, 4, "ip4"),
-          "target_mac": (18, 6, "mac"), "target_ip": (24, 4, "ip4")},
-    DNS: {"id": (0, 2, "int")},
+# Where a crafting field sits in its header comes from the field catalogue
+# (wirecraft.proto): the row whose `craft` names the field gives `at` = (offset, width) and
+# the type, which says how a value given as text is read. Only whole-byte integer fields
+# (no `bits`, no `wire` scaling) can be varied.
+_KINDS = {"FT_ETHER": "mac", "FT_IPv4": "ip4", "FT_IPv6": "ip6", "FT_UINT8": "int",
+          "FT_UINT16": "int", "FT_UINT24": "int", "FT_UINT32": "int", "FT_UINT64": "int"}
+
+# TEMPORARY, until the DNS catalogue module lands (its row then gives this):
+# (protocol, crafting field) -> (offset, width, field type).
+_PENDING_AT: dict[tuple[str, str], tuple[int, int, str]] = {
+    ("dns", "id"): (0, 2, "FT_UINT16"),
 }
+# Varied as a whole byte, not as the catalogue's field: TCP's 12 flag bits have no
+# whole-byte position; their low 8 (CWR ... FIN) are the header's byte 13.
+_BYTE_FIELDS: dict[tuple[str, str], tuple[int, int, str]] = {
+    ("tcp", "flags"): (13, 1, "FT_UINT8"),
+}
+
+
+def _catalogued(cls_name: str, fname: str) -> tuple[int, int, str] | None:
+    for p in _catalogue.PROTOCOLS:
+        for f in p.fields:
+            if f.at is None or f.bits is not None or f.wire is not None:
+                continue
+            if p.craft == cls_name and f.craft == fname:
+                return (*f.at, f.type)
+            for cls, cfield, at in f.craft_in:
+                if cls == cls_name and cfield == fname and at is not None:
+                    return (*at, f.type)
+    return None
+
+
+def _position(cls: type, fname: str) -> tuple[int, int, str] | None:
+    """(offset in the header, width, kind) of crafting field `fname` of layer class `cls`,
+    or None when it has no whole-byte position of at most 8 bytes."""
+    proto = protocol_name(cls)
+    found = _BYTE_FIELDS.get((proto, fname)) if proto else None
+    for klass in cls.__mro__:
+        if found is None:
+            found = _catalogued(klass.__name__, fname)
+    if found is None and proto:
+        found = _PENDING_AT.get((proto, fname))
+    if found is None:
+        return None
+    off, width, ftype = found
+    kind = _KINDS.get(ftype)
+    if kind == "ip6":
+        # the low 64 bits: a varied IPv6 address keeps the template's upper half
+        return off + 8, 8, "ip6low"
+    return (off, width, kind) if kind is not None and 1 <= width <= 8 else None
 
 
 def _to_int(value: Any, kind: str) -> int:
@@ -172,7 +202,7 @@ class Template:
 
     def __init__(self, packet: Layer | bytes, linktype: int = 1) -> None:
         if not isinstance(packet, Layer):
-            from .dissect import from_bytes
+            from .from_frame import from_bytes
 
             packet = from_bytes(bytes(packet), linktype)
         self.packet = packet.copy()
@@ -181,7 +211,8 @@ class Template:
         self.linktype = linktype
         self._layers = packet.layers()
         self._starts = self._layer_offsets(packet)
-        self._fields: list[tuple[int, int, _Spec, int]] = []  # (offset, width, spec, layer idx)
+        # (frame offset, width, spec, layer index, crafting field)
+        self._fields: list[tuple[int, int, _Spec, int, str]] = []
         self._checksums = self._find_checksums()
 
     @staticmethod
@@ -205,41 +236,44 @@ class Template:
         ip_index = -1
         for i, layer in enumerate(self._layers):
             start = self._starts[i]
-            if isinstance(layer, IPv4):
+            if isinstance(layer, (IPv4, IPv6)):
                 ip_index = i
-                if layer.checksum is AUTO:
-                    out.append((start + 10, start, i, -1, False))
-            elif isinstance(layer, IPv6):
-                ip_index = i
-            elif isinstance(layer, TCP) and layer.checksum is AUTO:
-                out.append((start + 16, start, i, ip_index, False))
-            elif isinstance(layer, UDP) and layer.checksum is AUTO:
-                out.append((start + 6, start, i, ip_index, True))
-            elif isinstance(layer, ICMP) and layer.checksum is AUTO:
-                out.append((start + 2, start, i, -1, False))
-            elif isinstance(layer, ICMPv6) and layer.checksum is AUTO:
-                out.append((start + 2, start, i, ip_index, False))
+            if (not isinstance(layer, (IPv4, TCP, UDP, ICMP, ICMPv6))
+                    or layer.checksum is not AUTO):  # type: ignore[union-attr]
+                continue
+            at = _position(type(layer), "checksum")
+            if at is None:          # pragma: no cover - every checksummed layer has a row
+                continue
+            # IPv4 and ICMP sum no pseudo-header; TCP, UDP and ICMPv6 that of the IP below
+            pseudo = -1 if isinstance(layer, (IPv4, ICMP)) else ip_index
+            out.append((start + at[0], start, i, pseudo, isinstance(layer, UDP)))
         return out
 
     def vary(self, field: str, values: Any) -> Template:
-        """Vary `field` ("ipv4.src", "udp.src_port", or a bare field name) across copies."""
+        """Vary `field` across copies: "ipv4.src", "udp.src_port", a bare crafting field
+        name, or the catalogue's name ("ip.ttl", "tcp.srcport")."""
+        decl = _catalogue.FIELDS.get(field)
+        if decl is not None and decl.craft is not None:
+            field = f"{_catalogue.PROTOCOL_OF[field].name}.{decl.craft}"
         layer_name, _, fname = field.rpartition(".")
         if fname in ("name", "qname") and layer_name in ("", "dns"):
             for i, layer in enumerate(self._layers):
                 if isinstance(layer, DNS):
                     return self._vary_dns_name(i, layer, values)
         for i, layer in enumerate(self._layers):
-            if layer_name and layer_name not in (layer.name, type(layer).__name__.lower()) and not (
+            names = (layer.name, type(layer).__name__.lower(), protocol_name(type(layer)))
+            if layer_name and layer_name not in names and not (
                     layer_name == "ip" and isinstance(layer, (IPv4, IPv6))):
                 continue
-            table = _FIELDS.get(type(layer), {})
-            if fname in table:
-                off, width, kind = table[fname]
+            # checksums are what the expansion keeps right, not fields to vary
+            pos = _position(type(layer), fname) if fname != "checksum" else None
+            if pos is not None:
+                off, width, kind = pos
                 spec = _spec(values)
                 spec.kind = kind
                 if kind == "ip6low":
                     self._check_ip6_prefix(layer, fname, spec)
-                self._fields.append((self._starts[i] + off, width, spec, i))
+                self._fields.append((self._starts[i] + off, width, spec, i, fname))
                 return self
             if not layer_name and fname in layer._field_names:
                 continue
@@ -273,7 +307,7 @@ class Template:
             column = np.zeros(len(wires), dtype=np.uint64)
             for k in range(width):
                 column = (column << np.uint64(8)) | table[:, c0 + k].astype(np.uint64)
-            self._fields.append((at + c0, width, _Column(column), index))
+            self._fields.append((at + c0, width, _Column(column), index, "name"))
         return self
 
     @staticmethod
@@ -287,7 +321,7 @@ class Template:
 
     def _affects(self) -> np.ndarray:
         affects = np.zeros((len(self._fields), len(self._checksums)), dtype=np.uint8)
-        for f, (off, width, _, li) in enumerate(self._fields):
+        for f, (off, width, _, li, fname) in enumerate(self._fields):
             for c, (at, _start, ci, ip_i, _z) in enumerate(self._checksums):
                 if off < at + 2 and at < off + width:
                     raise ValueError("a varied field overlaps a checksum it should update")
@@ -297,22 +331,14 @@ class Template:
                 elif not isinstance(layer, IPv4) and li >= ci:
                     affects[f, c] = 1
                 elif ip_i >= 0 and li == ip_i and isinstance(self._layers[ip_i], (IPv4, IPv6)):
-                    name = self._field_name(off, li)
-                    affects[f, c] = name in ("src", "dst")
+                    affects[f, c] = fname in ("src", "dst")   # the pseudo-header's fields
         return affects
-
-    def _field_name(self, off: int, li: int) -> str:
-        rel = off - self._starts[li]
-        for name, (o, _w, _k) in _FIELDS[type(self._layers[li])].items():
-            if o == rel:
-                return name
-        return ""
 
     def batch(self, count: int, start: int = 0) -> bytearray:
         """Frames start..start+count-1 back to back in one bytearray."""
         n = len(self._fields)
         values = np.zeros((count, n), dtype=np.uint64)
-        for f, (_off, width, spec, _li) in enumerate(self._fields):
+        for f, (_off, width, spec, _li, _name) in enumerate(self._fields):
             values[:, f] = spec.values(start, count, width)
         out = bytearray(count * self.frame_length)
         cs = self._checksums

@@ -13,12 +13,13 @@ from __future__ import annotations
 import importlib
 
 from ._spec import Field, Protocol, Slot
+from ._value import value
 
 # one module per protocol, in the order the decoder meets them ('dns' and 'smtp'
 # join after 'icmpv6'). A module declares PROTOCOL, or PROTOCOLS when it holds
 # sub-headers too (ethernet: eth, vlan, sll, null; ipv6: its extension headers).
 MODULES: tuple[str, ...] = ("frame", "ethernet", "arp", "ip", "ipv6", "tcp", "udp", "icmp",
-                            "icmpv6")
+                            "icmpv6", "dns", "smtp")
 
 
 def _declared(module: str) -> tuple[Protocol, ...]:
@@ -58,5 +59,12 @@ def slots() -> list[Slot]:
     return list(seen.values())
 
 
+def fields(proto: str | None = None) -> list[Field]:
+    """Every Field, in declaration order (of protocol `proto` and its sub-headers when
+    given: 'ipv6' includes 'ipv6.fraghdr')."""
+    return [f for p in PROTOCOLS if proto is None or p.name == proto
+            or p.name.startswith(proto + ".") for f in p.fields]
+
+
 __all__ = ["FIELDS", "MODULES", "PROTOCOLS", "PROTOCOL_OF", "Field", "Protocol", "Slot",
-           "protocol", "slots"]
+           "fields", "protocol", "slots", "value"]

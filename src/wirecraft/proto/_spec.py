@@ -101,6 +101,9 @@ class Field:
     # for a value computed from the whole decoded Packet rather than one view (a frame
     # field, vlan.etype which is the next tag's type); None when absent
     packet_value: Callable[[Any], Any] | None = None
+    # present only when this holds of the protocol's view (neighbour discovery fields:
+    # the ICMPv6 type); a general `value()` lookup reads None otherwise
+    when: Callable[[Any], bool] | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:

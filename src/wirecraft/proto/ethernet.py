@@ -117,7 +117,8 @@ SLL = Protocol(
     craft="SLL",
     json=None,
     header="frame",
-    extra={"crafts": ("SLL", "SLL2")},
+    # linktype 276 (v2) places each field at its craft_in SLL2 position
+    extra={"at_by_linktype": {276: "SLL2"}},
     slots=(
         Slot("link_pkttype", "u16", "SLL packet type (0 to us ... 4 outgoing)"),
     ),
@@ -131,12 +132,12 @@ SLL = Protocol(
               at=(4, 2), craft_in=(("SLL2", "address_length", (11, 1)),)),
         Field("sll.src", "FT_STRING", "Source link-layer address as text (a MAC for "
               "length 6, colon hex otherwise; None for length 0)", attr="src",
-              getter="custom"),
+              slot="eth_src", getter="custom"),
         Field("sll.address", "FT_BYTES", "The 8-byte address field (halen bytes used)",
               craft="address", at=(6, 8), craft_in=(("SLL2", "address", (12, 8)),)),
         Field("sll.etype", "FT_UINT16", "Protocol (an ethertype)", attr="protocol",
               slot="eth_type", craft="protocol", at=(14, 2),
-              craft_in=(("SLL2", "protocol", (0, 2)),), aliases=("sll.ltype",)),
+              craft_in=(("SLL2", "protocol", (0, 2)),)),
         Field("sll.ifindex", "FT_UINT32", "Interface index (v2 only)",
               craft_in=(("SLL2", "interface_index", (4, 4)),)),
         Field("sll.reserved", "FT_UINT16", "Reserved (v2 only, 0)",

@@ -47,7 +47,7 @@ PROTOCOL = Protocol(
         Field("frame.index", "FT_UINT64", "0-based position in the source (frame.number - 1)",
               attr="index", slot="index", json="index"),
         Field("frame.number", "FT_UINT32", "Frame number (1-based, as tshark counts)",
-              slot="index", getter="custom", packet_value=lambda p: p.index + 1),
+              getter="custom", packet_value=lambda p: p.index + 1),
         Field("frame.time_ns", "FT_INT64", "Arrival time, nanoseconds since the epoch",
               attr="time_ns", slot="ts_ns", json="time_ns"),
         Field("frame.time_epoch", "FT_RELATIVE_TIME", "Epoch time (seconds, a float)",

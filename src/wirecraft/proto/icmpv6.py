@@ -39,10 +39,11 @@ PROTOCOL = Protocol(
         Field("icmpv6.checksum", "FT_UINT16", "Checksum", attr="checksum",
               slot="icmp_checksum", column="icmp_checksum", craft="checksum", at=(2, 2)),
         Field("icmpv6.nd.flags", "FT_UINT8", "Neighbour advertisement flags byte "
-              "(R=0x80 S=0x40 O=0x20)", craft="flags", at=(4, 1)),
+              "(R=0x80 S=0x40 O=0x20)", craft="flags", at=(4, 1),
+              when=lambda v: v.type == 136),
         Field("icmpv6.nd.ns.target_address", "FT_IPv6", "Target address (neighbour "
               "solicitation and advertisement)", craft="target", at=(8, 16),
-              aliases=("icmpv6.nd.na.target_address",)),
+              aliases=("icmpv6.nd.na.target_address",), when=lambda v: v.type in (135, 136)),
         Field("icmpv6.nd.options", "FT_BYTES", "Neighbour discovery options, raw bytes",
               craft="options"),
     ),

@@ -38,8 +38,10 @@ PROTOCOL = Protocol(
     fields=(
         # in the order of the `read --json` object
         Field("ip.version", "FT_UINT8", "Version", attr="version", slot="ip_version",
-              getter="custom", column="ip_version", json="version", craft="version",
-              at=(0, 1), bits=(4, 0xF), hot=True),
+              column="ip_version", json="version", craft="version",
+              at=(0, 1), bits=(4, 0xF), hot=True,
+              # tshark's IPv6 dissector names its version field ip.version too
+              packet_value=lambda p: p.ip.version if p.ip is not None else None),
         Field("ip.src", "FT_IPv4", "Source address", attr="src", slot="ip_src", getter="ip",
               need=16, column="ip_src", json="src", craft="src", at=(12, 4), hot=True),
         Field("ip.dst", "FT_IPv4", "Destination address", attr="dst", slot="ip_dst",
@@ -76,8 +78,7 @@ PROTOCOL = Protocol(
         Field("ip.flags.mf", "FT_BOOLEAN", "More fragments", attr="mf", slot="ip_flags",
               getter="bool", mask=1, need=8, at=(6, 1), bits=(5, 1)),
         Field("ip.dsfield", "FT_UINT8", "Differentiated services field (type of service)",
-              attr="tos", slot="ip_tos", need=2, column="ip_tos", craft="tos", at=(1, 1),
-              aliases=("ip.tos",)),
+              attr="tos", slot="ip_tos", need=2, column="ip_tos", craft="tos", at=(1, 1)),
         Field("ip.dsfield.dscp", "FT_UINT8", "Differentiated services codepoint",
               attr="dscp", slot="ip_tos", shift=2, mask=0x3F, at=(1, 1), bits=(2, 0x3F)),
         Field("ip.dsfield.ecn", "FT_UINT8", "Explicit congestion notification", attr="ecn",

@@ -29,6 +29,32 @@ def _frag(get: Any) -> Any:
     return lambda v: get(v) if _has_fraghdr(v) else None
 
 
+def locate(pkt: Any, number: int) -> int | None:
+    """Offset in the frame of the first extension header `number` (0 hop-by-hop, 43
+    routing, 44 fragment, 60 destination options) of an IPv6 packet, or None."""
+    from ._value import _record
+    v = pkt.ipv6
+    if v is None:
+        return None
+    data = pkt.data
+    cur = int(_record(pkt)["l3_offset"]) + 40
+    nh = v.next_header
+    for _ in v.extension_headers:
+        if nh == number:
+            return cur
+        if cur + 2 > len(data):
+            return None
+        if nh == 44:
+            length = 8
+        elif nh == 51:
+            length = (data[cur + 1] + 2) * 4
+        else:
+            length = (data[cur + 1] + 1) * 8
+        nh = data[cur]
+        cur += length
+    return None
+
+
 IPV6 = Protocol(
     name="ipv6",
     title="Internet Protocol Version 6",
@@ -46,7 +72,7 @@ IPV6 = Protocol(
     fields=(
         # in the order of the `read --json` object
         Field("ipv6.version", "FT_UINT8", "Version", attr="version", slot="ip_version",
-              getter="custom", json="version", craft="version", at=(0, 1), bits=(4, 0xF),
+              json="version", craft="version", at=(0, 1), bits=(4, 0xF),
               hot=True),
         Field("ipv6.src", "FT_IPv6", "Source address", attr="src", slot="ip_src",
               getter="ip", need=24, json="src", craft="src", at=(8, 16), hot=True),
@@ -61,10 +87,12 @@ IPV6 = Protocol(
         # the fragment header's, kept in the IP slots (0 without a fragment header)
         Field("ipv6.fraghdr.ident", "FT_UINT32", "Fragment identification (0 without a "
               "fragment header)", attr="id", slot="ip_id", need=40, json="id",
+              extra_value=_frag(lambda v: v.id),
               craft_in=(("IPv6Fragment", "id", (4, 4)),)),
         Field("ipv6.fraghdr.offset_bytes", "FT_UINT16", "Fragment offset in bytes "
               "(ipv6.fraghdr.offset x 8)", attr="frag_offset", slot="ip_frag_offset",
               need=40, json="frag_offset", bits=(3, 0x1FFF), wire=lambda n: n * 8,
+              extra_value=_frag(lambda v: v.frag_offset),
               craft_in=(("IPv6Fragment", "frag_offset", (2, 2)),)),
         Field("ipv6.flow", "FT_UINT24", "Flow label", attr="flow_label",
               slot="ip6_flow_label", need=4, column="ip6_flow_label", json="flow_label",
@@ -75,10 +103,11 @@ IPV6 = Protocol(
         # the rest
         Field("ipv6.fraghdr.more", "FT_BOOLEAN", "More fragments (False without a "
               "fragment header)", attr="mf", slot="ip_flags", getter="bool", mask=1,
-              need=40, bits=(0, 1),
+              need=40, bits=(0, 1), extra_value=_frag(lambda v: v.mf),
               craft_in=(("IPv6Fragment", "more_fragments", (2, 2)),)),
         Field("ipv6.fraghdr.flags", "FT_UINT8", "IPv4-style flags from the fragment header "
-              "(1: more fragments)", attr="flags", slot="ip_flags", need=40),
+              "(1: more fragments)", attr="flags", slot="ip_flags", need=40,
+              extra_value=_frag(lambda v: v.flags)),
         Field("ipv6.tclass", "FT_UINT32", "Traffic class", attr="traffic_class",
               also_attrs=("tos",), slot="ip_tos", need=4, craft="traffic_class", at=(0, 4),
               bits=(20, 0xFF)),
@@ -91,7 +120,7 @@ IPV6 = Protocol(
         Field("ipv6.nxt", "FT_UINT8", "Next header (the first, before extension headers)",
               attr="next_header", getter="custom", need=7, craft="next_header", at=(6, 1)),
         Field("ipv6.hdr_len", "FT_UINT16", "Header length: 40 + the extension headers walked",
-              attr="header_length", slot="ip_header_length", getter="custom",
+              attr="header_length", slot="ip_header_length", need=40,
               column="ip_header_length"),
         Field("ipv6.ext_count", "FT_UINT8", "Extension headers walked", slot="ip6_ext_count",
               column="ip6_ext_count"),
@@ -103,14 +132,16 @@ IPV6 = Protocol(
 )
 
 
-def _options_header(name: str, title: str, craft: str) -> Protocol:
+def _options_header(name: str, title: str, craft: str, number: int) -> Protocol:
     """Hop-by-hop (0) and destination options (60) headers: the same layout."""
     return Protocol(
         name=f"ipv6.{name}",
         title=title,
         reference="RFC 8200 section 4.3 / 4.6",
         craft=craft,
+        packet_attr="ipv6",
         header=None,
+        extra={"number": number},
         fields=(
             Field(f"ipv6.{name}.nxt", "FT_UINT8", "Next header", craft="next_header",
                   at=(0, 1)),
@@ -124,15 +155,17 @@ def _options_header(name: str, title: str, craft: str) -> Protocol:
     )
 
 
-HOPOPTS = _options_header("hopopts", "IPv6 Hop-by-Hop Option", "IPv6HopByHop")
-DSTOPTS = _options_header("dstopts", "IPv6 Destination Option", "IPv6DestOptions")
+HOPOPTS = _options_header("hopopts", "IPv6 Hop-by-Hop Option", "IPv6HopByHop", 0)
+DSTOPTS = _options_header("dstopts", "IPv6 Destination Option", "IPv6DestOptions", 60)
 
 ROUTING = Protocol(
     name="ipv6.routing",
     title="Routing Header for IPv6",
     reference="RFC 8200 section 4.4",
     craft="IPv6Routing",
+    packet_attr="ipv6",
     header=None,
+    extra={"number": 43},
     fields=(
         Field("ipv6.routing.nxt", "FT_UINT8", "Next header", craft="next_header", at=(0, 1)),
         Field("ipv6.routing.len", "FT_UINT8", "Length in 8-octet units, not counting the "
@@ -157,6 +190,7 @@ FRAGHDR = Protocol(
     craft="IPv6Fragment",
     packet_attr="ipv6",     # the view extra_value hooks receive
     header=None,
+    extra={"number": 44},
     fields=(
         Field("ipv6.fraghdr.nxt", "FT_UINT8", "Next header", craft="next_header", at=(0, 1)),
         Field("ipv6.fraghdr.reserved_octet", "FT_UINT8", "Reserved octet", craft="reserved",

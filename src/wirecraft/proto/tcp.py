@@ -47,9 +47,9 @@ def _ts(view: object, i: int) -> int | None:
 
 # ---------------------------------------------------------------- the declaration
 
-def _flag(bit: int, name: str, doc: str) -> Field:
+def _flag(bit: int, name: str, doc: str, **more: object) -> Field:
     return Field(f"tcp.flags.{name}", "FT_BOOLEAN", doc, slot="tcp_flags", getter="bool",
-                 mask=bit, need=14)
+                 mask=bit, need=14, **more)  # type: ignore[arg-type]
 
 
 PROTOCOL = Protocol(
@@ -84,10 +84,6 @@ PROTOCOL = Protocol(
         Field("tcp.ack_raw", "FT_UINT32", "Acknowledgment number (raw, not relative)",
               attr="ack", slot="tcp_ack", need=12, column="tcp_ack", json="ack", craft="ack",
               at=(8, 4)),
-        Field("tcp.hdr_len", "FT_UINT8", "Header length in bytes", attr="header_length",
-              slot="tcp_header_length", need=14, column="tcp_header_length",
-              json="header_length", craft="header_length", at=(12, 1), bits=(4, 0xF),
-              wire=lambda n: n * 4),
         Field("tcp.flags", "FT_UINT16", "Flags (12 bits)", attr="flags", slot="tcp_flags",
               need=14, column="tcp_flags", json="flags", craft="flags", at=(12, 2),
               bits=(0, 0x1FF)),
@@ -99,11 +95,26 @@ PROTOCOL = Protocol(
         _flag(0x020, "urg", "Urgent"),
         _flag(0x040, "ece", "ECN-Echo"),
         _flag(0x080, "cwr", "Congestion Window Reduced"),
-        Field("tcp.flags.str", "FT_STRING", "Flags as tcpdump's letters ('S.' for SYN-ACK)",
+        # RFC 9768 renamed the nonce-sum bit (RFC 3540, historic) Accurate ECN; tshark
+        # before 4.0 called it tcp.flags.ns
+        _flag(0x100, "ae", "Accurate ECN (formerly NS, nonce sum)", attr="ae",
+              column="tcp_flags_ae", json="ae", aliases=("tcp.flags.ns",)),
+        _flag(0xE00, "res", "Reserved (any of the 3 bits above AE set)", attr="res",
+              column="tcp_flags_res"),
+        Field("tcp.flags.reserved", "FT_UINT8", "The 3 reserved bits as a number (0-7)",
+              attr="reserved", slot="tcp_flags", shift=9, mask=7, need=14,
+              column="tcp_flags_reserved", json="reserved", craft="reserved", at=(12, 2),
+              bits=(9, 7)),
+        # tshark's tcp.flags.str is a 12-character picture ('·······A··S·'), not these
+        Field("tcp.flags.letters", "FT_STRING", "Flags as tcpdump's letters ('S.' for SYN-ACK)",
               attr="flags_str", getter="custom", json="flags_str"),
         Field("tcp.window_size_value", "FT_UINT16", "Window (unscaled)", attr="window",
               slot="tcp_window", need=16, column="tcp_window", json="window", craft="window",
               at=(14, 2)),
+        Field("tcp.hdr_len", "FT_UINT8", "Header length in bytes", attr="header_length",
+              slot="tcp_header_length", need=14, column="tcp_header_length",
+              json="header_length", craft="header_length", at=(12, 1), bits=(4, 0xF),
+              wire=lambda n: n * 4),
         Field("tcp.checksum", "FT_UINT16", "Checksum", attr="checksum", slot="tcp_checksum",
               need=18, column="tcp_checksum", craft="checksum", at=(16, 2)),
         Field("tcp.urgent_pointer", "FT_UINT16", "Urgent pointer", attr="urgent",
