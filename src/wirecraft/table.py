@@ -29,6 +29,7 @@ import numpy as np
 from . import _ext
 from . import proto as _proto
 from ._optional import require
+from .flags import StopReason
 
 if TYPE_CHECKING:
     from ._core import Batch, Packet
@@ -159,6 +160,9 @@ def _catalogue_columns() -> tuple[dict[str, Callable[[np.ndarray], np.ndarray]],
 
 _DERIVED, DOTTED = _catalogue_columns()
 
+# the stop reasons that mean "the capture cut it short" (wirecraft.flags, one list)
+_TRUNCATED = [int(r) for r in StopReason.truncated()]
+
 VIRTUAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "time": lambda rec: rec["ts_ns"] / 1e9,
     # transport columns first, vlan_id with the per-tag ids after them (as before the
@@ -170,7 +174,7 @@ VIRTUAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "vlan3_id": lambda rec: (rec["vlan3_tci"] & 0x0FFF).astype(np.uint16),
     "ipv4_src": _ipv4("ip_src"),
     "ipv4_dst": _ipv4("ip_dst"),
-    "truncated": lambda rec: np.isin(rec["stop_reason"], (1, 2)),
+    "truncated": lambda rec: np.isin(rec["stop_reason"], _TRUNCATED),
     # an address column holds zeros where the address was not captured: these tell which
     "has_ip_src": _has_address("ip_src"),
     "has_ip_dst": _has_address("ip_dst"),
