@@ -48,7 +48,7 @@ STALLED_PARENT = textwrap.dedent("""
     import wirecraft.live
     from wirecraft.live import Sniffer
     if {no_pdeathsig!r}:
-        wirecraft.live._libc = False  # no prctl: the watcher thread alone must do it
+        wirecraft.live.workers._libc = False  # no prctl: the watcher thread alone must do it
 
     def handler(raw):
         return [bytes(f) for f, _, _ in raw.frames()]

@@ -4,7 +4,7 @@ The core decoder (ext/wirecraft) stores, for each packet, which layers it decode
 (`layers`, a bit set), where and why decoding stopped (`stop_layer`, `stop_reason`) and
 what looked wrong (`anomalies`, a bit set): C enums in the record declaration and the
 reader. These are their Python mirrors, so code that works on records or Table columns
-(live.py's wire-length inference, table.py's `truncated` column, a user's numpy mask)
+(wirecraft.live's wire-length inference, table.py's `truncated` column, a user's numpy mask)
 names a bit instead of copying its number:
 
     rec["anomalies"] & Anomaly.IP6_JUMBO
