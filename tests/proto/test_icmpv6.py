@@ -196,9 +196,6 @@ def test_craft(v: Vector) -> None:
     assert bytes(CRAFT[v.name]()) == v.frame
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "crafting bug: ND_FLAG_LETTERS '     ORS' puts R at 0x40 and S at 0x80; RFC 4861 4.4 "
-    "(and the ICMPv6 docstring) say R=0x80, S=0x40, O=0x20"))
 def test_na_flag_letters() -> None:
     frame = bytes(Ethernet() / IPv6() / ICMPv6(type=136, flags="SO", target=DST))
     assert frame[14 + 40 + 4] == 0x60
@@ -206,10 +203,7 @@ def test_na_flag_letters() -> None:
 
 # ---------------------------------------------------------------- round trip
 
-_NO_ID = ("ICMPv6 id/seq on a type without them: the view reads None, the ICMPv6 layer from "
-          "to_layers() the first 4 bytes after the checksum")
-ROUND_TRIP_XFAIL = {"neighbor_solicitation": _NO_ID, "neighbor_advertisement": _NO_ID,
-                    "packet_too_big": _NO_ID, "mld_report": _NO_ID}
+ROUND_TRIP_XFAIL: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("v", [

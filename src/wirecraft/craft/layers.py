@@ -631,7 +631,7 @@ class ICMP(Layer):
         return f"ICMP type={self.type} code={self.code} id={self.id} seq={self.seq}"
 
 
-ND_FLAG_LETTERS = "     ORS"  # NA flags byte: O=0x20 S=0x40 R=0x80
+ND_FLAG_LETTERS = "     OSR"  # NA flags byte, lowest bit first: O=0x20 S=0x40 R=0x80
 
 
 def pack_nd_options(options: Any) -> bytes:
