@@ -135,9 +135,12 @@ SLL = Protocol(
               slot="eth_src", getter="custom"),
         Field("sll.address", "FT_BYTES", "The 8-byte address field (halen bytes used)",
               craft="address", at=(6, 8), craft_in=(("SLL2", "address", (12, 8)),)),
-        Field("sll.etype", "FT_UINT16", "Protocol (an ethertype)", attr="protocol",
-              slot="eth_type", craft="protocol", at=(14, 2),
+        # the header's own protocol field (0x8100 on a tagged frame), as eth.type is
+        Field("sll.etype", "FT_UINT16", "Protocol (an ethertype: the header's, 0x8100 "
+              "on a tagged frame)", craft="protocol", at=(14, 2),
               craft_in=(("SLL2", "protocol", (0, 2)),)),
+        Field("sll.ethertype", "FT_UINT16", "Ethertype after any VLAN tags (sll.etype, or "
+              "the innermost vlan.etype)", attr="protocol", slot="eth_type"),
         Field("sll.ifindex", "FT_UINT32", "Interface index (v2 only)",
               craft_in=(("SLL2", "interface_index", (4, 4)),)),
         Field("sll.reserved", "FT_UINT16", "Reserved (v2 only, 0)",
@@ -150,7 +153,7 @@ SLL = Protocol(
 NULL = Protocol(
     name="null",
     title="BSD loopback",
-    reference="LINKTYPE_NULL (tcpdump.org link types)",
+    reference="LINKTYPE_NULL / LINKTYPE_LOOP (tcpdump.org link types)",
     view=None,
     packet_attr=None,
     layer_bit="null",
@@ -167,9 +170,12 @@ NULL = Protocol(
 
 
 def _family(pkt: Any) -> int | None:
-    if pkt.linktype != 0 or len(pkt.data) < 4:
+    """The family of a LINKTYPE_NULL (0) or LINKTYPE_LOOP (108) header; None otherwise."""
+    if pkt.linktype not in (0, 108) or len(pkt.data) < 4:
         return None
     raw = pkt.data[:4]
+    if pkt.linktype == 108:
+        return int.from_bytes(raw, "big")   # LOOP: always network byte order
     little = int.from_bytes(raw, "little")
     # the writer's byte order is not recorded: a family fits in the low 16 bits
     return little if little < 0x10000 else int.from_bytes(raw, "big")
