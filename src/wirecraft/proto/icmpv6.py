@@ -83,9 +83,13 @@ PROTOCOL = Protocol(
         Field("icmpv6.nd.flags", "FT_UINT8", "Neighbour advertisement flags byte "
               "(R=0x80 S=0x40 O=0x20)", craft="flags", at=(4, 1),
               when=lambda v: v.type == 136),
+        # one crafting field, two names (tshark's): a field per message type, each with
+        # its `when`
         Field("icmpv6.nd.ns.target_address", "FT_IPv6", "Target address (neighbour "
-              "solicitation and advertisement)", craft="target", at=(8, 16),
-              aliases=("icmpv6.nd.na.target_address",), when=lambda v: v.type in (135, 136)),
+              "solicitation)", craft="target", at=(8, 16), when=lambda v: v.type == 135),
+        Field("icmpv6.nd.na.target_address", "FT_IPv6", "Target address (neighbour "
+              "advertisement)", at=(8, 16), craft_in=(("ICMPv6", "target", (8, 16)),),
+              when=lambda v: v.type == 136),
         Field("icmpv6.nd.options", "FT_BYTES", "Neighbour discovery options: [(type, "
               "value)], a MAC for a link-layer address option (raw bytes when malformed)",
               craft="options", packet_value=_nd_options_of,
