@@ -36,8 +36,21 @@ def _vlan_etype(pkt: Any) -> int | None:
     return pkt.eth.type if pkt.eth is not None else (pkt.sll.protocol if pkt.sll else None)
 
 
-def _outer_type(pkt: Any) -> int | None:
+def _type_field(pkt: Any) -> int | None:
+    """The Ethernet header's type/length field (bytes 12-13), None without Ethernet."""
     return _be16(pkt, 12) if pkt.eth is not None else None
+
+
+def _outer_type(pkt: Any) -> int | None:
+    """eth.type: the type field of an Ethernet II frame (None on an 802.3 frame)."""
+    n = _type_field(pkt)
+    return n if n is not None and n > 1500 else None
+
+
+def _length(pkt: Any) -> int | None:
+    """eth.len: an IEEE 802.3 frame's length field (a type field of at most 1500)."""
+    n = _type_field(pkt)
+    return n if n is not None and n <= 1500 else None
 
 
 ETHERNET = Protocol(
@@ -63,8 +76,14 @@ ETHERNET = Protocol(
         Field("eth.ethertype", "FT_UINT16",
               "Ethertype after any VLAN tags (eth.type, or the innermost vlan.etype)",
               attr="type", slot="eth_type", column="eth_type", json="type"),
+        # bytes 12-13 are a type (Ethernet II) or a length (802.3): one crafting field,
+        # tshark's two names, each with its `when`
         Field("eth.type", "FT_UINT16", "Type (the outer one: 0x8100 on a tagged frame)",
-              getter="custom", craft="type", at=(12, 2), packet_value=_outer_type),
+              getter="custom", craft="type", at=(12, 2), packet_value=_outer_type,
+              when=lambda v: _outer_type(v.packet) is not None),
+        Field("eth.len", "FT_UINT16", "Length (an IEEE 802.3 frame: bytes 12-13 at most "
+              "1500)", at=(12, 2), craft_in=(("Ethernet", "type", (12, 2)),),
+              packet_value=_length, when=lambda v: _length(v.packet) is not None),
     ),
 )
 
