@@ -31,7 +31,8 @@ ETH = bytes.fromhex("020000000002020000000001")
 # the rows the C decoder dispatches on: a payload protocol's rows (NTP) choose no C
 # decoder (wirecraft.proto._payload reads it), so the core carries no copy of them
 _PAYLOAD = {p.name for p in PROTOCOLS if p.extra.get("payload")}
-_DECODER_ROWS = tuple(b for b in BINDINGS if b.upper not in _PAYLOAD)
+# and rows for crafting only (decode=False) are not the decoder's either
+_DECODER_ROWS = tuple(b for b in BINDINGS if b.decode and b.upper not in _PAYLOAD)
 
 
 def ipv4(proto: int, payload: bytes) -> bytes:

@@ -70,10 +70,6 @@ class _SLLFields:
 
 class _ARPFields:
     opcode: int
-    sender_mac: str
-    sender_ip: str
-    target_mac: str
-    target_ip: str
 
 class _IPv4Fields:
     version: int
@@ -89,8 +85,8 @@ class _IPv4Fields:
     df: bool | None
     mf: bool | None
     tos: int | None
-    dscp: int
-    ecn: int
+    dscp: int | None
+    ecn: int | None
     checksum: int | None
 
 class _IPv6Fields:
@@ -149,7 +145,12 @@ class SLLView(_SLLFields):
     src: str | None          # MAC text when the address length is 6 (all-zero too); None when 0
     version: int
 
-class ARPView(_ARPFields): ...
+class ARPView(_ARPFields):
+    # None where the decoder did not read them (not Ethernet/IPv4 ARP, or cut short)
+    sender_mac: str | None
+    sender_ip: str | None
+    target_mac: str | None
+    target_ip: str | None
 
 # IP/TCP/UDP/ICMP fields whose bytes a cut header did not carry read None (never 0).
 

@@ -95,10 +95,6 @@ def test_other_hardware_or_protocol_is_unsupported() -> None:
     assert pkt.arp.opcode == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "decoder bug: an ARP packet the decoder does not read (not Ethernet/IPv4, or cut before "
-    "its addresses) still has the ARP layer bit, and ARPView then invents its addresses from "
-    "zeroed record slots ('00:00:00:00:00:00', '0.0.0.0') where the IP views read None"))
 def test_addresses_not_decoded_read_none() -> None:
     for pkt in (IPV6_SIZED.decode(), Vector("cut", REPLY.hex, cut=14 + 20).decode()):
         view = pkt.arp
@@ -150,7 +146,6 @@ def test_crafted_arp_is_0806_whatever_the_opcode() -> None:
 # ---------------------------------------------------------------- round trip
 
 ROUND_TRIP_XFAIL = {
-    "rarp": "RARP (0x8035): the decoder reads it as ARP, to_layers() gives Raw after Ethernet",
 }
 
 

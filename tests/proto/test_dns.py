@@ -342,9 +342,6 @@ def test_round_trip(v: Vector) -> None:
         (r.name, r.type, r.ttl) for r in m.answers]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "two Question/Record vocabularies: the decoded ones call the class `cls`, the crafted "
-    "ones `rclass` (issue 12: one DNS vocabulary)"))
 def test_round_trip_class_field_name() -> None:
     dns = RESPONSE_A.decode().to_layers().getlayer(DNS)
     assert dns.questions[0].cls == 1 and dns.answers[0].cls == 1
@@ -354,8 +351,6 @@ def test_round_trip_class_field_name() -> None:
 
 # (vector, catalogue field) -> why wirecraft's value is not tshark's
 TSHARK_DIFFERS_AT = {
-    ("mx_txt", "dns.txt"): "catalogue bug: dns.txt is declared FT_STRING but its values are "
-                           "bytes (b'v=spf1 -all'), tshark's are text",
     ("pointer_loop", "dns.resp.name"): "a name whose pointer loops: tshark writes an error text "
                                        "in its place, wirecraft the root '.' (and flags the "
                                        "message name_pointer_loop)",

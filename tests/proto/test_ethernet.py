@@ -336,15 +336,7 @@ def test_craft(v: Vector) -> None:
 
 # ---------------------------------------------------------------- round trip
 
-ROUND_TRIP_XFAIL = {
-    "four_tags": "4 VLAN tags: the decoder stops after 3 (A_VLAN_LIMIT), to_layers() builds 4 "
-                 "Dot1Q layers",
-    "loop_ipv4": "LINKTYPE_LOOP (108): the decoder reads the family and IPv4, to_layers() gives "
-                 "Raw",
-    "loop_af10": "LINKTYPE_LOOP with family 10: the decoder reads IPv6, to_layers() gives Raw",
-    "sll2_vlan": "catalogue bug: sll.etype reads the type after the tag (0x0800), the SLL2 "
-                 "layer's protocol is the header's own field (0x8100)",
-}
+ROUND_TRIP_XFAIL: dict[str, str] = {}
 
 
 def _rt_params(vectors: list[Vector]) -> list:
@@ -381,19 +373,10 @@ def test_round_trip(v: Vector) -> None:
 # (vector, catalogue field) -> why wirecraft's value is not tshark's
 _S_TAG = ("tshark dissects an 802.1ad S-tag (0x88a8) as ieee8021ad.*, and vlan.* is the inner "
           "C-tag; the catalogue's vlan.* is the outermost tag of either kind")
-_NULL_FAMILY = ("catalogue bug: null.family reads None on LINKTYPE_LOOP (108); its packet_value "
-                "only handles link type 0")
 TSHARK_DIFFERS_AT = {
-    ("ieee8023_llc", "eth.type"): "catalogue bug: eth.type of an 802.3 frame is its length "
-                                  "field (38); tshark has no eth.type there (it is eth.len)",
     ("qinq", "vlan.id"): _S_TAG,
     ("qinq", "vlan.priority"): _S_TAG,
     ("qinq", "vlan.etype"): _S_TAG,
-    ("sll2_vlan", "sll.etype"): "catalogue bug: sll.etype reads the type after the VLAN tags "
-                                "(0x0800, SLLView.protocol); tshark's sll.etype is the header's "
-                                "own protocol field (0x8100), as eth.type is",
-    ("loop_ipv4", "null.family"): _NULL_FAMILY,
-    ("loop_af10", "null.family"): _NULL_FAMILY,
 }
 
 

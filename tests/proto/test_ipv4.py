@@ -261,14 +261,9 @@ def test_header_cut_by_snaplen(have: int) -> None:
         return
     full = VIEW["dscp_ecn"]
     expected = {k: full[k] if have >= n else None for k, n in NEED.items()}
-    if have < 2:   # see test_dscp_ecn_of_a_header_cut_after_one_byte
-        del expected["dscp"], expected["ecn"]
     assert_view(pkt.ipv4, expected, every=have >= 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "decoder bug: IPv4View.dscp and .ecn read 0 when the tos byte was not captured (header "
-    "cut after 1 byte), where tos reads None; they do not check ip_has(r, 2, ...)"))
 def test_dscp_ecn_of_a_header_cut_after_one_byte() -> None:
     view = _cut(1).ipv4
     assert (view.tos, view.dscp, view.ecn) == (None, None, None)

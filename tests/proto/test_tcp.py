@@ -275,12 +275,6 @@ def test_syn_cut_by_snaplen(have: int) -> None:
     assert_view(pkt.tcp, _flag_fields(expected))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "decoder bug: a TCP header cut by the snaplen (data offset within the IP payload, "
-    "beyond the captured bytes) is flagged A_TCP_HEADER_BEYOND 'TCP header beyond segment', "
-    "which describes a malformed segment; a cut IPv4 header or UDP datagram gets only "
-    "'frame cut by snaplen' (decode_l4: the anomaly is set whenever the stop is not "
-    "'fragmented header', also for R_TRUNCATED_HEADER)"))
 @pytest.mark.parametrize("have", [20, 30, 39])
 def test_syn_cut_in_its_options_is_not_malformed(have: int) -> None:
     pkt = Vector(f"syn_cut_{have}", SYN.hex, cut=34 + have).decode()
@@ -340,13 +334,7 @@ def test_craft(v: Vector) -> None:
 
 # Known divergences between the decoded view and the layers to_layers() builds (issue 12,
 # "one decoder"); strict, so each flips to a failure the day it is fixed.
-_OPTION_NAMES = ("to_layers() spells TCP options in the crafting vocabulary ('MSS', 'SAckOK', "
-                 "'Timestamp', 'WScale'), the view in the catalogue's ('mss', 'sack_permitted', "
-                 "...): two option vocabularies")
 ROUND_TRIP_XFAIL = {
-    "syn": _OPTION_NAMES,
-    "syn_ack": _OPTION_NAMES,
-    "sack_unknown_eol": _OPTION_NAMES,
     "all_flags": ("the TCP layer keeps the 3 reserved bits in `reserved` and 9 bits in `flags`; "
                   "the view's (and tcp.flags') `flags` holds all 12"),
     "option_length_zero": "a malformed option list becomes raw bytes in the layer, "

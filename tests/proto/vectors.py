@@ -420,14 +420,19 @@ def assert_layer_matches(pkt: Any, layer: Any, name: str, skip: Iterable[str] = 
     assert layer is not None, "to_layers() built no layer of this protocol"
     defaults = dict(type(layer).fields)
     wrong = {}
-    for field_name, craft in catalogue_craft_fields(name, layer).items():
+    fields = catalogue_craft_fields(name, layer)
+    for field_name, craft in fields.items():
         if field_name in skip:
             continue
         ours, theirs = value(pkt, field_name), layer.value(craft)
         if field_name in (adapt or {}):
             theirs = adapt[field_name](theirs)
-        if (ours is None and theirs == defaults.get(craft)
-                and getattr(lookup(field_name)[0], "when", None) is not None):
+        if ours is None and getattr(lookup(field_name)[0], "when", None) is not None and (
+                theirs == defaults.get(craft)
+                # the catalogue field of this message's type that names the same
+                # crafting field reads it (and is compared itself)
+                or any(other != field_name and c == craft and value(pkt, other) is not None
+                       for other, c in fields.items())):
             continue
         if ours != theirs:
             wrong[f"{field_name}/{craft}"] = (ours, theirs)

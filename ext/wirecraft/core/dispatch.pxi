@@ -37,7 +37,8 @@ cdef uint8_t* _dispatch_table(str name) noexcept:
 def load_bindings(bindings=None):
     """Fill the decoder's dispatch tables from binding rows: `wirecraft.proto._bind.Binding`
     objects or (lower, upper, field, values) tuples; None loads BINDING_ROWS (the binding
-    table as compiled in), as import does.
+    table as compiled in), as import does.  A Binding whose `decode` is False (crafting
+    only) is left out.
 
     Every table is rebuilt from the rows alone, so a number no row holds selects no
     decoder.  Raises ValueError (tables unchanged) when a value does not fit its field
@@ -51,6 +52,8 @@ def load_bindings(bindings=None):
         if isinstance(b, tuple):
             lower, upper, field, values = b
         else:
+            if not getattr(b, "decode", True):
+                continue    # a crafting-only row (extension headers, IP in IP)
             lower, upper, field, values = b.lower, b.upper, b.field, b.values
         name = _DISPATCH_FIELDS.get(field)
         if name is None:

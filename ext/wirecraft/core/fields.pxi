@@ -41,7 +41,7 @@ cdef class _SLLFields(_View):
 
     @property
     def protocol(self):
-        """sll.etype: Protocol (an ethertype)."""
+        """sll.ethertype: Ethertype after any VLAN tags (sll.etype, or the innermost vlan.etype)."""
         return self.r.eth_type
 
 
@@ -52,26 +52,6 @@ cdef class _ARPFields(_View):
     def opcode(self):
         """arp.opcode: Opcode."""
         return self.r.arp_opcode
-
-    @property
-    def sender_mac(self):
-        """arp.src.hw_mac: Sender MAC address."""
-        return mac_text(self.r.arp_sender_mac)
-
-    @property
-    def sender_ip(self):
-        """arp.src.proto_ipv4: Sender IP address."""
-        return ip4_text_u32(self.r.arp_sender_ip)
-
-    @property
-    def target_mac(self):
-        """arp.dst.hw_mac: Target MAC address."""
-        return mac_text(self.r.arp_target_mac)
-
-    @property
-    def target_ip(self):
-        """arp.dst.proto_ipv4: Target IP address."""
-        return ip4_text_u32(self.r.arp_target_ip)
 
 
 cdef class _IPv4Fields(_View):
@@ -182,12 +162,16 @@ cdef class _IPv4Fields(_View):
     @property
     def dscp(self):
         """ip.dsfield.dscp: Differentiated services codepoint."""
-        return ((self.r.ip_tos >> 2) & 0x3f)
+        if self.r.caplen - self.r.l3_offset >= 2:
+            return ((self.r.ip_tos >> 2) & 0x3f)
+        return None
 
     @property
     def ecn(self):
         """ip.dsfield.ecn: Explicit congestion notification."""
-        return (self.r.ip_tos & 0x3)
+        if self.r.caplen - self.r.l3_offset >= 2:
+            return (self.r.ip_tos & 0x3)
+        return None
 
     @property
     def checksum(self):

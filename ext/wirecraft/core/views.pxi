@@ -86,8 +86,35 @@ cdef class SLLView(_SLLFields):
         return 2 if self.r.linktype == 276 else 1
 
 
+cdef inline bint arp_read(const rec_t* r) noexcept:
+    """The decoder read the ARP addresses: Ethernet/IPv4 ARP with its 28 bytes captured
+    (it then sets the payload after them; other ARP leaves the address slots zero)."""
+    return r.payload_offset == r.l3_offset + 28
+
+
 cdef class ARPView(_ARPFields):
-    """ARP for IPv4 over Ethernet."""
+    """ARP for IPv4 over Ethernet. The addresses read None where the decoder did not read
+    them (another hardware or protocol type, or a packet cut before its 28 bytes)."""
+
+    @property
+    def sender_mac(self):
+        """arp.src.hw_mac: Sender MAC address."""
+        return mac_text(self.r.arp_sender_mac) if arp_read(self.r) else None
+
+    @property
+    def sender_ip(self):
+        """arp.src.proto_ipv4: Sender IP address."""
+        return ip4_text_u32(self.r.arp_sender_ip) if arp_read(self.r) else None
+
+    @property
+    def target_mac(self):
+        """arp.dst.hw_mac: Target MAC address."""
+        return mac_text(self.r.arp_target_mac) if arp_read(self.r) else None
+
+    @property
+    def target_ip(self):
+        """arp.dst.proto_ipv4: Target IP address."""
+        return ip4_text_u32(self.r.arp_target_ip) if arp_read(self.r) else None
 
 
 cdef inline uint32_t l4_avail(const rec_t* r) noexcept:

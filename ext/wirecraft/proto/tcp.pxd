@@ -4,7 +4,7 @@
 from libc.stdint cimport uint8_t, uint32_t
 
 from wirecraft._codes cimport (
-    A_TCP_DOFF_BAD, A_TCP_HEADER_BEYOND, L_TCP, R_BAD_LENGTH, R_FRAGMENTED_HEADER, S_TRANSPORT,
+    A_TCP_DOFF_BAD, A_TCP_HEADER_BEYOND, L_TCP, R_BAD_LENGTH, S_TRANSPORT,
 )
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32
@@ -60,7 +60,9 @@ cdef inline void decode_tcp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t a
         r.payload_offset = off + avail
         r.payload_length = 0
         stop(r, S_TRANSPORT, short_header(r, fragment))
-        if r.stop_reason != R_FRAGMENTED_HEADER:
+        # malformed only when IP's own length leaves no room for the header: not when
+        # the capture cut it (snaplen) or the next fragment holds the rest
+        if r.stop_reason == R_BAD_LENGTH:
             r.anomalies |= A_TCP_HEADER_BEYOND
         return
     r.payload_offset = off + hl

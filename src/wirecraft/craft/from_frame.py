@@ -24,7 +24,8 @@ from typing import Any, Literal
 from .. import proto as _catalogue
 from .._ext import load
 from ..proto._payload import header_length, payload_protocols
-from .base import AUTO, Layer, Raw, ip6_str, mac_str
+from ..proto.icmpv6 import nd_options
+from .base import AUTO, Layer, Raw, ip6_str
 from .dns import DNS, Question, Record
 from .layers import (
     AH,
@@ -47,7 +48,6 @@ from .layers import (
     IPv6Routing,
     Loopback,
     Shim6,
-    pack_nd_options,
     pack_tcp_options,
 )
 from .payload import from_view
@@ -367,7 +367,7 @@ def _icmpv6(s: _Stack, v: Any, off: int, end: int) -> None:
     if v.type in (135, 136) and end >= off + 24:
         fields: dict[str, Any] = dict(type=v.type, code=v.code, checksum=v.checksum,
                                       target=ip6_str(data[off + 8:off + 24]),
-                                      options=_nd_options(data[off + 24:end]))
+                                      options=nd_options(data[off + 24:end]))
         word = data[off + 4:off + 8]
         if v.type == 136 and word[1:] == b"\0\0\0":
             fields.update(flags=word[0], id=None, seq=None)
@@ -392,20 +392,6 @@ def _tcp_options(view: Any) -> list | bytes:
     except (TypeError, ValueError, struct.error, KeyError):
         pass
     return raw
-
-
-def _nd_options(raw: bytes) -> list | bytes:
-    """Neighbour discovery options as [(type, value)] when they pack back exactly."""
-    out: list = []
-    i = 0
-    while i + 2 <= len(raw):
-        otype, units = raw[i], raw[i + 1]
-        if units == 0 or i + units * 8 > len(raw):
-            return raw
-        body = raw[i + 2:i + units * 8]
-        out.append((otype, mac_str(body) if otype in (1, 2) and units == 1 else body))
-        i += units * 8
-    return out if i == len(raw) and pack_nd_options(out) == raw else raw
 
 
 # ---------------------------------------------------------------- payload protocols

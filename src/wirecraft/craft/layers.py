@@ -49,36 +49,10 @@ def _next(stack: list[Layer], index: int) -> Layer | None:
 # the one binding table (wirecraft.proto._bind), read by protocol name: a layer class's
 # protocol is the catalogue Protocol whose `craft` names it (or one of its bases).
 
-# TEMPORARY, until the catalogue declares these protocols (each row then comes from its
-# module's Protocol.craft): crafting class -> catalogue protocol name (tshark's).
-_PENDING_PROTOCOL_NAMES: dict[str, str] = {
-    "DNS": "dns", "AH": "ah", "IPv6Mobility": "mipv6", "HIP": "hip", "Shim6": "shim6",
-}
-
-# TEMPORARY rows crafting needs that the binding table does not hold yet: IPv6 extension
-# headers (and AH, Mobility, HIP, Shim6) and IP in IP. Crafting only: the decoder does not
-# dispatch on them (it walks the extension chain itself and leaves tunnels undecoded).
-_PENDING_BINDINGS: tuple[_bind.Binding, ...] = (
-    _bind.Binding("ipv6", "ipv6.hopopts", "ipv6.nxt", (0,)),
-    _bind.Binding("ipv6", "ipv6.routing", "ipv6.nxt", (43,)),
-    _bind.Binding("ipv6", "ipv6.fraghdr", "ipv6.nxt", (44,)),
-    _bind.Binding("ipv6", "ipv6.dstopts", "ipv6.nxt", (60,)),
-    _bind.Binding("ipv6", "ah", "ipv6.nxt", (51,)),
-    _bind.Binding("ipv6", "mipv6", "ipv6.nxt", (135,)),
-    _bind.Binding("ipv6", "hip", "ipv6.nxt", (139,)),
-    _bind.Binding("ipv6", "shim6", "ipv6.nxt", (140,)),
-    _bind.Binding("ip", "ip", "ip.proto", (4,)),
-    _bind.Binding("ip", "ipv6", "ip.proto", (41,)),
-)
-
 # IPv4 protocol and IPv6 next header are one number space (IANA's): a row of either binds
 # both (IPv4()/ICMPv6() gets 58 as IPv6()/ICMPv6() does)
 _IP_NUMBER_FIELDS = ("ip.proto", "ipv6.nxt")
 _UNBOUND_ETHERTYPE = 0x9000  # scapy's value for a payload nothing binds (loopback test)
-
-
-def _bindings() -> tuple[_bind.Binding, ...]:
-    return (*_bind.BINDINGS, *_PENDING_BINDINGS)
 
 
 def protocol_name(cls: type) -> str | None:
@@ -88,9 +62,6 @@ def protocol_name(cls: type) -> str | None:
         for p in _catalogue.PROTOCOLS:
             if p.craft == cname or cname in p.extra.get("crafts", ()):  # type: ignore[operator]
                 return p.name
-        name = _PENDING_PROTOCOL_NAMES.get(cname)
-        if name is not None:
-            return name
     name = getattr(cls, "name", None)
     return name if isinstance(name, str) and name != "layer" else None
 
@@ -100,7 +71,7 @@ def _bound(lower: tuple[str, ...], fields: tuple[str, ...], upper: type) -> int 
     name = protocol_name(upper)
     if name is None:
         return None
-    rows = _bindings()
+    rows = _bind.BINDINGS
     for low in lower:
         for b in rows:
             if b.lower == low and b.upper == name and b.field in fields and b.values:
@@ -660,7 +631,7 @@ class ICMP(Layer):
         return f"ICMP type={self.type} code={self.code} id={self.id} seq={self.seq}"
 
 
-ND_FLAG_LETTERS = "     ORS"  # NA flags byte: O=0x20 S=0x40 R=0x80
+ND_FLAG_LETTERS = "     OSR"  # NA flags byte, lowest bit first: O=0x20 S=0x40 R=0x80
 
 
 def pack_nd_options(options: Any) -> bytes:

@@ -46,11 +46,6 @@ _c = load("_craft")
 _KINDS = {"FT_ETHER": "mac", "FT_IPv4": "ip4", "FT_IPv6": "ip6", "FT_UINT8": "int",
           "FT_UINT16": "int", "FT_UINT24": "int", "FT_UINT32": "int", "FT_UINT64": "int"}
 
-# TEMPORARY, until the DNS catalogue module lands (its row then gives this):
-# (protocol, crafting field) -> (offset, width, field type).
-_PENDING_AT: dict[tuple[str, str], tuple[int, int, str]] = {
-    ("dns", "id"): (0, 2, "FT_UINT16"),
-}
 # Varied as a whole byte, not as the catalogue's field: TCP's 12 flag bits have no
 # whole-byte position; their low 8 (CWR ... FIN) are the header's byte 13.
 _BYTE_FIELDS: dict[tuple[str, str], tuple[int, int, str]] = {
@@ -79,8 +74,6 @@ def _position(cls: type, fname: str) -> tuple[int, int, str] | None:
     for klass in cls.__mro__:
         if found is None:
             found = _catalogued(klass.__name__, fname)
-    if found is None and proto:
-        found = _PENDING_AT.get((proto, fname))
     if found is None:
         return None
     off, width, ftype = found

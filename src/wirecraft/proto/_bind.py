@@ -12,6 +12,12 @@ One row per binding, used in both directions, like scapy's bind_layers:
 layer's catalogue field that carries the number (for ports: `udp.port` /
 `tcp.port`, meaning either port matches when decoding, and the destination
 port is filled when crafting).
+
+A row with `decode=False` is for crafting only: the decoder's tables are built without
+it. IPv6 extension headers are walked by the decoder itself, not dispatched on, and an
+IP-in-IP packet is reported as a tunnel, its inner packet left undecoded; crafting still
+needs their numbers (`IPv6()/IPv6Fragment()` gets next header 44, `IPv4()/IPv6()`
+protocol 41).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ class Binding:
     upper: str
     field: str
     values: tuple[int, ...]   # the first is what crafting fills in
+    decode: bool = True       # False: crafting only, left out of the decoder's tables
 
 
 BINDINGS: tuple[Binding, ...] = (
@@ -38,6 +45,20 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("ipv6", "tcp", "ipv6.nxt", (6,)),
     Binding("ipv6", "udp", "ipv6.nxt", (17,)),
     Binding("ipv6", "icmpv6", "ipv6.nxt", (58,)),
+    # crafting only: extension headers (the decoder walks the chain itself) and IP in IP
+    # (the decoder reports a tunnel and does not decode the inner packet)
+    Binding("ipv6", "ipv6.hopopts", "ipv6.nxt", (0,), decode=False),
+    Binding("ipv6", "ipv6.routing", "ipv6.nxt", (43,), decode=False),
+    Binding("ipv6", "ipv6.fraghdr", "ipv6.nxt", (44,), decode=False),
+    Binding("ipv6", "ipv6.dstopts", "ipv6.nxt", (60,), decode=False),
+    Binding("ipv6", "ah", "ipv6.nxt", (51,), decode=False),
+    Binding("ipv6", "mip6", "ipv6.nxt", (135,), decode=False),
+    Binding("ipv6", "hip", "ipv6.nxt", (139,), decode=False),
+    Binding("ipv6", "shim6", "ipv6.nxt", (140,), decode=False),
+    Binding("ip", "ip", "ip.proto", (4,), decode=False),
+    Binding("ip", "ipv6", "ip.proto", (41,), decode=False),
+    Binding("ipv6", "ip", "ipv6.nxt", (4,), decode=False),
+    Binding("ipv6", "ipv6", "ipv6.nxt", (41,), decode=False),
     Binding("udp", "dns", "udp.port", (53,)),
     Binding("udp", "mdns", "udp.port", (5353,)),
     Binding("udp", "llmnr", "udp.port", (5355,)),

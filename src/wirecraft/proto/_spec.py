@@ -134,6 +134,11 @@ class Protocol:
     # ('l3_offset', 'l4_offset'), 'frame' for byte 0 of the frame, None when it varies
     # (VLAN tags, IPv6 extension headers: their positions are found by walking)
     header: str | None = None
+    # protocol-specific declarations. Keys every surface reads: "view", for a protocol
+    # with no Packet view attribute (`packet_attr` None: SMTP), a callable taking the
+    # Packet and returning the object its fields' hooks read, or None when the packet
+    # does not carry the protocol (then each of its fields reads None); "list", the
+    # Packet attribute is a list of views (VLAN tags) and the first one is read
     extra: dict[str, object] = field(default_factory=dict)
 
     def field(self, name: str) -> Field:

@@ -105,14 +105,19 @@ def value(pkt: Any, name: str) -> Any:
     proto = PROTOCOL_OF[name]
     if f.packet_value is not None:
         return f.packet_value(pkt)
-    if proto.packet_attr is None:
-        view: Any = pkt if proto.view == "Packet" else None
+    make = proto.extra.get("view")
+    if proto.packet_attr is None and callable(make):
+        view: Any = make(pkt)     # a view made by the protocol's hook (SMTP's lines)
+        if view is None:
+            return None
+    elif proto.packet_attr is None:
+        view = pkt if proto.view == "Packet" else None
     else:
         view = getattr(pkt, proto.packet_attr)
         if proto.extra.get("list"):
             view = view[0] if view else None
-    if proto.packet_attr is not None and view is None:
-        return None
+        if view is None:
+            return None
     if f.when is not None and not f.when(view):
         return None
     if f.extra_value is not None:

@@ -1,7 +1,9 @@
 """ARP (RFC 826) and RARP (RFC 903): the field catalogue.
 
 The decoder keeps Ethernet/IPv4 ARP (hardware size 6, protocol size 4); the
-other header fields are read from the frame by position (`at`) when a crafting
+view's four addresses read None for any other ARP and for one cut before its 28
+bytes (the decoder did not read them: hand-written in ARPView). The other header
+fields are read from the frame by position (`at`) when a crafting
 layer is rebuilt from a decoded packet.
 """
 
@@ -35,16 +37,16 @@ PROTOCOL = Protocol(
         Field("arp.opcode", "FT_UINT16", "Opcode", attr="opcode", slot="arp_opcode",
               column="arp_opcode", json="opcode", craft="opcode", at=(6, 2)),
         Field("arp.src.hw_mac", "FT_ETHER", "Sender MAC address", attr="sender_mac",
-              slot="arp_sender_mac", getter="mac", column="arp_sender_mac",
+              slot="arp_sender_mac", getter="custom", column="arp_sender_mac",
               json="sender_mac", craft="sender_mac", at=(8, 6)),
         Field("arp.src.proto_ipv4", "FT_IPv4", "Sender IP address", attr="sender_ip",
-              slot="arp_sender_ip", getter="ipv4u32", column="arp_sender_ip",
+              slot="arp_sender_ip", getter="custom", column="arp_sender_ip",
               json="sender_ip", craft="sender_ip", at=(14, 4)),
         Field("arp.dst.hw_mac", "FT_ETHER", "Target MAC address", attr="target_mac",
-              slot="arp_target_mac", getter="mac", column="arp_target_mac",
+              slot="arp_target_mac", getter="custom", column="arp_target_mac",
               json="target_mac", craft="target_mac", at=(18, 6)),
         Field("arp.dst.proto_ipv4", "FT_IPv4", "Target IP address", attr="target_ip",
-              slot="arp_target_ip", getter="ipv4u32", column="arp_target_ip",
+              slot="arp_target_ip", getter="custom", column="arp_target_ip",
               json="target_ip", craft="target_ip", at=(24, 4)),
     ),
 )

@@ -161,7 +161,10 @@ _FLAG_DOCS = {
 
 
 def _flat_txt(msg: Any) -> Any:
-    values = [s for r in _records(msg) if r.type == 16 and not r.malformed for s in r.data]
+    # text, one byte one character (latin-1), as tshark shows a character-string; the
+    # record's data (Record.data) keeps the bytes
+    values = [s.decode("latin-1") for r in _records(msg) if r.type == 16 and not r.malformed
+              for s in r.data]
     return values or None
 
 
@@ -214,7 +217,8 @@ PROTOCOL = Protocol(
               extra_value=_data_of(15, lambda d: d.preference)),
         Field("dns.mx.mail_exchange", "FT_STRING", "MX record mail exchange",
               extra_value=_data_of(15, lambda d: d.exchange)),
-        Field("dns.txt", "FT_STRING", "TXT record strings (each character-string)",
+        Field("dns.txt", "FT_STRING", "TXT record strings (each character-string, as text: "
+              "one byte one character)",
               extra_value=_flat_txt),
         Field("dns.soa.mname", "FT_STRING", "SOA primary name server",
               extra_value=_data_of(6, lambda d: d.mname)),

@@ -36,8 +36,21 @@ def _vlan_etype(pkt: Any) -> int | None:
     return pkt.eth.type if pkt.eth is not None else (pkt.sll.protocol if pkt.sll else None)
 
 
-def _outer_type(pkt: Any) -> int | None:
+def _type_field(pkt: Any) -> int | None:
+    """The Ethernet header's type/length field (bytes 12-13), None without Ethernet."""
     return _be16(pkt, 12) if pkt.eth is not None else None
+
+
+def _outer_type(pkt: Any) -> int | None:
+    """eth.type: the type field of an Ethernet II frame (None on an 802.3 frame)."""
+    n = _type_field(pkt)
+    return n if n is not None and n > 1500 else None
+
+
+def _length(pkt: Any) -> int | None:
+    """eth.len: an IEEE 802.3 frame's length field (a type field of at most 1500)."""
+    n = _type_field(pkt)
+    return n if n is not None and n <= 1500 else None
 
 
 ETHERNET = Protocol(
@@ -63,8 +76,14 @@ ETHERNET = Protocol(
         Field("eth.ethertype", "FT_UINT16",
               "Ethertype after any VLAN tags (eth.type, or the innermost vlan.etype)",
               attr="type", slot="eth_type", column="eth_type", json="type"),
+        # bytes 12-13 are a type (Ethernet II) or a length (802.3): one crafting field,
+        # tshark's two names, each with its `when`
         Field("eth.type", "FT_UINT16", "Type (the outer one: 0x8100 on a tagged frame)",
-              getter="custom", craft="type", at=(12, 2), packet_value=_outer_type),
+              getter="custom", craft="type", at=(12, 2), packet_value=_outer_type,
+              when=lambda v: _outer_type(v.packet) is not None),
+        Field("eth.len", "FT_UINT16", "Length (an IEEE 802.3 frame: bytes 12-13 at most "
+              "1500)", at=(12, 2), craft_in=(("Ethernet", "type", (12, 2)),),
+              packet_value=_length, when=lambda v: _length(v.packet) is not None),
     ),
 )
 
@@ -135,9 +154,12 @@ SLL = Protocol(
               slot="eth_src", getter="custom"),
         Field("sll.address", "FT_BYTES", "The 8-byte address field (halen bytes used)",
               craft="address", at=(6, 8), craft_in=(("SLL2", "address", (12, 8)),)),
-        Field("sll.etype", "FT_UINT16", "Protocol (an ethertype)", attr="protocol",
-              slot="eth_type", craft="protocol", at=(14, 2),
+        # the header's own protocol field (0x8100 on a tagged frame), as eth.type is
+        Field("sll.etype", "FT_UINT16", "Protocol (an ethertype: the header's, 0x8100 "
+              "on a tagged frame)", craft="protocol", at=(14, 2),
               craft_in=(("SLL2", "protocol", (0, 2)),)),
+        Field("sll.ethertype", "FT_UINT16", "Ethertype after any VLAN tags (sll.etype, or "
+              "the innermost vlan.etype)", attr="protocol", slot="eth_type"),
         Field("sll.ifindex", "FT_UINT32", "Interface index (v2 only)",
               craft_in=(("SLL2", "interface_index", (4, 4)),)),
         Field("sll.reserved", "FT_UINT16", "Reserved (v2 only, 0)",
@@ -150,7 +172,7 @@ SLL = Protocol(
 NULL = Protocol(
     name="null",
     title="BSD loopback",
-    reference="LINKTYPE_NULL (tcpdump.org link types)",
+    reference="LINKTYPE_NULL / LINKTYPE_LOOP (tcpdump.org link types)",
     view=None,
     packet_attr=None,
     layer_bit="null",
@@ -167,9 +189,12 @@ NULL = Protocol(
 
 
 def _family(pkt: Any) -> int | None:
-    if pkt.linktype != 0 or len(pkt.data) < 4:
+    """The family of a LINKTYPE_NULL (0) or LINKTYPE_LOOP (108) header; None otherwise."""
+    if pkt.linktype not in (0, 108) or len(pkt.data) < 4:
         return None
     raw = pkt.data[:4]
+    if pkt.linktype == 108:
+        return int.from_bytes(raw, "big")   # LOOP: always network byte order
     little = int.from_bytes(raw, "little")
     # the writer's byte order is not recorded: a family fits in the low 16 bits
     return little if little < 0x10000 else int.from_bytes(raw, "big")

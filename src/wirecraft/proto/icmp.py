@@ -43,5 +43,8 @@ PROTOCOL = Protocol(
               craft="seq", at=(6, 2)),
         Field("icmp.checksum", "FT_UINT16", "Checksum", attr="checksum", slot="icmp_checksum",
               column="icmp_checksum", craft="checksum", at=(2, 2)),
+        Field("icmp.rest", "FT_BYTES", "The 4 bytes after the checksum, as they are "
+              "(unused, pointer, gateway, MTU, reserved: the types without id/seq)",
+              craft="rest", at=(4, 4), when=lambda v: v.id is None),
     ),
 )

@@ -202,5 +202,57 @@ FRAGHDR = Protocol(
     ),
 )
 
-PROTOCOLS = (IPV6, HOPOPTS, ROUTING, FRAGHDR, DSTOPTS)
+AH = Protocol(
+    name="ah",
+    title="Authentication Header",
+    reference="RFC 4302",
+    craft="AH",
+    packet_attr="ipv6",
+    header=None,
+    extra={"number": 51},
+    fields=(
+        Field("ah.next_header", "FT_UINT8", "Next header", craft="next_header", at=(0, 1)),
+        # tshark's ah.length is the header's size in bytes ((n + 2) * 4 on the wire)
+        Field("ah.length", "FT_UINT8", "Header length in bytes", craft="header_length",
+              at=(1, 1), wire=lambda n: (n + 2) * 4),
+        # FT_BYTES as tshark's; the crafting field takes the two bytes as an integer
+        Field("ah.reserved", "FT_BYTES", "Reserved (2 bytes)", craft="reserved", at=(2, 2)),
+        Field("ah.spi", "FT_UINT32", "Security parameters index", craft="spi", at=(4, 4)),
+        Field("ah.sequence", "FT_UINT32", "Sequence number", craft="seq", at=(8, 4)),
+        Field("ah.icv", "FT_BYTES", "Integrity check value (after byte 12)", craft="icv"),
+    ),
+)
+
+
+def _opaque_header(name: str, title: str, reference: str, craft: str, number: int,
+                   nxt: str, length: str) -> Protocol:
+    """An extension header crafting keeps as next header, length and raw data (Mobility,
+    HIP, Shim6): tshark's names for the first two, the length in bytes as `len_oct`."""
+    return Protocol(
+        name=name,
+        title=title,
+        reference=reference,
+        craft=craft,
+        packet_attr="ipv6",
+        header=None,
+        extra={"number": number},
+        fields=(
+            Field(f"{name}.{nxt}", "FT_UINT8", "Next header", craft="next_header", at=(0, 1)),
+            Field(f"{name}.{length}", "FT_UINT8", "Length in 8-octet units, not counting "
+                  "the first 8", at=(1, 1)),
+            Field(f"{name}.len_oct", "FT_UINT16", "Length in bytes", craft="header_length",
+                  at=(1, 1), wire=lambda n: (n + 1) * 8),
+            Field(f"{name}.data", "FT_BYTES", "The header's bytes after the first two",
+                  craft="data"),
+        ),
+    )
+
+
+MIPV6 = _opaque_header("mip6", "Mobile IPv6", "RFC 6275", "IPv6Mobility", 135,
+                       "proto", "hdr_len")
+HIP = _opaque_header("hip", "Host Identity Protocol", "RFC 7401", "HIP", 139,
+                     "proto", "hdr_len")
+SHIM6 = _opaque_header("shim6", "Shim6 Protocol", "RFC 5533", "Shim6", 140, "nxt", "len")
+
+PROTOCOLS = (IPV6, HOPOPTS, ROUTING, FRAGHDR, DSTOPTS, AH, MIPV6, HIP, SHIM6)
 PROTOCOL = IPV6
