@@ -83,3 +83,12 @@ def test_view_value_columns_and_round_trip(toy: type, tmp_path) -> None:
     assert list(t.filter(t["toy.count"] > 0)["toy.count"]) == [7]
     with pytest.raises(KeyError, match="fields="):
         wirecraft.open(str(path)).table()["toy.count"]
+
+
+def test_no_view_on_an_ip_fragment(toy: type) -> None:
+    """A fragment's payload is a piece of the datagram: no payload-protocol view of it."""
+    whole = Ethernet() / IPv4(src="192.0.2.1", dst="192.0.2.2") / UDP() / toy(count=3)
+    first = Ethernet() / IPv4(src="192.0.2.1", dst="192.0.2.2", flags=1) / UDP() / toy(count=3)
+    assert wirecraft.decode(bytes(whole)).toy.count == 3
+    pkt = wirecraft.decode(bytes(first))
+    assert pkt.has("fragment") and pkt.udp is not None and pkt.toy is None

@@ -117,7 +117,11 @@ class PayloadView:
 
 
 def view(packet: Any, proto: Protocol) -> PayloadView | None:
-    """`proto`'s view of `packet`, or None when no binding row's port carries it there."""
+    """`proto`'s view of `packet`, or None when no binding row's port carries it there,
+    or when the packet is an IP fragment (its payload is a piece of the datagram, which
+    only reassembly could give whole; tshark too reads it only from the reassembled one)."""
+    if packet.has("fragment"):
+        return None
     for transport, ports in carriers(proto).items():
         t = getattr(packet, transport)
         if t is not None and (t.src_port in ports or t.dst_port in ports):
@@ -161,6 +165,7 @@ def column(batch: Any, name: str) -> Any:
         p = np.fromiter(ports, dtype=np.uint16)
         on = (rec["layers"] & bits[transport]) != 0
         carried |= on & (np.isin(rec["l4_src_port"], p) | np.isin(rec["l4_dst_port"], p))
+    carried &= (rec["layers"] & bits["fragment"]) == 0      # as view(): no IP fragments
     ok = carried & (rec["payload_length"] >= off + width)
     start = (rec["frame_offset"].astype(np.int64) + rec["payload_offset"] + off)[ok]
     data = np.frombuffer(batch.data, dtype=np.uint8)
