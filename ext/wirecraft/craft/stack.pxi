@@ -87,6 +87,26 @@ cdef inline object _payload(object node):
     return node.payload
 
 
+# the DNS header's flag layout, one (shift, mask) per field D_QR .. D_RCODE in that order;
+# register(dns_flags=wirecraft.proto.dns.FLAGS) sets it from the one declaration
+cdef tuple _DFLAG_NAMES = ("qr", "opcode", "aa", "tc", "rd", "ra", "z", "ad", "cd", "rcode")
+cdef int _DFLAG_SHIFT[10]
+cdef uint32_t _DFLAG_MASK[10]
+_DFLAG_SHIFT[:] = [15, 11, 10, 9, 8, 7, 6, 5, 4, 0]
+_DFLAG_MASK[:] = [1, 15, 1, 1, 1, 1, 1, 1, 1, 15]
+
+
+cdef void _set_dns_flags(object layout) except *:
+    cdef int k
+    by_name = {row[0]: (row[1], row[2]) for row in layout}
+    if set(by_name) != set(_DFLAG_NAMES):
+        raise ValueError(f"DNS flag layout names {sorted(by_name)}, not {_DFLAG_NAMES}")
+    for k in range(10):
+        shift, width = by_name[_DFLAG_NAMES[k]]
+        _DFLAG_SHIFT[k] = shift
+        _DFLAG_MASK[k] = (1 << width) - 1
+
+
 def register(**names) -> None:
     """Called by wirecraft.craft at import: the layer classes, caches and helpers used here."""
     global _AUTO, _Eth, _IP4, _UDP, _DNS, _Question, _Layer, _MAC_CACHE, _IP4_CACHE
@@ -118,6 +138,7 @@ def register(**names) -> None:
         elif key == "mac_cache": _MAC_CACHE = value
         elif key == "ip4_cache": _IP4_CACHE = value
         elif key == "name_cache": _NAME_CACHE = value
+        elif key == "dns_flags": _set_dns_flags(value)
         elif key == "types": _TYPES = value
         elif key == "classes": _CLASSES = value
         elif key == "mac_bytes": _mac_bytes = value
@@ -344,13 +365,13 @@ cdef object _dns_layer(object layer, bytes payload, list stack, Py_ssize_t i, De
     counts[2] = ns & 0xFFFF
     counts[3] = ar & 0xFFFF
     cdef uint32_t ident = _get(layer, D_ID) & 0xFFFF
-    cdef long long qr = _get(layer, D_QR), opcode = _get(layer, D_OPCODE), aa = _get(layer, D_AA), tc = _get(layer, D_TC)
-    cdef long long rd = _get(layer, D_RD), ra = _get(layer, D_RA), z = _get(layer, D_Z), ad = _get(layer, D_AD), cd = _get(layer, D_CD)
-    cdef long long rcode = _get(layer, D_RCODE)
-    cdef uint32_t flags = <uint32_t>((qr & 1) << 15 | (opcode & 0xF) << 11 | (aa & 1) << 10
-                                     | (tc & 1) << 9 | (rd & 1) << 8 | (ra & 1) << 7
-                                     | (z & 1) << 6 | (ad & 1) << 5 | (cd & 1) << 4
-                                     | (rcode & 0xF))
+    # the flags word from the one layout (wirecraft.proto.dns.FLAGS, given to register)
+    cdef uint32_t flags = 0
+    cdef int k
+    cdef long long fv
+    for k in range(10):
+        fv = _get(layer, D_QR + k)
+        flags |= (<uint32_t>fv & _DFLAG_MASK[k]) << _DFLAG_SHIFT[k]
     name = _get(q, Q_NAME)
     hit = None
     if type(name) is str or type(name) is bytes:

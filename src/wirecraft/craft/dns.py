@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._ext import load
-from ..proto.dns import CLASS_CODES, TYPE_CODES, pack_flags
+from ..proto.dns import CLASS_CODES, FLAGS, TYPE_CODES, pack_flags
 from ..proto.dns import TYPE_NAMES as _TYPE_NAMES
 from .base import AUTO, Layer, ip4_bytes, ip6_bytes
 
@@ -358,7 +358,8 @@ class DNS(Layer):
 
 
 _c.register(DNS=DNS, Question=Question, name_cache=_NAME_CACHE, types=TYPES, classes=CLASSES,
-            encoded=_encoded, type_number=type_number, class_number=class_number)
+            encoded=_encoded, type_number=type_number, class_number=class_number,
+            dns_flags=FLAGS)  # the C one-question path packs flags with the one layout
 
 __all__ = ["CLASSES", "DNS", "Question", "Record", "TYPES", "TYPE_NAMES", "class_number",
            "type_number"]
