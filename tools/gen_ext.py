@@ -28,7 +28,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+if __name__ == "__main__":
+    # run as a script from the tree: its catalogue; loaded by tests/test_layout.py, the
+    # wirecraft under test (sys.path is not touched: an installed package stays first)
+    sys.path.insert(0, str(ROOT / "src"))
 
 from wirecraft import proto as P  # noqa: E402
 from wirecraft.proto._spec import SLOT_TYPES, Field, Protocol, Slot  # noqa: E402
