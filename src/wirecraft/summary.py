@@ -124,7 +124,9 @@ def _json_plan() -> tuple[list[tuple[str, str]], list[tuple[str, str, bool, list
     return head, layers, tail  # type: ignore[return-value]
 
 
-_JSON_HEAD, _JSON_LAYERS, _JSON_TAIL = _json_plan()
+# _json_plan()'s result, made by the first to_json (a process that prints no JSON does
+# not build the catalogue)
+_JSON_PLAN: Any = None
 _JSON_IF_SET = {"app", "comment"}   # left out when empty rather than written as null
 
 
@@ -134,8 +136,12 @@ def to_json(pkt: Any) -> dict[str, Any]:
     Built from the field catalogue (wirecraft.proto: every field with a `json` key, in
     declaration order). Fields whose bytes were not captured are left out, never
     written as 0."""
-    out: dict[str, Any] = {key: getattr(pkt, attr) for key, attr in _JSON_HEAD}
-    for key, attr, many, fields in _JSON_LAYERS:
+    global _JSON_PLAN
+    if _JSON_PLAN is None:
+        _JSON_PLAN = _json_plan()
+    head, layers, tail = _JSON_PLAN
+    out: dict[str, Any] = {key: getattr(pkt, attr) for key, attr in head}
+    for key, attr, many, fields in layers:
         view = getattr(pkt, attr)
         if view is None or (many and not view):
             continue
@@ -148,7 +154,7 @@ def to_json(pkt: Any) -> dict[str, Any]:
             if v is not None:
                 d[k] = v
         out[key] = d
-    for key, attr in _JSON_TAIL:
+    for key, attr in tail:
         v = getattr(pkt, attr)
         if key in _JSON_IF_SET and not v:
             continue

@@ -124,17 +124,14 @@ def _slot_readers() -> dict[str, set[str]]:
     return out
 
 
-_READERS = _slot_readers()
-
-
-def _field_column(field: _proto.Field, proto: _proto.Protocol
+def _field_column(field: _proto.Field, proto: _proto.Protocol, readers: dict[str, set[str]]
                   ) -> Callable[[np.ndarray], np.ndarray] | None:
     """The column of a catalogue field, or None when it has no record slot."""
     if field.slot is None or field.packet_value is not None or field.extra_value is not None:
         return None
     # a slot only this protocol fills is 0 where the protocol is absent (records start
     # zeroed): no layer mask needed; one shared with another (ports, IP) is masked
-    shared = _READERS.get(field.slot, set()) != {proto.name}
+    shared = readers.get(field.slot, set()) != {proto.name}
     bit = _L.get(proto.layer_bit) if proto.layer_bit and shared else None
     if field.getter == "ip":
         return _address(field, bit or 0)
@@ -147,9 +144,10 @@ def _catalogue_columns() -> tuple[dict[str, Callable[[np.ndarray], np.ndarray]],
     every catalogue name with a record slot, by dotted name)."""
     derived: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
     dotted: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    readers = _slot_readers()
     for name, field in _proto.FIELDS.items():
         proto = _proto.PROTOCOL_OF[name]
-        col = _field_column(field, proto)
+        col = _field_column(field, proto, readers)
         if col is None:
             continue
         dotted[name] = col
@@ -158,16 +156,14 @@ def _catalogue_columns() -> tuple[dict[str, Callable[[np.ndarray], np.ndarray]],
     return derived, dotted
 
 
-_DERIVED, DOTTED = _catalogue_columns()
-
 # the stop reasons that mean "the capture cut it short" (wirecraft.flags, one list)
 _TRUNCATED = [int(r) for r in StopReason.truncated()]
 
-VIRTUAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+_Column = Callable[[np.ndarray], np.ndarray]
+
+# derived columns that need no catalogue ("time" first, the rest after the catalogue's)
+_STATIC: dict[str, _Column] = {
     "time": lambda rec: rec["ts_ns"] / 1e9,
-    # transport columns first, vlan_id with the per-tag ids after them (as before the
-    # catalogue: the column order is part of to_dict / to_arrow output)
-    **dict(sorted(_DERIVED.items(), key=lambda kv: kv[0].startswith("vlan"))),
     # the outer tag's id is vlan_id (vlan.id); the Table keeps the three tags decoded
     "vlan1_id": lambda rec: (rec["vlan1_tci"] & 0x0FFF).astype(np.uint16),
     "vlan2_id": lambda rec: (rec["vlan2_tci"] & 0x0FFF).astype(np.uint16),
@@ -178,9 +174,44 @@ VIRTUAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     # an address column holds zeros where the address was not captured: these tell which
     "has_ip_src": _has_address("ip_src"),
     "has_ip_dst": _has_address("ip_dst"),
+    **{f"has_{_n}": (lambda b: lambda rec: (rec["layers"] & b) != 0)(_b) for _n, _b in _L.items()},
 }
-for _name, _bit in _L.items():
-    VIRTUAL[f"has_{_name}"] = (lambda b: lambda rec: (rec["layers"] & b) != 0)(_bit)
+# the raw record columns (every slot the catalogue declares a column, generated into the
+# record): a Table reads these without the catalogue
+_RAW = frozenset(n for n in RECORD_DTYPE.names if n not in _HIDDEN)
+
+# (VIRTUAL, DOTTED), built on first use: a process that reads only raw and _STATIC
+# columns never imports the catalogue
+_COLUMNS: tuple[dict[str, _Column], dict[str, _Column]] | None = None
+
+
+def _columns() -> tuple[dict[str, _Column], dict[str, _Column]]:
+    """(VIRTUAL: every derived column by name, in the order `columns` lists them;
+    DOTTED: every catalogue name with a record slot)."""
+    global _COLUMNS
+    if _COLUMNS is None:
+        derived, dotted = _catalogue_columns()
+        overlap = (set(derived) | set(dotted)) & (set(_STATIC) | _RAW)
+        if overlap:  # the lookup order of __getitem__ would decide: a declaration error
+            raise ValueError(f"catalogue columns named like other columns: {sorted(overlap)}")
+        virtual: dict[str, _Column] = {
+            "time": _STATIC["time"],
+            # transport columns first, vlan_id with the per-tag ids after them (as before
+            # the catalogue: the column order is part of to_dict / to_arrow output)
+            **dict(sorted(derived.items(), key=lambda kv: kv[0].startswith("vlan"))),
+            **{k: v for k, v in _STATIC.items() if k != "time"},
+        }
+        _COLUMNS = (virtual, dotted)
+    return _COLUMNS
+
+
+def __getattr__(name: str) -> object:
+    # VIRTUAL and DOTTED stay public names of this module, built when first read
+    if name == "VIRTUAL":
+        return _columns()[0]
+    if name == "DOTTED":
+        return _columns()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Fields:
@@ -249,7 +280,7 @@ class Table:
     def columns(self) -> list[str]:
         """Every column name: record fields then derived ones."""
         names = [n for n in RECORD_DTYPE.names if n not in _HIDDEN]
-        return names + [n for n in VIRTUAL if n not in names] + list(self._extra)
+        return names + [n for n in _columns()[0] if n not in names] + list(self._extra)
 
     def _field(self, name: str) -> np.ndarray:
         """A record field as one array; joined fields are kept for the next use."""
@@ -263,10 +294,14 @@ class Table:
     def __getitem__(self, name: str) -> np.ndarray:
         """A column by its name (`tcp_src_port`) or any catalogue field name with a record
         slot (`tcp.srcport`, `ip.flags.df`; see `wirecraft fields`)."""
-        if name in VIRTUAL:
-            return VIRTUAL[name](_Fields(self))
-        if name in DOTTED:
-            return DOTTED[name](_Fields(self))
+        col_of = _STATIC.get(name)
+        if col_of is None:
+            if name in _RAW:
+                return self._field(name)
+            virtual, dotted = _columns()
+            col_of = virtual.get(name) or dotted.get(name)
+        if col_of is not None:
+            return col_of(_Fields(self))
         if name in self._extra:
             return self._extra[name]
         if name in _HIDDEN or name not in RECORD_DTYPE.names:
@@ -287,7 +322,7 @@ class Table:
         return self._field(name)
 
     def __contains__(self, name: str) -> bool:
-        return name in self.columns or name in DOTTED or name in self._extra
+        return name in self.columns or name in _columns()[1] or name in self._extra
 
     def text(self, name: str) -> list[str]:
         """A column rendered as text: IP addresses and MAC addresses as people write them.

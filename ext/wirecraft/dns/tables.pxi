@@ -28,10 +28,11 @@ cdef tuple _NAME_FLAGS = (
 )
 
 # --- type, class, rcode, opcode names -----------------------------------------------------
-# the one copy of these tables is the catalogue's (wirecraft.proto.dns): crafting reads
-# the same dicts, so every type named here can be crafted by its mnemonic
-from wirecraft.proto.dns import (CLASS_NAMES, FLAG_BITS, OPCODE_NAMES, RCODE_NAMES,
-                                 TYPE_CODES, TYPE_NAMES)
+# the one copy of these tables is the catalogue's (wirecraft.proto._dns_names, re-exported
+# by wirecraft.proto.dns; importing it builds no catalogue): crafting reads the same
+# dicts, so every type named here can be crafted by its mnemonic
+from wirecraft.proto._dns_names import (CLASS_NAMES, FLAG_BITS, OPCODE_NAMES,
+                                        RCODE_NAMES, TYPE_CODES, TYPE_NAMES)
 EDNS_OPTION_NAMES = {
     1: "LLQ", 2: "UL", 3: "NSID", 5: "DAU", 6: "DHU", 7: "N3U", 8: "ECS", 9: "EXPIRE",
     10: "COOKIE", 11: "KEEPALIVE", 12: "PADDING", 13: "CHAIN", 14: "KEY-TAG", 15: "EDE",

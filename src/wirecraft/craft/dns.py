@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._ext import load
-from ..proto.dns import CLASS_CODES, FLAGS, TYPE_CODES, pack_flags
-from ..proto.dns import TYPE_NAMES as _TYPE_NAMES
+from ..proto._dns_names import CLASS_CODES, FLAGS, TYPE_CODES, pack_flags
+from ..proto._dns_names import TYPE_NAMES as _TYPE_NAMES
 from .base import AUTO, Layer, ip4_bytes, ip6_bytes
 
 _c = load("_craft")

@@ -22,16 +22,37 @@ protocol 41).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
 class Binding:
+    """One row: `lower`'s field `field` carrying one of `values` announces `upper`.
+
+    A plain slotted class, not a dataclass: wirecraft.dns and wirecraft.smtp read their
+    ports here, and importing dataclasses would cost them several milliseconds."""
+
+    __slots__ = ("lower", "upper", "field", "values", "decode")
     lower: str
     upper: str
     field: str
     values: tuple[int, ...]   # the first is what crafting fills in
-    decode: bool = True       # False: crafting only, left out of the decoder's tables
+    decode: bool              # False: crafting only, left out of the decoder's tables
+
+    def __init__(self, lower: str, upper: str, field: str, values: tuple[int, ...],
+                 decode: bool = True) -> None:
+        self.lower, self.upper, self.field = lower, upper, field
+        self.values, self.decode = tuple(values), decode
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Binding):
+            return NotImplemented
+        return ((self.lower, self.upper, self.field, self.values, self.decode)
+                == (other.lower, other.upper, other.field, other.values, other.decode))
+
+    def __hash__(self) -> int:
+        return hash((self.lower, self.upper, self.field, self.values, self.decode))
+
+    def __repr__(self) -> str:
+        return (f"Binding({self.lower!r}, {self.upper!r}, {self.field!r}, {self.values!r}"
+                + (")" if self.decode else ", decode=False)"))
 
 
 BINDINGS: tuple[Binding, ...] = (

@@ -21,9 +21,11 @@ decoder), so adding one is a catalogue module, a binding row and its tests.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._spec import Field, Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 _PAYLOADS: dict[str, Protocol] | None = None
 

@@ -11,9 +11,11 @@ Table columns are the fast ones and give the same values.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._spec import Field, Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def _record(pkt: Any) -> Any:

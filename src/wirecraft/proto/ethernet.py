@@ -11,9 +11,11 @@ the view's `type` is the innermost one, named `eth.ethertype` here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._spec import Field, Protocol, Slot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def _be16(pkt: Any, at: int) -> int | None:

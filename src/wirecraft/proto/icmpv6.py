@@ -10,9 +10,11 @@ it) and `icmpv6.nd.options` are wirecraft's names; tshark has the 32-bit
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._spec import Field, Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def nd_options(raw: bytes) -> list[tuple[int, Any]] | bytes:

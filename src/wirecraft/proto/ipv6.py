@@ -15,9 +15,11 @@ extension headers, as `ip.proto`), `ipv6.len` (40 + payload length, as
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._spec import Field, Protocol, Slot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 
 def _has_fraghdr(view: Any) -> bool:

@@ -18,24 +18,38 @@ an AUTH command shows its mechanism only).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from . import _bind
 from ._spec import Field, Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any
 
 PORTS: tuple[int, ...] = _bind.values("tcp", "smtp")
 
 
-@dataclass(frozen=True, slots=True)
 class PacketLines:
-    """The SMTP lines of one packet: client commands or server reply lines."""
+    """The SMTP lines of one packet: client commands or server reply lines.
 
+    A plain slotted class (not a dataclass: the catalogue imports no dataclasses)."""
+
+    __slots__ = ("request", "frame", "commands", "replies", "fragment")
     request: bool                                  # from the client (to a server port)
     frame: int                                     # the packet's frame number (index + 1)
-    commands: tuple[tuple[str, str], ...] = ()     # (verb, parameter) per command line
-    replies: tuple[tuple[int, bool, str], ...] = ()  # (code, more follow, text) per line
-    fragment: bool = False                         # client bytes that are no command
+    commands: tuple[tuple[str, str], ...]          # (verb, parameter) per command line
+    replies: tuple[tuple[int, bool, str], ...]     # (code, more follow, text) per line
+    fragment: bool                                 # client bytes that are no command
+
+    def __init__(self, request: bool, frame: int, commands: tuple[tuple[str, str], ...] = (),
+                 replies: tuple[tuple[int, bool, str], ...] = (),
+                 fragment: bool = False) -> None:
+        self.request, self.frame, self.commands = request, frame, commands
+        self.replies, self.fragment = replies, fragment
+
+    def __repr__(self) -> str:
+        return (f"PacketLines(request={self.request!r}, frame={self.frame!r}, "
+                f"commands={self.commands!r}, replies={self.replies!r}, "
+                f"fragment={self.fragment!r})")
 
     @property
     def codes(self) -> list[int]:
