@@ -92,3 +92,19 @@ def test_no_view_on_an_ip_fragment(toy: type) -> None:
     assert wirecraft.decode(bytes(whole)).toy.count == 3
     pkt = wirecraft.decode(bytes(first))
     assert pkt.has("fragment") and pkt.udp is not None and pkt.toy is None
+
+
+def test_table_fields_refuses_what_it_cannot_read(toy: type, tmp_path) -> None:
+    """`Capture.table(fields=...)` takes payload-protocol fields only: an unknown name is
+    a KeyError, a field the record already holds (or one with no column) a ValueError,
+    both before any packet is read."""
+    path = tmp_path / "toy.pcap"
+    with wirecraft.PcapWriter(str(path)) as w:
+        w.write(_frame(toy(count=1)), 0)
+    with pytest.raises(KeyError, match="unknown field 'toy.nope'"):
+        wirecraft.open(str(path)).table(fields=["toy.count", "toy.nope"])
+    with pytest.raises(ValueError, match="'tcp.srcport' is not read from the frames"):
+        wirecraft.open(str(path)).table(fields=["tcp.srcport"])
+    with pytest.raises(ValueError, match="'dns.qry.name' is not read from the frames"):
+        wirecraft.open(str(path)).table(fields=["dns.qry.name"])
+    assert list(wirecraft.open(str(path)).table(fields=["toy.count"])["toy.count"]) == [1]
