@@ -16,11 +16,11 @@ cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.object cimport PyObject_TypeCheck, PyTypeObject
+from cpython.object cimport PyObject, PyObject_TypeCheck, PyTypeObject
 from wirecraft._checksum cimport (checksum16, fold16, sum16 as c_sum16,
                                   update16 as c_update16)
-from wirecraft._fastobj cimport (bare_instance, fast_init, fast_on, make_layer, slot_get,
-                                 slot_offset, slot_put)
+from wirecraft._fastobj cimport (bare_instance, fast_init, fast_on, make_layer, slot_offset,
+                                 slot_peek, slot_poke)
 
 fast_init()  # the CPython-tricks switch, read once (_fastobj.pxd)
 

@@ -106,3 +106,26 @@ cdef inline int slot_put(object obj, Py_ssize_t off, str name, object value) exc
     slot[0] = <PyObject*>value
     Py_XDECREF(old)
     return 0
+
+
+
+# The fast paths alone, for a serializer that reads a dozen fields per layer: small enough
+# for the C compiler to inline at every use, the name fetched only on the slow path (the
+# caller's, out of line). slot_peek: the object in the slot (borrowed), or NULL when off is
+# 0 (no offset known) or the slot is unset -- then the caller reads by name, which raises
+# AttributeError for an unset slot. slot_poke: store (True) or, off 0, do nothing (False).
+cdef inline PyObject* slot_peek(object obj, Py_ssize_t off) noexcept:
+    if off == 0:
+        return NULL
+    return (<PyObject**>((<char*><PyObject*>obj) + off))[0]
+
+
+cdef inline bint slot_poke(object obj, Py_ssize_t off, object value) noexcept:
+    if off == 0:
+        return False
+    cdef PyObject** slot = <PyObject**>((<char*><PyObject*>obj) + off)
+    cdef PyObject* old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject*>value
+    Py_XDECREF(old)
+    return True

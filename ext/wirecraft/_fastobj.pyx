@@ -106,8 +106,11 @@ def register(object Layer, object as_layer) -> None:
 
 
 cdef inline object _payload(object node):
+    cdef PyObject* v
     if _LayerT != NULL and PyObject_TypeCheck(node, _LayerT):
-        return slot_get(node, _OFF_PAYLOAD, "payload")
+        v = slot_peek(node, _OFF_PAYLOAD)
+        if v != NULL:
+            return <object>v
     return node.payload
 
 

@@ -73,12 +73,23 @@ cdef void _take_offsets(str cls_name, object cls) except *:
 cdef inline object _get(object obj, int k):
     # obj is an instance of the class field k was registered for (callers check the type),
     # so _OFF[k] lies inside it
-    return slot_get(obj, _OFF[k], <str>_NAMES[k])
+    cdef PyObject* v = slot_peek(obj, _OFF[k])
+    if v != NULL:
+        return <object>v
+    return _get_by_name(obj, k)
+
+
+cdef object _get_by_name(object obj, int k):
+    # out of line, so that _get stays a pointer load: no offset, or an unset slot
+    # (getattr raises its AttributeError)
+    return getattr(obj, <str>_NAMES[k])
 
 
 cdef inline int _put(object obj, int k, object value) except -1:
     # same precondition as _get
-    return slot_put(obj, _OFF[k], <str>_NAMES[k], value)
+    if not slot_poke(obj, _OFF[k], value):
+        setattr(obj, <str>_NAMES[k], value)
+    return 0
 
 
 cdef inline object _payload(object node):
