@@ -10,7 +10,7 @@ from wirecraft._codes cimport (
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16
 from wirecraft.proto.arp cimport decode_arp
-from wirecraft.proto.common cimport stop
+from wirecraft.proto.common cimport stop_at
 from wirecraft.proto.dispatch cimport (
     NEXT_ARP, NEXT_IPV4, NEXT_IPV6, NEXT_VLAN, wc_next_ethertype,
 )
@@ -33,16 +33,12 @@ cdef inline void decode_ethertype(const uint8_t* p, rec_t* r, uint32_t off, uint
             r.anomalies |= A_VLAN_LIMIT
             r.eth_type = etype
             r.l3_offset = off
-            r.payload_offset = off
-            r.payload_length = caplen - off
-            stop(r, S_VLAN, R_UNSUPPORTED)
+            stop_at(r, off, caplen, S_VLAN, R_UNSUPPORTED)
             return
         if caplen - off < 4:
             r.eth_type = etype
             r.l3_offset = off
-            r.payload_offset = off
-            r.payload_length = caplen - off
-            stop(r, S_VLAN, R_TRUNCATED_HEADER)
+            stop_at(r, off, caplen, S_VLAN, R_TRUNCATED_HEADER)
             return
         # caplen - off >= 4 checked above
         tci = be16(p + off)

@@ -11,7 +11,7 @@ from wirecraft._codes cimport (
 )
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16
-from wirecraft.proto.common cimport stop
+from wirecraft.proto.common cimport enter_network, stop
 from wirecraft.proto.l4 cimport decode_l4
 
 
@@ -19,19 +19,9 @@ cdef inline void decode_ipv4(const uint8_t* p, rec_t* r, uint32_t off,
                              uint32_t caplen) noexcept nogil:
     cdef uint32_t avail = caplen - off
     cdef uint32_t hl, tl, end, frag
-    r.l3_offset = off
-    r.stop_layer = S_NETWORK
-    # until a header is decoded, the payload is the whole network layer
-    r.payload_offset = off
-    r.payload_length = avail
-    if avail < 1:
-        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+    if not enter_network(p, r, off, caplen, 4, S_NETWORK, R_TRUNCATED_HEADER, R_BAD_VERSION):
         return
     # avail >= 1
-    if (p[off] >> 4) != 4:
-        r.ip_version = p[off] >> 4
-        stop(r, S_NETWORK, R_BAD_VERSION)
-        return
     if avail < 20:
         # a cut header: keep the fields that were captured whole
         r.layers |= L_IPV4

@@ -13,7 +13,7 @@ from wirecraft._codes cimport (
 )
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32
-from wirecraft.proto.common cimport short_header, stop
+from wirecraft.proto.common cimport enter_network, short_header, stop
 from wirecraft.proto.l4 cimport decode_l4
 
 # extension headers walked before the decoder gives up (A_IP6_EXT_LIMIT)
@@ -28,19 +28,9 @@ cdef inline void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off,
     cdef uint8_t nh
     cdef int count = 0
     cdef bint fragment = 0
-    r.l3_offset = off
-    r.stop_layer = S_NETWORK
-    # until a header is decoded, the payload is the whole network layer
-    r.payload_offset = off
-    r.payload_length = avail
-    if avail < 1:
-        stop(r, S_NETWORK, R_TRUNCATED_HEADER)
+    if not enter_network(p, r, off, caplen, 6, S_NETWORK, R_TRUNCATED_HEADER, R_BAD_VERSION):
         return
     # avail >= 1
-    if (p[off] >> 4) != 6:
-        r.ip_version = p[off] >> 4
-        stop(r, S_NETWORK, R_BAD_VERSION)
-        return
     r.ip_version = 6
     r.layers |= L_IPV6
     if avail < 40:

@@ -11,7 +11,7 @@ from wirecraft._codes cimport (
 )
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32, le32, mac48
-from wirecraft.proto.common cimport stop
+from wirecraft.proto.common cimport stop, stop_at
 from wirecraft.proto.ethernet cimport decode_ethertype
 from wirecraft.proto.ipv4 cimport decode_ipv4
 from wirecraft.proto.ipv6 cimport decode_ipv6
@@ -43,9 +43,7 @@ cdef inline void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
             r.anomalies |= A_ETH_LENGTH_FIELD
             r.eth_type = etype
             r.l3_offset = 14
-            r.payload_offset = 14
-            r.payload_length = caplen - 14
-            stop(r, S_LINK, R_UNSUPPORTED)
+            stop_at(r, 14, caplen, S_LINK, R_UNSUPPORTED)
             return
         decode_ethertype(p, r, 14, caplen, etype)
     elif lt == 113:
@@ -62,9 +60,7 @@ cdef inline void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
         if etype <= 1500:
             r.eth_type = etype
             r.l3_offset = 16
-            r.payload_offset = 16
-            r.payload_length = caplen - 16
-            stop(r, S_LINK, R_UNSUPPORTED)
+            stop_at(r, 16, caplen, S_LINK, R_UNSUPPORTED)
             return
         decode_ethertype(p, r, 16, caplen, etype)
     elif lt == 276:
@@ -80,9 +76,7 @@ cdef inline void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
         if etype <= 1500:
             r.eth_type = etype
             r.l3_offset = 20
-            r.payload_offset = 20
-            r.payload_length = caplen - 20
-            stop(r, S_LINK, R_UNSUPPORTED)
+            stop_at(r, 20, caplen, S_LINK, R_UNSUPPORTED)
             return
         decode_ethertype(p, r, 20, caplen, etype)
     elif lt == 101 or lt == 12 or lt == 14:
@@ -119,9 +113,7 @@ cdef inline void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
             decode_ipv6(p, r, 4, caplen)
         else:
             r.l3_offset = 4
-            r.payload_offset = 4
-            r.payload_length = caplen - 4
-            stop(r, S_LINK, R_UNSUPPORTED)
+            stop_at(r, 4, caplen, S_LINK, R_UNSUPPORTED)
     else:
         stop(r, S_LINK, R_UNSUPPORTED)
     if (r.stop_reason == R_OK and r.anomalies & A_SNAPLEN_CUT

@@ -8,7 +8,7 @@ from wirecraft._codes cimport (
 )
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32
-from wirecraft.proto.common cimport app_hint, short_header, stop
+from wirecraft.proto.common cimport read_ports, short_header, stop
 
 
 cdef inline void decode_tcp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t avail,
@@ -18,10 +18,7 @@ cdef inline void decode_tcp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t a
     if avail < 20:
         # a cut header: keep the fields that were captured whole
         if avail >= 4:
-            r.layers |= L_TCP
-            r.l4_src_port = be16(p + off)
-            r.l4_dst_port = be16(p + off + 2)
-            r.app = app_hint(r.l4_src_port, r.l4_dst_port, 1)
+            read_ports(p, r, off, L_TCP, 1)
         if avail >= 8:
             r.tcp_seq = be32(p + off + 4)
         if avail >= 12:
@@ -38,9 +35,7 @@ cdef inline void decode_tcp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t a
         stop(r, S_TRANSPORT, short_header(r, fragment))
         return
     # avail >= 20 checked above
-    r.layers |= L_TCP
-    r.l4_src_port = be16(p + off)
-    r.l4_dst_port = be16(p + off + 2)
+    read_ports(p, r, off, L_TCP, 1)
     r.tcp_seq = be32(p + off + 4)
     r.tcp_ack = be32(p + off + 8)
     hl = (p[off + 12] >> 4) * 4
@@ -49,7 +44,6 @@ cdef inline void decode_tcp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t a
     r.tcp_window = be16(p + off + 14)
     r.tcp_checksum = be16(p + off + 16)
     r.tcp_urgent = be16(p + off + 18)
-    r.app = app_hint(r.l4_src_port, r.l4_dst_port, 1)
     if hl < 20:
         r.anomalies |= A_TCP_DOFF_BAD
         r.payload_offset = off + 20

@@ -9,7 +9,7 @@ from wirecraft._codes cimport (
 )
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16
-from wirecraft.proto.common cimport app_hint, short_header, stop
+from wirecraft.proto.common cimport read_ports, short_header, stop
 
 
 cdef inline void decode_udp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t avail,
@@ -18,10 +18,7 @@ cdef inline void decode_udp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t a
     cdef uint32_t ulen
     if avail < 8:
         if avail >= 4:
-            r.layers |= L_UDP
-            r.l4_src_port = be16(p + off)
-            r.l4_dst_port = be16(p + off + 2)
-            r.app = app_hint(r.l4_src_port, r.l4_dst_port, 0)
+            read_ports(p, r, off, L_UDP, 0)
         if avail >= 6:
             r.udp_length = be16(p + off + 4)
         r.payload_offset = off + avail
@@ -29,13 +26,10 @@ cdef inline void decode_udp(const uint8_t* p, rec_t* r, uint32_t off, uint32_t a
         stop(r, S_TRANSPORT, short_header(r, fragment))
         return
     # avail >= 8 checked above
-    r.layers |= L_UDP
-    r.l4_src_port = be16(p + off)
-    r.l4_dst_port = be16(p + off + 2)
+    read_ports(p, r, off, L_UDP, 0)
     ulen = be16(p + off + 4)
     r.udp_length = <uint16_t>ulen
     r.udp_checksum = be16(p + off + 6)
-    r.app = app_hint(r.l4_src_port, r.l4_dst_port, 0)
     r.payload_offset = off + 8
     r.payload_length = avail - 8
     r.stop_layer = S_TRANSPORT
