@@ -13,6 +13,7 @@ import socket
 
 import pytest
 
+import wirecraft
 from wirecraft.craft import (
     UDP,
     Ethernet,
@@ -430,3 +431,12 @@ def test_catalogue_value_reads_the_view() -> None:
 
 def test_tcpdump_lines() -> None:
     check_tcpdump_lines(__file__, VECTORS)
+
+
+@pytest.mark.parametrize("address", ["::ffff:1.2.3.4", "::1.2.3.4", "64:ff9b::1.2.3.4",
+                                     "1:0:0:1:0:0:0:1", "2001:db8::1:0:0:1", "::", "fe80::1"])
+def test_crafted_layer_shows_addresses_as_the_decoder_does(address: str) -> None:
+    """One address formatter: a crafted layer's summary and the decoded view agree."""
+    layer = IPv6(src=address, dst="::1")
+    pkt = wirecraft.decode(bytes(Ethernet() / layer / UDP()))
+    assert layer.summary() == f"IPv6 {pkt.ipv6.src} > ::1 hlim={layer.hop_limit}"

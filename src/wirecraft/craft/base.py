@@ -132,8 +132,17 @@ def ip4_str(b: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET, b)
 
 
+_ipv6_text: Any = None
+
+
 def ip6_str(b: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET6, b)
+    """An IPv6 address as text by the decoder's own formatter (RFC 5952), so a crafted
+    layer shows an address exactly as the decoded packet will: one formatter, not two.
+    The decoder is loaded on first use (crafting alone does not load it)."""
+    global _ipv6_text
+    if _ipv6_text is None:
+        _ipv6_text = load("_core").ipv6_text
+    return _ipv6_text(bytes(b))
 
 
 def _fmt(value: Any) -> str:
