@@ -87,6 +87,19 @@ def gen_record_pxd() -> str:
     return "\n".join(lines) + "\n"
 
 
+def derived_columns() -> list[str]:
+    """The Table's columns derived from catalogue fields (a field's `column` that is not
+    its slot's own name: tcp_src_port, vlan_id), in catalogue order, as wirecraft.table
+    builds them; generated so that Table.columns lists them without the catalogue."""
+    names: list[str] = []
+    for f in P.FIELDS.values():
+        if f.slot is None or f.packet_value is not None or f.extra_value is not None:
+            continue
+        if f.column and f.column != f.slot and f.column not in names:
+            names.append(f.column)
+    return names
+
+
 def gen_record_pxi() -> str:
     lines = [BANNER,
              "# Included by _core.pyx: the record's columns (numpy builds its dtype from these).",
@@ -107,6 +120,12 @@ def gen_record_pxi() -> str:
     for s in packed_slots():
         lines.append(f'        ("{s.name}", o(<size_t>&r.{s.name}), "{SLOT_TYPES[s.ctype][1]}"),')
     lines.append("    ]")
+    lines += ["", "",
+              "def derived_columns():",
+              '    """The Table\'s columns derived from catalogue fields, in catalogue order."""',
+              "    return ("]
+    lines += [f'        "{n}",' for n in derived_columns()]
+    lines.append("    )")
     return "\n".join(lines) + "\n"
 
 

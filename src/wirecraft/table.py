@@ -179,6 +179,13 @@ _STATIC: dict[str, _Column] = {
 # the raw record columns (every slot the catalogue declares a column, generated into the
 # record): a Table reads these without the catalogue
 _RAW = frozenset(n for n in RECORD_DTYPE.names if n not in _HIDDEN)
+# every derived column's name in the order `columns` lists them: time, the catalogue's
+# (generated into the core with the record, so listing them needs no catalogue: transport
+# columns first, vlan_id with the per-tag ids after them, as before the catalogue; the
+# column order is part of to_dict / to_arrow output), then the other static ones
+_VIRTUAL_NAMES: tuple[str, ...] = (
+    "time", *sorted(_core.derived_columns(), key=lambda n: n.startswith("vlan")),
+    *(n for n in _STATIC if n != "time"))
 
 # (VIRTUAL, DOTTED), built on first use: a process that reads only raw and _STATIC
 # columns never imports the catalogue
@@ -194,13 +201,10 @@ def _columns() -> tuple[dict[str, _Column], dict[str, _Column]]:
         overlap = (set(derived) | set(dotted)) & (set(_STATIC) | _RAW)
         if overlap:  # the lookup order of __getitem__ would decide: a declaration error
             raise ValueError(f"catalogue columns named like other columns: {sorted(overlap)}")
-        virtual: dict[str, _Column] = {
-            "time": _STATIC["time"],
-            # transport columns first, vlan_id with the per-tag ids after them (as before
-            # the catalogue: the column order is part of to_dict / to_arrow output)
-            **dict(sorted(derived.items(), key=lambda kv: kv[0].startswith("vlan"))),
-            **{k: v for k, v in _STATIC.items() if k != "time"},
-        }
+        if tuple(derived) != _core.derived_columns():
+            raise RuntimeError("wirecraft._core was built from another field catalogue: "
+                               "rebuild it (its derived_columns() disagree)")
+        virtual = {n: derived.get(n) or _STATIC[n] for n in _VIRTUAL_NAMES}
         _COLUMNS = (virtual, dotted)
     return _COLUMNS
 
@@ -280,7 +284,7 @@ class Table:
     def columns(self) -> list[str]:
         """Every column name: record fields then derived ones."""
         names = [n for n in RECORD_DTYPE.names if n not in _HIDDEN]
-        return names + [n for n in _columns()[0] if n not in names] + list(self._extra)
+        return names + [n for n in _VIRTUAL_NAMES if n not in names] + list(self._extra)
 
     def _field(self, name: str) -> np.ndarray:
         """A record field as one array; joined fields are kept for the next use."""

@@ -77,3 +77,17 @@ def record_fields():
         ("icmp_type", o(<size_t>&r.icmp_type), "u1"),
         ("icmp_code", o(<size_t>&r.icmp_code), "u1"),
     ]
+
+
+def derived_columns():
+    """The Table's columns derived from catalogue fields, in catalogue order."""
+    return (
+        "vlan_id",
+        "tcp_src_port",
+        "tcp_dst_port",
+        "tcp_flags_ae",
+        "tcp_flags_res",
+        "tcp_flags_reserved",
+        "udp_src_port",
+        "udp_dst_port",
+    )
