@@ -64,6 +64,10 @@ _LAZY: dict[str, str] = {
     "WriteError": "wirecraft.writers",
     "from_bytes": "wirecraft.craft",
     "Template": "wirecraft.craft",
+    # scapy's conveniences
+    "write": "wirecraft.writers",
+    "hexdump": "wirecraft.present",
+    "ls": "wirecraft.present",
 }
 
 _SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",
