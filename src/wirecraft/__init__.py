@@ -68,6 +68,7 @@ _LAZY: dict[str, str] = {
     "write": "wirecraft.writers",
     "hexdump": "wirecraft.present",
     "ls": "wirecraft.present",
+    "STOP": "wirecraft.live",
 }
 
 _SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",
