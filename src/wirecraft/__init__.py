@@ -66,6 +66,8 @@ _LAZY: dict[str, str] = {
     "Template": "wirecraft.craft",
     # scapy's conveniences
     "write": "wirecraft.writers",
+    "send": "wirecraft.sending",
+    "sendp": "wirecraft.sending",
     "hexdump": "wirecraft.present",
     "ls": "wirecraft.present",
     "STOP": "wirecraft.live",

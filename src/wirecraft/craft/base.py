@@ -56,6 +56,36 @@ AUTO: Any = _Auto()
 """Derive this field at build time (length, checksum, type number...)."""
 
 
+# ---------------------------------------------------------------- addresses nobody gave
+
+class DefaultAddress(str):
+    """An address a layer holds because none was given: IPv4's source 127.0.0.1, IPv6's
+    ::1, Ethernet's source 00:00:00:00:00:00 and destination ff:ff:ff:ff:ff:ff.
+
+    Building bytes uses it as it reads, so a frame built without sending is the same every
+    time; sending it (wirecraft.send, wirecraft.sendp) puts the route's source address and
+    the interface's and the neighbour's MAC in its place. An address given explicitly,
+    even the same text, is a plain str and is always sent as given.
+    """
+
+    packed: bytes  # the address's bytes, so that building it parses nothing
+
+    def __repr__(self) -> str:
+        return str.__repr__(self)
+
+
+def default_address(text: str, packed: bytes) -> DefaultAddress:
+    """The marked default for a field's declaration (`packed`: its bytes)."""
+    marked = DefaultAddress(text)
+    marked.packed = packed
+    return marked
+
+
+def is_default(value: Any) -> bool:
+    """Whether a field holds the default nobody gave (a DefaultAddress)."""
+    return type(value) is DefaultAddress
+
+
 # ---------------------------------------------------------------- address helpers
 # Text forms are parsed once: crafting loops give the same few addresses again and again.
 # The caches hold only str keys and are emptied when they reach _CACHE_MAX entries.
@@ -80,6 +110,8 @@ def mac_bytes(value: Any) -> bytes:
         b = _MAC_CACHE.get(value)
         if b is not None:
             return b
+    elif type(value) is DefaultAddress:
+        return value.packed
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
     elif isinstance(value, int):
@@ -102,6 +134,10 @@ def _ip_bytes(value: Any, family: int, size: int, cache: dict, kind: type, label
         b = cache.get(value)
         if b is not None:
             return b
+    elif type(value) is DefaultAddress:
+        if len(value.packed) != size:
+            raise ValueError(f"not an {label} address: {value!r}")
+        return value.packed
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
         if len(b) != size:
