@@ -717,7 +717,7 @@ def _calibrate() -> tuple[int, int, int]:
 
 _fo.register(Layer, _as_layer)
 _c.register(AUTO=AUTO, Layer=Layer, mac_cache=_MAC_CACHE, ip4_cache=_IP4_CACHE,
-            mac_bytes=mac_bytes, ip4_bytes=ip4_bytes)
+            mac_bytes=mac_bytes, ip4_bytes=ip4_bytes, DefaultAddress=DefaultAddress)
 _fo.register_meta(_LayerMeta)  # layer classes made from here on get the C constructor
 _RC_SELF, _RC_OTHER, _RC_CHAIN = _calibrate()
 _fo.set_rc_limits(_RC_SELF, _RC_OTHER, _RC_CHAIN)
