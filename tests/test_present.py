@@ -94,6 +94,9 @@ def test_hexdump_of_crafted_layers_matches_tcpdump(tmp_path: Path) -> None:
     wirecraft.write(raw_path, [ip_only])
     assert tcpdump_dumps(raw_path, "-X") == [ip_only.hexdump(dump=True)]
     assert ip_only.hexdump(dump=True) == ip_only.hexdump(link=True, dump=True)
+    # a stack with no link or IP header first has nothing to skip: dumped whole
+    bare = UDP(src_port=1, dst_port=2) / b"hi"
+    assert bare.hexdump(dump=True) == wirecraft.present.hexdump_text(bytes(bare))
 
 
 def test_hexdump_layout_and_printing(capsys: pytest.CaptureFixture[str]) -> None:

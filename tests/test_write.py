@@ -135,3 +135,16 @@ def test_write_pcap_takes_layers_in_pairs(tmp_path: Path) -> None:
     assert write_pcap(out, [(5, layer), (6, bytes(layer))]) == 2
     back = list(wirecraft.read(out))
     assert [p.time_ns for p in back] == [5, 6] and back[0].data == back[1].data == bytes(layer)
+
+
+def test_file_objects_and_headerless_stacks(tmp_path: Path) -> None:
+    import io
+    buf = io.BytesIO()
+    udp = UDP(src_port=1, dst_port=2) / b"payload"   # no link or IP header: `linktype`'s
+    assert wirecraft.write(buf, [udp], linktype=147) == 1
+    buf.seek(0)
+    back = list(wirecraft.read(buf))
+    assert [(p.linktype, p.data) for p in back] == [(147, bytes(udp))]
+    with open(tmp_path / "named.pcapng", "wb") as f:
+        wirecraft.write(f, [Ethernet() / IPv4(src="10.0.0.1", dst="10.0.0.2")])
+    assert wirecraft.open(tmp_path / "named.pcapng").format == "pcapng"

@@ -29,8 +29,8 @@ _LINE = 16
 _HEX_WIDTH = 40
 
 # LINKTYPE_* of a crafted stack, by its first layer (raw IP for a stack that starts at IP)
-_LINKTYPE_OF_FIRST = {"ethernet": 1, "vlan": 1, "sll": 113, "sll2": 276, "loopback": 0,
-                      "ipv4": 101, "ipv6": 101}
+_LINKTYPE_OF_FIRST = {"ethernet": 1, "sll": 113, "sll2": 276, "loopback": 0, "ipv4": 101,
+                      "ipv6": 101}
 
 
 # ---------------------------------------------------------------- hexdump
@@ -87,19 +87,24 @@ def hexdump(obj: Any, link: bool = False, dump: bool = False, file: Any = None) 
     return method(link=link, dump=dump, file=file)  # type: ignore[no-any-return]
 
 
-def linktype_of(layer: Any) -> int:
+def linktype_of(layer: Any) -> int | None:
     """The LINKTYPE_* number a crafted stack's bytes are a frame of (Ethernet 1, raw IP 101,
-    Linux cooked 113/276, loopback 0); Ethernet for a stack of anything else."""
-    return _LINKTYPE_OF_FIRST.get(layer.name, 1)
+    Linux cooked 113/276, loopback 0), or None for a stack that starts with no link or IP
+    header (a bare TCP() or DNS())."""
+    return _LINKTYPE_OF_FIRST.get(layer.name)
 
 
 def layer_hexdump(layer: Any, link: bool = False, dump: bool = False,
                   file: Any = None) -> str | None:
-    """Layer.hexdump: the built bytes, decoded as a frame of the stack's link type."""
+    """Layer.hexdump: the built bytes, decoded as a frame of the stack's link type (a stack
+    with no link or IP header at its start is dumped whole: there is nothing to skip)."""
     from .capture import decode
 
-    pkt = decode(bytes(layer), linktype_of(layer))
-    return pkt.hexdump(link=link, dump=dump, file=file)  # type: ignore[no-any-return]
+    data = bytes(layer)
+    linktype = linktype_of(layer)
+    if linktype is None:
+        return _emit(hexdump_text(data), dump, file)
+    return decode(data, linktype).hexdump(link=link, dump=dump, file=file)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- show, decoded

@@ -697,7 +697,10 @@ def _records(packets: Any, linktype: int | None, snaplen: int) -> Any:
                    item.comment)
             continue
         if isinstance(item, Layer):
+            # a stack with no link or IP header first (a bare TCP()) is a frame of `linktype`
             data, lt = bytes(item), linktype_of(item)
+            if lt is None:
+                lt = 1 if linktype is None else linktype
         elif isinstance(item, (bytes, bytearray, memoryview)):
             data, lt = bytes(item), 1 if linktype is None else linktype
         else:
@@ -707,7 +710,7 @@ def _records(packets: Any, linktype: int | None, snaplen: int) -> Any:
                None)
 
 
-def write(path: str | os.PathLike, packets: Any, *, linktype: int | None = None,
+def write(path: str | os.PathLike | BinaryIO, packets: Any, *, linktype: int | None = None,
           format: str | None = None, nanosecond: bool = True,
           snaplen: int = 262144) -> int:
     """Write packets of any kind, mixed, to a capture file; returns how many were written.
@@ -718,17 +721,21 @@ def write(path: str | os.PathLike, packets: Any, *, linktype: int | None = None,
       read and written back holds the same frames at the same times;
     * crafted layer stacks are built now, stamped with the time of writing, of the link
       type their first layer says (Ethernet 1, IPv4/IPv6 raw IP 101, SLL 113/276, ...);
-    * bytes are frames of `linktype` (Ethernet when not given), stamped like layers;
+    * bytes are frames of `linktype` (Ethernet when not given), stamped like layers (so
+      are stacks with no link or IP header at their start);
     * (ts_ns, layers or bytes) pairs give the timestamp themselves.
 
-    The format is pcapng when `path` ends in ".pcapng" or format="pcapng", else pcap
+    `path` may be a binary file object too. The format is pcapng when the path (or the
+    file's name) ends in ".pcapng" or format="pcapng", else pcap
     (nanosecond timestamps unless nanosecond=False). A pcap file holds one link type,
     the first packet's: a packet of another raises ValueError, the file keeping the
     packets before it; pcapng gives each link type (and each source interface) its own
     interface block.
     """
     if format is None:
-        format = "pcapng" if os.fspath(path).lower().endswith(".pcapng") else "pcap"
+        name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else getattr(
+            path, "name", "")
+        format = "pcapng" if str(name).lower().endswith(".pcapng") else "pcap"
     if format not in ("pcap", "pcapng"):
         raise ValueError('format must be "pcap" or "pcapng"')
     records = _records(packets, linktype, snaplen)
