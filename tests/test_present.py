@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wirecraft
 from wirecraft import proto
@@ -296,3 +298,28 @@ def test_ls(capsys: pytest.CaptureFixture[str]) -> None:
     assert not re.search(r"^src .*now", inst, re.M)
     with pytest.raises(TypeError, match="ls\\(\\) takes"):
         wirecraft.ls(int)
+
+
+# ---------------------------------------------------------------- any bytes
+
+SEED = bytes(Ethernet() / Dot1Q(id=3) / IPv4(src="10.0.0.1", dst="10.0.0.2") / UDP()
+             / DNS.query("example.com", "MX", id=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([0, 1, 101, 113, 276, 228, 229]), st.binary(max_size=120),
+       st.lists(st.tuples(st.integers(0, len(SEED) - 1), st.integers(0, 255)), max_size=5),
+       st.integers(0, len(SEED)))
+def test_show_and_hexdump_take_any_frame(linktype: int, data: bytes,
+                                         edits: list[tuple[int, int]], cut: int) -> None:
+    mutated = bytearray(SEED)
+    for pos, value in edits:
+        mutated[pos] = value
+    for frame, lt in ((data, linktype), (bytes(mutated[:cut]), 1)):
+        pkt = wirecraft.decode(frame, lt)
+        for _title, rows in parse_show(pkt.show(dump=True)):
+            assert all(name in proto.FIELDS for name in rows)
+        whole = pkt.hexdump(link=True, dump=True)
+        assert whole.count("\n") + 1 == -(-len(frame) // 16) or (whole == "" and not frame)
+        tail = pkt.hexdump(dump=True)
+        assert len(tail) <= len(whole)
