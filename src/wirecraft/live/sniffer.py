@@ -57,8 +57,8 @@ class Sniffer:
     `stop_filter(packet)` true ends the capture at that packet: iterating delivers it
     and nothing after it (`packet_batches()` and `batches()` end with a batch cut after
     it), and `stats().captured` counts the packets delivered, not the rest of the read
-    that held it. `results()` (handlers of raw batches) does not look at packets and
-    ignores it.
+    that held it (with one worker; with several, the workers' own counts stand).
+    `results()` (handlers of raw batches) does not look at packets and ignores it.
     """
 
     def __init__(self, iface: str, filter: str | None = None, count: int | None = None,
