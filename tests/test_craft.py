@@ -271,8 +271,9 @@ def test_copy_summary_show_and_layer_access(capsys: pytest.CaptureFixture[str]) 
     assert wirecraft.decode(bytes(lower)).ip.ttl == 3
     assert wirecraft.decode(bytes(lower)).problems == []
     assert "TCP 1000 > 25 [SA]" in pkt.summary()
-    text = pkt.show()
+    text = pkt.show(dump=True)
     assert "checksum" in text and "(auto)" in text
+    assert pkt.show() is None
     assert "###[ TCP ]###" in capsys.readouterr().out
     with pytest.raises(TypeError):
         IPv4(tll=3)

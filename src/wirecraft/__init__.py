@@ -64,6 +64,13 @@ _LAZY: dict[str, str] = {
     "WriteError": "wirecraft.writers",
     "from_bytes": "wirecraft.craft",
     "Template": "wirecraft.craft",
+    # scapy's conveniences
+    "write": "wirecraft.writers",
+    "send": "wirecraft.sending",
+    "sendp": "wirecraft.sending",
+    "hexdump": "wirecraft.present",
+    "ls": "wirecraft.present",
+    "STOP": "wirecraft.live",
 }
 
 _SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",

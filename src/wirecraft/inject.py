@@ -415,12 +415,24 @@ def _ip_json(args: list[str]) -> list[dict]:
     return json.loads(out.stdout or "[]")
 
 
-def route(dst: str) -> tuple[str, str, str | None]:
-    """(interface, next hop, preferred source) the kernel would use for `dst`."""
-    info = _ip_json(["route", "get", dst])
+def route_entry(dst: str, iface: str | None = None) -> dict[str, Any]:
+    """The kernel's route to `dst` (out of `iface` when given), as `ip -j route get` gives
+    it: "dev", "gateway", "prefsrc", "type" (unicast, local, broadcast, multicast)..."""
+    args = ["route", "get", dst, *(("oif", iface) if iface else ())]
+    try:
+        info = _ip_json(args)
+    except WirecraftError as exc:
+        where = f" on {iface}" if iface else ""
+        raise WirecraftError(f"no route to {dst}{where}: {exc}") from None
     if not info:
         raise WirecraftError(f"no route to {dst}")
-    r = info[0]
+    return info[0]  # type: ignore[no-any-return]
+
+
+def route(dst: str, iface: str | None = None) -> tuple[str, str, str | None]:
+    """(interface, next hop, preferred source) the kernel would use for `dst` (out of
+    `iface` when given)."""
+    r = route_entry(dst, iface)
     return r["dev"], r.get("gateway", dst), r.get("prefsrc")
 
 
@@ -452,9 +464,10 @@ def neighbour(addr: str, iface: str, resolve: bool = True, timeout: float = 2.0)
         time.sleep(0.02)
 
 
-def link_header(dst: str) -> tuple[str, bytes]:
-    """(interface, 14-byte Ethernet header) for an IP packet to `dst`."""
-    iface, nexthop, _src = route(dst)
+def link_header(dst: str, iface: str | None = None) -> tuple[str, bytes]:
+    """(interface, 14-byte Ethernet header) for an IP packet to `dst` (out of `iface` when
+    given)."""
+    iface, nexthop, _src = route(dst, iface)
     dst_mac = neighbour(nexthop, iface)
     src_mac = link_address(iface)
     etype = b"\x86\xdd" if ipaddress.ip_address(dst).version == 6 else b"\x08\x00"
@@ -464,11 +477,12 @@ def link_header(dst: str) -> tuple[str, bytes]:
 
 def send_l3(packets: Any, *, count: int | None = None, pps: float | None = None,
             mbps: float | None = None, topspeed: bool = False, loop: int = 1,
-            backend: str = "auto") -> SendStats:
-    """Send IP packets (IPv4/IPv6 layers or bytes), the Ethernet header from the kernel's tables."""
+            backend: str = "auto", iface: str | None = None) -> SendStats:
+    """Send IP packets (IPv4/IPv6 layers or bytes), the Ethernet header from the kernel's
+    tables (the routes out of `iface` when given)."""
     frames = []
     headers: dict[str, tuple[str, bytes]] = {}
-    iface = None
+    out = iface
     for p in packets:
         data = p if isinstance(p, bytes) else bytes(p)
         if not data:
@@ -481,18 +495,18 @@ def send_l3(packets: Any, *, count: int | None = None, pps: float | None = None,
         else:
             raise WirecraftError("send_l3 takes IPv4 or IPv6 packets")
         if dst not in headers:
-            headers[dst] = link_header(dst)
+            headers[dst] = link_header(dst, iface)
         dev, header = headers[dst]
-        if iface is None:
-            iface = dev
-        elif dev != iface:
-            raise WirecraftError(f"packets route through both {iface} and {dev}: send them apart")
+        if out is None:
+            out = dev
+        elif dev != out:
+            raise WirecraftError(f"packets route through both {out} and {dev}: send them apart")
         frames.append(header + data)
-    if iface is None:
+    if out is None or not frames:
         return SendStats()
-    return send(frames, iface, count=count, pps=pps, mbps=mbps, topspeed=topspeed, loop=loop,
+    return send(frames, out, count=count, pps=pps, mbps=mbps, topspeed=topspeed, loop=loop,
                 backend=backend)
 
 
 __all__ = ["PERMISSION_HINT", "SendStats", "Sender", "link_header", "neighbour", "replay",
-           "route", "send", "send_l3"]
+           "route", "route_entry", "send", "send_l3"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import errno as errno_mod
 import io
+import itertools
 import os
 import signal
 import struct
@@ -383,6 +384,10 @@ class PcapWriter(_Writer):
         wire = len(data) if wire_len is None else wire_len
         cap = data[: self.snaplen]
         sec, frac = divmod(int(ts_ns), 1_000_000_000)
+        if not 0 <= sec <= 0xFFFFFFFF:
+            # 32 unsigned bits of seconds: cutting them would move the packet in time
+            raise ValueError(f"timestamp {ts_ns} ns is outside what pcap can hold (1970 to "
+                             "2106): write pcapng")
         if not self.nanosecond:
             frac //= 1000
         self.packets_written += 1  # before _emit: a failed flush takes back what it lost
@@ -655,11 +660,114 @@ class RotatingWriter:
 
 def write_pcap(path: str | os.PathLike, frames: Any, linktype: int = 1,
                nanosecond: bool = True) -> int:
-    """Write (ts_ns, bytes) pairs to a pcap file; returns the number written."""
+    """Write (ts_ns, bytes) pairs to a pcap file of `linktype`; returns the number written.
+
+    The pairs' data may be crafted layers too; decoded Packets, bare layers and bytes,
+    mixed, go through write() instead."""
     with PcapWriter(path, linktype, nanosecond=nanosecond, flush="buffer") as w:
         for ts_ns, data in frames:
-            w.write(data, ts_ns)
+            w.write(data if isinstance(data, (bytes, bytearray)) else bytes(data), ts_ns)
         return w.packets_written
 
 
-__all__ = ["PcapWriter", "PcapngWriter", "RotatingWriter", "WriteError", "write_pcap"]
+# one packet to write: (data, ts_ns, wire_len, pcapng interface (linktype, snaplen, name),
+# comment)
+_Record = tuple[bytes, int, int, tuple[int, int, "str | None"], "str | None"]
+
+
+def _records(packets: Any, linktype: int | None, snaplen: int) -> Any:
+    """Each packet of `packets` as a _Record (see write)."""
+    from .craft.base import Layer
+    from .packet import Packet
+    from .present import linktype_of
+
+    if isinstance(packets, (Packet, Layer, bytes, bytearray, memoryview)):
+        packets = (packets,)
+    elif isinstance(packets, tuple) and len(packets) == 2 and isinstance(packets[0], int):
+        packets = (packets,)
+    for i, item in enumerate(packets):
+        ts: int | None = None
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], int):
+            ts, item = item
+        if isinstance(item, Packet):
+            info = item.interface
+            iface = ((info["linktype"], info.get("snaplen") or snaplen, info.get("name"))
+                     if info else (item.linktype, snaplen, None))
+            yield (item.data, item.time_ns if ts is None else ts, item.wire_len, iface,
+                   item.comment)
+            continue
+        if isinstance(item, Layer):
+            # a stack with no link or IP header first (a bare TCP()) is a frame of `linktype`
+            data, lt = bytes(item), linktype_of(item)
+            if lt is None:
+                lt = 1 if linktype is None else linktype
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            data, lt = bytes(item), 1 if linktype is None else linktype
+        else:
+            raise TypeError(f"write(): packet {i} is a {type(item).__name__}; give decoded "
+                            "Packets, crafted layers, bytes or (ts_ns, data) pairs")
+        yield (data, time.time_ns() if ts is None else ts, len(data), (lt, snaplen, None),
+               None)
+
+
+def write(path: str | os.PathLike | BinaryIO, packets: Any, *, linktype: int | None = None,
+          format: str | None = None, nanosecond: bool = True,
+          snaplen: int = 262144) -> int:
+    """Write packets of any kind, mixed, to a capture file; returns how many were written.
+
+    `packets` (one, or any iterable, read once):
+    * decoded Packets keep their captured bytes, timestamp, wire length and link type
+      (and in pcapng their interface's name and snaplen, and their comment), so a file
+      read and written back holds the same frames at the same times;
+    * crafted layer stacks are built now, stamped with the time of writing, of the link
+      type their first layer says (Ethernet 1, IPv4/IPv6 raw IP 101, SLL 113/276, ...);
+    * bytes are frames of `linktype` (Ethernet when not given), stamped like layers (so
+      are stacks with no link or IP header at their start);
+    * (ts_ns, layers or bytes) pairs give the timestamp themselves.
+
+    `path` may be a binary file object too. The format is pcapng when the path (or the
+    file's name) ends in ".pcapng" or format="pcapng", else pcap
+    (nanosecond timestamps unless nanosecond=False). A pcap file holds one link type,
+    the first packet's: a packet of another raises ValueError, the file keeping the
+    packets before it; pcapng gives each link type (and each source interface) its own
+    interface block.
+    """
+    if format is None:
+        name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else getattr(
+            path, "name", "")
+        format = "pcapng" if str(name).lower().endswith(".pcapng") else "pcap"
+    if format not in ("pcap", "pcapng"):
+        raise ValueError('format must be "pcap" or "pcapng"')
+    records = _records(packets, linktype, snaplen)
+    first: _Record | None = next(records, None)
+    default_iface = (1 if linktype is None else linktype, snaplen, None)
+    start = first[3] if first is not None else default_iface
+    writer: PcapWriter | PcapngWriter
+    if format == "pcap":
+        writer = PcapWriter(path, start[0], snaplen, nanosecond, flush="buffer")
+    else:
+        writer = PcapngWriter(path, [start], flush="buffer")
+    with writer:
+        if first is None:
+            return 0
+        ids = {start: 0}
+        for n, (data, ts, wire, iface, comment) in enumerate(
+                itertools.chain((first,), records)):
+            if isinstance(writer, PcapWriter):
+                if iface[0] != start[0]:
+                    raise ValueError(
+                        f"write(): packet {n} has link type {iface[0]}, the pcap file "
+                        f"{start[0]}: write a .pcapng file to mix link types")
+                try:
+                    writer.write(data, ts, wire)
+                except ValueError as exc:
+                    raise ValueError(f"write(): packet {n}: {exc}") from None
+                continue
+            number = ids.get(iface)
+            if number is None:
+                number = ids[iface] = writer.add_interface(*iface)
+            writer.write(data, ts, wire, number, comment)
+        return writer.packets_written
+
+
+__all__ = ["PcapWriter", "PcapngWriter", "RotatingWriter", "WriteError", "write", "write_pcap"]

@@ -16,6 +16,16 @@ cdef object _A_ICMP = _intern("icmp")
 cdef object _A_ICMPV6 = _intern("icmpv6")
 # (the views' hot names are generated with their fields: core/fields.pxi)
 
+
+cdef object _present():
+    """wirecraft.present (show, hexdump), imported on first use."""
+    global _present_module
+    if _present_module is None:
+        import importlib
+        _present_module = importlib.import_module("wirecraft.present")
+    return _present_module
+
+
 # Packets and views hold only their batch (which never refers back to them), so
 # they cannot be part of a reference cycle: no_gc spares the collector tracking
 # the one or two such objects made per packet.
@@ -332,6 +342,18 @@ cdef class Packet:
         """One line in the spirit of `tcpdump -n`."""
         from .summary import summarize
         return summarize(self)
+
+    def show(self, dump=False, file=None):
+        """Every layer and field the packet carries, scapy's way: a `###[ IPv4 ]###`
+        header per protocol of the field catalogue and a `  name = value` line per field
+        (tshark's dotted names). Printed (to `file`, else stdout), or returned with
+        dump=True. See wirecraft.present."""
+        return _present().show_packet(self, dump, file)
+
+    def hexdump(self, link=False, dump=False, file=None):
+        """The bytes as `tcpdump -X` prints them: from the network header on (link=True:
+        the whole frame, as `tcpdump -XX`). Printed, or returned with dump=True."""
+        return _present().hexdump_packet(self, self.r.l3_offset, link, dump, file)
 
 
 cdef Packet make_packet(Batch b, Py_ssize_t i):

@@ -8,6 +8,7 @@
 cdef object _AUTO = object()
 cdef object _Eth = None, _IP4 = None, _UDP = None, _DNS = None, _Question = None
 cdef object _Layer = None
+cdef object _DefaultAddress = None  # base.DefaultAddress: a default carrying its bytes
 cdef PyTypeObject* _LayerT = NULL  # the type object _Layer holds
 cdef dict _MAC_CACHE = {}, _IP4_CACHE = {}, _NAME_CACHE = {}, _TYPES = {}, _CLASSES = {}
 cdef dict _ETHERTYPES = {}, _PROTOCOLS = {}
@@ -123,7 +124,7 @@ def register(**names) -> None:
     global _AUTO, _Eth, _IP4, _UDP, _DNS, _Question, _Layer, _MAC_CACHE, _IP4_CACHE
     global _NAME_CACHE, _TYPES, _CLASSES, _mac_bytes, _ip4_bytes, _ethertype_of
     global _ip_protocol_of, _pseudo_addrs, _encoded, _type_number, _class_number
-    global _ETHERTYPES, _PROTOCOLS, _LayerT, _question_plain, _udp_port_of
+    global _ETHERTYPES, _PROTOCOLS, _LayerT, _question_plain, _udp_port_of, _DefaultAddress
     for key, value in names.items():
         if key in ("Ethernet", "IPv4", "UDP", "DNS", "Question", "Layer"):
             # the classes whose slots the serializer reads directly
@@ -146,6 +147,7 @@ def register(**names) -> None:
         elif key == "Layer":
             _Layer = value
             _LayerT = <PyTypeObject*>value
+        elif key == "DefaultAddress": _DefaultAddress = value
         elif key == "mac_cache": _MAC_CACHE = value
         elif key == "ip4_cache": _IP4_CACHE = value
         elif key == "name_cache": _NAME_CACHE = value
@@ -245,6 +247,10 @@ cdef inline bytes _mac(object v):
         b = _MAC_CACHE.get(v)
         if b is not None:
             return <bytes>b
+    elif type(v) is _DefaultAddress:
+        b = v.packed
+        if type(b) is bytes and len(<bytes>b) == 6:
+            return <bytes>b
     return _mac_bytes(v)
 
 
@@ -253,6 +259,10 @@ cdef inline bytes _ip4(object v):
     if type(v) is str:
         b = _IP4_CACHE.get(v)
         if b is not None:
+            return <bytes>b
+    elif type(v) is _DefaultAddress:
+        b = v.packed
+        if type(b) is bytes and len(<bytes>b) == 4:
             return <bytes>b
     return _ip4_bytes(v)
 

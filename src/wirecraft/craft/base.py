@@ -56,6 +56,36 @@ AUTO: Any = _Auto()
 """Derive this field at build time (length, checksum, type number...)."""
 
 
+# ---------------------------------------------------------------- addresses nobody gave
+
+class DefaultAddress(str):
+    """An address a layer holds because none was given: IPv4's source 127.0.0.1, IPv6's
+    ::1, Ethernet's source 00:00:00:00:00:00 and destination ff:ff:ff:ff:ff:ff.
+
+    Building bytes uses it as it reads, so a frame built without sending is the same every
+    time; sending it (wirecraft.send, wirecraft.sendp) puts the route's source address and
+    the interface's and the neighbour's MAC in its place. An address given explicitly,
+    even the same text, is a plain str and is always sent as given.
+    """
+
+    packed: bytes  # the address's bytes, so that building it parses nothing
+
+    def __repr__(self) -> str:
+        return str.__repr__(self)
+
+
+def default_address(text: str, packed: bytes) -> DefaultAddress:
+    """The marked default for a field's declaration (`packed`: its bytes)."""
+    marked = DefaultAddress(text)
+    marked.packed = packed
+    return marked
+
+
+def is_default(value: Any) -> bool:
+    """Whether a field holds the default nobody gave (a DefaultAddress)."""
+    return type(value) is DefaultAddress
+
+
 # ---------------------------------------------------------------- address helpers
 # Text forms are parsed once: crafting loops give the same few addresses again and again.
 # The caches hold only str keys and are emptied when they reach _CACHE_MAX entries.
@@ -80,6 +110,8 @@ def mac_bytes(value: Any) -> bytes:
         b = _MAC_CACHE.get(value)
         if b is not None:
             return b
+    elif type(value) is DefaultAddress:
+        return value.packed
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
     elif isinstance(value, int):
@@ -102,6 +134,10 @@ def _ip_bytes(value: Any, family: int, size: int, cache: dict, kind: type, label
         b = cache.get(value)
         if b is not None:
             return b
+    elif type(value) is DefaultAddress:
+        if len(value.packed) != size:
+            raise ValueError(f"not an {label} address: {value!r}")
+        return value.packed
     if isinstance(value, (bytes, bytearray, memoryview)):
         b = bytes(value)
         if len(b) != size:
@@ -150,6 +186,91 @@ def _fmt(value: Any) -> str:
         v = bytes(value)
         return repr(v) if len(v) <= 48 else repr(v[:48])[:-1] + f"...' ({len(v)} bytes)"
     return repr(value) if not isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------- field declarations
+
+class FieldSpec(tuple):
+    """One field of a crafting layer class as `Layer.fields` lists it: the (name, default)
+    pair it was declared as (it unpacks and compares as one), that also tells its `name`,
+    `default` and `type`.
+
+    `type` is the field catalogue's (wirecraft.proto: FT_UINT16, FT_IPv4, FT_ETHER...) for
+    a field the catalogue maps to this layer, else the kind of value the default is (int,
+    bytes, str, list); `auto` says the default is AUTO, derived when the packet is built.
+    """
+
+    owner: type | None
+
+    def __new__(cls, name: str, default: Any, owner: type | None = None) -> FieldSpec:
+        spec = tuple.__new__(cls, (name, default))
+        spec.owner = owner
+        return spec
+
+    def __getnewargs__(self) -> tuple[str, Any]:  # type: ignore[override]
+        return (self[0], self[1])
+
+    @property
+    def name(self) -> str:
+        return self[0]  # type: ignore[no-any-return]
+
+    @property
+    def default(self) -> Any:
+        return self[1]
+
+    @property
+    def auto(self) -> bool:
+        return self[1] is AUTO
+
+    @property
+    def type(self) -> str:
+        return field_type(self.owner, self[0], self[1])
+
+    def __repr__(self) -> str:
+        return f"FieldSpec({self[0]!r}, {self[1]!r}, type={self.type!r})"
+
+
+# (crafting class name, field) -> catalogue FT_* type; made on first use (the catalogue
+# is built only when something asks a type)
+_CATALOGUE_TYPES: dict[tuple[str, str], str] | None = None
+
+
+def _catalogue_types() -> dict[tuple[str, str], str]:
+    global _CATALOGUE_TYPES
+    if _CATALOGUE_TYPES is None:
+        from .. import proto
+
+        found: dict[tuple[str, str], str] = {}
+        for p in proto.PROTOCOLS:
+            crafts = [c for c in (p.craft, *p.extra.get("crafts", ())) if c]  # type: ignore[misc]
+            for f in p.fields:
+                if f.craft:
+                    for c in crafts:
+                        found.setdefault((c, f.craft), f.type)
+                for cname, cfield, _at in f.craft_in:
+                    found.setdefault((cname, cfield), f.type)
+        _CATALOGUE_TYPES = found
+    return _CATALOGUE_TYPES
+
+
+def field_type(owner: type | None, name: str, default: Any) -> str:
+    """The type of field `name` of layer class `owner` (see FieldSpec.type)."""
+    if owner is not None:
+        types = _catalogue_types()
+        for klass in owner.__mro__:
+            found = types.get((klass.__name__, name))
+            if found is not None:
+                return found
+    if default is AUTO:
+        return "int"  # every AUTO field without a catalogue row is a length or a number
+    if default is None:
+        return "bytes or None"
+    if isinstance(default, bool):
+        return "bool"
+    for kind in (int, bytes, str, list):
+        if isinstance(default, kind):
+            return kind.__name__
+    return type(default).__name__
 
 
 # ---------------------------------------------------------------- layers
@@ -206,7 +327,9 @@ class _LayerMeta(type):
             todo.extend(type.__subclasses__(klass))
 
     def _install(cls, cls_name: str, ns: dict) -> None:
-        fields = cls.fields
+        # every class lists its fields (its own or inherited) as FieldSpecs naming it
+        fields = tuple(FieldSpec(n, d, cls) for n, d in cls.fields)  # type: ignore[has-type]
+        cls.fields = fields
         for n, _ in fields:
             if not n.isidentifier() or keyword.iskeyword(n):
                 raise TypeError(f"{cls_name}: field name {n!r} is not a Python identifier")
@@ -473,8 +596,10 @@ class Layer(metaclass=_LayerMeta):
         self.build()
         return " / ".join(layer._summary_one() for layer in self.layers())
 
-    def show(self, file: Any = None) -> str:
-        """Every field of every layer, derived values included; printed and returned."""
+    def show(self, dump: bool = False, file: Any = None) -> str | None:
+        """Every field of every layer, derived values included (marked "(auto)"), scapy's
+        way: a `###[ Name ]###` header per layer, a `  name = value` line per field.
+        Printed (to `file`, else stdout), or returned with dump=True."""
         self.build()
         lines = []
         for layer in self.layers():
@@ -485,8 +610,16 @@ class Layer(metaclass=_LayerMeta):
                 tag = "  (auto)" if raw is AUTO else ""
                 lines.append(f"  {fname:<16}= {_fmt(layer._display(fname, shown))}{tag}")
         text = "\n".join(lines)
+        if dump:
+            return text
         print(text, file=file)
-        return text
+        return None
+
+    def hexdump(self, link: bool = False, dump: bool = False, file: Any = None) -> str | None:
+        """The built bytes as `tcpdump -X` prints them: from the network header on (link=True:
+        the whole frame, as `tcpdump -XX`). Printed, or returned with dump=True."""
+        from ..present import layer_hexdump
+        return layer_hexdump(self, link, dump, file)
 
     def _display(self, fname: str, value: Any) -> Any:
         if fname == "checksum" and isinstance(value, int):
@@ -593,7 +726,7 @@ def _calibrate() -> tuple[int, int, int]:
 
 _fo.register(Layer, _as_layer)
 _c.register(AUTO=AUTO, Layer=Layer, mac_cache=_MAC_CACHE, ip4_cache=_IP4_CACHE,
-            mac_bytes=mac_bytes, ip4_bytes=ip4_bytes)
+            mac_bytes=mac_bytes, ip4_bytes=ip4_bytes, DefaultAddress=DefaultAddress)
 _fo.register_meta(_LayerMeta)  # layer classes made from here on get the C constructor
 _RC_SELF, _RC_OTHER, _RC_CHAIN = _calibrate()
 _fo.set_rc_limits(_RC_SELF, _RC_OTHER, _RC_CHAIN)

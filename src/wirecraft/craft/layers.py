@@ -24,6 +24,7 @@ from .base import (
     AUTO,
     Layer,
     Raw,
+    default_address,
     ip4_bytes,
     ip4_str,
     ip6_bytes,
@@ -155,12 +156,22 @@ def _flags_int(value: Any, letters: str, more: dict[str, int] | None = None) -> 
 
 # ---------------------------------------------------------------- layer 2
 
+# defaults nobody gave (base.DefaultAddress): built as they read, replaced when sent
+_BROADCAST = default_address("ff:ff:ff:ff:ff:ff", b"\xff" * 6)
+_NO_MAC = default_address("00:00:00:00:00:00", bytes(6))
+_LOOPBACK4 = default_address("127.0.0.1", b"\x7f\0\0\x01")
+_LOOPBACK6 = default_address("::1", bytes(15) + b"\x01")
+
+
 class Ethernet(Layer):
-    """Ethernet II header; `type` follows the next layer; `trailer` is sent after the payload."""
+    """Ethernet II header; `type` follows the next layer; `trailer` is sent after the payload.
+
+    `dst` defaults to broadcast and `src` to 00:00:00:00:00:00 in the bytes built;
+    wirecraft.sendp sends an Ethernet layer whose addresses were not given with the
+    interface's MAC and the next hop's (from the neighbour table) instead."""
 
     name = "ethernet"
-    fields = (("dst", "ff:ff:ff:ff:ff:ff"), ("src", "00:00:00:00:00:00"), ("type", AUTO),
-              ("trailer", b""))
+    fields = (("dst", _BROADCAST), ("src", _NO_MAC), ("type", AUTO), ("trailer", b""))
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
         return _c.serialize_layer(self, payload, stack, index)  # the one implementation
@@ -278,12 +289,17 @@ class IPv4(Layer):
 
     An AUTO `id` is 1, scapy's default, so a frame builds to the same bytes every time; the
     conversation builders number their packets per sender.
+
+    `src` not given is 127.0.0.1 in the bytes built (`bytes(IPv4(dst=...))`, files,
+    templates); wirecraft.send and wirecraft.sendp send such a packet from the source
+    address of the kernel's route to `dst` (on the interface chosen) instead. A `src` given,
+    127.0.0.1 included, is sent as given.
     """
 
     name = "ipv4"
     fields = (("version", 4), ("header_length", AUTO), ("tos", 0), ("total_length", AUTO),
               ("id", AUTO), ("flags", 0), ("frag_offset", 0), ("ttl", 64), ("protocol", AUTO),
-              ("checksum", AUTO), ("src", "127.0.0.1"), ("dst", "127.0.0.1"), ("options", b""))
+              ("checksum", AUTO), ("src", _LOOPBACK4), ("dst", "127.0.0.1"), ("options", b""))
 
     def flags_int(self) -> int:
         f = self.flags
@@ -304,11 +320,14 @@ class IPv4(Layer):
 
 
 class IPv6(Layer):
-    """IPv6 fixed header; `next_header` follows the next layer (59, no next header, if none)."""
+    """IPv6 fixed header; `next_header` follows the next layer (59, no next header, if none).
+
+    `src` not given is ::1 in the bytes built, and the source address of the kernel's route
+    to `dst` when sent (wirecraft.send, wirecraft.sendp), as IPv4's."""
 
     name = "ipv6"
     fields = (("version", 6), ("traffic_class", 0), ("flow_label", 0), ("payload_length", AUTO),
-              ("next_header", AUTO), ("hop_limit", 64), ("src", "::1"), ("dst", "::1"))
+              ("next_header", AUTO), ("hop_limit", 64), ("src", _LOOPBACK6), ("dst", "::1"))
 
     def _serialize(self, payload: bytes, stack: list[Layer], index: int) -> bytes:
         plen = self._auto("payload_length", len(payload))

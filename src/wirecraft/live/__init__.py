@@ -9,6 +9,7 @@
         print(len(table), table["wire_len"].sum())
 
     wirecraft.sniff("eth0", count=10, callback=print)           # callback form
+    wirecraft.sniff("eth0", stop_filter=lambda p: p.tcp and p.tcp.flags & 1)  # until a FIN
 
 The engine opens the handle with `pcapy.create` + `activate`, puts it in
 non-blocking mode and waits with `select` on its descriptor and on a wake-up
@@ -63,7 +64,7 @@ from .handle import (
 )
 from .handle import PERMISSION_HINT as PERMISSION_HINT
 from .handle import open_handle as open_handle
-from .sniffer import Sniffer, sniff
+from .sniffer import STOP, Sniffer, sniff
 from .sniffer import install_stop_signals as install_stop_signals
 from .workers import _die_with_parent as _die_with_parent
 
@@ -73,6 +74,7 @@ __all__ = [
     "InterfaceError",
     "LiveStats",
     "RawBatch",
+    "STOP",
     "Sniffer",
     "drop_privileges",
     "interfaces",

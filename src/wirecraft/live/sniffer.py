@@ -15,6 +15,35 @@ from .batch import RawBatch, _capture_module, _record_dtype
 from .handle import BLOCK_TIMEOUT_MS, LiveStats, _Reader, _Waker, drop_privileges, open_handle
 from .workers import _WorkerPool
 
+# --------------------------------------------------------------------------- stopping
+
+
+class _Stop:
+    """The value a sniff callback returns to end the capture (as False does)."""
+
+    _instance: _Stop | None = None
+
+    def __new__(cls) -> _Stop:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "STOP"
+
+    def __reduce__(self) -> str:
+        return "STOP"
+
+
+STOP: Any = _Stop()
+"""Return this (or False) from a sniff callback to end the capture after that packet."""
+
+
+def _ends(result: Any) -> bool:
+    """Whether a callback's return value asks to stop (False or STOP; None goes on)."""
+    return result is False or result is STOP
+
+
 # --------------------------------------------------------------------------- sniffer
 
 
@@ -24,13 +53,23 @@ class Sniffer:
     The handle is opened when the Sniffer is made (so a bad interface, filter or
     missing privilege raises at once); `close()` (or leaving the `with` block)
     releases it. `count` and `timeout` (seconds) bound the capture.
+
+    `stop_filter(packet)` true ends the capture at that packet: iterating delivers it
+    and nothing after it (`packet_batches()` and `batches()` end with a batch cut after
+    it), and `stats().captured` counts the packets delivered, not the rest of the read
+    that held it (with one worker; with several, the workers' own counts stand).
+    `results()` (handlers of raw batches) does not look at packets and ignores it.
     """
 
     def __init__(self, iface: str, filter: str | None = None, count: int | None = None,
                  timeout: float | None = None, snaplen: int = 262144, promisc: bool = True,
                  immediate: bool = False, buffer_size: int | None = None, batch: int = 128,
                  workers: int = 1, handler: Callable[[RawBatch], Any] | None = None,
-                 user: str | None = None) -> None:
+                 user: str | None = None,
+                 stop_filter: Callable[[Any], Any] | None = None) -> None:
+        if stop_filter is not None and not callable(stop_filter):
+            raise TypeError("stop_filter must be a callable taking a packet")
+        self.stop_filter = stop_filter
         self.iface = iface
         self.filter = filter
         self.count = count if count and count > 0 else None
@@ -147,21 +186,49 @@ class Sniffer:
             self._done.set()
             reader.kernel_stats()
 
-    def _account(self, raw: RawBatch) -> None:
+    def _account(self, raw: RawBatch, sign: int = 1) -> None:
         s = self._stats
-        s.captured += len(raw)
+        s.captured += sign * len(raw)
         rec = raw.records()
-        s.bytes += int(rec["caplen"].sum())
+        s.bytes += sign * int(rec["caplen"].sum())
         cut = raw.may_be_cut()
         if cut.any():
             wire = raw.wire_lens()
-            s.truncated += int((wire > rec["caplen"]).sum())
-            s.wire_len_unknown += raw.wire_len_unknown
+            s.truncated += sign * int((wire > rec["caplen"]).sum())
+            s.wire_len_unknown += sign * raw.wire_len_unknown
+
+    def _end_at(self, raw: RawBatch, delivered: int) -> None:
+        """The capture ends after the first `delivered` packets of `raw`: stop, and count
+        only those (the rest of the read was never handed over)."""
+        self.stop()
+        if self.workers == 1 and delivered < len(raw):
+            self._account(raw, -1)
+            self._account(raw.head(delivered))
+
+    def _decoded(self) -> Iterator[tuple[RawBatch, Any]]:
+        """(raw batch, decoded Batch) for each read; the reads end when this is closed."""
+        raws: Any = self.raw_batches()  # a generator: closed below
+        try:
+            for raw in raws:
+                yield raw, raw.decode()
+        finally:
+            raws.close()
 
     def packet_batches(self) -> Iterator[Any]:
-        """Decoded `Batch`es (index or iterate them for Packet views)."""
-        for raw in self.raw_batches():
-            yield raw.decode()
+        """Decoded `Batch`es (index or iterate them for Packet views); with a stop_filter
+        the last is cut after the packet that ended the capture."""
+        stop = self.stop_filter
+        if stop is None:
+            for raw in self.raw_batches():
+                yield raw.decode()
+            return
+        for raw, batch in self._decoded():
+            for i, pkt in enumerate(batch):
+                if stop(pkt):
+                    self._end_at(raw, i + 1)
+                    yield batch if i + 1 == len(batch) else raw.head(i + 1).decode()
+                    return
+            yield batch
 
     def batches(self) -> Iterator[Any]:
         """One `Table` per read: the same columns as `wirecraft.open(path).table()`."""
@@ -171,13 +238,34 @@ class Sniffer:
             yield Table.from_batches([batch])
 
     def __iter__(self) -> Iterator[Any]:
-        for batch in self.packet_batches():
-            yield from batch
+        if self.stop_filter is None:
+            for batch in self.packet_batches():
+                yield from batch
+            return
+        yield from self._packets(None)
+
+    def _packets(self, callback: Callable[[Any], Any] | None) -> Iterator[Any]:
+        """Each packet (after `callback(packet)` when given) until the capture ends, a
+        callback returns False or STOP, or the stop_filter is true of a packet: that
+        packet is the last one delivered."""
+        stop = self.stop_filter
+        for raw, batch in self._decoded():
+            n = len(batch)
+            for i in range(n):
+                pkt = batch[i]
+                ended = callback is not None and _ends(callback(pkt))
+                if ended or (stop is not None and stop(pkt)):
+                    self._end_at(raw, i + 1)
+                    yield pkt
+                    return
+                yield pkt
 
     def run(self, callback: Callable[[Any], Any]) -> LiveStats:
-        """Call `callback(packet)` for each packet until the capture ends; return the stats."""
-        for pkt in self:
-            callback(pkt)
+        """Call `callback(packet)` for each packet until the capture ends (count, timeout,
+        stop(), the stop_filter, or the callback returning False or STOP); return the
+        stats."""
+        for _pkt in self._packets(callback):
+            pass
         return self.stats()
 
     # -- workers
@@ -226,15 +314,18 @@ def sniff(iface: str, filter: str | None = None, count: int | None = None,
           timeout: float | None = None, snaplen: int = 262144, promisc: bool = True,
           immediate: bool = False, buffer_size: int | None = None, batch: int = 128,
           callback: Callable[[Any], Any] | None = None, workers: int = 1,
-          handler: Callable[[RawBatch], Any] | None = None) -> Sniffer:
+          handler: Callable[[RawBatch], Any] | None = None,
+          stop_filter: Callable[[Any], Any] | None = None) -> Sniffer:
     """Capture on `iface` ("any" for all): a `Sniffer` to iterate, or run `callback` per packet.
 
-    With `callback`, the capture runs to its end (count, timeout or `stop()`)
-    before returning the closed Sniffer, whose `stats()` still answers.
+    With `callback`, the capture runs to its end (count, timeout, `stop()`, the callback
+    returning False or STOP, or `stop_filter(packet)` true) before returning the closed
+    Sniffer, whose `stats()` still answers. The packet that ends it is the last one
+    delivered (to the callback, or to the loop iterating the Sniffer).
     """
     s = Sniffer(iface, filter=filter, count=count, timeout=timeout, snaplen=snaplen,
                 promisc=promisc, immediate=immediate, buffer_size=buffer_size, batch=batch,
-                workers=workers, handler=handler)
+                workers=workers, handler=handler, stop_filter=stop_filter)
     if callback is not None:
         with s:
             s.run(callback)
