@@ -64,10 +64,11 @@ _LAZY: dict[str, str] = {
     "WriteError": "wirecraft.writers",
     "from_bytes": "wirecraft.craft",
     "Template": "wirecraft.craft",
+    "DisplayFilterError": "wirecraft.display",
 }
 
 _SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",
-               "inject", "flags"}
+               "inject", "flags", "display"}
 
 __all__ = [
     "CaptureDamagedWarning",
