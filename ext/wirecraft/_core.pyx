@@ -115,6 +115,7 @@ APP_NAMES = {APP_NONE: None, APP_DNS: "dns", APP_MDNS: "mdns", APP_LLMNR: "llmnr
 _dns_module = None
 _craft_module = None
 _payload_module = None
+_display_module = None
 
 
 include "core/packet.pxi"
