@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 import wirecraft
-from conftest import CAPTURES, WIRECRAFT_PATH
 from wirecraft.display import DisplayFilterError
 from wirecraft.display import compile as compile_filter
+
+from conftest import CAPTURES, WIRECRAFT_PATH
 
 ENV = dict(os.environ, PYTHONPATH=WIRECRAFT_PATH)
 ENV.pop("WIRECRAFT_TRACEBACK", None)
@@ -46,7 +47,9 @@ BAD = [
     ("dns.qry.name matches \"(\"", 22, "bad regular expression"),
     ("eth.src[0:x] == 00", 8, "bad slice '[0:x]'"),
     ("eth.src[3-1] == 00", 8, "the range ends before it starts"),
-    ("tcp.port == tcp.srcport", 13, "comparing a field with another field is not supported"),
+    ("tcp.port == ip.src", 13, "tcp.port (an integer) cannot be compared with ip.src (an "
+     "IPv4 address)"),
+    ("tcp.port contains tcp.srcport", 19, "a field is compared with a value here"),
     ("tcp.port in {80 1..}", 17, "bad range '1..'"),
     ("dns.qry.name in {\"a\"..\"b\"}", 21, "bad range '..'"),
     ("\"abc\" == 1", 1, "a test starts with a field or a protocol"),

@@ -738,6 +738,40 @@ _PROBES: dict[str, Any] = {
 }
 
 
+class FieldPair(Node):
+    """A comparison of two fields (`frame.cap_len < frame.len`): true when some pair of
+    their values compares so (every pair, for `!=`)."""
+
+    def __init__(self, left: Operand, right: Operand, op: str, mode: str) -> None:
+        self.left, self.right, self.op, self.mode = left, right, op, mode
+        self.vectorised = left.vectorised and right.vectorised and left.kind != "ipv6"
+        self.cost = 0 if self.vectorised else 10
+        self.requires = left.requires
+
+    def full(self, ctx: Context) -> np.ndarray:
+        hit = np.zeros(ctx.n, dtype=bool)
+        seen = np.zeros(ctx.n, dtype=bool)
+        ok = np.ones(ctx.n, dtype=bool)
+        for va, pa in self.left.vec(ctx):
+            for vb, pb in self.right.vec(ctx):
+                both = pa & pb
+                r = _cmp_arrays(self.op, va, vb)
+                hit |= both & r
+                seen |= both
+                ok &= ~both | r
+        return hit if self.mode == "any" else seen & ok
+
+    def rows(self, ctx: Context, idx: np.ndarray) -> np.ndarray:
+        if self.vectorised:
+            return self.full(ctx)[idx]
+        out = np.zeros(len(idx), dtype=bool)
+        pairs = zip(self.left.rows(ctx, idx), self.right.rows(ctx, idx), strict=True)
+        for j, (a, b) in enumerate(pairs):
+            results = [bool(_cmp_arrays(self.op, x, y)) for x in a for y in b]
+            out[j] = any(results) if self.mode == "any" else bool(results) and all(results)
+        return out
+
+
 class Not(Node):
     def __init__(self, child: Node) -> None:
         self.child = child
@@ -1057,9 +1091,29 @@ class Compiler:
             tok = tree.children[0]
             got = Literal(str(tok), tok.column, False)
         if not isinstance(got, Literal):
-            raise self.error(got.column, "comparing a field with another field is not "
-                             "supported")
+            raise self.error(got.column, "a field is compared with a value here, not with "
+                             "another field")
         return got
+
+    def pair(self, left: Operand, tree: Any, op: str, mode: str) -> Node | None:
+        """A comparison of `left` with the field `tree` names; None when `tree` is a value
+        (a word is a value when it spells one for `left`, as `ip.addr == 10.0.0.1`)."""
+        if tree.data == "string":
+            return None
+        word = tree.children[0]
+        if len(tree.children) == 1 and self._parses(left.kind, str(word)):
+            return None
+        right = self.operand(tree)
+        if isinstance(right, Literal):
+            return None
+        same = {left.kind, right.kind}
+        if not (len(same) == 1 or same <= {"int", "bool"}):
+            raise self.error(right.column, f"{left.name} ({_KIND_TEXT[left.kind]}) cannot be "
+                             f"compared with {right.name} ({_KIND_TEXT[right.kind]})")
+        if left.kind in ("none", "protocol") or (op not in ("eq", "ne")
+                                                 and left.kind not in _ORDERED):
+            raise self.error(right.column, f"{_KIND_TEXT[left.kind]} cannot be compared so")
+        return FieldPair(left, right, op, mode)
 
     def test(self, tree: Any) -> Node:
         kind = tree.data
@@ -1070,15 +1124,10 @@ class Compiler:
             return Test(left, Exists())
         if kind == "compare":
             op, mode = _CMP[str(ch[1])]
-            lit = self.rhs(ch[2])
-            try:
-                matcher = self.compare(op, left, lit)
-            except DisplayFilterError:
-                if not lit.quoted and self.resolve(lit.text, lit.column) is not None:
-                    raise self.error(lit.column, "comparing a field with another field is "
-                                     "not supported") from None
-                raise
-            return Test(left, matcher, mode)
+            pair = self.pair(left, ch[2], op, mode)
+            if pair is not None:
+                return pair
+            return Test(left, self.compare(op, left, self.rhs(ch[2])), mode)
         if kind == "contains":
             lit = self.rhs(ch[1])
             if lkind not in ("string", "bytes", "ether"):
