@@ -49,7 +49,7 @@ BAD = [
     ("eth.src[3-1] == 00", 8, "the range ends before it starts"),
     ("tcp.port == ip.src", 13, "tcp.port (an integer) cannot be compared with ip.src (an "
      "IPv4 address)"),
-    ("tcp.port contains tcp.srcport", 19, "a field is compared with a value here"),
+    ("dns.qry.name contains dns.resp.name", 23, "a field is compared with a value here"),
     ("tcp.port in {80 1..}", 17, "bad range '1..'"),
     ("dns.qry.name in {\"a\"..\"b\"}", 21, "bad range '..'"),
     ("\"abc\" == 1", 1, "a test starts with a field or a protocol"),

@@ -166,14 +166,15 @@ class SlotField(Operand):
     vectorised = True
 
     def __init__(self, name: str, column: int) -> None:
-        from ..table import DOTTED, _has_address
+        from ..table import _columns, _has_address
         self.name, self.column = name, column
         self.field = _proto.FIELDS[name]
         self.proto = _proto.PROTOCOL_OF[name]
         self.kind = _KIND[self.field.type]
         self.ftype = self.field.type
-        self._values = DOTTED[name]
-        self._has_address = (_has_address(self.field.slot) if self.field.getter == "ip"
+        self._values = _columns()[1][name]
+        slot = self.field.slot
+        self._has_address = (_has_address(slot) if self.field.getter == "ip" and slot
                              else None)
         bit = self.proto.layer_bit
         self.requires = _L[bit] if bit else 0
@@ -461,7 +462,7 @@ class Slice(Operand):
             spans = [_span(r, 6) for r in ranges]
             if all(s is not None for s in spans):
                 self.vectorised = True
-                self._spans = spans
+                self._spans: list[tuple[int, int]] = [s for s in spans if s is not None]
                 self.slice_width = sum(e - s for s, e in spans)  # type: ignore[misc]
 
     def vec(self, ctx: Context) -> Occurrences:
@@ -790,11 +791,13 @@ class Junction(Node):
     on the rows the others left undecided."""
 
     is_and = True
+    children: list[Node]
 
     def __init__(self, children: list[Node]) -> None:
         flat: list[Node] = []
         for c in children:
-            flat.extend(c.children if type(c) is type(self) else [c])  # type: ignore[attr-defined]
+            flat.extend(c.children if isinstance(c, Junction) and c.is_and == self.is_and
+                        else [c])
         self.children = sorted(flat, key=lambda c: c.cost)
         self.vectorised = all(c.vectorised for c in self.children)
         self.cost = max(c.cost for c in self.children)
@@ -935,9 +938,9 @@ class Compiler:
         return None
 
     def field(self, name: str, column: int) -> Operand:
-        from ..table import DOTTED
+        from ..table import _columns
         f = _proto.FIELDS[name]
-        if (name in DOTTED and f.packet_value is None and f.extra_value is None
+        if (name in _columns()[1] and f.packet_value is None and f.extra_value is None
                 and f.when is None and f.getter in ("int", "bool", "mac", "ip", "ipv4u32")):
             return SlotField(name, column)
         return PacketField(name, column)
@@ -1316,9 +1319,9 @@ def compile_filter(expression: str) -> DisplayFilter:
     try:
         tree = parse(expression)
     except UnexpectedCharacters as exc:
-        word = re.match(r"[A-Za-z0-9_.:/-]+", expression[exc.pos_in_stream:])
-        what = (repr(word.group()) if word else
-                f"character {expression[exc.pos_in_stream]!r}")
+        pos = exc.pos_in_stream or 0
+        word = re.match(r"[A-Za-z0-9_.:/-]+", expression[pos:])
+        what = repr(word.group()) if word else f"character {expression[pos]!r}"
         raise DisplayFilterError(expression, exc.column, f"unexpected {what}") from None
     except UnexpectedToken as exc:
         tok = exc.token
