@@ -1092,7 +1092,7 @@ class Compiler:
             got = self.operand(tree)
         else:
             tok = tree.children[0]
-            got = Literal(str(tok), tok.column, False)
+            got = self.resolve(str(tok), tok.column) or Literal(str(tok), tok.column, False)
         if not isinstance(got, Literal):
             raise self.error(got.column, "a field is compared with a value here, not with "
                              "another field")
@@ -1100,11 +1100,8 @@ class Compiler:
 
     def pair(self, left: Operand, tree: Any, op: str, mode: str) -> Node | None:
         """A comparison of `left` with the field `tree` names; None when `tree` is a value
-        (a word is a value when it spells one for `left`, as `ip.addr == 10.0.0.1`)."""
+        (a word that names no field or protocol, as `10.0.0.1`)."""
         if tree.data == "string":
-            return None
-        word = tree.children[0]
-        if len(tree.children) == 1 and self._parses(left.kind, str(word)):
             return None
         right = self.operand(tree)
         if isinstance(right, Literal):
