@@ -91,6 +91,13 @@ class Context:
     def layers(self) -> np.ndarray:
         return self.rec["layers"]
 
+    def has_layer(self, bits: int) -> np.ndarray:
+        """Rows with any of the layer `bits` (computed once per evaluation)."""
+        got = self.cache.get(("layer", bits))
+        if got is None:
+            got = self.cache[("layer", bits)] = (self.rec["layers"] & bits) != 0
+        return got
+
 
 # ---------------------------------------------------------------- operands
 
@@ -161,45 +168,64 @@ def _ipv6_halves(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SlotField(Operand):
-    """A catalogue field read from a record slot: values and presence as arrays."""
+    """A catalogue field read from a record slot: values and presence as arrays.
+
+    Values are read from the slot as the Table's column does ((slot >> shift) & mask),
+    without zeroing the rows where the field is absent: `present` says which rows count."""
 
     vectorised = True
 
     def __init__(self, name: str, column: int) -> None:
-        from ..table import _columns, _has_address
+        from ..table import _has_address
         self.name, self.column = name, column
         self.field = _proto.FIELDS[name]
         self.proto = _proto.PROTOCOL_OF[name]
         self.kind = _KIND[self.field.type]
         self.ftype = self.field.type
-        self._values = _columns()[1][name]
         slot = self.field.slot
-        self._has_address = (_has_address(slot) if self.field.getter == "ip" and slot
-                             else None)
+        assert slot is not None
+        self.slot = slot
+        self._has_address = _has_address(slot) if self.field.getter == "ip" else None
         bit = self.proto.layer_bit
         self.requires = _L[bit] if bit else 0
+
+    def _present(self, ctx: Context) -> np.ndarray:
+        key = ("present", self.proto.name, self.field.need, self.slot if self._has_address
+               else None)
+        got = ctx.cache.get(key)
+        if got is None:
+            rec = ctx.rec
+            got = ctx.has_layer(self.requires) if self.requires else np.ones(ctx.n, dtype=bool)
+            if self.field.need is not None:
+                have = ctx.cache.get(("have", self.proto.name))
+                if have is None:
+                    have = ctx.cache[("have", self.proto.name)] = _header_bytes(rec, self.proto)
+                if have is not None:
+                    got = got & (have >= self.field.need)
+            if self._has_address is not None:
+                got = got & self._has_address(rec)
+            ctx.cache[key] = got
+        return got
 
     def vec(self, ctx: Context) -> Occurrences:
         key = ("slot", self.name)
         got = ctx.cache.get(key)
         if got is None:
-            rec = ctx.rec
-            present = np.ones(ctx.n, dtype=bool)
-            if self.requires:
-                present &= (rec["layers"] & self.requires) != 0
-            if self.field.need is not None:
-                have = _header_bytes(rec, self.proto)
-                if have is not None:
-                    present &= have >= self.field.need
-            if self._has_address is not None:
-                present &= self._has_address(rec)
-            raw = self._values(rec)
+            f = self.field
+            raw = ctx.rec[self.slot]
             vals: Any
             if self.kind == "ipv6":
                 vals = _ipv6_halves(raw)
+            elif f.getter == "ip":          # IPv4: the slot's first 4 bytes, big-endian
+                first = np.ascontiguousarray(raw).view(np.uint8).reshape(-1, 16)[:, :4]
+                vals = np.ascontiguousarray(first).view(">u4").reshape(-1)
+            elif f.getter == "bool":
+                vals = (raw & (f.mask if f.mask is not None else ~0)) != 0
             else:
-                vals = raw.astype(np.int64)
-            got = ctx.cache[key] = [(vals, present)]
+                vals = raw >> f.shift if f.shift else raw
+                if f.mask is not None:
+                    vals = vals & f.mask
+            got = ctx.cache[key] = [(vals, self._present(ctx))]
         return got
 
 
@@ -468,10 +494,11 @@ class Slice(Operand):
     def vec(self, ctx: Context) -> Occurrences:
         out = []
         for vals, pres in self.base.vec(ctx):
-            acc = np.zeros(len(vals), dtype=np.int64)
+            vals = vals.astype(np.uint64, copy=False)
+            acc = np.zeros(len(vals), dtype=np.uint64)
             for s, e in self._spans:
-                part = (vals >> (8 * (6 - e))) & ((1 << (8 * (e - s))) - 1)
-                acc = (acc << (8 * (e - s))) | part
+                part = (vals >> np.uint64(8 * (6 - e))) & np.uint64((1 << (8 * (e - s))) - 1)
+                acc = (acc << np.uint64(8 * (e - s))) | part
             out.append((acc, pres))
         return out
 
