@@ -160,11 +160,21 @@ def _header_bytes(rec: np.ndarray, proto: _proto.Protocol) -> np.ndarray | None:
     return None
 
 
-def _ipv6_halves(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    raw = np.ascontiguousarray(col).view(np.uint8).reshape(-1, 16)
-    hi = np.ascontiguousarray(raw[:, :8]).view(">u8").reshape(-1).astype(np.uint64)
-    lo = np.ascontiguousarray(raw[:, 8:]).view(">u8").reshape(-1).astype(np.uint64)
-    return hi, lo
+def _big_endian(rec: np.ndarray, slot: str, at: int, dtype: str) -> np.ndarray:
+    """The big-endian integer at byte `at` of record slot `slot`, per row: a strided view
+    of the records when they are one contiguous array (no copy), else a copy."""
+    off = rec.dtype.fields[slot][1] + at  # type: ignore[index]
+    if rec.flags.c_contiguous and rec.ndim == 1:
+        return np.ndarray((len(rec),), dtype=dtype, buffer=rec.view(np.uint8), offset=off,
+                          strides=(rec.itemsize,))
+    raw = np.ascontiguousarray(rec[slot]).view(np.uint8).reshape(len(rec), -1)
+    width = np.dtype(dtype).itemsize
+    return np.ascontiguousarray(raw[:, at:at + width]).view(dtype).reshape(-1)
+
+
+def _ipv6_halves(rec: np.ndarray, slot: str) -> tuple[np.ndarray, np.ndarray]:
+    return (_big_endian(rec, slot, 0, ">u8").astype(np.uint64),
+            _big_endian(rec, slot, 8, ">u8").astype(np.uint64))
 
 
 class SlotField(Operand):
@@ -215,10 +225,9 @@ class SlotField(Operand):
             raw = ctx.rec[self.slot]
             vals: Any
             if self.kind == "ipv6":
-                vals = _ipv6_halves(raw)
+                vals = _ipv6_halves(ctx.rec, self.slot)
             elif f.getter == "ip":          # IPv4: the slot's first 4 bytes, big-endian
-                first = np.ascontiguousarray(raw).view(np.uint8).reshape(-1, 16)[:, :4]
-                vals = np.ascontiguousarray(first).view(">u4").reshape(-1)
+                vals = _big_endian(ctx.rec, self.slot, 0, ">u4").astype(np.uint32)
             elif f.getter == "bool":
                 vals = (raw & (f.mask if f.mask is not None else ~0)) != 0
             else:
