@@ -114,6 +114,22 @@ def test_table_without_frames_names_the_field_that_needs_them() -> None:
     assert (sub["udp_dst_port"] == 53).all()
 
 
+def test_tcp_stream_needs_the_capture_from_its_start() -> None:
+    t = wirecraft.open(SMTP).table()
+    with pytest.raises(DisplayFilterError) as info:
+        t.where("ip and tcp.stream == 0")
+    assert info.value.column == 8 and "filter while reading" in info.value.reason
+    pkt = next(iter(wirecraft.read(SMTP)))
+    with pytest.raises(DisplayFilterError):
+        pkt.matches("tcp.stream == 0")
+    # while reading, batch edges do not renumber the conversations
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = [p.index for p in wirecraft.open(SMTP, where="tcp.stream == 1")]
+        small = [p.index for p in wirecraft.open(SMTP, where="tcp.stream == 1", batch_size=2)]
+    assert whole and whole == small
+
+
 def test_surfaces_agree() -> None:
     expr = "dns.flags.response == 1 and udp.dstport != 53 or frame.number <= 2"
     with warnings.catch_warnings():

@@ -72,13 +72,15 @@ class Context:
 
     def __init__(self, expression: str, records: np.ndarray,
                  packet: Callable[[int], Any] | None = None,
-                 first_ts: int | None = None, prev_ts: int | None = None) -> None:
+                 first_ts: int | None = None, prev_ts: int | None = None,
+                 tcp_stream: np.ndarray | None = None) -> None:
         self.expression = expression
         self.rec = records
         self.n = len(records)
         self._packet = packet
         self.first_ts = first_ts
         self.prev_ts = prev_ts
+        self.tcp_stream = tcp_stream       # per row: the conversation number, -1 for none
         self.cache: dict[object, Any] = {}
 
     def packet(self, i: int, who: Operand) -> Any:
@@ -278,6 +280,7 @@ class Computed(Operand):
         key = ("computed", self.name)
         got = ctx.cache.get(key)
         if got is None:
+            ctx.cache[f"{self.name} column"] = self.column
             got = ctx.cache[key] = [self._make(ctx)]
         return got
 
@@ -321,7 +324,19 @@ def _tcp_len(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     return np.where(present, ip_payload - hdr, 0), present
 
 
+def _tcp_stream(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """tshark's tcp.stream: the conversation number `wirecraft follow` uses (the
+    reassembler's), which only a pass over the packets before this one gives."""
+    if ctx.tcp_stream is None:
+        raise DisplayFilterError(ctx.expression, ctx.cache.get("tcp.stream column", 1),
+                                 "tcp.stream numbers the conversations from the start of the "
+                                 "capture: filter while reading (wirecraft.open(path, "
+                                 "where=...)), not a Table or a lone Packet")
+    return ctx.tcp_stream, ctx.tcp_stream >= 0
+
+
 _COMPUTED: dict[str, tuple[str, str, Callable[[Context], tuple[np.ndarray, np.ndarray]]]] = {
+    "tcp.stream": ("int", "tcp", _tcp_stream),
     "frame.number": ("int", "", _frame_number),
     "frame.time_relative": ("time", "", _time_relative),
     "frame.time_delta": ("time", "", _time_delta),
@@ -931,6 +946,7 @@ class Compiler:
 
     def __init__(self, expression: str) -> None:
         self.expression = expression
+        self.uses_tcp_stream = False
 
     def error(self, column: int, reason: str) -> DisplayFilterError:
         return DisplayFilterError(self.expression, column, reason)
@@ -961,6 +977,7 @@ class Compiler:
         computed = _COMPUTED.get(name)
         if computed is not None:
             kind, bit, make = computed
+            self.uses_tcp_stream |= name == "tcp.stream"
             return Computed(name, column, kind, _L[bit] if bit else 0, make)
         either = _EITHER.get(name)
         if either is not None:
@@ -1267,21 +1284,25 @@ class DisplayFilter:
     """A compiled display filter (see wirecraft.display). `mask` evaluates it over a record
     array; `matches` over one Packet; `where` over a Table."""
 
-    def __init__(self, expression: str, root: Node) -> None:
+    def __init__(self, expression: str, root: Node, uses_tcp_stream: bool = False) -> None:
         self.expression = expression
         self.root = root
         self.vectorised = root.vectorised
+        # tcp.stream needs every packet fed to a reassembler in order (Stream does it)
+        self.uses_tcp_stream = uses_tcp_stream
 
     def __repr__(self) -> str:
         return f"<DisplayFilter {self.expression!r}>"
 
     def mask(self, records: np.ndarray, packet: Callable[[int], Any] | None = None,
-             first_ts: int | None = None, prev_ts: int | None = None) -> np.ndarray:
+             first_ts: int | None = None, prev_ts: int | None = None,
+             tcp_stream: np.ndarray | None = None) -> np.ndarray:
         """A boolean array: which rows of the record array `records` pass. `packet(i)`
         gives row i's Packet (needed by per-packet fields); `first_ts` is the time
         frame.time_relative counts from (default: the first row's) and `prev_ts` the time
-        of the packet before the first row (frame.time_delta; default: none before)."""
-        ctx = Context(self.expression, records, packet, first_ts, prev_ts)
+        of the packet before the first row (frame.time_delta; default: none before);
+        `tcp_stream` each row's conversation number (-1: none), for tcp.stream."""
+        ctx = Context(self.expression, records, packet, first_ts, prev_ts, tcp_stream)
         if self.root.vectorised:
             return np.asarray(self.root.full(ctx), dtype=bool)
         return self.root.rows(ctx, np.arange(ctx.n))
@@ -1326,10 +1347,16 @@ class Stream:
     """One display filter applied batch after batch to one capture: frame.time_relative
     counts from the source's first packet, frame.time_delta crosses batch edges."""
 
+    # conversations remembered for packets the reassembler no longer tracks (the last
+    # ACK after a FIN): bounded, the oldest forgotten first
+    MAX_REMEMBERED = 1 << 20
+
     def __init__(self, flt: DisplayFilter) -> None:
         self.filter = flt
         self.first_ts: int | None = None
         self.last_ts: int | None = None
+        self._reassembler: Any = None
+        self._last_index: dict[tuple[Any, ...], int] = {}
 
     def mask(self, batch: Any) -> np.ndarray:
         from ..table import RECORD_DTYPE
@@ -1338,8 +1365,32 @@ class Stream:
             return np.zeros(0, dtype=bool)
         if self.first_ts is None:
             self.first_ts = int(rec["ts_ns"][0])
-        out = self.filter.mask(rec, batch.__getitem__, self.first_ts, self.last_ts)
+        streams = self._tcp_streams(batch) if self.filter.uses_tcp_stream else None
+        out = self.filter.mask(rec, batch.__getitem__, self.first_ts, self.last_ts, streams)
         self.last_ts = int(rec["ts_ns"][-1])
+        return out
+
+    def _tcp_streams(self, batch: Any) -> np.ndarray:
+        """Each packet's TCP conversation number (the reassembler's, as `wirecraft follow`
+        numbers them), -1 where the packet is no TCP."""
+        if self._reassembler is None:
+            from ..reassembly import Reassembler
+            self._reassembler = Reassembler()
+        feed = self._reassembler.feed
+        last = self._last_index
+        out = np.full(len(batch), -1, dtype=np.int64)
+        for i, pkt in enumerate(batch):
+            tcp = pkt.tcp
+            if tcp is None or pkt.ip is None:
+                continue
+            a, b = (pkt.ip.src, tcp.src_port), (pkt.ip.dst, tcp.dst_port)
+            key = (a, b) if a <= b else (b, a)
+            conn = feed(pkt)
+            if conn is not None:
+                last[key] = conn.index
+                if len(last) > self.MAX_REMEMBERED:
+                    last.pop(next(iter(last)))
+            out[i] = last.get(key, -1)
         return out
 
 
@@ -1365,4 +1416,6 @@ def compile_filter(expression: str) -> DisplayFilter:
     except UnexpectedInput as exc:
         raise DisplayFilterError(expression, getattr(exc, "column", 1) or 1,
                                  "syntax error") from None
-    return DisplayFilter(expression, Compiler(expression).node(tree))
+    compiler = Compiler(expression)
+    root = compiler.node(tree)
+    return DisplayFilter(expression, root, compiler.uses_tcp_stream)
