@@ -55,6 +55,8 @@ BAD = [
     ("\"abc\" == 1", 1, "a test starts with a field or a protocol"),
     ("tcp.options.decoded == 1", 24, "can only be tested for presence"),
     ("tcp.flags & 0xzz", 13, "'0xzz' is not an integer"),
+    ("ip.ttl & 0x1ff", 10, "0x1ff is out of range for ip.ttl"),
+    ("tcp.len & -1", 11, "-1 is out of range for tcp.len"),
     ("ip.src & 1", 1, "'&' needs an integer field; ip.src is an IPv4 address"),
     ("dns.qry.name == \"\\q\"", 17, "unknown escape"),
 ]

@@ -1215,7 +1215,11 @@ class Compiler:
             if lkind not in ("int", "bool"):
                 raise self.error(left.column, f"'&' needs an integer field; {left.name} is "
                                  f"{_KIND_TEXT[lkind]}")
-            return Test(left, BitAnd(self.value("int", lit, False)[0]))
+            mask = self.value("int", lit, False)[0]
+            bits = _FT_BITS.get(left.ftype or "", 63)
+            if not 0 <= mask < (1 << bits):
+                raise self.error(lit.column, f"{lit.text} is out of range for {left.name}")
+            return Test(left, BitAnd(mask))
         raise self.error(1, f"unsupported construct {kind}")
 
     def member(self, left: Operand, text: str, column: int, quoted: bool) -> Matcher:
