@@ -118,6 +118,7 @@ class Operand:
     slice_width: int | None = None   # a vectorised byte slice's length
 
     def vec(self, ctx: Context) -> Occurrences:
+        """(values, present) per occurrence over every row: vectorised operands only."""
         raise NotImplementedError
 
     def rows(self, ctx: Context, idx: np.ndarray) -> list[list[Any]]:
@@ -707,10 +708,7 @@ class BitAnd(Matcher):
 
 
 class Exists(Matcher):
-    """Presence: handled by Test itself."""
-
-    def one(self, v: Any) -> bool:
-        return True
+    """Presence: no value is compared (Test asks the operand whether it has one)."""
 
 
 # ---------------------------------------------------------------- nodes
