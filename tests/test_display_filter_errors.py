@@ -105,6 +105,24 @@ def test_cli_read_y_prints_the_matching_lines() -> None:
     assert run("-Y", expr, "--json")[0].startswith("{")
 
 
+def test_cli_dns_y_pairs_only_the_selected_packets() -> None:
+    def run(*args: str) -> list[str]:
+        r = subprocess.run([sys.executable, "-m", "wirecraft", "dns", str(SMTP), *args],
+                           capture_output=True, text=True, env=ENV, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()
+
+    every = run()
+    assert len(every) == 1 and not every[0].endswith("unanswered")
+    # the query alone: the transaction is then unanswered
+    only_query = run("-Y", "dns.flags.response == 0")
+    assert len(only_query) == 1 and only_query[0].endswith("unanswered")
+    assert run("-Y", "tcp") == []
+    r = subprocess.run([sys.executable, "-m", "wirecraft", "dns", str(SMTP), "-Y", "dns.qry.nam"],
+                       capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "at column 1" in r.stderr
+
+
 def test_table_without_frames_names_the_field_that_needs_them() -> None:
     t = wirecraft.open(DNS).table()
     with pytest.raises(DisplayFilterError) as info:
