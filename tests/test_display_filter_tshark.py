@@ -5,7 +5,7 @@ The expressions cover every construct of the language wirecraft implements (comp
 operators in both spellings, and/or/not/xor, parentheses, presence of fields and
 protocols, contains, matches, sets with ranges, integer/hex/octal, string, byte-string,
 IPv4/IPv6 (CIDR) and MAC literals, slices, the either-side names, bit fields, booleans,
-frame fields, tcp.len, tcp.stream) over captures of every link layer and protocol in captures/,
+frame fields including frame.time, tcp.len, tcp.stream) over captures of every link layer and protocol in captures/,
 truncated and malformed ones included. Each is also run through Table.where (whole
 columns, when the expression needs no frames), through `open(where=...).table()` and
 with small batches (frame.time_delta across batch edges).
@@ -248,6 +248,12 @@ CASES: list[tuple[str, str]] = [
     ("dns-edns-cookie", "tcp.stream == 1"),
     ("wikipedia", "tcp.stream == 5 or tcp.stream == 7"),
     ("http-vlan-0", "!tcp.stream == 0"),
+    ("smtp", "frame.time >= \"Oct  5, 2009 06:06:10\""),
+    ("smtp", "frame.time < \"2009-10-05 06:06:08.5\""),
+    ("smtp", "frame.time == \"Oct  5, 2009 06:06:07.492060000\""),
+    ("smtp", "frame.time >= \"2009-10-05T06:06:10Z\" and frame.time < \"Oct 5, 2009 06:06:12 UTC\""),
+    ("smtp", "frame.time in {\"2009-10-05 06:06:08\"..\"2009-10-05 06:06:09\"}"),
+    ("96pings", "tcp.port in {20 .. 30} or icmp.seq in {3 .. 5}"),
 ]
 
 # (capture, expression) -> why wirecraft's answer differs from tshark's

@@ -13,7 +13,8 @@ TCP options) reads `wirecraft.proto.value` packet by packet, and only for the ro
 the cheap tests of an `and` / `or` left undecided. Names are the catalogue's
 (tshark's), plus the few tshark users filter on that are computed rather than
 stored: `ip.addr`, `ipv6.addr`, `eth.addr`, `tcp.port`, `udp.port` (either side),
-`frame.number`, `frame.time_relative`, `frame.time_delta`, `tcp.len`, and
+`frame.number`, `frame.time` (a quoted date and time, local unless it ends in Z or
+UTC, as tshark reads it), `frame.time_relative`, `frame.time_delta`, `tcp.len`, and
 `tcp.stream` (the reassembler's conversation numbers, which `wirecraft follow` uses:
 only while reading a capture from its start, `open(path, where=...)`).
 

@@ -42,11 +42,13 @@ _KIND = {
 }
 _KIND_TEXT = {
     "bool": "a boolean", "int": "an integer", "float": "a number", "time": "a time",
+    "abstime": "a date and time",
     "ether": "an Ethernet address", "ipv4": "an IPv4 address", "ipv6": "an IPv6 address",
     "bytes": "a byte string", "string": "a character string", "none": "a label",
     "protocol": "a protocol",
 }
-_ORDERED = {"bool", "int", "float", "time", "ether", "ipv4", "ipv6", "bytes", "string"}
+_ORDERED = {"bool", "int", "float", "time", "abstime", "ether", "ipv4", "ipv6", "bytes",
+            "string"}
 _WIDTH = {"ether": 6, "ipv4": 4, "ipv6": 16}
 _FT_BITS = {"FT_UINT8": 8, "FT_UINT16": 16, "FT_UINT24": 24, "FT_UINT32": 32, "FT_UINT64": 64}
 
@@ -342,6 +344,7 @@ _COMPUTED: dict[str, tuple[str, str, Callable[[Context], tuple[np.ndarray, np.nd
     "frame.time_relative": ("time", "", _time_relative),
     "frame.time_delta": ("time", "", _time_delta),
     "frame.time_epoch": ("time", "", _time_epoch),
+    "frame.time": ("abstime", "", _time_epoch),
     "tcp.len": ("int", "tcp", _tcp_len),
 }
 
@@ -782,6 +785,7 @@ class Test(Node):
 _PROBES: dict[str, Any] = {
     "int": np.zeros(1, dtype=np.int64), "bool": np.zeros(1, dtype=np.int64),
     "float": np.zeros(1, dtype=np.float64), "time": np.zeros(1, dtype=np.int64),
+    "abstime": np.zeros(1, dtype=np.int64),
     "ether": np.zeros(1, dtype=np.int64), "ipv4": np.zeros(1, dtype=np.int64),
     "ipv6": (np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.uint64)),
     "bytes": np.zeros(1, dtype=np.int64),
@@ -912,6 +916,46 @@ _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u[0-9a-fA-F]{4}|U[0-9a-fA
                      re.DOTALL)
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
                    "v": "\v", "\\": "\\", '"': '"', "'": "'"}
+
+
+_DATE_TIME = re.compile(
+    r"\s*(?:(?P<mon>[A-Za-z]{3})\s+(?P<day>\d{1,2}),\s*(?P<year>\d{4})"
+    r"|(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2}))"
+    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<frac>\d{1,9}))?)?)?"
+    r"\s*(?P<utc>Z|UTC)?\s*\Z")
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+
+def _date_time(text: str) -> int | None:
+    """Nanoseconds since the epoch of a frame.time literal as tshark reads it: "Oct  5,
+    2009 06:06:07[.frac]" or "2009-10-05[ T]06:06:07[.frac]", local time unless it ends
+    in Z or UTC; None when it is neither."""
+    import calendar
+    import time
+
+    m = _DATE_TIME.match(text)
+    if m is None:
+        return None
+    if m["mon"]:
+        month = _MONTHS.get(m["mon"].lower())
+        year, day = int(m["year"]), int(m["day"])
+    else:
+        month, year, day = int(m["m"]), int(m["y"]), int(m["d"])
+    if month is None:
+        return None
+    fields = (year, month, day, int(m["H"] or 0), int(m["M"] or 0), int(m["S"] or 0))
+    try:
+        import datetime
+        datetime.datetime(*fields)          # a real date and time (no October 35th)
+        if m["utc"]:
+            seconds = calendar.timegm((*fields, 0, 0, 0))
+        else:
+            seconds = int(time.mktime((*fields, 0, 0, -1)))
+    except (OverflowError, ValueError):
+        return None
+    frac = (m["frac"] or "").ljust(9, "0")
+    return seconds * 1_000_000_000 + int(frac)
 
 
 class Literal:
@@ -1045,6 +1089,12 @@ class Compiler:
             if re.fullmatch(r"[0-9a-fA-F]+", text) and len(text) % 2 == 0:
                 return bytes.fromhex(text), None
             raise bad()
+        if kind == "abstime":
+            ns = _date_time(text)
+            if ns is None:
+                raise bad(f"{text!r} is not a date and time (\"Oct  5, 2009 06:06:07\", "
+                          "\"2009-10-05 06:06:07.25\", a UTC one ending in Z or UTC)")
+            return ns, None
         if lit.quoted and kind != "none":
             raise bad(f"{lit.text!r} is a string, the field is {_KIND_TEXT[kind]}")
         if kind in ("int", "bool"):
@@ -1203,7 +1253,11 @@ class Compiler:
                 raise self.error(lit.column, f"bad regular expression: {exc}") from None
             return Test(left, Regex(pattern))
         if kind in ("in_", "not_in"):
-            members = [self.member(left, *item) for item in _set_items(ch[1].children)]
+            try:
+                items = _set_items(ch[1].children)
+            except DisplayFilterError as exc:
+                raise self.error(exc.column, exc.reason) from None
+            members = [self.member(left, lo, hi) for lo, hi in items]
             if not members:
                 raise self.error(left.column, "an empty set")
             t = Test(left, AnyOf(members))
@@ -1220,22 +1274,38 @@ class Compiler:
             return Test(left, BitAnd(mask))
         raise self.error(1, f"unsupported construct {kind}")
 
-    def member(self, left: Operand, text: str, column: int, quoted: bool) -> Matcher:
+    def member(self, left: Operand, lo: Member, hi: Member | None) -> Matcher:
+        text, column, quoted = lo
+        if hi is not None:
+            if left.kind not in _ORDERED - {"bytes", "string"}:
+                raise self.error(column, f"a range needs an ordered field; {left.name} is "
+                                 f"{_KIND_TEXT[left.kind]}")
+            return Range(self.compare("ge", left, self._member_literal(lo)),
+                         self.compare("le", left, self._member_literal(hi)))
         if quoted:
             return self.compare("eq", left, Literal(_unescape(text), column, True))
         if ".." in text:
-            lo, _, hi = text.partition("..")
-            if not lo or not hi:
+            low, _, high = text.partition("..")
+            if not low or not high:
                 raise self.error(column, f"bad range {text!r}")
             if left.kind not in _ORDERED - {"bytes", "string"}:
                 raise self.error(column, f"a range needs an ordered field; {left.name} is "
                                  f"{_KIND_TEXT[left.kind]}")
-            a = self.compare("ge", left, Literal(lo, column, False))
-            b = self.compare("le", left, Literal(hi, column + len(lo) + 2, False))
+            a = self.compare("ge", left, Literal(low, column, False))
+            b = self.compare("le", left, Literal(high, column + len(low) + 2, False))
             return Range(a, b)
         if self.resolve(text, column) is not None and not self._parses(left.kind, text):
             raise self.error(column, "a set holds values, not fields")
         return self.compare("eq", left, Literal(text, column, False))
+
+    def _member_literal(self, m: Member) -> Literal:
+        text, column, quoted = m
+        if quoted:
+            try:
+                return Literal(_unescape(text), column, True)
+            except ValueError as exc:
+                raise self.error(column, str(exc)) from None
+        return Literal(text, column, False)
 
     def _parses(self, kind: str, text: str) -> bool:
         try:
@@ -1245,18 +1315,36 @@ class Compiler:
         return True
 
 
-def _set_items(tokens: list[Any]) -> list[tuple[str, int, bool]]:
-    """A set's members as (text, column, quoted), a range spelled with spaces around its
-    `..` (`20 .. 30`) joined into one `20..30`."""
-    out: list[list[Any]] = []
+Member = tuple[str, int, bool]          # (text, column, quoted)
+
+
+def _set_items(tokens: list[Any]) -> list[tuple[Member, Member | None]]:
+    """A set's members as (value, None) or (low, high) for a range: `20..30` in one word,
+    or spelled with spaces (`20 .. 30`), or between quoted values (`"a".."b"`)."""
+    items: list[list[Any]] = []
     for tok in tokens:
         text, quoted = str(tok), tok.type == "STRING"
-        if (out and not quoted and not out[-1][2]
-                and (out[-1][0].endswith("..") or text.startswith(".."))):
-            out[-1][0] += text
+        if (items and not quoted and not items[-1][2]
+                and (items[-1][0].endswith("..") or text.startswith(".."))
+                and text != ".." and items[-1][0] != ".."):
+            items[-1][0] += text
         else:
-            out.append([text, tok.column, quoted])
-    return [(t, c, q) for t, c, q in out]
+            items.append([text, tok.column, quoted])
+    out: list[tuple[Member, Member | None]] = []
+    i = 0
+    while i < len(items):
+        t, c, q = items[i]
+        nxt = items[i + 1] if i + 1 < len(items) else None
+        if nxt is not None and not nxt[2] and nxt[0] == ".." and i + 2 < len(items):
+            hi = items[i + 2]
+            out.append(((t, c, q), (hi[0], hi[1], hi[2])))
+            i += 3
+            continue
+        if not q and t == "..":
+            raise DisplayFilterError("", c, "bad range '..'")
+        out.append(((t, c, q), None))
+        i += 1
+    return out
 
 
 class _BytesCompare(Compare):
