@@ -181,16 +181,17 @@ def test_compiled_filters_are_cached_and_report_vectorisation() -> None:
 
 def test_per_packet_fields_are_read_only_where_the_cheap_part_passes(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import wirecraft.proto as proto
+    from wirecraft.display._compile import Context
 
     seen: list[int] = []
-    real = proto.value
+    real = Context.packet
 
-    def counting(pkt: object, name: str) -> object:
-        seen.append(pkt.index)  # type: ignore[attr-defined]
-        return real(pkt, name)
+    def counting(self: Context, i: int, who: object) -> object:
+        pkt = real(self, i, who)  # type: ignore[arg-type]
+        seen.append(pkt.index)
+        return pkt
 
-    monkeypatch.setattr(proto, "value", counting)
+    monkeypatch.setattr(Context, "packet", counting)
     expr = "frame.number == 3 and dns.qry.name"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

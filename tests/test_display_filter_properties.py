@@ -176,3 +176,22 @@ def test_slot_fields_match_the_per_packet_values(path: Path) -> None:
             v = proto.value(batch[i], name)
             want = [] if v is None else [_as_int(op.kind, v)]
             assert got == want, (path.name, i + 1, name, got, v)
+
+
+@pytest.mark.parametrize("path", [CAPTURES / n for n in (
+    "zeek__var-services-std-ports.pcap", "zeek__smtp.pcap", "libpcap__ipv6_ext_headers.pcap",
+    "tcpdump__edns-opts.pcap", "zeek__dns__mdns.pcap")], ids=lambda p: p.name)
+def test_per_packet_reads_are_proto_value(path: Path) -> None:
+    """Fields without a slot are read with the steps of proto.value bound once per field:
+    the same value as proto.value, for every such field and packet."""
+    from wirecraft.display._compile import PacketField
+
+    c = Compiler("")
+    ops = [op for n in proto.FIELDS if isinstance(op := c.resolve(n, 1), PacketField)]
+    assert {"dns.qry.name", "smtp.req.command", "tcp.options.mss_val"} <= {o.name for o in ops}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        packets = list(wirecraft.read(path))
+    for op in ops:
+        for pkt in packets:
+            assert op._get(pkt) == proto.value(pkt, op.name), (path.name, pkt.index, op.name)

@@ -387,27 +387,36 @@ class PacketField(Operand):
         self.requires = _requires(name, self.field, self.proto)
         self._convert = _PY[self.kind]
         self._presence_only = name in _PRESENCE_ONLY
+        self._get = _getter(name, self.field, self.proto)
 
     def rows(self, ctx: Context, idx: np.ndarray) -> list[list[Any]]:
-        key = ("packet", self.name)
-        seen: dict[int, list[Any]] = ctx.cache.setdefault(key, {})
-        out = []
-        convert = self._convert
+        get, convert, packet = self._get, self._convert, ctx.packet
+        presence_only, flat = self._presence_only, self.kind != "none"
+        out: list[list[Any]] = []
         for i in idx.tolist():
-            got = seen.get(i)
-            if got is None:
-                v = _proto.value(ctx.packet(i, self), self.name)
-                if self._presence_only and v is False:
-                    v = None
-                if v is None:
-                    got = []
-                elif isinstance(v, list | tuple) and self.kind != "none":
-                    got = [convert(x) for x in v if x is not None]
-                else:
-                    got = [convert(v)]
-                seen[i] = got
-            out.append(got)
+            v = get(packet(i, self))
+            if v is None or (presence_only and v is False):
+                out.append([])
+            elif flat and isinstance(v, list | tuple):
+                out.append([convert(x) for x in v if x is not None])
+            else:
+                out.append([convert(v)])
         return out
+
+
+def _getter(name: str, f: _proto.Field, proto: _proto.Protocol) -> Callable[[Any], Any]:
+    """`wirecraft.proto.value(pkt, name)` as a function of the packet alone. For the common
+    shape (a hook over the protocol's Packet view: every DNS field, TCP options) the steps
+    value() takes for it, bound once; anything else calls value() itself."""
+    attr, hook = proto.packet_attr, f.extra_value
+    if (attr and hook is not None and f.packet_value is None and f.when is None
+            and not proto.extra.get("list") and not callable(proto.extra.get("view"))):
+        def get(pkt: Any) -> Any:
+            view = getattr(pkt, attr)
+            return None if view is None else hook(view)
+        return get
+    value = _proto.value
+    return lambda pkt: value(pkt, name)
 
 
 def _py_ether(v: Any) -> int:
@@ -683,11 +692,12 @@ class Contains(Matcher):
         self.needle = needle
 
     def one(self, v: Any) -> bool:
-        if isinstance(v, str) and isinstance(self.needle, bytes):
-            return self.needle in v.encode("utf-8")
-        if isinstance(v, bytes) and isinstance(self.needle, str):
+        try:
+            return self.needle in v
+        except TypeError:       # str against bytes: compare as UTF-8
+            if isinstance(v, str):
+                return self.needle in v.encode("utf-8")
             return self.needle.encode("utf-8") in v
-        return self.needle in v
 
 
 class Regex(Matcher):
@@ -773,11 +783,12 @@ class Test(Node):
             out[live] = self.operand.exists_rows(ctx, idx[live])
             return out
         one = self.matcher.one
-        for j, vs in zip(live.tolist(), self.operand.rows(ctx, idx[live]), strict=True):
-            if self.mode == "any":
-                out[j] = any(one(v) for v in vs)
-            else:
-                out[j] = bool(vs) and all(one(v) for v in vs)
+        rows = self.operand.rows(ctx, idx[live])
+        if self.mode == "any":
+            hits = [any(map(one, vs)) for vs in rows]
+        else:
+            hits = [bool(vs) and all(map(one, vs)) for vs in rows]
+        out[live] = hits
         return out
 
 
