@@ -116,6 +116,7 @@ _dns_module = None
 _craft_module = None
 _payload_module = None
 _present_module = None
+_display_module = None
 
 
 include "core/packet.pxi"

@@ -71,10 +71,11 @@ _LAZY: dict[str, str] = {
     "hexdump": "wirecraft.present",
     "ls": "wirecraft.present",
     "STOP": "wirecraft.live",
+    "DisplayFilterError": "wirecraft.display",
 }
 
 _SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",
-               "inject", "flags"}
+               "inject", "flags", "display"}
 
 __all__ = [
     "CaptureDamagedWarning",

@@ -319,15 +319,26 @@ class Capture:
     keeps the CaptureFileError in `error`; "raise" raises it.  Metadata caps
     (`_core.READER_LIMITS`) that dropped something are in `limits_hit` and warned about
     once with CaptureLimitWarning.
+
+    `where` is a display filter (Wireshark's language, wirecraft.display): only the packets
+    that pass are delivered by iteration, `batches()` and `table()`; frame numbers stay
+    those of the file.
     """
 
     def __init__(self, source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
                  batch_size: int = DEFAULT_BATCH, snaplen: int = 262144,
-                 errors: str = "warn", checksums: bool = False) -> None:
+                 errors: str = "warn", checksums: bool = False, where: str | None = None
+                 ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         if errors not in ERRORS:
             raise ValueError(f"errors must be one of {ERRORS}, not {errors!r}")
+        # compiled before the file is opened: a bad expression is the error to report
+        self.where = where
+        self._display: Any = None
+        if where is not None:
+            from .display import compile as compile_display
+            self._display = compile_display(where).stream()
         self._file, self.path, self._owned, self._gz, self._raw = _open_file(source)
         self.filter = filter
         self.batch_size = batch_size
@@ -411,7 +422,9 @@ class Capture:
 
     # -- reading -----------------------------------------------------------
     def raw_batches(self, size: int | None = None) -> Iterator[Batch]:
-        """Decoded batches as the core makes them (record arrays plus frames), for bulk users."""
+        """Decoded batches as the core makes them (record arrays plus frames), for bulk users.
+
+        Every packet read is in them: a display filter (`where`) is not applied here."""
         n = size or self.batch_size
         reader = self._reader
         try:
@@ -451,7 +464,18 @@ class Capture:
             warnings.warn(f"{self.path}: reader limits dropped metadata ({what}); see "
                           "Capture.limits_hit", CaptureLimitWarning, stacklevel=3)
 
+    def _passing(self) -> Iterator[Packet]:
+        """The packets of each batch that pass the display filter."""
+        import numpy as np
+
+        display = self._display
+        for b in self.raw_batches():
+            for i in np.flatnonzero(display.mask(b)).tolist():
+                yield b[i]
+
     def __iter__(self) -> Iterator[Packet]:
+        if self._display is not None:
+            return self._passing()
         if self.checksums:
             return (pkt for b in self.raw_batches() for pkt in b)
         return _core.PacketIterator(self._reader, self.batch_size, self._report_truncation)
@@ -460,8 +484,10 @@ class Capture:
         """Tables of up to `size` packets each, read as the file streams."""
         from .table import Table
 
+        display = self._display
         for b in self.raw_batches(size):
-            yield Table.from_batches([b])
+            t = Table.from_batches([b])
+            yield t if display is None else t.filter(display.mask(b))
 
     def table(self, fields: Iterable[str] = ()) -> Table:
         """Every (remaining) packet of the file as one Table.
@@ -522,6 +548,17 @@ class Capture:
                     break
                 if self.checksums:
                     _core.check_checksums(b)
+                if self._display is not None:
+                    # keep the passing records, moved to the front of this batch's area
+                    keep = self._display.mask(b)
+                    recs = target[: len(b) * rsize].view(RECORD_DTYPE)
+                    kept = int(keep.sum())
+                    for n in wanted:
+                        extra[n].append(column(b, n)[keep])
+                    recs[:kept] = recs[keep]
+                    used += kept
+                    del b, target, recs
+                    continue
                 used += len(b)
                 for n in wanted:
                     extra[n].append(column(b, n))
@@ -561,7 +598,7 @@ class Capture:
 
 def open(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,  # noqa: A001
          batch_size: int = DEFAULT_BATCH, errors: str = "warn",
-         checksums: bool = False) -> Capture:
+         checksums: bool = False, where: str | None = None) -> Capture:
     """Open a pcap/pcapng file (optionally gzip-compressed) for streaming.
 
     `filter` is a BPF expression (tcpdump syntax) compiled by libpcap and run
@@ -569,19 +606,30 @@ def open(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None, 
     packets does once they are delivered (see Capture).  `checksums=True` verifies
     IPv4/TCP/UDP/ICMP/ICMPv6 checksums (in C, once per batch): a wrong one is named in
     `Packet.problems` ('tcp_bad_checksum', ...) and set in the `anomalies` column.
+    `where` is a display filter (tshark's `-Y` language, wirecraft.display): only the
+    packets that pass are delivered.
     """
     return Capture(source, filter=filter, batch_size=batch_size, errors=errors,
-                   checksums=checksums)
+                   checksums=checksums, where=where)
 
 
 def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
-         errors: str = "warn", checksums: bool = False) -> Iterator[Packet]:
+         errors: str = "warn", checksums: bool = False, where: str | None = None
+         ) -> Iterator[Packet]:
     """Iterate over the Packets of a capture file; the file closes when iteration ends.
 
     Damage after good packets ends the iteration after them with a CaptureDamagedWarning
     (errors="warn", the default, so protocol logs built from a path keep what was read) or
-    raises the CaptureFileError (errors="raise").  `checksums=True`: as for `open`."""
-    cap = Capture(source, filter=filter, errors=errors, checksums=checksums)
+    raises the CaptureFileError (errors="raise").  `checksums=True`, `where`: as for
+    `open`."""
+    cap = Capture(source, filter=filter, errors=errors, checksums=checksums, where=where)
+    if where is not None:
+        def passing() -> Iterator[Packet]:
+            try:
+                yield from cap
+            finally:
+                cap.close()
+        return passing()
     if checksums:
         def verified() -> Iterator[Packet]:
             try:

@@ -350,6 +350,18 @@ class Table:
         """Rows where the boolean `mask` is true (frames are not kept)."""
         return Table(self.records[mask], extra={k: v[mask] for k, v in self._extra.items()})
 
+    def where(self, expression: str) -> Table:
+        """Rows that pass a display filter (Wireshark's language over catalogue names:
+        `t.where("tcp.port == 25 and ip.ttl < 64")`; see wirecraft.display), as a Table.
+
+        Fields with a record slot are tested as whole columns; fields decoded from the
+        frames (DNS, SMTP, TCP options) need a Table that keeps them (one batch, as
+        `Capture.batches()` gives): otherwise filter while reading,
+        `wirecraft.open(path, where=...)`. frame.time_relative counts from the first row."""
+        from .display import compile as compile_filter
+
+        return compile_filter(expression).where(self)
+
     def packets(self) -> Iterator[Packet]:
         """Packet views of the rows (only for a Table made from one batch)."""
         if not self._batches:

@@ -131,6 +131,15 @@ cdef class Packet:
         """True if `layer` ('eth', 'vlan', 'ipv4', 'tcp', ...) was decoded."""
         return (self.r.layers & LAYER_BITS[layer]) != 0
 
+    def matches(self, expression):
+        """True if the packet passes display filter `expression` (Wireshark's language
+        over catalogue names, e.g. 'tcp.port == 25 and ip.ttl < 64'; wirecraft.display)."""
+        global _display_module
+        if _display_module is None:
+            import importlib
+            _display_module = importlib.import_module("wirecraft.display")
+        return _display_module.matches(self, expression)
+
     @property
     def eth(self):
         if not self.r.layers & L_ETH:

@@ -47,17 +47,19 @@ def format_row(row: dict) -> str:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("-f", "--filter", "bpf", default=None, help="BPF filter applied while reading.")
+@click.option("-Y", "--display-filter", "display", metavar="EXPR", default=None,
+              help="Display filter (tshark -Y): only the packets it selects are paired.")
 @click.option("--port", "ports", type=int, multiple=True,
               help="Extra UDP/TCP port carrying DNS (53, 5353, 5355 always are).")
 @click.option("--timeout", default=10.0, show_default=True,
               help="Seconds a query waits for its response.")
-def command(file: str, as_json: bool, bpf: str | None, ports: tuple[int, ...],
-            timeout: float) -> None:
+def command(file: str, as_json: bool, bpf: str | None, display: str | None,
+            ports: tuple[int, ...], timeout: float) -> None:
     """Print the DNS transactions of FILE: queries paired with responses, with RTT."""
     import wirecraft
     from wirecraft import dns
 
-    source = wirecraft.read(file, filter=bpf)
+    source = wirecraft.read(file, filter=bpf, where=display)
     rows = dns.transactions(source, ports=(*dns.DNS_PORTS, *ports), timeout=timeout)
     out = sys.stdout
     for row in rows:

@@ -30,11 +30,14 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-c", "--count", type=click.IntRange(min=1), help="Stop after this many packets.")
 @click.option("-f", "--filter", "bpf", metavar="BPF", help="Capture filter in tcpdump syntax.")
+@click.option("-Y", "--display-filter", "display", metavar="EXPR",
+              help="Display filter in Wireshark's language (tshark -Y): only matching "
+                   "packets are printed.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: only when stderr is a terminal).")
-def command(file: str, count: int | None, bpf: str | None, as_json: bool,
-            progress: bool | None) -> None:
+def command(file: str, count: int | None, bpf: str | None, display: str | None,
+            as_json: bool, progress: bool | None) -> None:
     """Print the packets of a pcap/pcapng FILE (gzip is fine)."""
     from ..capture import CaptureTruncatedWarning
     from ..capture import open as open_capture
@@ -48,7 +51,7 @@ def command(file: str, count: int | None, bpf: str | None, as_json: bool,
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CaptureTruncatedWarning)
-            with open_capture(file, filter=bpf) as cap:
+            with open_capture(file, filter=bpf, where=display) as cap:
                 bar = _progress(file) if progress else None
                 try:
                     for pkt in cap:
