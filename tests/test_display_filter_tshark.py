@@ -324,6 +324,7 @@ def test_enough_cases() -> None:
     assert len(set(CASES)) == len(CASES)
 
 
+@pytest.mark.slow  # some 220 tshark runs: left out of the -O0 debug pass
 @pytest.mark.parametrize(("cap", "expr"), _params())
 def test_selects_what_tshark_selects(cap: str, expr: str) -> None:
     path = C[cap]
