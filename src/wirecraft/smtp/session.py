@@ -253,9 +253,14 @@ class Session:
                     pos = i + 1
                     continue
                 if i < 0:
-                    if self._resync and n - pos > _MAX_COMMAND_LINE:
-                        pos = n       # no command line this long: the lost context goes on
-                        self.stats["gap_lines_skipped"] += 1
+                    if self._resync and mode == _COMMAND:
+                        # after a gap a line is judged whole (is it a command line?), so
+                        # it is held to its end, however it was chunked; none is longer
+                        # than _MAX_COMMAND_LINE, so a longer one is dropped to its LF
+                        if n - pos > _MAX_COMMAND_LINE:
+                            self.stats["gap_lines_skipped"] += 1
+                            self._cskip = True
+                            pos = n
                         break
                     if n - pos > self.max_line:
                         self._problem("line_too_long", CLIENT)
@@ -267,7 +272,7 @@ class Session:
                 line = buf[pos:i + 1]
                 pos = i + 1
                 if self._resync and mode == _COMMAND:
-                    if _COMMAND_LINE.fullmatch(line) is None:
+                    if len(line) > _MAX_COMMAND_LINE or _COMMAND_LINE.fullmatch(line) is None:
                         self.stats["gap_lines_skipped"] += 1
                         continue      # the rest of a line cut by the gap, or lost context
                     self._resync = False
