@@ -580,6 +580,7 @@ class Session:
                     self._problem("line_too_long", SERVER)
                     self.stats["lines_too_long"] += 1
                     self._reply_line(buf[pos:pos + self.max_line])
+                    waiting = self._release_held(waiting)
                     self._sskip = True
                     pos = n
                 break
@@ -590,11 +591,17 @@ class Session:
                 self.stats["lines_too_long"] += 1
                 line = line[:self.max_line]
             self._reply_line(line)
+            waiting = self._release_held(waiting)
         self._sbuf = buf[pos:] if pos < n and self._mode != _TLS else b""
+
+    def _release_held(self, waiting: bool) -> bool:
+        """After a reply: client bytes held while waiting for it are decoded now, before
+        the next reply line (so that how the server's bytes were chunked does not matter);
+        returns whether the client is waiting for a reply again."""
         if waiting and self._cbuf and self._mode not in (_AWAIT_DATA, _AWAIT_TLS, _TLS):
-            # client bytes held while waiting for a reply can be decoded now
             held, self._cbuf = self._cbuf, b""
             self._client(held)
+        return self._mode in (_AWAIT_DATA, _AWAIT_TLS)
 
     def _reply_line(self, raw: bytes) -> None:
         parsed = parse_reply(raw)
