@@ -80,3 +80,16 @@ def test_target_accepts_its_seeds(target: str) -> None:
         return _replay(target, seeds[::step])
 
     assert run_guarded(replay, timeout=TIMEOUT * 4) > 0
+
+
+@pytest.mark.xfail(strict=True, reason="PcapWriter stores seconds modulo 2**32: a time before "
+                   "1970 or after 2106 is written as another time, silently (writers.py, "
+                   "PcapWriter.write and write_frames); found writing the writers target")
+@pytest.mark.parametrize("ts_ns", [-1, (1 << 32) * 1_000_000_000 + 5])
+def test_pcap_writer_refuses_a_time_it_cannot_store(ts_ns: int) -> None:
+    import io
+
+    from wirecraft.writers import PcapWriter
+
+    with pytest.raises(ValueError):
+        PcapWriter(io.BytesIO(), nanosecond=True).write(b"\0" * 20, ts_ns)
