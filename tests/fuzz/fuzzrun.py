@@ -45,7 +45,7 @@ TIMEOUT = 25
 NO_ATHERIS = 3          # exit status when atheris is missing (libFuzzer's findings exit 77)
 REGRESSIONS = HERE.parent / "fuzz_regressions"
 STAT = re.compile(r"stat::(\w+):\s+(\d+)")
-COV = re.compile(r"#(\d+)\s+(?:DONE|pulse|NEW|REDUCE|INITED)\s+cov: (\d+) ft: (\d+)")
+COV = re.compile(r"#(\d+)\s+(?:DONE|pulse|NEW|REDUCE|INITED)\s+(?:cov: (\d+) )?ft: (\d+)")
 ARTIFACT = re.compile(r"Test unit written to (\S+)")
 
 
@@ -110,10 +110,10 @@ def summarise(name: str, log: str, rc: int, seconds: float) -> tuple[str, bool]:
     found = ARTIFACT.findall(log)
     execs = stats.get("number_of_executed_units", 0)
     rate = stats.get("average_exec_per_sec", 0)
-    last = cov[-1] if cov else ("0", "?", "?")
+    last = cov[-1] if cov else ("0", "", "")
     ok = rc == 0 and not found
     line = (f"{name:<11} {'ok' if ok else 'FINDING':<8} {execs:>10} execs  {rate:>6}/s  "
-            f"cov {last[1]:>6}  ft {last[2]:>6}  {seconds:6.0f} s  "
+            f"cov {last[1] or '-':>6}  ft {last[2] or '-':>6}  {seconds:6.0f} s  "
             + (f"rss {stats['peak_rss_mb']} MB" if "peak_rss_mb" in stats else "")
             + (f"  -> {found[-1]}" if found else ("" if ok else f"  (exit {rc})")))
     return line, ok
