@@ -34,7 +34,7 @@ def field_names() -> list[str]:
 
 def touch(pkt: wirecraft.Packet, catalogue: bool = True) -> None:
     """Read everything a user can read of a packet (every catalogue field by name too,
-    unless `catalogue` is False: that is most of the time an input takes)."""
+    unless `catalogue` is False: most of an input's time in the normal build)."""
     check_bounds(pkt)
     pkt.summary()
     summary.to_json(pkt)
