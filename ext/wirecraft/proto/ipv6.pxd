@@ -28,6 +28,7 @@ cdef inline void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off,
     cdef uint8_t nh
     cdef int count = 0
     cdef bint fragment = 0
+    cdef bint later = 0     # a fragment header after the first says "non-first fragment"
     if not enter_network(p, r, off, caplen, 6, S_NETWORK, R_TRUNCATED_HEADER, R_BAD_VERSION):
         return
     # avail >= 1
@@ -99,6 +100,11 @@ cdef inline void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off,
                 r.ip_frag_offset = <uint16_t>(fragfield & 0xFFF8)
                 r.ip_flags = <uint8_t>(fragfield & 1)
                 fragment = 1
+            elif be16(p + cur + 2) & 0xFFF8:
+                # a second fragment header (RFC 8200 4.1: at most one) of a later fragment:
+                # what follows it is not this packet's transport header (to_layers()
+                # stops at it too); the record keeps the first header's fields
+                later = 1
             ehl = 8
         elif nh == 51:
             ehl = (<uint32_t>p[cur + 1] + 2) * 4
@@ -106,7 +112,7 @@ cdef inline void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off,
             ehl = (<uint32_t>p[cur + 1] + 1) * 8
         nh = p[cur]
         cur += ehl
-        if fragment and r.ip_frag_offset != 0:
+        if fragment and (r.ip_frag_offset != 0 or later):
             break
     r.ip6_ext_count = <uint8_t>count
     r.ip_protocol = nh
@@ -119,7 +125,7 @@ cdef inline void decode_ipv6(const uint8_t* p, rec_t* r, uint32_t off,
         if r.stop_reason != R_FRAGMENTED_HEADER:
             r.anomalies |= A_IP6_EXT_TRUNCATED
         return
-    if fragment and r.ip_frag_offset != 0:
+    if fragment and (r.ip_frag_offset != 0 or later):
         r.l4_offset = cur
         r.payload_offset = cur
         r.payload_length = end - cur

@@ -253,9 +253,14 @@ class Session:
                     pos = i + 1
                     continue
                 if i < 0:
-                    if self._resync and n - pos > _MAX_COMMAND_LINE:
-                        pos = n       # no command line this long: the lost context goes on
-                        self.stats["gap_lines_skipped"] += 1
+                    if self._resync and mode == _COMMAND:
+                        # after a gap a line is judged whole (is it a command line?), so
+                        # it is held to its end, however it was chunked; none is longer
+                        # than _MAX_COMMAND_LINE, so a longer one is dropped to its LF
+                        if n - pos > _MAX_COMMAND_LINE:
+                            self.stats["gap_lines_skipped"] += 1
+                            self._cskip = True
+                            pos = n
                         break
                     if n - pos > self.max_line:
                         self._problem("line_too_long", CLIENT)
@@ -267,7 +272,7 @@ class Session:
                 line = buf[pos:i + 1]
                 pos = i + 1
                 if self._resync and mode == _COMMAND:
-                    if _COMMAND_LINE.fullmatch(line) is None:
+                    if len(line) > _MAX_COMMAND_LINE or _COMMAND_LINE.fullmatch(line) is None:
                         self.stats["gap_lines_skipped"] += 1
                         continue      # the rest of a line cut by the gap, or lost context
                     self._resync = False
@@ -575,6 +580,7 @@ class Session:
                     self._problem("line_too_long", SERVER)
                     self.stats["lines_too_long"] += 1
                     self._reply_line(buf[pos:pos + self.max_line])
+                    waiting = self._release_held(waiting)
                     self._sskip = True
                     pos = n
                 break
@@ -585,11 +591,17 @@ class Session:
                 self.stats["lines_too_long"] += 1
                 line = line[:self.max_line]
             self._reply_line(line)
+            waiting = self._release_held(waiting)
         self._sbuf = buf[pos:] if pos < n and self._mode != _TLS else b""
+
+    def _release_held(self, waiting: bool) -> bool:
+        """After a reply: client bytes held while waiting for it are decoded now, before
+        the next reply line (so that how the server's bytes were chunked does not matter);
+        returns whether the client is waiting for a reply again."""
         if waiting and self._cbuf and self._mode not in (_AWAIT_DATA, _AWAIT_TLS, _TLS):
-            # client bytes held while waiting for a reply can be decoded now
             held, self._cbuf = self._cbuf, b""
             self._client(held)
+        return self._mode in (_AWAIT_DATA, _AWAIT_TLS)
 
     def _reply_line(self, raw: bytes) -> None:
         parsed = parse_reply(raw)
