@@ -82,14 +82,19 @@ def test_target_accepts_its_seeds(target: str) -> None:
     assert run_guarded(replay, timeout=TIMEOUT * 4) > 0
 
 
-@pytest.mark.xfail(strict=True, reason="PcapWriter stores seconds modulo 2**32: a time before "
-                   "1970 or after 2106 is written as another time, silently (writers.py, "
-                   "PcapWriter.write and write_frames); found writing the writers target")
 @pytest.mark.parametrize("ts_ns", [-1, (1 << 32) * 1_000_000_000 + 5])
 def test_pcap_writer_refuses_a_time_it_cannot_store(ts_ns: int) -> None:
+    """Found writing the writers target: PcapWriter stored seconds modulo 2**32, so a time
+    before 1970 or after 2106 was written as another time, silently. It refuses them now
+    (pcapng stores 64-bit times)."""
     import io
 
     from wirecraft.writers import PcapWriter
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="outside what pcap can hold"):
         PcapWriter(io.BytesIO(), nanosecond=True).write(b"\0" * 20, ts_ns)
+    with pytest.raises(ValueError, match="outside what pcap can hold"):   # a Template batch
+        PcapWriter(io.BytesIO(), nanosecond=True).write_frames(b"\0" * 40, 20, ts_ns)
+    w = PcapWriter(io.BytesIO(), nanosecond=True)      # the last frame's time counts too
+    with pytest.raises(ValueError, match="outside what pcap can hold"):
+        w.write_frames(b"\0" * 40, 20, (1 << 32) * 1_000_000_000 - 1, 10)

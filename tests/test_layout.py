@@ -4,6 +4,7 @@ with the field catalogue (wirecraft.proto), so a field is declared in one place.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,22 @@ def test_view_values_equal_catalogue_derived_values() -> None:
                 assert getattr(view, attr) == want, (pkt.index, f.name, attr)
                 checked += 1
     assert checked > 5000
+
+
+def test_every_protocol_decoder_is_a_build_dependency_of_the_core() -> None:
+    """An edit to any ext/wirecraft/proto/*.pxd must rebuild _core in an incremental build:
+    Cython's dependency scanner follows `from pkg.mod cimport name`, not `from pkg cimport
+    mod` (a merge once changed ipv6.pxd and the in-place build kept the old decoder)."""
+    pytest.importorskip("Cython")
+    from Cython.Build.Dependencies import create_dependency_tree
+    from Cython.Compiler import Options
+    from Cython.Compiler.Main import Context
+
+    ext = Path(__file__).resolve().parents[1] / "ext"
+    ctx = Context.from_options(Options.CompilationOptions(Options.default_options,
+                                                          include_path=[str(ext)]))
+    deps = create_dependency_tree(ctx, quiet=True).all_dependencies(
+        str(ext / "wirecraft" / "_core.pyx"))
+    found = {Path(d).name for d in deps if Path(d).parent.name == "proto"}
+    declared = {p.name for p in (ext / "wirecraft" / "proto").glob("*.pxd")} - {"__init__.pxd"}
+    assert declared - found == set()

@@ -32,7 +32,9 @@ from wirecraft._codes cimport *
 from wirecraft._fastobj cimport fast_init, fast_on, new_instance, unshared
 from wirecraft._record cimport rec_t
 from wirecraft._wire cimport be16, be32, le32, rd16, rd32
-from wirecraft.proto cimport link
+# by name, not `from wirecraft.proto cimport link`: Cython's dependency scanner does not
+# follow that form, and an edit to a protocol's .pxd then rebuilt nothing
+from wirecraft.proto.link cimport decode_frame as decode_link
 from wirecraft.proto.dispatch cimport (
     NEXT_ARP, NEXT_ICMP, NEXT_ICMPV6, NEXT_IPV4, NEXT_IPV6, NEXT_TCP, NEXT_UDP, NEXT_VLAN,
     wc_app_tcp, wc_app_udp, wc_next_ethertype, wc_next_ipproto,
@@ -63,7 +65,7 @@ MAX_RECORD_BYTES = MAX_RECORD
 
 cdef void decode_frame(const uint8_t* p, rec_t* r) noexcept nogil:
     """Fill every decoded field of `r` from p[0:r.caplen] (exported in _core.pxd)."""
-    link.decode_frame(p, r)
+    decode_link(p, r)
 
 
 include "core/dispatch.pxi"

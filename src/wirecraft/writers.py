@@ -407,6 +407,10 @@ class PcapWriter(_Writer):
             raise ValueError("frame_length must be > 0")
         if count is None:
             count = len(frames) // frame_length
+        for ts in (start_ns, start_ns + max(count - 1, 0) * interval_ns):
+            if not 0 <= int(ts) // 1_000_000_000 <= 0xFFFFFFFF:   # as write() refuses it
+                raise ValueError(f"timestamp {ts} ns is outside what pcap can hold (1970 to "
+                                 "2106): write pcapng")
         from ._ext import load
 
         block = load("_craft").pcap_records(frames, frame_length, count, int(start_ns),

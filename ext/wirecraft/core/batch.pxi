@@ -7,7 +7,7 @@
 cdef void decode_records(const uint8_t* base, rec_t* recs, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):
-        link.decode_frame(base + recs[i].frame_offset, &recs[i])
+        decode_link(base + recs[i].frame_offset, &recs[i])
 
 
 # --------------------------------------------------------------------------
