@@ -350,6 +350,16 @@ class _Writer:
         self.write(packet.data, packet.time_ns, packet.wire_len)
 
 
+def _pcap_time(ts_ns: int) -> int:
+    """ts_ns as an int, or ValueError when pcap cannot hold it: its records keep 32
+    unsigned bits of seconds (1970 to 2106), and cutting them would move the packet."""
+    ts = int(ts_ns)
+    if not 0 <= ts // 1_000_000_000 <= 0xFFFFFFFF:
+        raise ValueError(f"timestamp {ts_ns} ns is outside what pcap can hold (1970 to "
+                         "2106): write pcapng")
+    return ts
+
+
 class PcapWriter(_Writer):
     """Classic pcap file; `nanosecond=True` writes the 0xA1B23C4D variant."""
 
@@ -383,11 +393,7 @@ class PcapWriter(_Writer):
             self._check_open()
         wire = len(data) if wire_len is None else wire_len
         cap = data[: self.snaplen]
-        sec, frac = divmod(int(ts_ns), 1_000_000_000)
-        if not 0 <= sec <= 0xFFFFFFFF:
-            # 32 unsigned bits of seconds: cutting them would move the packet in time
-            raise ValueError(f"timestamp {ts_ns} ns is outside what pcap can hold (1970 to "
-                             "2106): write pcapng")
+        sec, frac = divmod(_pcap_time(ts_ns), 1_000_000_000)
         if not self.nanosecond:
             frac //= 1000
         self.packets_written += 1  # before _emit: a failed flush takes back what it lost
@@ -407,10 +413,8 @@ class PcapWriter(_Writer):
             raise ValueError("frame_length must be > 0")
         if count is None:
             count = len(frames) // frame_length
-        for ts in (start_ns, start_ns + max(count - 1, 0) * interval_ns):
-            if not 0 <= int(ts) // 1_000_000_000 <= 0xFFFFFFFF:   # as write() refuses it
-                raise ValueError(f"timestamp {ts} ns is outside what pcap can hold (1970 to "
-                                 "2106): write pcapng")
+        _pcap_time(start_ns)                             # the first frame's time and
+        _pcap_time(start_ns + max(count - 1, 0) * interval_ns)  # the last's
         from ._ext import load
 
         block = load("_craft").pcap_records(frames, frame_length, count, int(start_ns),
