@@ -176,7 +176,18 @@ def _ipv6_halves(rec: np.ndarray, slot: str) -> tuple[np.ndarray, np.ndarray]:
             _big_endian(rec, slot, 8, ">u8").astype(np.uint64))
 
 
-class SlotField(Operand):
+class _CatalogueField(Operand):
+    """An operand that is one catalogue field: its declaration, read once."""
+
+    def __init__(self, name: str, column: int) -> None:
+        self.name, self.column = name, column
+        self.field = _proto.FIELDS[name]
+        self.proto = _proto.PROTOCOL_OF[name]
+        self.kind = _KIND[self.field.type]
+        self.ftype = self.field.type
+
+
+class SlotField(_CatalogueField):
     """A catalogue field read from a record slot: values and presence as arrays.
 
     Values are read from the slot as the Table's column does ((slot >> shift) & mask),
@@ -186,11 +197,7 @@ class SlotField(Operand):
 
     def __init__(self, name: str, column: int) -> None:
         from ..table import _has_address
-        self.name, self.column = name, column
-        self.field = _proto.FIELDS[name]
-        self.proto = _proto.PROTOCOL_OF[name]
-        self.kind = _KIND[self.field.type]
-        self.ftype = self.field.type
+        super().__init__(name, column)
         slot = self.field.slot
         assert slot is not None
         self.slot = slot
@@ -369,15 +376,11 @@ def _requires(name: str, f: _proto.Field, proto: _proto.Protocol) -> int:
     return 0
 
 
-class PacketField(Operand):
+class PacketField(_CatalogueField):
     """A catalogue field without a record slot: `wirecraft.proto.value` per Packet."""
 
     def __init__(self, name: str, column: int) -> None:
-        self.name, self.column = name, column
-        self.field = _proto.FIELDS[name]
-        self.proto = _proto.PROTOCOL_OF[name]
-        self.kind = _KIND[self.field.type]
-        self.ftype = self.field.type
+        super().__init__(name, column)
         self.requires = _requires(name, self.field, self.proto)
         self._convert = _PY[self.kind]
         self._presence_only = name in _PRESENCE_ONLY
