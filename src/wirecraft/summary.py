@@ -103,6 +103,28 @@ def summarize(pkt: Any) -> str:
     return " ".join(parts)
 
 
+class LinePrinter:
+    """tcpdump's text for each packet, after its timestamp (`tcpdump -t` prints exactly
+    this). One printer per run, because tcpdump's relative TCP sequence numbers are
+    relative to the first segment of each connection seen in that run.
+
+    `verbose` is the number of -v, `link` is -e, `absolute_seq` is -S, `quiet` is -q.
+    """
+
+    __slots__ = ("verbose", "link", "absolute_seq", "quiet")
+
+    def __init__(self, *, verbose: int = 0, link: bool = False, absolute_seq: bool = False,
+                 quiet: bool = False) -> None:
+        self.verbose = verbose
+        self.link = link
+        self.absolute_seq = absolute_seq
+        self.quiet = quiet
+
+    def line(self, pkt: Any) -> str:
+        """The packet's line without its timestamp (may hold newlines with -v)."""
+        return summarize(pkt)
+
+
 def _json_plan() -> tuple[list[tuple[str, str]], list[tuple[str, str, bool, list[tuple[str, str]]]],
                          list[tuple[str, str]]]:
     """What `to_json` emits, from the catalogue: the frame's keys before the layers,
