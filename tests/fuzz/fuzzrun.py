@@ -34,10 +34,10 @@ HERE = Path(__file__).resolve().parent
 # the targets, and the tests' helpers they use (decodecheck, pcapbuild, test vectors)
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-TARGETS = ("reader", "decoder", "dns", "dns_diff", "smtp", "reassembly", "writers")
+TARGETS = ("reader", "decoder", "l4_diff", "dns", "dns_diff", "smtp", "reassembly", "writers")
 # the longest input each target reads (libFuzzer's -max_len): whole small files for the
 # reader, frames for the decoder, segment streams and sessions for the stateful ones
-MAX_LEN = {"reader": 65536, "decoder": 4096, "dns": 4096, "dns_diff": 4096,
+MAX_LEN = {"reader": 65536, "decoder": 4096, "l4_diff": 4096, "dns": 4096, "dns_diff": 4096,
            "smtp": 16384, "reassembly": 16384, "writers": 16384}
 # per-input time limit (libFuzzer's -timeout, seconds): far above any honest input, so
 # that only a hang trips it (it interrupts native loops too)
