@@ -80,6 +80,9 @@ SEND = """
                                        iface=iface).packets
     out["arp"] = wirecraft.sendp(Ethernet() / ARP(opcode=2, sender_ip="198.18.0.77",
                                                   target_ip="198.18.0.78"), iface=iface).packets
+    frame = bytes(Ethernet() / IPv4(src=sys.argv[5], dst=b) / UDP(src_port=port, dst_port=9)
+                  / b"decoded")
+    out["decoded"] = wirecraft.send(wirecraft.decode(frame), iface=iface).packets
     try:
         wirecraft.send(Ethernet() / IPv4(dst=b))
     except wirecraft.WirecraftError as exc:
@@ -97,13 +100,14 @@ def test_send_and_sendp_fill_addresses_from_the_kernels_tables(tmp_path: Path) -
         mac_a, mac_b = _mac(pair, "a"), _mac(pair, "b")
         cap = Tcpdump(pair, tmp_path / "rx.pcap", f"udp src port {PORT} or arp host 198.18.0.77")
         out = pair.run("a", [sys.executable, "-c", textwrap.dedent(SEND), pair.iface_a,
-                             pair.addr_b, pair.addr6_b, str(PORT)],
+                             pair.addr_b, pair.addr6_b, str(PORT), pair.addr_a],
                        capture_output=True, text=True, env=ENV, timeout=60)
         got = cap.stop()
     assert out.returncode == 0, out.stderr
     sent = json.loads(out.stdout)
     assert {k: v for k, v in sent.items() if isinstance(v, int)} == {
-        "l3": 1, "l3v6": 1, "l2": 3, "l2_noiface": 1, "explicit": 1, "multicast": 1, "arp": 1}
+        "l3": 1, "l3v6": 1, "l2": 3, "l2_noiface": 1, "explicit": 1, "multicast": 1, "arp": 1,
+        "decoded": 1}
     # the caller's packet keeps its build default
     assert sent["untouched"] == ["127.0.0.1", "7f000001"]
     assert "send frames with sendp()" in sent["refused"]
@@ -127,6 +131,9 @@ def test_send_and_sendp_fill_addresses_from_the_kernels_tables(tmp_path: Path) -
     mc, = by_payload[b"mc"]
     assert (mc.ip.src, mc.ip.dst, mc.eth.src, mc.eth.dst) == (
         pair.addr_a, "224.0.0.251", mac_a, "01:00:5e:00:00:fb")
+    decoded, = by_payload[b"decoded"]
+    assert (decoded.ip.src, decoded.ip.dst, decoded.eth.dst) == (pair.addr_a, pair.addr_b,
+                                                                 mac_b)
     arp, = by_payload[b"arp"]
     assert (arp.eth.src, arp.eth.dst) == (mac_a, "ff:ff:ff:ff:ff:ff")
     assert all(not p.problems for p in got)

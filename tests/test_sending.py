@@ -82,6 +82,9 @@ def test_refusals_are_one_line() -> None:
         wirecraft.send(Ethernet() / IPv4(dst="192.0.2.1"))
     with pytest.raises(wirecraft.WirecraftError, match="not int"):
         wirecraft.send([5])
+    arp = wirecraft.decode(bytes(Ethernet() / ARP()))
+    with pytest.raises(wirecraft.WirecraftError, match="no IP layer: send its frame with sendp"):
+        wirecraft.send(arp)
     with pytest.raises(wirecraft.WirecraftError, match="sendp\\(\\) needs iface="):
         wirecraft.sendp(b"\x00" * 60)
     with pytest.raises(wirecraft.WirecraftError, match="without an IP destination"):

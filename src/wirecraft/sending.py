@@ -158,10 +158,22 @@ def _rate(pps: float | None, inter: float | None) -> float | None:
     return 1.0 / inter
 
 
+def _datagram(pkt: Any) -> bytes:
+    """A decoded packet's IP datagram as captured (its link header dropped, nothing
+    filled in or recomputed), for sending it again at layer 3."""
+    layers = pkt.to_layers().layers()
+    at = _ip_layer(layers)
+    if at is None:
+        raise WirecraftError("send() takes IP packets, and this decoded packet has no IP "
+                             "layer: send its frame with sendp()")
+    return bytes(layers[at])
+
+
 def send(packets: Any, iface: str | None = None, *, count: int | None = None,
          pps: float | None = None, inter: float | None = None, mbps: float | None = None,
          loop: int = 1, backend: str = "auto") -> Any:
-    """Send IP packets at layer 3: crafted IPv4/IPv6 stacks (or their bytes), one or many.
+    """Send IP packets at layer 3: crafted IPv4/IPv6 stacks, decoded Packets (their IP
+    datagram as captured, from the IP header on) or bytes of IP datagrams, one or many.
 
     The link header comes from the kernel's route and neighbour tables (out of `iface`
     when given), a source address not given from the route (see the module docstring).
@@ -182,10 +194,11 @@ def send(packets: Any, iface: str | None = None, *, count: int | None = None,
             frames.append(bytes(item))
         elif isinstance(item, (bytes, bytearray, memoryview)):
             frames.append(bytes(item))
+        elif hasattr(item, "batch") and hasattr(item, "to_layers"):
+            frames.append(_datagram(item))
         else:
-            raise WirecraftError(f"send() takes IP layers or bytes, not {type(item).__name__}"
-                                 + (": send a decoded packet's frame with sendp()"
-                                    if hasattr(item, "batch") else ""))
+            raise WirecraftError(f"send() takes IP layers, decoded packets or bytes, not "
+                                 f"{type(item).__name__}")
     return send_l3(frames, count=count, pps=_rate(pps, inter), mbps=mbps, loop=loop,
                    backend=backend, iface=iface)
 
