@@ -73,6 +73,16 @@ def check_frames(frames: list[Any], l3: bool) -> None:
                 raise ValueError(f"frame {i} is {n} bytes: more than {MAX_FRAME}")
 
 
+def _complete(packets: list[Any], iface: str | None) -> list[Any]:
+    """The script's crafted stacks with the addresses they leave out filled in from the
+    route and neighbour tables, as `wirecraft.send`/`sendp` fill them (bytes unchanged)."""
+    from wirecraft.craft.base import Layer
+    from wirecraft.sending import _Tables, complete
+
+    tables = _Tables(iface)
+    return [complete(p, iface, tables) if isinstance(p, Layer) else p for p in packets]
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> None:
     """One line on stderr, no traceback, and the documented exit status."""
     click.echo(f"wirecraft: {message}", err=True)
@@ -176,6 +186,7 @@ def command(iface: str | None, hex_frames: tuple[str, ...], script: str | None,
             try:
                 packets, template = load_script(script)
                 if packets is not None:
+                    packets = _complete(packets, iface)
                     check_frames(packets, l3)
             except PermissionDenied:
                 raise
