@@ -1,0 +1,105 @@
+"""wirecraft.sr/sr1/srp for real: probes from namespace a, the kernel of namespace b
+answering (echo replies, SYN/ACK from a listener, RST from a closed port, ICMP port
+unreachable quoting a UDP probe, ARP replies), and pings b ignores left unanswered.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import WIRECRAFT_PATH
+from netns import VethPair
+
+pytestmark = pytest.mark.live
+
+ENV = {"PYTHONPATH": WIRECRAFT_PATH, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+OPEN, CLOSED = 40025, 40026
+
+LISTEN = """
+    import socket, sys
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)
+    print("ready", flush=True)
+    sys.stdin.read()
+"""
+
+PROBE = """
+    import json, sys, time
+    import wirecraft
+    from wirecraft.craft import ARP, ICMP, ICMPv6, TCP, UDP, Ethernet, IPv4, IPv6
+    iface, b, b6, opened, closed, phase = sys.argv[1:7]
+    out = {}
+    if phase == "answered":
+        ans, unans = wirecraft.sr([IPv4(dst=b) / ICMP(id=77, seq=i) for i in range(5)],
+                                  timeout=2)
+        out["echo"] = [[p.seq, a.icmp.type, a.icmp.id, a.icmp.seq, a.ip.src] for p, a in
+                       ((p.layers()[1], a) for p, a in ans)]
+        out["echo_unanswered"] = len(unans)
+        a6 = wirecraft.sr1(IPv6(dst=b6) / ICMPv6(id=78, seq=9), timeout=2)
+        out["echo6"] = [a6.icmpv6.type, a6.icmpv6.id, a6.icmpv6.seq]
+        ans, unans = wirecraft.sr([IPv4(dst=b) / TCP(src_port=41000, dst_port=int(opened),
+                                                     seq=1000, flags=0x02),
+                                   IPv4(dst=b) / TCP(src_port=41001, dst_port=int(closed),
+                                                     seq=2000, flags=0x02)], timeout=2)
+        out["tcp"] = sorted([p.layers()[1].dst_port, a.tcp.flags, a.tcp.ack] for p, a in ans)
+        u = wirecraft.sr1(IPv4(dst=b) / UDP(src_port=41002, dst_port=33434) / b"trace",
+                          timeout=2)
+        out["udp"] = [u.icmp.type, u.icmp.code, u.ip.src]
+        ans, _ = wirecraft.srp(Ethernet(dst="ff:ff:ff:ff:ff:ff")
+                               / ARP(opcode=1, target_ip=b), iface=iface, timeout=2)
+        out["arp"] = [[a.arp.opcode, a.arp.sender_ip, a.arp.sender_mac] for _, a in ans]
+        print(ans.summary(), file=sys.stderr)
+    else:
+        t0 = time.monotonic()
+        ans, unans = wirecraft.sr([IPv4(dst=b) / ICMP(id=79, seq=i) for i in range(3)],
+                                  timeout=0.5, retry=1)
+        out["ignored"] = [len(ans), len(unans), time.monotonic() - t0]
+        out["none"] = wirecraft.sr1(IPv4(dst=b) / ICMP(id=80), timeout=0.3)
+    print(json.dumps(out))
+"""
+
+
+def _run(pair: VethPair, phase: str) -> dict:
+    r = pair.run("a", [sys.executable, "-c", textwrap.dedent(PROBE), pair.iface_a, pair.addr_b,
+                       pair.addr6_b, str(OPEN), str(CLOSED), phase],
+                 capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_answers_are_paired_with_their_probes() -> None:
+    with VethPair() as pair:
+        mac_b = pair.run("b", ["cat", f"/sys/class/net/{pair.iface_b}/address"],
+                         capture_output=True, text=True).stdout.strip()
+        listener = pair.popen("b", [sys.executable, "-c", textwrap.dedent(LISTEN), str(OPEN)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert listener.stdout is not None and listener.stdout.readline() == "ready\n"
+            got = _run(pair, "answered")
+        finally:
+            listener.kill()
+            listener.wait(timeout=10)
+    # every echo request its own reply: same id and sequence number, from b
+    assert got["echo"] == [[i, 0, 77, i, pair.addr_b] for i in range(5)]
+    assert got["echo_unanswered"] == 0
+    assert got["echo6"] == [129, 78, 9]
+    # the listener's SYN/ACK and the closed port's RST/ACK, each acknowledging its SYN
+    assert got["tcp"] == [[OPEN, 0x12, 1001], [CLOSED, 0x14, 2001]]
+    # the port unreachable found its UDP probe by the datagram it quotes
+    assert got["udp"] == [3, 3, pair.addr_b]
+    assert got["arp"] == [[2, pair.addr_b, mac_b]]
+
+
+def test_unanswered_probes_are_returned_after_retries() -> None:
+    with VethPair() as pair:
+        pair.run("b", ["sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1"], check=True)
+        got = _run(pair, "ignored")
+    answered, unanswered, seconds = got["ignored"]
+    assert (answered, unanswered) == (0, 3)
+    assert 1.0 <= seconds < 10          # two rounds of 0.5 s (the probes sent twice)
+    assert got["none"] is None
