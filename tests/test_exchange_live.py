@@ -40,6 +40,7 @@ PROBE = """
         out["echo"] = [[p.seq, a.icmp.type, a.icmp.id, a.icmp.seq, a.ip.src] for p, a in
                        ((p.layers()[1], a) for p, a in ans)]
         out["echo_unanswered"] = len(unans)
+        out["rtt"] = [ans.rtt(k) for k in range(len(ans))]
         a6 = wirecraft.sr1(IPv6(dst=b6) / ICMPv6(id=78, seq=9), timeout=2)
         out["echo6"] = [a6.icmpv6.type, a6.icmpv6.id, a6.icmpv6.seq]
         ans, unans = wirecraft.sr([IPv4(dst=b) / TCP(src_port=41000, dst_port=int(opened),
@@ -87,6 +88,8 @@ def test_answers_are_paired_with_their_probes() -> None:
     # every echo request its own reply: same id and sequence number, from b
     assert got["echo"] == [[i, 0, 77, i, pair.addr_b] for i in range(5)]
     assert got["echo_unanswered"] == 0
+    # each probe's departure was seen by the capture: a round trip well under the timeout
+    assert all(rtt is not None and 0 < rtt < 1 for rtt in got["rtt"]), got["rtt"]
     assert got["echo6"] == [129, 78, 9]
     # the listener's SYN/ACK and the closed port's RST/ACK, each acknowledging its SYN
     assert got["tcp"] == [[OPEN, 0x12, 1001], [CLOSED, 0x14, 2001]]

@@ -72,6 +72,8 @@ _LAZY: dict[str, str] = {
     "sr1": "wirecraft.exchange",
     "srp": "wirecraft.exchange",
     "srp1": "wirecraft.exchange",
+    "ping": "wirecraft.recipes",
+    "traceroute": "wirecraft.recipes",
     "hexdump": "wirecraft.present",
     "ls": "wirecraft.present",
     "STOP": "wirecraft.live",

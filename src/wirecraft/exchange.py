@@ -45,7 +45,25 @@ RAW_IP, ETHERNET = 101, 1
 
 class Answers(list):  # type: ignore[type-arg]
     """The answered probes: a list of (probe, answer) pairs (several answers to one probe
-    with `multi=True`, each its own pair)."""
+    with `multi=True`, each its own pair).
+
+    `sent_ns[k]` is when pair k's probe left, as the capture saw it go out (None when the
+    capture did not see it), so `answer.time_ns - sent_ns[k]` is its round trip;
+    `probe_index[k]` is that probe's position among the probes given."""
+
+    sent_ns: list[int | None]
+    probe_index: list[int]
+
+    def __init__(self, pairs: Iterable[tuple[Any, Any]] = (),
+                 sent_ns: Iterable[int | None] = (), probe_index: Iterable[int] = ()) -> None:
+        super().__init__(pairs)
+        self.sent_ns = list(sent_ns) or [None] * len(self)
+        self.probe_index = list(probe_index) or list(range(len(self)))
+
+    def rtt(self, k: int) -> float | None:
+        """Pair k's round trip in seconds, or None."""
+        sent = self.sent_ns[k]
+        return None if sent is None else (self[k][1].time_ns - sent) / 1e9
 
     def summary(self) -> str:
         """One line per pair: the probe's summary, `==>`, the answer's."""
@@ -153,8 +171,15 @@ class _Matcher:
         self.lock = threading.Lock()
         self.all_answered = threading.Event()
         self.sent: set[int] = set()
+        self.sent_ns: dict[int, int] = {}
 
     def offer(self, pkt: Any) -> None:
+        own = _identity(pkt)
+        if own is not None:
+            for i in self.table.get(own, ()):
+                if i in self.sent and i not in self.sent_ns:
+                    self.sent_ns[i] = pkt.time_ns      # our probe, seen going out
+                    return
         for key in _answer_keys(pkt):
             for i in self.table.get(key, ()):
                 if i not in self.sent or not _accepts(self.decoded[i], pkt):
@@ -193,6 +218,7 @@ def _exchange(probes: list[Any], frames: list[bytes], decoded: list[Any], iface:
         for _ in range(max(0, retry) + 1):
             for i in todo:
                 matcher.sent.add(i)
+                matcher.sent_ns.pop(i, None)     # a retry's round trip starts again
             send([frames[i] for i in todo], pps)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and not matcher.all_answered.is_set():
@@ -204,8 +230,9 @@ def _exchange(probes: list[Any], frames: list[bytes], decoded: list[Any], iface:
         sniffer.stop()
         reader.join(timeout=5)
         sniffer.close()
-    answered = Answers((probes[i], a) for i in sorted(matcher.answers)
-                       for a in matcher.answers[i])
+    order = [(i, a) for i in sorted(matcher.answers) for a in matcher.answers[i]]
+    answered = Answers(((probes[i], a) for i, a in order),
+                       (matcher.sent_ns.get(i) for i, _ in order), (i for i, _ in order))
     return answered, [probes[i] for i in matcher.unanswered()]
 
 

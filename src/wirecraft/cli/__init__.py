@@ -52,6 +52,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sniff": ("wirecraft.cli.sniff", "command"),
     "interfaces": ("wirecraft.cli.sniff", "interfaces"),
     "fields": ("wirecraft.cli.fields", "command"),
+    "ping": ("wirecraft.cli.probe", "ping_command"),
+    "traceroute": ("wirecraft.cli.probe", "traceroute_command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command

@@ -1,0 +1,105 @@
+"""`wirecraft ping` and `wirecraft traceroute`: crafted probes, answers matched by
+`wirecraft.sr`, printed the way iputils' ping and traceroute print them (numeric only:
+no name is looked up).
+
+    sudo wirecraft ping -c 3 192.0.2.9
+    sudo wirecraft traceroute -I 192.0.2.9          # -I ICMP echo, -T TCP SYN, UDP default
+
+ping exits 0 when any reply came, 1 when none did (as iputils' ping); both exit 2 for a
+bad option and 77 without the privilege to send raw packets.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+import click
+
+
+def _ms(seconds: float | None) -> str:
+    return "?" if seconds is None else f"{seconds * 1000:.3f}"
+
+
+@click.command("ping")
+@click.argument("host")
+@click.option("-c", "--count", type=click.IntRange(1, 100000), default=4, show_default=True,
+              help="Echo requests to send.")
+@click.option("-i", "--interval", type=click.FloatRange(0.002, 3600), default=1.0,
+              show_default=True, help="Seconds between requests.")
+@click.option("-W", "--timeout", type=click.FloatRange(0.01, 3600), default=1.0,
+              show_default=True, help="Seconds to wait for each reply.")
+@click.option("-s", "--size", type=click.IntRange(0, 65400), default=56, show_default=True,
+              help="Data bytes in each request.")
+@click.option("-I", "--interface", "iface", default=None, help="Send out of this interface.")
+def ping_command(host: str, count: int, interval: float, timeout: float, size: int,
+                 iface: str | None) -> None:
+    """Send ICMP (or ICMPv6) echo requests to HOST and print each reply, like ping."""
+    from wirecraft.recipes import icmp_error_text, is_echo_reply, ping
+
+    v6 = ":" in host
+    header = 40 if v6 else 20
+    click.echo(f"PING {host} ({host}) {size}({size + 8 + header}) bytes of data.")
+
+    def reply(seq: int, answer: object, rtt: float | None) -> None:
+        if answer is None:
+            return                                  # ping prints nothing for a loss
+        ip = answer.ip  # type: ignore[attr-defined]
+        if not is_echo_reply(answer):
+            click.echo(f"From {ip.src} icmp_seq={seq} {icmp_error_text(answer)}")
+            return
+        click.echo(f"{size + 8} bytes from {ip.src}: icmp_seq={seq} ttl={ip.ttl} "
+                   f"time={_ms(rtt)} ms")
+
+    result = ping(host, count=count, interval=interval, timeout=timeout, size=size,
+                  iface=iface, on_reply=reply)
+    sent, got = result.transmitted, result.received
+    loss = 100 * (sent - got) // sent if sent else 0
+    click.echo(f"\n--- {host} ping statistics ---")
+    errors = f"+{result.errors} errors, " if result.errors else ""
+    click.echo(f"{sent} packets transmitted, {got} received, {errors}{loss}% packet loss, "
+               f"time {int(result.elapsed * 1000)}ms")
+    rtts = [r * 1000 for r in result.rtts if r is not None]
+    if rtts:
+        mdev = statistics.pstdev(rtts)
+        click.echo(f"rtt min/avg/max/mdev = {min(rtts):.3f}/{statistics.fmean(rtts):.3f}/"
+                   f"{max(rtts):.3f}/{mdev:.3f} ms")
+    sys.exit(0 if got else 1)
+
+
+@click.command("traceroute")
+@click.argument("host")
+@click.option("-I", "--icmp", "method", flag_value="icmp", help="ICMP echo probes.")
+@click.option("-T", "--tcp", "method", flag_value="tcp", help="TCP SYN probes.")
+@click.option("-U", "--udp", "method", flag_value="udp", default=True,
+              help="UDP probes to ports from 33434 (the default).")
+@click.option("-m", "--max-hops", type=click.IntRange(1, 255), default=30, show_default=True)
+@click.option("-q", "--queries", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Probes per hop.")
+@click.option("-w", "--wait", type=click.FloatRange(0.01, 60), default=1.0,
+              show_default=True, help="Seconds to wait for a hop's answers.")
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=None,
+              help="Destination port (UDP: the first; TCP: 80 by default).")
+@click.option("-n", is_flag=True, help="Numeric output (always: names are never looked up).")
+@click.option("-i", "--interface", "iface", default=None, help="Send out of this interface.")
+def traceroute_command(host: str, method: str, max_hops: int, queries: int, wait: float,
+                       port: int | None, n: bool, iface: str | None) -> None:
+    """Print the hops to HOST, like traceroute: each TTL's routers and round trips."""
+    from wirecraft.recipes import traceroute
+
+    size = (40 if ":" in host else 20) + (20 if method == "tcp" else 40)
+    click.echo(f"traceroute to {host} ({host}), {max_hops} hops max, {size} byte packets")
+    for hop in traceroute(host, method=method, max_ttl=max_hops, queries=queries,
+                          timeout=wait, port=port, iface=iface):
+        line = f"{hop.ttl:2d} "
+        last = None
+        for reply in hop.replies:
+            if reply is None:
+                line += " *"
+                continue
+            addr, rtt = reply
+            if addr != last:
+                line += f" {addr}"
+                last = addr
+            line += f"  {_ms(rtt)} ms"
+        click.echo(line)

@@ -1,0 +1,180 @@
+"""Probes people know by name, built on `wirecraft.sr`: ping and traceroute.
+
+    for hop in wirecraft.traceroute("192.0.2.9", method="udp"):
+        print(hop.ttl, hop.replies)            # [(address, rtt seconds) or None, ...]
+    result = wirecraft.ping("192.0.2.9", count=3)
+    print(result.received, result.rtts)
+
+Each probe is a crafted packet and each answer a decoded one, matched by `sr` (an echo
+reply by identifier and sequence number, a router's time-exceeded by the probe it
+quotes). The `wirecraft ping` and `wirecraft traceroute` commands print these the way
+iputils' ping and traceroute do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["Hop", "PingResult", "ping", "traceroute"]
+
+TRACE_PORT = 33434          # traceroute's first UDP destination port
+
+
+class PingResult:
+    """What `ping` saw: one entry per echo request, its round trip in seconds or None."""
+
+    __slots__ = ("host", "rtts", "ttls", "errors", "started", "elapsed")
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.rtts: list[float | None] = []
+        self.ttls: list[int | None] = []
+        self.errors = 0             # requests answered by an ICMP error, not a reply
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+
+    @property
+    def transmitted(self) -> int:
+        return len(self.rtts)
+
+    @property
+    def received(self) -> int:
+        return sum(r is not None for r in self.rtts)
+
+
+def _family(host: str) -> int:
+    return 6 if ":" in host else 4
+
+
+def _echo(host: str, ident: int, seq: int, ttl: int | None = None, size: int = 56) -> Any:
+    from .craft import ICMP, ICMPv6, IPv4, IPv6
+
+    data = bytes(range(size % 256)) * (size // 256) + bytes(range(size % 256))
+    if _family(host) == 6:
+        ip = IPv6(dst=host) if ttl is None else IPv6(dst=host, hop_limit=ttl)
+        return ip / ICMPv6(id=ident, seq=seq) / data[:size]
+    ip4 = IPv4(dst=host) if ttl is None else IPv4(dst=host, ttl=ttl)
+    return ip4 / ICMP(id=ident, seq=seq) / data[:size]
+
+
+def ping(host: str, *, count: int = 4, interval: float = 1.0, timeout: float = 1.0,
+         size: int = 56, iface: str | None = None,
+         on_reply: Any = None) -> PingResult:
+    """Echo requests to `host`, one every `interval` seconds, each waited for `timeout`.
+
+    `on_reply(seq, answer, rtt)` is called as each answer (or None at its timeout)
+    comes, so a command can print as ping does. An answer is the echo reply, or an ICMP
+    error quoting the request (counted in `errors`, not as received)."""
+    from .exchange import sr
+
+    result = PingResult(host)
+    ident = os.getpid() & 0xFFFF
+    for seq in range(1, count + 1):
+        start = time.monotonic()
+        answered, _ = sr(_echo(host, ident, seq, size=size), iface=iface, timeout=timeout)
+        answer, rtt = (answered[0][1], answered.rtt(0)) if answered else (None, None)
+        if answer is not None and not is_echo_reply(answer):
+            result.errors += 1              # an ICMP error quoting the request
+            result.rtts.append(None)
+            result.ttls.append(None)
+        else:
+            result.rtts.append(rtt if answer is not None else None)
+            result.ttls.append(answer.ip.ttl if answer is not None else None)
+        if on_reply is not None:
+            on_reply(seq, answer, rtt)
+        if seq < count:
+            time.sleep(max(0.0, interval - (time.monotonic() - start)))
+    result.elapsed = time.monotonic() - result.started
+    return result
+
+
+def is_echo_reply(answer: Any) -> bool:
+    """Whether an answer to an echo request is its reply (not an ICMP error)."""
+    icmp = answer.icmp if answer.icmp is not None else answer.icmpv6
+    return icmp is not None and icmp.type in (0, 129)
+
+
+# the text iputils' ping prints for an ICMP error, by (version, type, code)
+ICMP_ERRORS = {
+    (4, 3, 0): "Destination Net Unreachable", (4, 3, 1): "Destination Host Unreachable",
+    (4, 3, 2): "Destination Protocol Unreachable", (4, 3, 3): "Destination Port Unreachable",
+    (4, 3, 4): "Frag needed", (4, 3, 9): "Destination Net Prohibited",
+    (4, 3, 10): "Destination Host Prohibited", (4, 3, 13): "Packet filtered",
+    (4, 11, 0): "Time to live exceeded", (4, 11, 1): "Frag reassembly time exceeded",
+    (6, 1, 0): "Destination unreachable: No route",
+    (6, 1, 1): "Destination unreachable: Administratively prohibited",
+    (6, 1, 3): "Destination unreachable: Address unreachable",
+    (6, 1, 4): "Destination unreachable: Port unreachable",
+    (6, 3, 0): "Time exceeded: Hop limit", (6, 2, 0): "Packet too big",
+}
+
+
+def icmp_error_text(answer: Any) -> str:
+    """iputils' words for an ICMP error answer."""
+    icmp = answer.icmp if answer.icmp is not None else answer.icmpv6
+    version = 6 if answer.icmp is None else 4
+    return ICMP_ERRORS.get((version, icmp.type, icmp.code),
+                           f"ICMP type {icmp.type} code {icmp.code}")
+
+
+class Hop:
+    """One TTL of a traceroute: each probe's (address, rtt seconds) or None (`*`)."""
+
+    __slots__ = ("ttl", "replies", "reached")
+
+    def __init__(self, ttl: int, replies: list[tuple[str, float | None] | None],
+                 reached: bool) -> None:
+        self.ttl = ttl
+        self.replies = replies
+        self.reached = reached
+
+    def __repr__(self) -> str:
+        return f"Hop({self.ttl}, {self.replies}, reached={self.reached})"
+
+
+def _trace_probe(host: str, method: str, ttl: int, n: int, ident: int, port: int) -> Any:
+    from .craft import TCP, UDP, IPv4, IPv6
+
+    if method == "icmp":
+        return _echo(host, ident, ttl * 16 + n, ttl=ttl, size=32)
+    ip = (IPv6(dst=host, hop_limit=ttl) if _family(host) == 6 else IPv4(dst=host, ttl=ttl))
+    if method == "udp":
+        return ip / UDP(src_port=ident | 0x8000, dst_port=port + (ttl - 1) * 3 + n) / bytes(32)
+    if method == "tcp":
+        return ip / TCP(src_port=(ident | 0x8000) ^ (ttl * 16 + n), dst_port=port,
+                        seq=ttl * 16 + n, flags=0x02)
+    raise ValueError(f"traceroute method {method!r}: use icmp, udp or tcp")
+
+
+def _reached(answer: Any, host: str) -> bool:
+    """Whether an answer comes from the destination itself (the trace ends there: its
+    port unreachable, echo reply, SYN/ACK or RST)."""
+    return answer.ip is not None and answer.ip.src == host
+
+
+def traceroute(host: str, *, method: str = "udp", max_ttl: int = 30, queries: int = 3,
+               timeout: float = 1.0, port: int | None = None,
+               iface: str | None = None) -> Iterator[Hop]:
+    """Hops to `host`, one `Hop` per TTL from 1, until the destination answers or
+    `max_ttl`. `method`: "udp" (to ports from 33434, as traceroute), "icmp" (echo
+    requests, traceroute -I) or "tcp" (SYNs to `port`, 80 by default, traceroute -T)."""
+    from .exchange import sr
+
+    if method not in ("udp", "icmp", "tcp"):
+        raise ValueError(f"traceroute method {method!r}: use icmp, udp or tcp")
+    dport = port if port is not None else (TRACE_PORT if method == "udp" else 80)
+    ident = os.getpid() & 0x7FFF
+    for ttl in range(1, max_ttl + 1):
+        probes = [_trace_probe(host, method, ttl, n, ident, dport) for n in range(queries)]
+        answered, _ = sr(probes, iface=iface, timeout=timeout)
+        replies: list[tuple[str, float | None] | None] = [None] * queries
+        reached = False
+        for k, (_, answer) in enumerate(answered):
+            replies[answered.probe_index[k]] = (answer.ip.src, answered.rtt(k))
+            reached = reached or _reached(answer, host)
+        yield Hop(ttl, replies, reached)
+        if reached:
+            return
