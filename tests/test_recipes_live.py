@@ -1,6 +1,7 @@
-"""`wirecraft ping` and `wirecraft traceroute` across routed namespaces: a host, two
+"""`wirecraft ping`, `traceroute` and `scan` across routed namespaces: a host, two
 routers and a destination (three hops), the kernels forwarding, answering pings and
-sending time-exceeded and port-unreachable messages.
+sending time-exceeded and port-unreachable messages; for the scan, listeners on the
+destination and a firewall rule (nftables) that drops one port.
 
     a (198.19.1.1) -- r1 -- (198.19.2.0/24) -- r2 -- c (198.19.3.1)
 """
@@ -131,3 +132,73 @@ def test_ping_reports_the_routers_unreachable_as_ping_does(chain: Chain) -> None
     assert r.returncode == 1, r.stderr
     assert "From 198.19.2.2 icmp_seq=1 Destination Host Unreachable" in r.stdout
     assert "1 packets transmitted, 0 received, +1 errors, 100% packet loss" in r.stdout
+
+
+LISTENERS = """
+    import socket, sys
+    socks = []
+    for port in map(int, sys.argv[1:3]):
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port)); s.listen(64); socks.append(s)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", int(sys.argv[3])))
+    print("ready", flush=True)
+    while True:
+        data, peer = u.recvfrom(2048)
+        u.sendto(b"echo:" + data, peer)
+"""
+OPEN1, OPEN2, DROPPED, UDP_OPEN, UDP_DROPPED = 40100, 40101, 40102, 40103, 40104
+
+
+@pytest.fixture()
+def served(chain: Chain) -> Iterator[Chain]:
+    import textwrap
+
+    nft = require_tool("nft")
+    c = chain.ns["c"]
+    rules = (f"table inet wctest {{\n chain in {{\n type filter hook input priority 0\n"
+             f" tcp dport {DROPPED} drop\n udp dport {UDP_DROPPED} drop\n }}\n}}\n")
+    subprocess.run(["ip", "netns", "exec", c, nft, "-f", "-"], input=rules, text=True,
+                   check=True, timeout=30)
+    proc = subprocess.Popen(["ip", "netns", "exec", c, sys.executable, "-c",
+                             textwrap.dedent(LISTENERS), str(OPEN1), str(OPEN2), str(UDP_OPEN)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        yield chain
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        subprocess.run(["ip", "netns", "exec", c, nft, "delete", "table", "inet", "wctest"],
+                       timeout=30)
+
+
+def _table(out: str) -> dict[str, str]:
+    rows = {}
+    for line in out.splitlines():
+        m = re.match(r"^(\d+/(?:tcp|udp))\s+(\S+)\s+\S+$", line)
+        if m:
+            rows[m.group(1)] = m.group(2)
+    return rows
+
+
+def test_syn_scan_tells_open_closed_and_filtered(served: Chain) -> None:
+    r = served.wirecraft("scan", DEST, "-p", f"1-1024,{OPEN1}-{DROPPED}", "-w", "0.5")
+    assert r.returncode == 0, r.stderr
+    assert f"wirecraft scan report for {DEST}" in r.stdout
+    assert "Not shown: 1024 closed tcp ports (reset)" in r.stdout
+    assert _table(r.stdout) == {f"{OPEN1}/tcp": "open", f"{OPEN2}/tcp": "open",
+                                f"{DROPPED}/tcp": "filtered"}, r.stdout
+
+
+def test_udp_scan(served: Chain) -> None:
+    r = served.wirecraft("scan", DEST, "--udp", "-p", f"{OPEN1},{UDP_OPEN},{UDP_DROPPED}",
+                         "-w", "0.5")
+    assert r.returncode == 0, r.stderr
+    assert _table(r.stdout) == {f"{OPEN1}/udp": "closed", f"{UDP_OPEN}/udp": "open",
+                                f"{UDP_DROPPED}/udp": "open|filtered"}, r.stdout
+
+
+def test_scan_refuses_a_bad_port_list(chain: Chain) -> None:
+    r = chain.wirecraft("scan", DEST, "-p", "80-70000")
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "1-65535" in r.stderr

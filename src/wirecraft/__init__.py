@@ -74,6 +74,7 @@ _LAZY: dict[str, str] = {
     "srp1": "wirecraft.exchange",
     "ping": "wirecraft.recipes",
     "traceroute": "wirecraft.recipes",
+    "scan": "wirecraft.recipes",
     "hexdump": "wirecraft.present",
     "ls": "wirecraft.present",
     "STOP": "wirecraft.live",

@@ -34,13 +34,21 @@ from typing import Any
 
 from .errors import WirecraftError
 
-__all__ = ["Answers", "sr", "sr1", "srp", "srp1"]
+__all__ = ["Answers", "AnswersLostWarning", "sr", "sr1", "srp", "srp1"]
 
 _ECHO_REQUEST = {4: 8, 6: 128}
 _ECHO_REPLY = {4: 0, 6: 129}
 # ICMP errors that quote the datagram that caused them
 _ICMP_ERRORS = {4: {3, 4, 5, 11, 12}, 6: {1, 2, 3, 4}}
 RAW_IP, ETHERNET = 101, 1
+# the capture's kernel buffer: a scan's answers come back as fast as its probes leave,
+# faster than the matching reads them, and libpcap's default (2 MiB) drops them
+SNIFF_BUFFER = 64 << 20
+
+
+class AnswersLostWarning(UserWarning):
+    """The capture of answers dropped packets (counted by the kernel), so probes reported
+    unanswered may have been answered."""
 
 
 class Answers(list):  # type: ignore[type-arg]
@@ -205,7 +213,7 @@ def _exchange(probes: list[Any], frames: list[bytes], decoded: list[Any], iface:
     matcher = _Matcher(probes, decoded, multi)
     # opened before the first probe leaves, so no answer can come before the capture;
     # the probes themselves, seen going out, match no answer key (addresses swapped)
-    sniffer = Sniffer(iface, filter=filter, immediate=True)
+    sniffer = Sniffer(iface, filter=filter, immediate=True, buffer_size=SNIFF_BUFFER)
 
     def capture() -> None:
         for pkt in sniffer:
@@ -229,7 +237,15 @@ def _exchange(probes: list[Any], frames: list[bytes], decoded: list[Any], iface:
     finally:
         sniffer.stop()
         reader.join(timeout=5)
+        stats = sniffer.stats()
         sniffer.close()
+    lost = stats.dropped_kernel + stats.dropped_interface
+    if lost:
+        import warnings
+
+        warnings.warn(f"the capture of answers dropped {lost} packets (kernel buffer full): "
+                      f"some probes may be unanswered only for that", AnswersLostWarning,
+                      stacklevel=3)
     order = [(i, a) for i in sorted(matcher.answers) for a in matcher.answers[i]]
     answered = Answers(((probes[i], a) for i, a in order),
                        (matcher.sent_ns.get(i) for i, _ in order), (i for i, _ in order))

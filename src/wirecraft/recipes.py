@@ -1,4 +1,4 @@
-"""Probes people know by name, built on `wirecraft.sr`: ping and traceroute.
+"""Probes people know by name, built on `wirecraft.sr`: ping, traceroute and a port scan.
 
     for hop in wirecraft.traceroute("192.0.2.9", method="udp"):
         print(hop.ttl, hop.replies)            # [(address, rtt seconds) or None, ...]
@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Hop", "PingResult", "ping", "traceroute"]
+__all__ = ["Hop", "PingResult", "PortState", "parse_ports", "ping", "scan", "traceroute"]
 
 TRACE_PORT = 33434          # traceroute's first UDP destination port
 
@@ -178,3 +178,97 @@ def traceroute(host: str, *, method: str = "udp", max_ttl: int = 30, queries: in
         yield Hop(ttl, replies, reached)
         if reached:
             return
+
+
+class PortState:
+    """One scanned port: nmap's state name and the reason for it."""
+
+    __slots__ = ("port", "proto", "state", "reason")
+
+    def __init__(self, port: int, proto: str, state: str, reason: str) -> None:
+        self.port = port
+        self.proto = proto
+        self.state = state
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"PortState({self.port}/{self.proto}, {self.state!r}, {self.reason!r})"
+
+
+def parse_ports(spec: str) -> list[int]:
+    """nmap's -p: "22", "1-1024", "22,80,8000-8010", "-" (every port); ValueError
+    otherwise."""
+    ports: dict[int, None] = {}
+    for part in spec.split(","):
+        part = part.strip()
+        lo, dash, hi = part.partition("-")
+        try:
+            first = int(lo) if lo else 1
+            last = (int(hi) if hi else 65535) if dash else first
+        except ValueError:
+            raise ValueError(f"bad port list {spec!r}: use 22,80,1000-2000 or -") from None
+        if not 1 <= first <= last <= 65535:
+            raise ValueError(f"bad port range {part!r} in {spec!r}: ports are 1-65535")
+        for port in range(first, last + 1):
+            ports.setdefault(port)
+    return list(ports)
+
+
+# ICMP unreachable codes nmap reads as "filtered", with its reason names
+_FILTERED = {(4, 0): "net-unreach", (4, 1): "host-unreach", (4, 2): "proto-unreach",
+             (4, 9): "net-prohibited", (4, 10): "host-prohibited", (4, 13): "admin-prohibited",
+             (6, 0): "no-route", (6, 1): "admin-prohibited", (6, 3): "addr-unreach"}
+
+
+def _port_state(method: str, answer: Any) -> tuple[str, str]:
+    """nmap's state and reason for a probe's answer (None: none came)."""
+    if answer is None:
+        return ("filtered", "no-response") if method == "syn" else ("open|filtered",
+                                                                   "no-response")
+    if answer.tcp is not None:
+        flags = answer.tcp.flags
+        if flags & 0x04:
+            return "closed", "reset"
+        if flags & 0x12 == 0x12:
+            return "open", "syn-ack"
+        return "filtered", "unexpected"
+    if answer.udp is not None:
+        return "open", "udp-response"
+    icmp = answer.icmp if answer.icmp is not None else answer.icmpv6
+    version = 4 if answer.icmp is not None else 6
+    if icmp is not None and (version, icmp.type, icmp.code) in ((4, 3, 3), (6, 1, 4)):
+        return ("closed", "port-unreach") if method == "udp" else ("filtered", "port-unreach")
+    if icmp is not None and icmp.type in (3, 1):
+        return "filtered", _FILTERED.get((version, icmp.code), f"icmp-{icmp.type}-{icmp.code}")
+    return "filtered", "unexpected"
+
+
+def scan(host: str, ports: list[int], *, method: str = "syn", timeout: float = 1.0,
+         retry: int = 1, rate: float | None = None, iface: str | None = None,
+         src_port: int | None = None) -> list[PortState]:
+    """nmap's SYN scan (-sS) or UDP scan (-sU) of `ports` on `host`: a state per port.
+
+    SYN: open (SYN/ACK), closed (RST), filtered (no answer after `retry` more tries, or an
+    ICMP unreachable). UDP: open (a UDP answer), closed (port unreachable), filtered
+    (another unreachable), open|filtered (nothing). The local kernel answers each SYN/ACK
+    with a RST, as it does for nmap: it has no socket for the probe."""
+    from .craft import TCP, UDP, IPv4, IPv6
+    from .exchange import sr
+
+    if method not in ("syn", "udp"):
+        raise ValueError(f"scan method {method!r}: use syn or udp")
+    sport = src_port if src_port is not None else 40000 + os.getpid() % 20000
+    seq = int.from_bytes(os.urandom(4), "big")
+    probes = []
+    for port in ports:
+        ip = IPv6(dst=host) if _family(host) == 6 else IPv4(dst=host)
+        if method == "syn":
+            probes.append(ip / TCP(src_port=sport, dst_port=port, seq=seq, flags=0x02,
+                                   window=1024, options=[("mss", 1460)]))
+        else:
+            probes.append(ip / UDP(src_port=sport, dst_port=port))
+    answered, _ = sr(probes, iface=iface, timeout=timeout, retry=retry, rate=rate)
+    answers: dict[int, Any] = {answered.probe_index[k]: a for k, (_, a) in enumerate(answered)}
+    proto = "tcp" if method == "syn" else "udp"
+    return [PortState(port, proto, *_port_state(method, answers.get(i)))
+            for i, port in enumerate(ports)]

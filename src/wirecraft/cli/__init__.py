@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fields": ("wirecraft.cli.fields", "command"),
     "ping": ("wirecraft.cli.probe", "ping_command"),
     "traceroute": ("wirecraft.cli.probe", "traceroute_command"),
+    "scan": ("wirecraft.cli.probe", "scan_command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command

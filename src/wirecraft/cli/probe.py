@@ -103,3 +103,61 @@ def traceroute_command(host: str, method: str, max_hops: int, queries: int, wait
                 last = addr
             line += f"  {_ms(rtt)} ms"
         click.echo(line)
+
+
+def _service(port: int, proto: str) -> str:
+    import socket
+
+    try:
+        return socket.getservbyport(port, proto)
+    except OSError:
+        return "unknown"
+
+
+@click.command("scan")
+@click.argument("host")
+@click.option("-p", "--ports", "spec", default="1-1024", show_default=True,
+              help="Ports: 22,80,8000-8100 or - for all.")
+@click.option("--syn", "-sS", "method", flag_value="syn", default=True,
+              help="TCP SYN scan (the default, nmap -sS).")
+@click.option("--udp", "-sU", "method", flag_value="udp", help="UDP scan (nmap -sU).")
+@click.option("-w", "--wait", type=click.FloatRange(0.01, 60), default=1.0,
+              show_default=True, help="Seconds to wait for answers after the last probe.")
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Times an unanswered probe is sent again.")
+@click.option("--rate", type=click.FloatRange(1, 1e7), default=None,
+              help="Probes per second (default: as fast as the link takes them).")
+@click.option("-i", "--interface", "iface", default=None, help="Send out of this interface.")
+def scan_command(host: str, spec: str, method: str, wait: float, retries: int,
+                 rate: float | None, iface: str | None) -> None:
+    """Scan HOST's ports and print each one's state (open, closed, filtered), like nmap."""
+    import time
+
+    from wirecraft.recipes import parse_ports, scan
+
+    try:
+        ports = parse_ports(spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-p") from None
+    start = time.monotonic()
+    states = scan(host, ports, method=method, timeout=wait, retry=retries, rate=rate,
+                  iface=iface)
+    proto = "tcp" if method == "syn" else "udp"
+    counts: dict[str, int] = {}
+    for st in states:
+        counts[st.state] = counts.get(st.state, 0) + 1
+    common = max(counts, key=lambda k: counts[k]) if counts else None
+    hidden = common if common is not None and counts[common] > 25 else None
+    click.echo(f"wirecraft scan report for {host}")
+    if hidden is not None:
+        reasons = sorted({st.reason for st in states if st.state == hidden})
+        click.echo(f"Not shown: {counts[hidden]} {hidden} {proto} ports ({', '.join(reasons)})")
+    shown = [st for st in states if st.state != hidden]
+    if shown:
+        width = max(len(f"{st.port}/{proto}") for st in shown) + 1
+        width = max(width, 6)
+        click.echo(f"{'PORT':<{width}}{'STATE':<14}SERVICE")
+        for st in shown:
+            click.echo(f"{f'{st.port}/{proto}':<{width}}{st.state:<14}{_service(st.port, proto)}")
+    click.echo(f"\nwirecraft done: {len(ports)} ports scanned in "
+               f"{time.monotonic() - start:.2f} seconds")
