@@ -202,3 +202,80 @@ def test_scan_refuses_a_bad_port_list(chain: Chain) -> None:
     r = chain.wirecraft("scan", DEST, "-p", "80-70000")
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "1-65535" in r.stderr
+
+
+DNS_SERVER = """
+    import socket, sys
+    import dns.message, dns.rrset
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
+    print("ready", flush=True)
+    while True:
+        data, peer = u.recvfrom(4096)
+        q = dns.message.from_wire(data)
+        r = dns.message.make_response(q)
+        qname = q.question[0].name.to_text()
+        if qname == "www.test.":
+            r.answer.append(dns.rrset.from_text(qname, 300, "IN", "A", "192.0.2.55",
+                                                "192.0.2.56"))
+        else:
+            r.set_rcode(3)
+        u.sendto(r.to_wire(), peer)
+"""
+
+
+@pytest.fixture()
+def dns_server(chain: Chain) -> Iterator[Chain]:
+    import textwrap
+
+    proc = subprocess.Popen(["ip", "netns", "exec", chain.ns["c"], sys.executable, "-c",
+                             textwrap.dedent(DNS_SERVER)], stdout=subprocess.PIPE, text=True,
+                            env={**ENV, "PYTHONPATH": sys.path[0] + ":" + WIRECRAFT_PATH})
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        yield chain
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _section(out: str, name: str) -> list[str]:
+    lines, inside = [], False
+    for line in out.splitlines():
+        if line.startswith(";; ") and line.endswith("SECTION:"):
+            inside = line == f";; {name} SECTION:"
+            continue
+        if inside and line.strip() and not line.startswith(";;"):
+            lines.append(" ".join(line.split()))
+        elif inside and not line.strip():
+            inside = False
+    return lines
+
+
+def test_query_prints_the_answer_as_dig_does(dns_server: Chain) -> None:
+    dig = require_tool("dig")
+    ours = dns_server.wirecraft("query", DEST, "www.test", "A")
+    assert ours.returncode == 0, ours.stderr
+    theirs = subprocess.run(["ip", "netns", "exec", dns_server.ns["a"], dig, f"@{DEST}",
+                             "www.test", "A", "+noedns"], capture_output=True, text=True,
+                            timeout=60)
+    assert theirs.returncode == 0, theirs.stderr
+    answers = _section(ours.stdout, "ANSWER")
+    # (the server's record order is dnspython's set order: compared as sets of lines)
+    assert sorted(answers) == ["www.test. 300 IN A 192.0.2.55", "www.test. 300 IN A 192.0.2.56"]
+    assert sorted(answers) == sorted(_section(theirs.stdout, "ANSWER"))
+    assert ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: " in ours.stdout
+    assert f";; SERVER: {DEST}#53({DEST}) (UDP)" in ours.stdout
+    missing = dns_server.wirecraft("query", DEST, "nothing.test", "AAAA")
+    assert "status: NXDOMAIN" in missing.stdout
+
+
+def test_query_without_a_server_exits_9_as_dig_does(served: Chain) -> None:
+    # no server on 53: the port unreachable that quotes the question
+    r = served.wirecraft("query", DEST, "www.test", "-W", "0.5", "--retries", "0")
+    assert r.returncode == 9
+    assert f";; communications error to {DEST}#53: connection refused" in r.stdout
+    # a port the firewall drops: nothing comes back
+    r = served.wirecraft("query", DEST, "www.test", "-p", str(UDP_DROPPED), "-W", "0.3",
+                         "--retries", "0")
+    assert r.returncode == 9
+    assert ";; connection timed out; no servers could be reached" in r.stdout

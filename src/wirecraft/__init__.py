@@ -75,6 +75,7 @@ _LAZY: dict[str, str] = {
     "ping": "wirecraft.recipes",
     "traceroute": "wirecraft.recipes",
     "scan": "wirecraft.recipes",
+    "query": "wirecraft.recipes",
     "hexdump": "wirecraft.present",
     "ls": "wirecraft.present",
     "STOP": "wirecraft.live",

@@ -1,4 +1,5 @@
-"""Probes people know by name, built on `wirecraft.sr`: ping, traceroute and a port scan.
+"""Probes people know by name, built on `wirecraft.sr`: ping, traceroute, a port scan and
+a DNS query.
 
     for hop in wirecraft.traceroute("192.0.2.9", method="udp"):
         print(hop.ttl, hop.replies)            # [(address, rtt seconds) or None, ...]
@@ -18,7 +19,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Hop", "PingResult", "PortState", "parse_ports", "ping", "scan", "traceroute"]
+__all__ = ["Hop", "PingResult", "PortState", "QueryResult", "parse_ports", "ping", "query", "scan",
+           "traceroute"]
 
 TRACE_PORT = 33434          # traceroute's first UDP destination port
 
@@ -272,3 +274,38 @@ def scan(host: str, ports: list[int], *, method: str = "syn", timeout: float = 1
     proto = "tcp" if method == "syn" else "udp"
     return [PortState(port, proto, *_port_state(method, answers.get(i)))
             for i, port in enumerate(ports)]
+
+
+def query(server: str, name: str, qtype: str = "A", *, port: int = 53, timeout: float = 2.0,
+          retry: int = 1, rd: bool = True, iface: str | None = None) -> QueryResult | None:
+    """One DNS question to `server` over UDP, as a crafted packet: a `QueryResult` (the
+    response's decoded Packet, its message, the round trip), or None when none came in `timeout` (after `retry`
+    more tries). A response with TC set is returned as it is (no retry over TCP)."""
+    from .craft import DNS, UDP, IPv4, IPv6
+    from .exchange import sr
+
+    ident = int.from_bytes(os.urandom(2), "big")
+    ip = IPv6(dst=server) if _family(server) == 6 else IPv4(dst=server)
+    probe = ip / UDP(src_port=40000 + ident % 20000, dst_port=port) / DNS.query(
+        name, qtype, id=ident, rd=int(rd))
+    answered, _ = sr(probe, iface=iface, timeout=timeout, retry=retry)
+    if not answered:
+        return None
+    return QueryResult(answered[0][1], answered.rtt(0), server, port)
+
+
+class QueryResult:
+    """A DNS response to `query`: the decoded `packet`, its message `dns`, the round
+    trip `rtt` in seconds (None if the question was not seen leaving)."""
+
+    __slots__ = ("packet", "rtt", "server", "port")
+
+    def __init__(self, packet: Any, rtt: float | None, server: str, port: int) -> None:
+        self.packet = packet
+        self.rtt = rtt
+        self.server = server
+        self.port = port
+
+    @property
+    def dns(self) -> Any:
+        return self.packet.dns

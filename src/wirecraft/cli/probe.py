@@ -161,3 +161,50 @@ def scan_command(host: str, spec: str, method: str, wait: float, retries: int,
             click.echo(f"{f'{st.port}/{proto}':<{width}}{st.state:<14}{_service(st.port, proto)}")
     click.echo(f"\nwirecraft done: {len(ports)} ports scanned in "
                f"{time.monotonic() - start:.2f} seconds")
+
+
+@click.command("query")
+@click.argument("server")
+@click.argument("name")
+@click.argument("qtype", default="A")
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=53, show_default=True)
+@click.option("-W", "--timeout", type=click.FloatRange(0.01, 60), default=2.0,
+              show_default=True, help="Seconds to wait for the response.")
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True)
+@click.option("--norecurse", is_flag=True, help="Clear RD (dig +norecurse).")
+@click.option("-i", "--interface", "iface", default=None, help="Send out of this interface.")
+def query_command(server: str, name: str, qtype: str, port: int, timeout: float,
+                  retries: int, norecurse: bool, iface: str | None) -> None:
+    """Ask SERVER for NAME's QTYPE records over UDP with a crafted packet; print the
+    response as dig does. Exits 9 when no response came (dig's status)."""
+    from wirecraft.recipes import query
+
+    try:
+        result = query(server, name, qtype.upper(), port=port, timeout=timeout,
+                       retry=retries, rd=not norecurse, iface=iface)
+    except (KeyError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="QTYPE") from None
+    click.echo(f"; <<>> wirecraft query <<>> @{server} {name} {qtype.upper()}")
+    if result is None:
+        click.echo(";; connection timed out; no servers could be reached")
+        sys.exit(9)
+    msg = result.dns
+    if msg is None:
+        from wirecraft.recipes import icmp_error_text
+
+        answer = result.packet
+        if answer.icmp is not None or answer.icmpv6 is not None:
+            text = icmp_error_text(answer)
+            reason = "connection refused" if "Port Unreachable" in text.title() else text
+            click.echo(f";; communications error to {server}#{port}: {reason}")
+        else:
+            click.echo(";; the response is not a DNS message")
+        sys.exit(9)
+    click.echo(";; Got answer:")
+    text = msg.to_text()
+    click.echo(text.replace(";; opcode:", ";; ->>HEADER<<- opcode:", 1))
+    click.echo("")
+    if result.rtt is not None:
+        click.echo(f";; Query time: {int(result.rtt * 1000)} msec")
+    click.echo(f";; SERVER: {server}#{port}({server}) (UDP)")
+    click.echo(f";; MSG SIZE  rcvd: {msg.size}")
