@@ -279,3 +279,18 @@ def test_query_without_a_server_exits_9_as_dig_does(served: Chain) -> None:
                          "--retries", "0")
     assert r.returncode == 9
     assert ";; connection timed out; no servers could be reached" in r.stdout
+
+
+def test_arping_prints_the_neighbours_replies(chain: Chain) -> None:
+    mac = subprocess.run(["ip", "netns", "exec", chain.ns["r1"], "cat",
+                          "/sys/class/net/e0/address"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    r = chain.wirecraft("arping", "-c", "2", "-i", "0.2", "198.19.1.254")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "ARPING 198.19.1.254 from 198.19.1.1 e0"
+    replies = [re.sub(r"[\d.]+ms$", "Tms", ln) for ln in lines if ln.startswith("Unicast")]
+    assert replies == [f"Unicast reply from 198.19.1.254 [{mac.upper()}]  Tms"] * 2
+    assert lines[-1] == "Received 2 response(s)"
+    silent = chain.wirecraft("arping", "-c", "1", "-w", "0.3", "198.19.1.77")
+    assert silent.returncode == 1 and silent.stdout.splitlines()[-1] == "Received 0 response(s)"

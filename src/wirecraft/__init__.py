@@ -76,6 +76,7 @@ _LAZY: dict[str, str] = {
     "traceroute": "wirecraft.recipes",
     "scan": "wirecraft.recipes",
     "query": "wirecraft.recipes",
+    "arping": "wirecraft.recipes",
     "hexdump": "wirecraft.present",
     "ls": "wirecraft.present",
     "STOP": "wirecraft.live",

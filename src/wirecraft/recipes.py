@@ -1,5 +1,5 @@
-"""Probes people know by name, built on `wirecraft.sr`: ping, traceroute, a port scan and
-a DNS query.
+"""Probes people know by name, built on `wirecraft.sr`: ping, arping, traceroute, a port
+scan and a DNS query.
 
     for hop in wirecraft.traceroute("192.0.2.9", method="udp"):
         print(hop.ttl, hop.replies)            # [(address, rtt seconds) or None, ...]
@@ -19,7 +19,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Hop", "PingResult", "PortState", "QueryResult", "parse_ports", "ping", "query", "scan",
+__all__ = ["Hop", "PingResult", "PortState", "QueryResult", "arping", "parse_ports", "ping",
+           "query", "scan",
            "traceroute"]
 
 TRACE_PORT = 33434          # traceroute's first UDP destination port
@@ -309,3 +310,37 @@ class QueryResult:
     @property
     def dns(self) -> Any:
         return self.packet.dns
+
+
+def arping(target: str, *, iface: str | None = None, count: int = 3, interval: float = 1.0,
+           timeout: float = 1.0, on_reply: Any = None) -> list[tuple[str, float | None] | None]:
+    """ARP requests for `target` (an IPv4 address), broadcast on `iface` (by default the
+    interface of the route to it), one every `interval` seconds: per request the replier's
+    MAC address and round trip, or None. `on_reply(n, answer, rtt)` is called as each
+    comes (None at a timeout), so a command can print as arping does."""
+    from .craft import ARP, Ethernet
+    from .exchange import srp
+    from .sending import _Tables
+
+    tables = _Tables(iface)
+    device = iface or tables.device(target)
+    tables.iface = device
+    mine = tables.interface_mac(device)
+    source = tables.source(target)
+    out: list[tuple[str, float | None] | None] = []
+    for n in range(1, count + 1):
+        start = time.monotonic()
+        probe = (Ethernet(src=mine, dst="ff:ff:ff:ff:ff:ff")
+                 / ARP(opcode=1, sender_mac=mine, sender_ip=source, target_ip=target))
+        answered, _ = srp(probe, iface=device, timeout=timeout)
+        if answered:
+            answer, rtt = answered[0][1], answered.rtt(0)
+            out.append((answer.arp.sender_mac, rtt))
+        else:
+            answer, rtt = None, None
+            out.append(None)
+        if on_reply is not None:
+            on_reply(n, answer, rtt)
+        if n < count:
+            time.sleep(max(0.0, interval - (time.monotonic() - start)))
+    return out

@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "traceroute": ("wirecraft.cli.probe", "traceroute_command"),
     "scan": ("wirecraft.cli.probe", "scan_command"),
     "query": ("wirecraft.cli.probe", "query_command"),
+    "arping": ("wirecraft.cli.probe", "arping_command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command

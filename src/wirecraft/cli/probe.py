@@ -208,3 +208,46 @@ def query_command(server: str, name: str, qtype: str, port: int, timeout: float,
         click.echo(f";; Query time: {int(result.rtt * 1000)} msec")
     click.echo(f";; SERVER: {server}#{port}({server}) (UDP)")
     click.echo(f";; MSG SIZE  rcvd: {msg.size}")
+
+
+@click.command("arping")
+@click.argument("target")
+@click.option("-I", "--interface", "iface", default=None,
+              help="Interface to ask on (default: the route's to TARGET).")
+@click.option("-c", "--count", type=click.IntRange(1, 100000), default=3, show_default=True)
+@click.option("-i", "--interval", type=click.FloatRange(0.01, 3600), default=1.0,
+              show_default=True, help="Seconds between requests.")
+@click.option("-w", "--timeout", type=click.FloatRange(0.01, 60), default=1.0,
+              show_default=True, help="Seconds to wait for each reply.")
+def arping_command(target: str, iface: str | None, count: int, interval: float,
+                   timeout: float) -> None:
+    """Ask who has TARGET with ARP requests and print each reply, like iputils' arping.
+    Exits 0 when a reply came, 1 when none did."""
+    import ipaddress
+
+    from wirecraft.recipes import arping
+    from wirecraft.sending import _Tables
+
+    try:
+        if ipaddress.ip_address(target).version != 4:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"{target!r} is not an IPv4 address",
+                                 param_hint="TARGET") from None
+    tables = _Tables(iface)
+    device = iface or tables.device(target)
+    click.echo(f"ARPING {target} from {tables.source(target)} {device}")
+
+    def reply(n: int, answer: object, rtt: float | None) -> None:
+        if answer is None:
+            return
+        arp = answer.arp  # type: ignore[attr-defined]
+        click.echo(f"Unicast reply from {arp.sender_ip} [{arp.sender_mac.upper()}]  "
+                   f"{_ms(rtt)}ms")
+
+    got = arping(target, iface=device, count=count, interval=interval, timeout=timeout,
+                 on_reply=reply)
+    received = sum(g is not None for g in got)
+    click.echo(f"Sent {count} probes ({count} broadcast(s))")
+    click.echo(f"Received {received} response(s)")
+    sys.exit(0 if received else 1)
