@@ -20,6 +20,9 @@ from ._result import StatsTable
 TYPES = ("eth", "ip", "ipv6", "tcp", "udp")
 TITLES = {"eth": "Ethernet", "ip": "IPv4", "ipv6": "IPv6", "tcp": "TCP", "udp": "UDP"}
 _PORTS = {"tcp": "tcp", "udp": "udp"}
+# io: the most intervals one report holds (a capture whose clock jumps years would
+# otherwise ask for billions); more is an error that names a longer interval
+MAX_INTERVALS = 1_000_000
 
 
 def _check_type(type: str) -> None:  # noqa: A002
@@ -221,6 +224,10 @@ def io(source: Source, interval: float = 1.0, series: tuple[str, ...] | list[str
         rel = np.asarray(t["ts_ns"], dtype=np.int64) - (info.first_ns or 0)
         bins = np.maximum(rel, 0) // step
         last_bin = max(last_bin, int(bins.max()))
+        if last_bin >= MAX_INTERVALS:
+            span = (last_bin + 1) * interval
+            raise ValueError(f"the capture spans {span:.0f} s, over {MAX_INTERVALS} intervals of "
+                             f"{interval:g} s: choose a longer interval")
         wire = np.asarray(t["wire_len"], dtype=np.int64)
         for i, f in enumerate(filters):
             if f is None:
