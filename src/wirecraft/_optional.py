@@ -12,7 +12,8 @@ from types import ModuleType
 from .errors import MissingDependency
 
 # top-level package -> the wirecraft extra that installs it
-EXTRAS: dict[str, str] = {"pandas": "pandas", "pyarrow": "arrow", "polars": "polars"}
+EXTRAS: dict[str, str] = {"pandas": "pandas", "pyarrow": "arrow", "polars": "polars",
+                         "matplotlib": "plot"}
 
 
 def require(module: str, extra: str | None = None) -> ModuleType:

@@ -57,6 +57,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("wirecraft.cli.probe", "scan_command"),
     "query": ("wirecraft.cli.probe", "query_command"),
     "arping": ("wirecraft.cli.probe", "arping_command"),
+    "stats": ("wirecraft.cli.stats", "command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command
