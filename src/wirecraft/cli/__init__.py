@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sniff": ("wirecraft.cli.sniff", "command"),
     "interfaces": ("wirecraft.cli.sniff", "interfaces"),
     "fields": ("wirecraft.cli.fields", "command"),
+    "convert": ("wirecraft.cli.convert", "command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command
