@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("wirecraft.cli.probe", "query_command"),
     "arping": ("wirecraft.cli.probe", "arping_command"),
     "stats": ("wirecraft.cli.stats", "command"),
+    "convert": ("wirecraft.cli.convert", "command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command
