@@ -1,14 +1,18 @@
 """Capture-file tools (editcap/mergecap-style) over wirecraft's one reader and writers.
 
-For now: `convert`, which rewrites a capture as pcap or pcapng, one frame at a time
-(flat memory), keeping original lengths, timestamps (nanosecond when the output can
-hold them), interface link types, snaplens, names and packet comments where the
-output format can store them.
+`convert` rewrites a capture as pcap or pcapng; `slice` keeps a range of packets (by
+number, time or display filter); `shift` moves every timestamp; `dedup` drops frames
+whose bytes repeat one of the previous few (editcap -d/-D). Each reads one frame at a
+time (flat memory) and keeps original lengths, timestamps (nanosecond when the output
+can hold them), interface link types, snaplens, names and packet comments where the
+output format can store them. The output format is the input's unless given.
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from .capture import open as _open_capture
@@ -23,12 +27,44 @@ def convert(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
     input if its last record was cut short. pcap holds one link type: a pcapng input
     with several raises ValueError naming them.
     """
+    return _copy(src, out, pcapng=pcapng, nanosecond=nanosecond)
+
+
+def _same_format(src: str | os.PathLike[str]) -> tuple[bool, bool]:
+    """(pcapng, nanosecond) of `src`, for an output in the input's format."""
     cap = _open_capture(src)
+    try:
+        fmt = cap.format
+        nano = fmt == "pcap" and bool(cap.interfaces) and all(
+            d.get("ts_resolution") == "ns" for d in cap.interfaces)
+    finally:
+        cap.close()
+    return fmt == "pcapng", nano
+
+
+def _copy(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
+          pcapng: bool | None = None, nanosecond: bool | None = None, where: str | None = None,
+          bpf: str | None = None, keep: Callable[[int, Any], bool | None] | None = None,
+          shift_ns: int = 0) -> dict[str, Any]:
+    """The frames of `src` that pass `where`/`bpf` and `keep(number, packet)` (number
+    counts from 1 over every frame read; None from keep ends the copy), written to
+    `out` with their times moved by `shift_ns`."""
+    if pcapng is None or nanosecond is None:
+        same_ng, same_nano = _same_format(src)
+        pcapng = same_ng if pcapng is None else pcapng
+        nanosecond = same_nano if nanosecond is None else nanosecond
+    cap = _open_capture(src, filter=bpf, where=where)
     writer: Any = None
     read = 0
     try:
         for pkt in cap:
             read += 1
+            if keep is not None:
+                verdict = keep(read, pkt)
+                if verdict is None:
+                    break
+                if not verdict:
+                    continue
             ifaces = cap.interfaces
             if writer is None:
                 if pcapng:
@@ -45,7 +81,8 @@ def convert(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
             elif pkt.linktype != writer.linktype:
                 raise ValueError(f"pcap holds one link type: {src} has {writer.linktype} "
                                  f"and {pkt.linktype}; write pcapng")
-            writer.write(pkt.data, pkt.time_ns, pkt.wire_len, iface=pkt.iface if pcapng else 0,
+            writer.write(pkt.data, pkt.time_ns + shift_ns, pkt.wire_len,
+                         iface=pkt.iface if pcapng else 0,
                          comment=pkt.comment if pcapng else None)
         if writer is None:  # an empty capture still gets a header
             if pcapng:
@@ -59,3 +96,88 @@ def convert(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
         truncated = cap.truncated
         cap.close()
     return {"frames_read": read, "frames_written": written, "truncated": truncated}
+
+
+def slice(src: str | os.PathLike[str], out: str | os.PathLike[str], *,  # noqa: A001
+          first: int | None = None, last: int | None = None, start_ns: int | None = None,
+          stop_ns: int | None = None, where: str | None = None,
+          bpf: str | None = None) -> dict[str, Any]:
+    """The packets numbered `first`..`last` (1-based, inclusive, as editcap -r), with a
+    time in [`start_ns`, `stop_ns`) (editcap -A/-B), and matching the display filter
+    `where` and the BPF `bpf`, written to `out` in the input's format."""
+    def keep(n: int, pkt: Any) -> bool | None:
+        if last is not None and n > last:
+            return None                      # past the range: stop reading
+        if first is not None and n < first:
+            return False
+        t = pkt.time_ns
+        return (start_ns is None or t >= start_ns) and (stop_ns is None or t < stop_ns)
+
+    # packet numbers count every frame of the file (pkt.index), not only those a filter
+    # lets through
+    return _copy(src, out, where=where, bpf=bpf, keep=lambda n, pkt: keep(pkt.index + 1, pkt))
+
+
+def shift(src: str | os.PathLike[str], out: str | os.PathLike[str],
+          seconds: float | str) -> dict[str, Any]:
+    """Every timestamp moved by `seconds` (negative allowed; a string such as "-1.5" or
+    "0.000000001" is read exactly, to the nanosecond), as editcap -t."""
+    return _copy(src, out, shift_ns=seconds_to_ns(seconds))
+
+
+def seconds_to_ns(seconds: float | str) -> int:
+    """Seconds (a number, or decimal text read exactly) as integer nanoseconds."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(str(seconds))
+    except InvalidOperation:
+        raise ValueError(f"not a number of seconds: {seconds!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a number of seconds: {seconds!r}")
+    return int((value * 1_000_000_000).to_integral_value())
+
+
+def dedup(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
+          window: int = 5) -> dict[str, Any]:
+    """Frames whose captured bytes equal one of the previous `window` - 1 frames' are
+    dropped (editcap -D window; -d is window 5); `duplicates` in the result counts them.
+    Every frame read enters the window, duplicates included, as in editcap."""
+    if window < 1:
+        raise ValueError("the window is at least 1 frame")
+    recent: deque[bytes] = deque(maxlen=max(1, window - 1))
+    dropped = 0
+
+    def keep(n: int, pkt: Any) -> bool:
+        nonlocal dropped
+        import hashlib
+
+        digest = hashlib.md5(pkt.data, usedforsecurity=False).digest() + len(
+            pkt.data).to_bytes(4, "big")
+        seen = window > 1 and digest in recent
+        recent.append(digest)
+        if seen:
+            dropped += 1
+        return not seen
+
+    counts = _copy(src, out, keep=keep)
+    counts["duplicates"] = dropped
+    return counts
+
+
+def parse_time(text: str) -> int:
+    """A time given on the command line as nanoseconds since the epoch: epoch seconds
+    ("1700000000.5") or ISO 8601 ("2026-12-01T10:00:00", "2026-12-01 10:00:00+01:00");
+    without a zone, local time, as editcap reads -A/-B."""
+    from datetime import datetime
+
+    try:
+        return seconds_to_ns(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (epoch seconds or ISO 8601)") from None
+    whole = int(when.timestamp())
+    return whole * 1_000_000_000 + when.microsecond * 1000

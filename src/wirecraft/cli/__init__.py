@@ -59,6 +59,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "arping": ("wirecraft.cli.probe", "arping_command"),
     "stats": ("wirecraft.cli.stats", "command"),
     "convert": ("wirecraft.cli.convert", "command"),
+    "slice": ("wirecraft.cli.edit", "slice_command"),
+    "shift": ("wirecraft.cli.edit", "shift_command"),
+    "dedup": ("wirecraft.cli.edit", "dedup_command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command
