@@ -14,6 +14,8 @@ import pytest
 import wirecraft
 from wirecraft.filetools import convert
 
+from conftest import WIRECRAFT_PATH
+
 CAPTURES = Path(__file__).resolve().parent.parent / "captures"
 CASES = ["zeek__pcapng-multi-interface.pcapng", "tcpdump__tcp-handshake-nano.pcap",
          "zeek__linux_dlt_sll2.pcap", "dpkt__dns_icmp.pcap", "zeek__http-vlan-0.pcap"]
@@ -64,6 +66,6 @@ def test_convert_cli_errors(tmp_path: Path) -> None:
     for args in (["convert", str(tmp_path / "missing.pcap"), "-o", str(tmp_path / "o")],
                  ["convert", str(notcap), "-o", str(tmp_path / "o")]):
         r = subprocess.run([sys.executable, "-m", "wirecraft", *args], capture_output=True,
-                           text=True, env={**os.environ, "PYTHONPATH": "src"})
+                           text=True, env={**os.environ, "PYTHONPATH": WIRECRAFT_PATH})
         assert r.returncode == 2, r.stderr
         assert r.stderr.startswith("wirecraft: ") and len(r.stderr.strip().splitlines()) == 1
