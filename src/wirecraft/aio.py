@@ -17,6 +17,7 @@ may pace itself with sleeps), so the loop is never blocked by it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -159,26 +160,16 @@ async def asr(packets: Any, *, iface: str | None = None, timeout: float = 2.0,
               multi: bool = False) -> tuple[Any, list[Any]]:
     """`wirecraft.sr` inside the loop: the answers are read by an AsyncSniffer, matched
     as `sr` matches them, while other tasks run."""
-    from . import decode
-    from .craft.base import Layer
-    from .errors import WirecraftError
-    from .exchange import RAW_IP, SNIFF_BUFFER, Answers, _Matcher, _probes
+    from .exchange import SNIFF_BUFFER, Answers, _Matcher, prepare_l3, results
     from .inject import send_l3
-    from .sending import _destination, _ip_layer, _Tables, complete
 
-    tables = _Tables(iface)
-    probes = []
-    for p in _probes(packets):
-        if not isinstance(p, Layer) or _ip_layer(p.layers()) != 0:
-            raise WirecraftError("asr() takes crafted IP packets (IPv4()/IPv6() stacks)")
-        probes.append(complete(p, iface, tables))
-    if not probes:
+    prepared = prepare_l3(packets, iface, "asr")
+    if prepared is None:
         return Answers(), []
-    frames = [bytes(p) for p in probes]
-    matcher = _Matcher(probes, [decode(f, RAW_IP) for f in frames], multi)
+    probes, frames, decoded, out = prepared
+    matcher = _Matcher(probes, decoded, multi)
     loop = asyncio.get_running_loop()
-    sniffer = AsyncSniffer(iface or tables.device(_destination(probes[0])), filter=filter,
-                           buffer_size=SNIFF_BUFFER)
+    sniffer = AsyncSniffer(out, filter=filter, buffer_size=SNIFF_BUFFER)
 
     done = asyncio.Event()
 
@@ -196,7 +187,7 @@ async def asr(packets: Any, *, iface: str | None = None, timeout: float = 2.0,
                 matcher.sent.add(i)
                 matcher.sent_ns.pop(i, None)
             batch = [frames[i] for i in todo]
-            await loop.run_in_executor(None, lambda b=batch: send_l3(b, iface=iface))
+            await loop.run_in_executor(None, functools.partial(send_l3, batch, iface=iface))
             try:
                 await asyncio.wait_for(done.wait(), timeout=timeout)
             except TimeoutError:
@@ -208,10 +199,7 @@ async def asr(packets: Any, *, iface: str | None = None, timeout: float = 2.0,
         sniffer.stop()
         await task
         sniffer.close()
-    order = [(i, a) for i in sorted(matcher.answers) for a in matcher.answers[i]]
-    answered = Answers(((probes[i], a) for i, a in order),
-                       (matcher.sent_ns.get(i) for i, _ in order), (i for i, _ in order))
-    return answered, [probes[i] for i in matcher.unanswered()]
+    return results(matcher)
 
 
 async def asr1(packets: Any, **kw: Any) -> Any:

@@ -246,10 +246,7 @@ def _exchange(probes: list[Any], frames: list[bytes], decoded: list[Any], iface:
         warnings.warn(f"the capture of answers dropped {lost} packets (kernel buffer full): "
                       f"some probes may be unanswered only for that", AnswersLostWarning,
                       stacklevel=3)
-    order = [(i, a) for i in sorted(matcher.answers) for a in matcher.answers[i]]
-    answered = Answers(((probes[i], a) for i, a in order),
-                       (matcher.sent_ns.get(i) for i, _ in order), (i for i, _ in order))
-    return answered, [probes[i] for i in matcher.unanswered()]
+    return results(matcher)
 
 
 def _probes(packets: Any) -> list[Any]:
@@ -258,6 +255,38 @@ def _probes(packets: Any) -> list[Any]:
     if isinstance(packets, Layer | bytes | bytearray):
         return [packets]
     return list(packets) if isinstance(packets, Iterable) else [packets]
+
+
+def prepare_l3(packets: Any, iface: str | None,
+               name: str) -> tuple[list[Any], list[bytes], list[Any], str] | None:
+    """Layer-3 probes completed for sending (addresses from the route, as `send` fills
+    them), their bytes, their decoded Packets and the interface they leave by; None for
+    no probes. `name` is the caller's, for the refusal."""
+    from . import decode
+    from .craft.base import Layer
+    from .sending import _destination, _ip_layer, _Tables, complete
+
+    tables = _Tables(iface)
+    probes: list[Any] = []
+    for p in _probes(packets):
+        if not isinstance(p, Layer) or _ip_layer(p.layers()) != 0:
+            raise WirecraftError(f"{name}() takes crafted IP packets (IPv4()/IPv6() stacks); "
+                                 "srp() takes Ethernet frames")
+        probes.append(complete(p, iface, tables))
+    if not probes:
+        return None
+    frames = [bytes(p) for p in probes]
+    return (probes, frames, [decode(f, RAW_IP) for f in frames],
+            iface or tables.device(_destination(probes[0])))
+
+
+def results(matcher: _Matcher) -> tuple[Answers, list[Any]]:
+    """(answered, unanswered) from a matcher's table: pairs in probe order."""
+    probes = matcher.probes
+    order = [(i, a) for i in sorted(matcher.answers) for a in matcher.answers[i]]
+    answered = Answers(((probes[i], a) for i, a in order),
+                       (matcher.sent_ns.get(i) for i, _ in order), (i for i, _ in order))
+    return answered, [probes[i] for i in matcher.unanswered()]
 
 
 def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: int = 0,
@@ -271,23 +300,13 @@ def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: i
     `rate` (probes per second); `filter`: a BPF filter for the capture (narrowing what
     is looked at); `multi`: keep every answer to a probe, not only the first.
     Answers are decoded Packets; the probes are returned as completed."""
-    from . import decode
-    from .craft.base import Layer
     from .inject import send_l3
-    from .sending import _destination, _ip_layer, _rate, _Tables, complete
+    from .sending import _rate
 
-    tables = _Tables(iface)
-    probes: list[Any] = []
-    for p in _probes(packets):
-        if not isinstance(p, Layer) or _ip_layer(p.layers()) != 0:
-            raise WirecraftError("sr() takes crafted IP packets (IPv4()/IPv6() stacks); "
-                                 "srp() takes Ethernet frames")
-        probes.append(complete(p, iface, tables))
-    if not probes:
+    prepared = prepare_l3(packets, iface, "sr")
+    if prepared is None:
         return Answers(), []
-    frames = [bytes(p) for p in probes]
-    decoded = [decode(f, RAW_IP) for f in frames]
-    out = iface or tables.device(_destination(probes[0]))
+    probes, frames, decoded, out = prepared
     pps = _rate(rate, inter)
 
     def send(batch: list[bytes], pps: float | None) -> None:

@@ -56,9 +56,9 @@ def expert(source: Source, where: str | None = None, filter: str | None = None, 
         layers = np.asarray(t["stop_layer"], dtype=np.int64)
         stopped = reasons != 0
         if stopped.any():
-            pairs, n = np.unique(np.stack([reasons[stopped], layers[stopped]]), axis=1,
-                                 return_counts=True)
-            for (r, layer), k in zip(pairs.T.tolist(), n.tolist(), strict=True):
+            pairs, hits = np.unique(np.stack([reasons[stopped], layers[stopped]]), axis=1,
+                                    return_counts=True)
+            for (r, layer), k in zip(pairs.T.tolist(), hits.tolist(), strict=True):
                 reason = core.STOP_REASONS.get(r) or str(r)
                 where_ = core.STOP_LAYERS.get(layer) or "frame"
                 severity = "note" if reason in ("non-first fragment", "unsupported") else "error"

@@ -7,7 +7,7 @@ store, which converts to pandas and Arrow column by column like `Table` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .._optional import require
@@ -19,7 +19,7 @@ class StatsTable:
     `title` says what the rows are ("TCP Conversations"); `notes` hold counts worth
     telling beside the rows (what a cap dropped, packets that had no such layer)."""
 
-    def __init__(self, title: str, columns: dict[str, Sequence[Any]],
+    def __init__(self, title: str, columns: Mapping[str, Sequence[Any]],
                  notes: dict[str, Any] | None = None) -> None:
         lengths = {len(v) for v in columns.values()}
         if len(lengths) > 1:
