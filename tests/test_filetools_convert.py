@@ -4,7 +4,6 @@ original lengths and timestamps (read back with tshark and wirecraft's reader)."
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,20 +13,12 @@ import pytest
 import wirecraft
 from wirecraft.filetools import convert
 
-from conftest import WIRECRAFT_PATH
+from conftest import WIRECRAFT_PATH, require_tool
 
 CAPTURES = Path(__file__).resolve().parent.parent / "captures"
 CASES = ["zeek__pcapng-multi-interface.pcapng", "tcpdump__tcp-handshake-nano.pcap",
          "zeek__linux_dlt_sll2.pcap", "dpkt__dns_icmp.pcap", "zeek__http-vlan-0.pcap"]
 
-
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is required under CI")
-        pytest.skip(f"{tool} not installed")
-    return path
 
 
 def _frames(path: Path) -> list[tuple[int, int, bytes]]:
@@ -35,7 +26,7 @@ def _frames(path: Path) -> list[tuple[int, int, bytes]]:
 
 
 def _tshark(path: Path) -> list[str]:
-    out = subprocess.run([_need("tshark"), "-r", str(path), "-T", "fields", "-e",
+    out = subprocess.run([require_tool("tshark"), "-r", str(path), "-T", "fields", "-e",
                           "frame.time_epoch", "-e", "frame.len", "-e", "frame.cap_len"],
                          capture_output=True, text=True, check=True).stdout
     return out.splitlines()
@@ -50,7 +41,7 @@ def test_convert_matches_editcap(tmp_path: Path, name: str, fmt: str) -> None:
     if not pcapng and len({i["linktype"] for i in wirecraft.open(src).interfaces}) > 1:
         pytest.skip("several link types")
     counts = convert(src, ours, pcapng=pcapng, nanosecond=not pcapng)
-    subprocess.run([_need("editcap"), "-F", "pcapng" if pcapng else "nsecpcap", str(src),
+    subprocess.run([require_tool("editcap"), "-F", "pcapng" if pcapng else "nsecpcap", str(src),
                     str(theirs)], check=True, capture_output=True)
     assert counts["frames_read"] == counts["frames_written"] == len(_frames(theirs))
     assert _frames(ours) == _frames(theirs)

@@ -4,7 +4,6 @@ on the sample captures: the same frames, original lengths and timestamps."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,19 +14,13 @@ import wirecraft
 from wirecraft.filetools import dedup, shift, slice
 from wirecraft.writers import PcapWriter
 
+from conftest import require_tool
+
 CAPTURES = Path(__file__).resolve().parent.parent / "captures"
 CASES = ["zeek__smtp.pcap", "tcpdump__tcp-handshake-nano.pcap", "zeek__linux_dlt_sll2.pcap",
          "zeek__pcapng-multi-interface.pcapng", "zeek__http-vlan-0.pcap"]
 ENV = {**os.environ, "PYTHONPATH": str(Path(wirecraft.__file__).resolve().parent.parent)}
 
-
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is required under CI")
-        pytest.skip(f"{tool} not installed")
-    return path
 
 
 def _frames(path: Path) -> list[tuple[int, int, bytes]]:
@@ -35,7 +28,7 @@ def _frames(path: Path) -> list[tuple[int, int, bytes]]:
 
 
 def _editcap(*args: str) -> None:
-    subprocess.run([_need("editcap"), *args], check=True, capture_output=True)
+    subprocess.run([require_tool("editcap"), *args], check=True, capture_output=True)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -114,7 +107,7 @@ def test_dedup_matches_editcap(tmp_path: Path, window: int) -> None:
 def test_slice_by_display_filter_matches_tshark(tmp_path: Path, expr: str) -> None:
     src, ours, theirs = CAPTURES / "zeek__smtp.pcap", tmp_path / "ours", tmp_path / "theirs"
     slice(src, ours, where=expr)
-    subprocess.run([_need("tshark"), "-r", str(src), "-Y", expr, "-F", "pcap", "-w",
+    subprocess.run([require_tool("tshark"), "-r", str(src), "-Y", expr, "-F", "pcap", "-w",
                     str(theirs)], check=True, capture_output=True)
     assert _frames(ours) == _frames(theirs)
 
