@@ -7,6 +7,7 @@ import pytest
 
 import wirecraft
 from wirecraft.craft import DNS, ICMP, TCP, UDP, ICMPv6, IPv4, IPv6
+from wirecraft.capture import decode_many
 from wirecraft.exchange import RAW_IP, _Matcher
 
 A, B, R = "192.0.2.1", "192.0.2.2", "192.0.2.254"
@@ -17,8 +18,8 @@ def _decoded(layers: object) -> wirecraft.Packet:
 
 
 def _matcher(probes: list, multi: bool = False) -> _Matcher:
-    m = _Matcher(probes, [_decoded(p) for p in probes], multi)
-    m.sent.update(range(len(probes)))
+    m = _Matcher(probes, decode_many([bytes(p) for p in probes], RAW_IP), multi)
+    m.mark_sent(range(len(probes)))
     return m
 
 

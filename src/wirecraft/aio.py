@@ -183,9 +183,7 @@ async def asr(packets: Any, *, iface: str | None = None, timeout: float = 2.0,
     try:
         todo = list(range(len(probes)))
         for _ in range(max(0, retry) + 1):
-            for i in todo:
-                matcher.sent.add(i)
-                matcher.sent_ns.pop(i, None)
+            matcher.mark_sent(todo)
             batch = [frames[i] for i in todo]
             await loop.run_in_executor(None, functools.partial(send_l3, batch, iface=iface))
             try:

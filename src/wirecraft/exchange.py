@@ -19,17 +19,19 @@ captured packet is looked up by the key its answer would have:
 * ICMP/ICMPv6 errors (unreachable, time exceeded, parameter problem, packet too big):
   by the probe they quote, decoded with the same decoder, so traceroute over UDP, TCP
   or ICMP finds its probe by what the router sent back;
-* ARP (srp): a reply from the address asked about.
+* ARP (srp): a reply from the address asked about; an ICMPv6 neighbour solicitation:
+  the advertisement of its target.
 
-Probes are decoded once with the decoder every capture uses (no second parser); the
-keys are Python tuples in a dict, one lookup per captured packet.
+Probes are decoded once, as one batch, with the decoder every capture uses (no second
+parser), and filed in a probe table in C (wirecraft._match); each captured batch is
+matched there whole, and only the records that answer a probe become Packet objects.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from .errors import WirecraftError
@@ -83,151 +85,110 @@ def _summary(probe: Any) -> str:
     return summary() if callable(summary) else repr(probe)
 
 
-def _identity(pkt: Any) -> tuple | None:
-    """What names a probe in its answers: (kind, src, dst, a, b) from the sender's view."""
-    ip = pkt.ip
-    if ip is None:
-        arp = pkt.arp
-        if arp is not None and arp.opcode == 1:
-            return ("arp", arp.target_ip)
-        return None
-    if pkt.tcp is not None:
-        return ("tcp", ip.src, ip.dst, pkt.tcp.src_port, pkt.tcp.dst_port)
-    if pkt.udp is not None:
-        return ("udp", ip.src, ip.dst, pkt.udp.src_port, pkt.udp.dst_port)
-    icmp = pkt.icmp if pkt.icmp is not None else pkt.icmpv6
-    if icmp is not None and icmp.type == _ECHO_REQUEST[ip.version]:
-        return ("echo", ip.src, ip.dst, icmp.id, icmp.seq)
-    return ("ip", ip.src, ip.dst, ip.protocol, ip.id)
+def _table_positions() -> dict[str, int]:
+    """Where the matcher reads the DNS id and flags and the neighbour-discovery target:
+    the catalogue's positions of those fields (in their header)."""
+    from .proto import protocol
 
-
-def _expected_ack(pkt: Any) -> int:
-    tcp = pkt.tcp
-    n = len(pkt.payload) + (1 if tcp.flags & 0x02 else 0) + (1 if tcp.flags & 0x01 else 0)
-    return (tcp.seq + n) & 0xFFFFFFFF
-
-
-def _answer_keys(pkt: Any) -> Iterator[tuple]:
-    """The identities of the probes this captured packet could answer."""
-    ip = pkt.ip
-    if ip is None:
-        arp = pkt.arp
-        if arp is not None and arp.opcode == 2:
-            yield ("arp", arp.sender_ip)
-        return
-    tcp, udp = pkt.tcp, pkt.udp
-    if tcp is not None:
-        yield ("tcp", ip.dst, ip.src, tcp.dst_port, tcp.src_port)
-        return
-    if udp is not None:
-        yield ("udp", ip.dst, ip.src, udp.dst_port, udp.src_port)
-        return
-    icmp = pkt.icmp if pkt.icmp is not None else pkt.icmpv6
-    if icmp is None:
-        return
-    if icmp.type == _ECHO_REPLY[ip.version]:
-        yield ("echo", ip.dst, ip.src, icmp.id, icmp.seq)
-    elif icmp.type in _ICMP_ERRORS[ip.version]:
-        quoted = _quoted(pkt)
-        if quoted is not None and quoted.ip is not None:
-            key = _identity(quoted)
-            if key is not None:
-                yield key
-
-
-def _quoted(pkt: Any) -> Any:
-    """The datagram an ICMP error quotes (after its 8-byte header), decoded as raw IP."""
-    from . import decode
-
-    payload = pkt.payload
-    if len(payload) < 20:
-        return None
-    return decode(bytes(payload), RAW_IP)
-
-
-def _accepts(probe: Any, answer: Any) -> bool:
-    """The checks beyond the key: TCP's acknowledgement, DNS's id (for errors, the key
-    from the quoted probe is the check)."""
-    icmp = answer.icmp if answer.icmp is not None else answer.icmpv6
-    if icmp is not None and answer.ip is not None and icmp.type in _ICMP_ERRORS[answer.ip.version]:
-        return True
-    if probe.tcp is not None and answer.tcp is not None:
-        flags = answer.tcp.flags
-        if flags & 0x10:
-            return answer.tcp.ack == _expected_ack(probe)
-        return bool(flags & 0x04)            # RST without ACK: by ports alone
-    if probe.dns is not None and answer.dns is not None:
-        return answer.dns.id == probe.dns.id and bool(answer.dns.qr)
-    return True
+    dns, icmpv6 = protocol("dns"), protocol("icmpv6")
+    return {"dns_id_at": dns.field("dns.id").at[0],
+            "dns_flags_at": dns.field("dns.flags").at[0],
+            "nd_target_at": icmpv6.field("icmpv6.nd.ns.target_address").at[0]}
 
 
 class _Matcher:
-    """The probe table: probe identities to probes, and the pairs found so far."""
+    """The probe table (wirecraft._match.ProbeTable, in C) and the pairs found so far.
 
-    def __init__(self, probes: list[Any], decoded: list[Any], multi: bool) -> None:
+    `batch` holds the probes decoded as one batch. Captured batches are matched whole
+    (`offer_batch`); only the records that answer a probe become Packet objects."""
+
+    def __init__(self, probes: list[Any], batch: Any, multi: bool) -> None:
+        from ._ext import load
+
+        self._m = load("_match")
         self.probes = probes
         self.multi = multi
-        self.table: dict[tuple, list[int]] = {}
-        self.decoded = decoded
-        for i, d in enumerate(decoded):
-            key = _identity(d)
-            if key is None:
-                raise WirecraftError(f"probe {i} ({_summary(probes[i])}) has nothing an "
-                                     f"answer could be matched by")
-            self.table.setdefault(key, []).append(i)
+        self.batch = batch
+        try:
+            self.table = self._m.ProbeTable(batch, multi, **_table_positions())
+        except ValueError as exc:
+            i = exc.args[0]
+            raise WirecraftError(f"probe {i} ({_summary(probes[i])}) has nothing an "
+                                 f"answer could be matched by") from None
         self.answers: dict[int, list[Any]] = {}
         self.lock = threading.Lock()
         self.all_answered = threading.Event()
-        self.sent: set[int] = set()
-        self.sent_ns: dict[int, int] = {}
+
+    def mark_sent(self, indices: Iterable[int]) -> None:
+        """Probes `indices` are about to leave (again): they can be answered, and their
+        departure is timed anew."""
+        self.table.mark_sent(indices)
 
     def offer(self, pkt: Any) -> None:
-        own = _identity(pkt)
-        if own is not None:
-            for i in self.table.get(own, ()):
-                if i in self.sent and i not in self.sent_ns:
-                    self.sent_ns[i] = pkt.time_ns      # our probe, seen going out
-                    return
-        for key in _answer_keys(pkt):
-            for i in self.table.get(key, ()):
-                if i not in self.sent or not _accepts(self.decoded[i], pkt):
-                    continue
-                with self.lock:
-                    got = self.answers.setdefault(i, [])
-                    if got and not self.multi:
-                        continue
-                    got.append(pkt)
-                    if not self.multi and len(self.answers) == len(self.probes):
-                        self.all_answered.set()
-                return
+        """Match one decoded Packet (as a batch of one, decoded again from its frame)."""
+        from . import decode
+
+        self.offer_batch(decode(pkt.data, pkt.linktype, pkt.time_ns, pkt.wire_len).batch)
+
+    def offer_batch(self, batch: Any) -> None:
+        """Match every record of a decoded batch."""
+        import numpy as np
+
+        m = self._m
+        with self.lock:
+            probe, event = self.table.match(batch)
+            for j in np.flatnonzero(event == m.EV_ANSWER).tolist():
+                self.answers.setdefault(int(probe[j]), []).append(batch[j])
+            quotes = np.flatnonzero(event == m.EV_QUOTE).tolist()
+            if quotes:
+                self._quoted(batch, quotes)
+            if not self.multi and self.table.answered == len(self.probes):
+                self.all_answered.set()
+
+    def _quoted(self, batch: Any, positions: list[int]) -> None:
+        """ICMP errors: the datagrams they quote (after the 8-byte header), decoded as
+        raw IP in one batch, each matched by its own identity."""
+        from .capture import decode_many
+
+        errors = [batch[j] for j in positions]
+        quotes = [bytes(e.payload) for e in errors]
+        keep = [k for k, q in enumerate(quotes) if len(q) >= 20]
+        if not keep:
+            return
+        probe = self.table.match_quoted(decode_many([quotes[k] for k in keep], RAW_IP))
+        for k, i in zip(keep, probe.tolist(), strict=True):
+            if i >= 0:
+                self.answers.setdefault(i, []).append(errors[k])
 
     def unanswered(self) -> list[int]:
         return [i for i in range(len(self.probes)) if i not in self.answers]
 
+    def sent_ns(self) -> dict[int, int]:
+        """Probe index -> when the capture saw it leave (probes seen only)."""
+        return {i: t for i, t in enumerate(self.table.sent_ns().tolist()) if t >= 0}
 
-def _exchange(probes: list[Any], frames: list[bytes], decoded: list[Any], iface: str,
+
+def _exchange(probes: list[Any], frames: list[bytes], decoded: Any, iface: str,
               send: Any, *, timeout: float, retry: int, pps: float | None,
               filter: str | None, multi: bool) -> tuple[Answers, list[Any]]:
     from .live import Sniffer
 
     matcher = _Matcher(probes, decoded, multi)
     # opened before the first probe leaves, so no answer can come before the capture;
-    # the probes themselves, seen going out, match no answer key (addresses swapped)
+    # the probes themselves, seen going out, time their departure
     sniffer = Sniffer(iface, filter=filter, immediate=True, buffer_size=SNIFF_BUFFER)
 
     def capture() -> None:
-        for pkt in sniffer:
-            matcher.offer(pkt)
+        for raw in sniffer.raw_batches():
+            matcher.offer_batch(raw.decode())
 
     reader = threading.Thread(target=capture, name="wirecraft-sr", daemon=True)
     reader.start()
     try:
         todo = list(range(len(probes)))
         for _ in range(max(0, retry) + 1):
-            for i in todo:
-                matcher.sent.add(i)
-                matcher.sent_ns.pop(i, None)     # a retry's round trip starts again
-            send([frames[i] for i in todo], pps)
+            matcher.mark_sent(todo)
+            send(todo, pps)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and not matcher.all_answered.is_set():
                 matcher.all_answered.wait(min(0.05, max(0.0, deadline - time.monotonic())))
@@ -262,7 +223,7 @@ def prepare_l3(packets: Any, iface: str | None,
     """Layer-3 probes completed for sending (addresses from the route, as `send` fills
     them), their bytes, their decoded Packets and the interface they leave by; None for
     no probes. `name` is the caller's, for the refusal."""
-    from . import decode
+    from .capture import decode_many
     from .craft.base import Layer
     from .sending import _destination, _ip_layer, _Tables, complete
 
@@ -276,16 +237,17 @@ def prepare_l3(packets: Any, iface: str | None,
     if not probes:
         return None
     frames = [bytes(p) for p in probes]
-    return (probes, frames, [decode(f, RAW_IP) for f in frames],
+    return (probes, frames, decode_many(frames, RAW_IP),
             iface or tables.device(_destination(probes[0])))
 
 
 def results(matcher: _Matcher) -> tuple[Answers, list[Any]]:
     """(answered, unanswered) from a matcher's table: pairs in probe order."""
     probes = matcher.probes
+    sent = matcher.sent_ns()
     order = [(i, a) for i in sorted(matcher.answers) for a in matcher.answers[i]]
     answered = Answers(((probes[i], a) for i, a in order),
-                       (matcher.sent_ns.get(i) for i, _ in order), (i for i, _ in order))
+                       (sent.get(i) for i, _ in order), (i for i, _ in order))
     return answered, [probes[i] for i in matcher.unanswered()]
 
 
@@ -309,8 +271,8 @@ def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: i
     probes, frames, decoded, out = prepared
     pps = _rate(rate, inter)
 
-    def send(batch: list[bytes], pps: float | None) -> None:
-        send_l3(batch, pps=pps, iface=iface)
+    def send(todo: list[int], pps: float | None) -> None:
+        send_l3([frames[i] for i in todo], pps=pps, iface=iface)
 
     return _exchange(probes, frames, decoded, out, send, timeout=timeout, retry=retry,
                      pps=pps, filter=filter, multi=multi)
@@ -328,7 +290,7 @@ def srp(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: 
         multi: bool = False) -> tuple[Answers, list[Any]]:
     """`sr` at layer 2: crafted Ethernet frames sent on `iface` (or the route's interface
     to the first IP destination), answers matched the same way, ARP replies included."""
-    from . import decode
+    from .capture import decode_many
     from .craft.base import Layer
     from .inject import send as l2_send
     from .sending import _destination, _ip_layer, _rate, _Tables, complete
@@ -350,12 +312,12 @@ def srp(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: 
         return Answers(), []
     assert iface is not None
     frames = [bytes(p) for p in probes]
-    decoded = [decode(f, ETHERNET) for f in frames]
+    decoded = decode_many(frames, ETHERNET)
     pps = _rate(rate, inter)
     out = iface
 
-    def send(batch: list[bytes], pps: float | None) -> None:
-        l2_send(batch, out, pps=pps)
+    def send(todo: list[int], pps: float | None) -> None:
+        l2_send([frames[i] for i in todo], out, pps=pps)
 
     return _exchange(probes, frames, decoded, out, send, timeout=timeout, retry=retry,
                      pps=pps, filter=filter, multi=multi)

@@ -1,0 +1,23 @@
+"""Type stubs for the probe table of send-and-receive (see _match.pyx)."""
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+EV_NONE: int
+EV_SENT: int
+EV_ANSWER: int
+EV_QUOTE: int
+
+class ProbeTable:
+    multi: bool
+    answered: int
+    def __init__(self, batch: Any, multi: bool = ..., dns_id_at: int = ...,
+                 dns_flags_at: int = ..., nd_target_at: int = ...) -> None: ...
+    def __len__(self) -> int: ...
+    def mark_sent(self, indices: Iterable[int]) -> None: ...
+    def match(self, batch: Any) -> tuple[np.ndarray, np.ndarray]: ...
+    def match_quoted(self, quotes: Any) -> np.ndarray: ...
+    def sent_ns(self) -> np.ndarray: ...
+    def answers(self) -> np.ndarray: ...
