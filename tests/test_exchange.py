@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 import wirecraft
-from wirecraft.craft import DNS, ICMP, TCP, UDP, ICMPv6, IPv4, IPv6
 from wirecraft.capture import decode_many
+from wirecraft.craft import DNS, ICMP, TCP, UDP, ICMPv6, IPv4, IPv6
 from wirecraft.exchange import RAW_IP, _Matcher
 
 A, B, R = "192.0.2.1", "192.0.2.2", "192.0.2.254"
