@@ -55,6 +55,33 @@ PROBE = """
                                / ARP(opcode=1, target_ip=b), iface=iface, timeout=2)
         out["arp"] = [[a.arp.opcode, a.arp.sender_ip, a.arp.sender_mac] for _, a in ans]
         print(ans.summary(), file=sys.stderr)
+    elif phase == "many":
+        from wirecraft.craft.template import Range, Template
+        # 3000 echoes stamped out of one template, matched in C
+        t = Template(IPv4(dst=b) / ICMP(id=81, seq=0), linktype=101).vary(
+            "icmp.seq", Range(0, 3000))
+        ans, unans = wirecraft.sr(t, count=3000, timeout=2)
+        out["many"] = [len(ans), len(unans),
+                       sorted(a.icmp.seq for _, a in ans) == list(range(3000)),
+                       all(p.icmp.seq == a.icmp.seq for p, a in ans),
+                       sum(ans.rtt(k) is not None for k in range(len(ans)))]
+        # neighbour discovery: a solicitation answered by the advertisement of its target
+        mac = open(f"/sys/class/net/{iface}/address").read().strip()
+        import ipaddress
+        low = ipaddress.IPv6Address(b6).packed[-3:]
+        group = str(ipaddress.IPv6Address(bytes.fromhex("ff02" + "00" * 9 + "01ff")
+                                          + low))
+        ns = (Ethernet(dst="33:33:ff:" + ":".join(f"{x:02x}" for x in low))
+              / IPv6(src=b6[:-1] + "1", dst=group, hop_limit=255)
+              / ICMPv6(type=135, target=b6, options=[(1, mac)]))
+        # (a fresh interface answers solicitations only once its addresses settle)
+        a = wirecraft.srp1(ns, iface=iface, timeout=1, retry=4)
+        out["nd"] = None if a is None else [a.icmpv6.type, a.ip.src]
+        # srloop: three rounds of one echo, every answer kept
+        lines = []
+        ans, unans = wirecraft.srloop(IPv4(dst=b) / ICMP(id=82, seq=1), count=3, inter=0.2,
+                                      prn=lambda p, a: lines.append(a.icmp.seq))
+        out["loop"] = [len(ans), len(unans), lines]
     else:
         t0 = time.monotonic()
         ans, unans = wirecraft.sr([IPv4(dst=b) / ICMP(id=79, seq=i) for i in range(3)],
@@ -96,6 +123,14 @@ def test_answers_are_paired_with_their_probes() -> None:
     # the port unreachable found its UDP probe by the datagram it quotes
     assert got["udp"] == [3, 3, pair.addr_b]
     assert got["arp"] == [[2, pair.addr_b, mac_b]]
+
+
+def test_template_probes_neighbour_discovery_and_srloop() -> None:
+    with VethPair() as pair:
+        out = _run(pair, "many")
+    assert out["many"] == [3000, 0, True, True, 3000]
+    assert out["nd"] == [136, pair.addr6_b]
+    assert out["loop"] == [3, 0, [1, 1, 1]]
 
 
 def test_unanswered_probes_are_returned_after_retries() -> None:

@@ -70,6 +70,7 @@ _LAZY: dict[str, str] = {
     "sendp": "wirecraft.sending",
     "sr": "wirecraft.exchange",
     "sr1": "wirecraft.exchange",
+    "srloop": "wirecraft.exchange",
     "srp": "wirecraft.exchange",
     "srp1": "wirecraft.exchange",
     "ping": "wirecraft.recipes",

@@ -36,7 +36,7 @@ from typing import Any
 
 from .errors import WirecraftError
 
-__all__ = ["Answers", "AnswersLostWarning", "sr", "sr1", "srp", "srp1"]
+__all__ = ["Answers", "AnswersLostWarning", "sr", "sr1", "srloop", "srp", "srp1"]
 
 _ECHO_REQUEST = {4: 8, 6: 128}
 _ECHO_REPLY = {4: 0, 6: 129}
@@ -251,31 +251,96 @@ def results(matcher: _Matcher) -> tuple[Answers, list[Any]]:
     return answered, [probes[i] for i in matcher.unanswered()]
 
 
+def _template_l3(template: Any, count: int | None, iface: str | None,
+                 name: str) -> tuple[list[Any], Any, str, Any]:
+    """A Template's `count` probes: (probes as decoded Packets, their decoded batch, the
+    interface, a sender of probe indices). The template's packet is completed as `send`
+    completes packets (addresses from the route) and its frames are made in one block;
+    no object is built per probe but the Packet views."""
+    import numpy as np
+
+    from .capture import batch_from_buffer
+    from .inject import Sender, link_header
+    from .sending import _destination, _ip_layer, _Tables, complete
+
+    if count is None or count < 1:
+        raise WirecraftError(f"{name}() of a Template needs count= (how many probes)")
+    if template.linktype != RAW_IP or _ip_layer(template.packet.layers()) != 0:
+        raise WirecraftError(f"{name}() takes a Template of an IP packet "
+                             "(Template(IPv4(...) / ..., linktype=101))")
+    tables = _Tables(iface)
+    done = complete(template.packet, iface, tables)
+    if done is not template.packet:
+        template = template.rebased(done)
+    fl = template.frame_length
+    block = bytes(template.batch(count))
+    lens = np.full(count, fl, dtype=np.int64)
+    decoded = batch_from_buffer(block, np.arange(count, dtype=np.int64) * fl, lens, lens,
+                                np.zeros(count, dtype=np.int64), RAW_IP)
+    probes = list(decoded)
+    out = iface or tables.device(_destination(done.layers()[0]))
+    frames = np.frombuffer(block, dtype=np.uint8).reshape(count, fl)
+    # one Ethernet header per destination (a template may vary the destination)
+    headers: dict[str, bytes] = {}
+    which = np.empty(count, dtype=np.int64)
+    for k, p in enumerate(probes):
+        dst = p.ip.dst
+        if dst not in headers:
+            headers[dst] = link_header(dst, out)[1]
+        which[k] = list(headers).index(dst) if len(headers) > 1 else 0
+    table = np.frombuffer(b"".join(headers.values()), dtype=np.uint8).reshape(-1, 14)
+
+    def send(todo: list[int], pps: float | None) -> None:
+        idx = np.asarray(todo, dtype=np.int64)
+        framed = np.empty((len(idx), 14 + fl), dtype=np.uint8)
+        framed[:, :14] = table[which[idx]]
+        framed[:, 14:] = frames[idx]
+        if pps is None:
+            with Sender(out, "sendmmsg") as sender:
+                n = len(idx)
+                sender.send_block(framed.tobytes(), np.arange(n, dtype=np.uint64) * (14 + fl),
+                                  np.full(n, 14 + fl, dtype=np.uint64))
+        else:
+            from .inject import send as l2_send
+
+            l2_send([row.tobytes() for row in framed], out, pps=pps)
+
+    return probes, decoded, out, send
+
+
 def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: int = 0,
        inter: float | None = None, rate: float | None = None, filter: str | None = None,
-       multi: bool = False) -> tuple[Answers, list[Any]]:
+       multi: bool = False, count: int | None = None) -> tuple[Answers, list[Any]]:
     """Send IP probes at layer 3 and pair each with its answer: `(answered, unanswered)`.
 
     `packets`: crafted IPv4/IPv6 stacks (addresses left out are filled from the route,
-    as `wirecraft.send` does). `timeout`: seconds to wait after the last probe; `retry`:
+    as `wirecraft.send` does), or a `Template` of one with `count` probes stamped out
+    of it (`t.vary("tcp.dst_port", Range(1, 65536))`: a port scan built, sent and
+    matched without an object per probe; its probes are returned as decoded Packets).
+    `timeout`: seconds to wait after the last probe; `retry`:
     how many times unanswered probes are sent again; `inter` (seconds between probes) or
     `rate` (probes per second); `filter`: a BPF filter for the capture (narrowing what
     is looked at); `multi`: keep every answer to a probe, not only the first.
     Answers are decoded Packets; the probes are returned as completed."""
+    from .craft.template import Template
     from .inject import send_l3
     from .sending import _rate
 
+    pps = _rate(rate, inter)
+    if isinstance(packets, Template):
+        probes, decoded, out, send = _template_l3(packets, count, iface, "sr")
+        return _exchange(probes, [], decoded, out, send, timeout=timeout, retry=retry,
+                         pps=pps, filter=filter, multi=multi)
     prepared = prepare_l3(packets, iface, "sr")
     if prepared is None:
         return Answers(), []
     probes, frames, decoded, out = prepared
-    pps = _rate(rate, inter)
 
-    def send(todo: list[int], pps: float | None) -> None:
+    def send_frames(todo: list[int], pps: float | None) -> None:
         send_l3([frames[i] for i in todo], pps=pps, iface=iface)
 
-    return _exchange(probes, frames, decoded, out, send, timeout=timeout, retry=retry,
-                     pps=pps, filter=filter, multi=multi)
+    return _exchange(probes, frames, decoded, out, send_frames, timeout=timeout,
+                     retry=retry, pps=pps, filter=filter, multi=multi)
 
 
 def sr1(packets: Any, **kw: Any) -> Any:
@@ -327,3 +392,51 @@ def srp1(packets: Any, **kw: Any) -> Any:
     """The first answer to the first frame of `srp(...)`, or None."""
     answered, _ = srp(packets, **kw)
     return answered[0][1] if answered else None
+
+
+def srloop(packets: Any, *, count: int | None = None, inter: float = 1.0,
+           timeout: float | None = None, iface: str | None = None, prn: Any = None,
+           prnfail: Any = None, layer2: bool = False, quiet: bool = False,
+           **kw: Any) -> tuple[Answers, list[Any]]:
+    """Send the same probes round after round (scapy's srloop): `count` rounds (None:
+    until Ctrl-C), one every `inter` seconds, each waiting `timeout` (default `inter`)
+    for its answers. As each round ends, `prn(probe, answer)` is called for each answer
+    and `prnfail(probe)` for each probe left unanswered; without them (and unless
+    `quiet`) a line per round is printed (`RECV n: ...` or `fail n: ...`) and a total
+    at the end, as scapy prints. Returns every round's pairs and unanswered probes
+    together; `layer2=True` sends as srp."""
+    answered = Answers()
+    unanswered: list[Any] = []
+    wait = inter if timeout is None else timeout
+    exchange = srp if layer2 else sr
+    show = prn is None and prnfail is None and not quiet
+    rounds = sent = 0
+    try:
+        while count is None or rounds < count:
+            start = time.monotonic()
+            ans, unans = exchange(packets, iface=iface, timeout=wait, **kw)
+            rounds += 1
+            sent += len(set(ans.probe_index)) + len(unans)
+            for k, (p, a) in enumerate(ans):
+                if prn is not None:
+                    prn(p, a)
+                answered.append((p, a))
+                answered.sent_ns.append(ans.sent_ns[k])
+                answered.probe_index.append(ans.probe_index[k])
+            for p in unans:
+                if prnfail is not None:
+                    prnfail(p)
+            unanswered.extend(unans)
+            if show:
+                if ans:
+                    print(f"RECV {len(ans)}: " + "; ".join(a.summary() for _, a in ans))
+                else:
+                    print(f"fail {len(unans)}: " + "; ".join(_summary(p) for p in unans))
+            if count is not None and rounds >= count:
+                break
+            time.sleep(max(0.0, inter - (time.monotonic() - start)))
+    except KeyboardInterrupt:
+        pass
+    if show:
+        print(f"Sent {sent} packets, received {len(answered)} packets.")
+    return answered, unanswered

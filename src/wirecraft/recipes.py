@@ -256,23 +256,27 @@ def scan(host: str, ports: list[int], *, method: str = "syn", timeout: float = 1
     (another unreachable), open|filtered (nothing). The local kernel answers each SYN/ACK
     with a RST, as it does for nmap: it has no socket for the probe."""
     from .craft import TCP, UDP, IPv4, IPv6
+    from .craft.template import Template, Values
     from .exchange import sr
 
     if method not in ("syn", "udp"):
         raise ValueError(f"scan method {method!r}: use syn or udp")
+    if not ports:
+        return []
     sport = src_port if src_port is not None else 40000 + os.getpid() % 20000
     seq = int.from_bytes(os.urandom(4), "big")
-    probes = []
-    for port in ports:
-        ip = IPv6(dst=host) if _family(host) == 6 else IPv4(dst=host)
-        if method == "syn":
-            probes.append(ip / TCP(src_port=sport, dst_port=port, seq=seq, flags=0x02,
-                                   window=1024, options=[("mss", 1460)]))
-        else:
-            probes.append(ip / UDP(src_port=sport, dst_port=port))
-    answered, _ = sr(probes, iface=iface, timeout=timeout, retry=retry, rate=rate)
-    answers: dict[int, Any] = {answered.probe_index[k]: a for k, (_, a) in enumerate(answered)}
+    ip = IPv6(dst=host) if _family(host) == 6 else IPv4(dst=host)
+    if method == "syn":
+        probe = ip / TCP(src_port=sport, dst_port=ports[0], seq=seq, flags=0x02,
+                         window=1024, options=[("mss", 1460)])
+    else:
+        probe = ip / UDP(src_port=sport, dst_port=ports[0])
+    # one probe built, the ports stamped into copies of it (no object per port)
     proto = "tcp" if method == "syn" else "udp"
+    t = Template(probe, linktype=101).vary(f"{proto}.dst_port", Values(ports))
+    answered, _ = sr(t, count=len(ports), iface=iface, timeout=timeout, retry=retry,
+                     rate=rate)
+    answers: dict[int, Any] = {answered.probe_index[k]: a for k, (_, a) in enumerate(answered)}
     return [PortState(port, proto, *_port_state(method, answers.get(i)))
             for i, port in enumerate(ports)]
 

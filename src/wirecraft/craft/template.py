@@ -208,6 +208,15 @@ class Template:
         self._fields: list[tuple[int, int, _Spec, int, str]] = []
         self._checksums = self._find_checksums()
 
+    def rebased(self, packet: Layer) -> Template:
+        """This template's varied fields over another packet of the same layout (the
+        same packet with addresses filled in for sending, say)."""
+        other = Template(packet, self.linktype)
+        if other.frame_length != self.frame_length or other._starts != self._starts:
+            raise ValueError("rebased() needs a packet of the same layout")
+        other._fields = list(self._fields)
+        return other
+
     @staticmethod
     def _layer_offsets(packet: Layer) -> list[int]:
         sizes = []
