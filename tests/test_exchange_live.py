@@ -82,6 +82,25 @@ PROBE = """
         ans, unans = wirecraft.srloop(IPv4(dst=b) / ICMP(id=82, seq=1), count=3, inter=0.2,
                                       prn=lambda p, a: lines.append(a.icmp.seq))
         out["loop"] = [len(ans), len(unans), lines]
+        # the kernel's RST to a SYN/ACK: sent without suppress_rst, dropped with it
+        import threading
+        resets = []
+        sniffer = wirecraft.live.Sniffer(iface, filter=f"tcp dst port {opened} and "
+                                         "tcp[tcpflags] & tcp-rst != 0", immediate=True,
+                                         timeout=6)
+        reader = threading.Thread(target=lambda: resets.extend(
+            p.tcp.src_port for p in sniffer))
+        reader.start()
+        time.sleep(0.3)
+        for sport, quiet in ((41100, False), (41101, True)):
+            a = wirecraft.sr1(IPv4(dst=b) / TCP(src_port=sport, dst_port=int(opened),
+                                                seq=5, flags=0x02),
+                              timeout=2, suppress_rst=quiet)
+            out.setdefault("synack", []).append(a is not None and a.tcp.flags == 0x12)
+        time.sleep(0.5)
+        sniffer.stop()
+        reader.join()
+        out["resets"] = sorted(set(resets))
     else:
         t0 = time.monotonic()
         ans, unans = wirecraft.sr([IPv4(dst=b) / ICMP(id=79, seq=i) for i in range(3)],
@@ -125,12 +144,23 @@ def test_answers_are_paired_with_their_probes() -> None:
     assert got["arp"] == [[2, pair.addr_b, mac_b]]
 
 
-def test_template_probes_neighbour_discovery_and_srloop() -> None:
+def test_template_probes_neighbour_discovery_srloop_and_resets() -> None:
     with VethPair() as pair:
-        out = _run(pair, "many")
+        listener = pair.popen("b", [sys.executable, "-c", textwrap.dedent(LISTEN), str(OPEN)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert listener.stdout is not None and listener.stdout.readline() == "ready\n"
+            out = _run(pair, "many")
+            left = pair.run("a", ["nft", "list", "tables"], capture_output=True, text=True)
+        finally:
+            listener.kill()
+            listener.wait(timeout=10)
     assert out["many"] == [3000, 0, True, True, 3000]
     assert out["nd"] == [136, pair.addr6_b]
     assert out["loop"] == [3, 0, [1, 1, 1]]
+    assert out["synack"] == [True, True]
+    assert out["resets"] == [41100]         # only the unsuppressed SYN/ACK was reset
+    assert "wirecraft_rst" not in left.stdout
 
 
 def test_unanswered_probes_are_returned_after_retries() -> None:

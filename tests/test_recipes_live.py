@@ -205,21 +205,46 @@ def test_scan_refuses_a_bad_port_list(chain: Chain) -> None:
 
 
 DNS_SERVER = """
-    import socket, sys
-    import dns.message, dns.rrset
+    import socket, sys, threading
+    import dns.flags, dns.message, dns.rrset
+
+    def answer(data, over_tcp):
+        q = dns.message.from_wire(data)
+        r = dns.message.make_response(q)
+        qname = q.question[0].name.to_text()
+        if qname in ("www.test.", "big.test."):
+            r.answer.append(dns.rrset.from_text(qname, 300, "IN", "A", "192.0.2.55",
+                                                "192.0.2.56"))
+            if qname == "big.test." and not over_tcp:   # too big for UDP: truncated
+                r.answer.clear()
+                r.flags |= dns.flags.TC
+        else:
+            r.set_rcode(3)
+        return r.to_wire()
+
+    def tcp_server():
+        t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        t.bind(("0.0.0.0", 53)); t.listen(8)
+        while True:
+            c, _ = t.accept()
+            with c:
+                buf = b""
+                while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+                    more = c.recv(4096)
+                    if not more:
+                        break
+                    buf += more
+                if len(buf) >= 2:
+                    wire = answer(buf[2:2 + int.from_bytes(buf[:2], "big")], True)
+                    c.sendall(len(wire).to_bytes(2, "big") + wire)
+                    c.recv(1)            # the client's FIN
+
+    threading.Thread(target=tcp_server, daemon=True).start()
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
     print("ready", flush=True)
     while True:
         data, peer = u.recvfrom(4096)
-        q = dns.message.from_wire(data)
-        r = dns.message.make_response(q)
-        qname = q.question[0].name.to_text()
-        if qname == "www.test.":
-            r.answer.append(dns.rrset.from_text(qname, 300, "IN", "A", "192.0.2.55",
-                                                "192.0.2.56"))
-        else:
-            r.set_rcode(3)
-        u.sendto(r.to_wire(), peer)
+        u.sendto(answer(data, False), peer)
 """
 
 
@@ -267,6 +292,30 @@ def test_query_prints_the_answer_as_dig_does(dns_server: Chain) -> None:
     assert f";; SERVER: {DEST}#53({DEST}) (UDP)" in ours.stdout
     missing = dns_server.wirecraft("query", DEST, "nothing.test", "AAAA")
     assert "status: NXDOMAIN" in missing.stdout
+
+
+def test_query_over_tcp_with_crafted_segments(dns_server: Chain) -> None:
+    dig = require_tool("dig")
+    for name, args, dig_args in (("www.test", ["--tcp"], ["+tcp"]),
+                                 ("big.test", [], [])):
+        ours = dns_server.wirecraft("query", DEST, name, "A", *args)
+        assert ours.returncode == 0, ours.stderr
+        theirs = subprocess.run(["ip", "netns", "exec", dns_server.ns["a"], dig, f"@{DEST}",
+                                 name, "A", "+noedns", *dig_args], capture_output=True,
+                                text=True, timeout=60)
+        assert theirs.returncode == 0, theirs.stderr
+        assert f";; SERVER: {DEST}#53({DEST}) (TCP)" in ours.stdout
+        assert sorted(_section(ours.stdout, "ANSWER")) == [
+            f"{name}. 300 IN A 192.0.2.55", f"{name}. 300 IN A 192.0.2.56"]
+        assert sorted(_section(ours.stdout, "ANSWER")) == sorted(
+            _section(theirs.stdout, "ANSWER"))
+        assert (";; Truncated, retrying in TCP mode." in ours.stdout) == (name == "big.test")
+        assert (";; Truncated, retrying in TCP mode." in theirs.stdout) == (name == "big.test")
+    # nothing of the crafted connection is left behind: no rule, and the server was
+    # not reset (it answered and saw our FIN)
+    rules = subprocess.run(["ip", "netns", "exec", dns_server.ns["a"], "nft", "list",
+                            "tables"], capture_output=True, text=True, timeout=30)
+    assert "wirecraft_rst" not in rules.stdout
 
 
 def test_query_without_a_server_exits_9_as_dig_does(served: Chain) -> None:

@@ -22,6 +22,14 @@ captured packet is looked up by the key its answer would have:
 * ARP (srp): a reply from the address asked about; an ICMPv6 neighbour solicitation:
   the advertisement of its target.
 
+The kernel and crafted TCP: a SYN/ACK that answers a crafted SYN arrives at a host with
+no socket for it, so the local kernel answers it with a RST, as it does for nmap's and
+masscan's scans; that ends the connection at the server before a crafted handshake can
+go on (and shows in captures). `suppress_resets(...)` (or `sr(..., suppress_rst=True)`)
+installs a temporary nftables rule that drops those RSTs for the probes' destinations
+and source ports only, and removes it when done (also on error or Ctrl-C); it needs
+root and the `nft` command.
+
 Probes are decoded once, as one batch, with the decoder every capture uses (no second
 parser), and filed in a probe table in C (wirecraft._match); each captured batch is
 matched there whole, and only the records that answer a probe become Packet objects.
@@ -29,14 +37,17 @@ matched there whole, and only the records that answer a probe become Packet obje
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .errors import WirecraftError
 
-__all__ = ["Answers", "AnswersLostWarning", "sr", "sr1", "srloop", "srp", "srp1"]
+__all__ = ["Answers", "AnswersLostWarning", "sr", "sr1", "srloop", "srp", "srp1",
+           "suppress_resets"]
 
 _ECHO_REQUEST = {4: 8, 6: 128}
 _ECHO_REPLY = {4: 0, 6: 129}
@@ -83,6 +94,54 @@ class Answers(list):  # type: ignore[type-arg]
 def _summary(probe: Any) -> str:
     summary = getattr(probe, "summary", None)
     return summary() if callable(summary) else repr(probe)
+
+
+_RULES = iter(range(1, 1 << 30))
+
+
+@contextlib.contextmanager
+def suppress_resets(destinations: Iterable[str], ports: Iterable[int]) -> Iterator[str]:
+    """While the block runs, drop the TCP RSTs this host sends from `ports` (source
+    ports) to `destinations`: the kernel's answer to SYN/ACKs for crafted connections.
+
+    A table of its own (`inet wirecraft_rst_<pid>_<n>`) holds the one rule, so nothing
+    else in the ruleset is touched; it is deleted on the way out. Yields the table name.
+    Raises WirecraftError when nft is missing or refuses (not root)."""
+    import ipaddress
+    import shutil
+    import subprocess
+
+    v4 = sorted({d for d in destinations if ipaddress.ip_address(d).version == 4})
+    v6 = sorted({d for d in destinations if ipaddress.ip_address(d).version == 6})
+    sports = sorted({int(p) for p in ports})
+    if not sports or not (v4 or v6):
+        yield ""
+        return
+    nft = shutil.which("nft") or next(
+        (p for p in ("/usr/sbin/nft", "/sbin/nft") if os.path.exists(p)), None)
+    if nft is None:
+        raise WirecraftError("suppressing the kernel's RSTs needs nftables' nft command "
+                             "(Debian: apt-get install nftables)")
+    name = f"wirecraft_rst_{os.getpid()}_{next(_RULES)}"
+    port_set = ", ".join(map(str, sports))
+    rules = [f"{fam} daddr {{ {', '.join(addrs)} }} tcp sport {{ {port_set} }} "
+             "tcp flags & rst == rst counter drop"
+             for fam, addrs in (("ip", v4), ("ip6", v6)) if addrs]
+    script = (f"table inet {name} {{\n chain out {{\n  type filter hook output priority 0;"
+              f" policy accept;\n" + "".join(f"  {r}\n" for r in rules) + " }\n}\n")
+
+    def run(args: list[str], text: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([nft, *args], input=text, capture_output=True, text=True,
+                              timeout=30)
+
+    added = run(["-f", "-"], script)
+    if added.returncode != 0:
+        raise WirecraftError("nft refused the rule that drops the kernel's RSTs: "
+                             + " ".join(added.stderr.split()))
+    try:
+        yield name
+    finally:
+        run(["delete", "table", "inet", name])
 
 
 def _table_positions() -> dict[str, int]:
@@ -168,11 +227,33 @@ class _Matcher:
         return {i: t for i, t in enumerate(self.table.sent_ns().tolist()) if t >= 0}
 
 
-def _exchange(probes: list[Any], frames: list[bytes], decoded: Any, iface: str,
-              send: Any, *, timeout: float, retry: int, pps: float | None,
-              filter: str | None, multi: bool) -> tuple[Answers, list[Any]]:
-    from .live import Sniffer
+def _tcp_endpoints(decoded: Any) -> tuple[set[str], set[int]]:
+    """Destinations and source ports of the TCP probes of a decoded batch."""
+    dsts: set[str] = set()
+    ports: set[int] = set()
+    for p in decoded:
+        if p.tcp is not None and p.ip is not None:
+            dsts.add(p.ip.dst)
+            ports.add(p.tcp.src_port)
+    return dsts, ports
 
+
+def _exchange(probes: list[Any], decoded: Any, iface: str,
+              send: Any, *, timeout: float, retry: int, pps: float | None,
+              filter: str | None, multi: bool,
+              suppress_rst: bool = False) -> tuple[Answers, list[Any]]:
+    guard: Any = contextlib.nullcontext()
+    if suppress_rst:
+        guard = suppress_resets(*_tcp_endpoints(decoded))
+    with guard:
+        return _run_exchange(probes, decoded, iface, send, timeout=timeout, retry=retry,
+                             pps=pps, filter=filter, multi=multi)
+
+
+def _run_exchange(probes: list[Any], decoded: Any, iface: str, send: Any, *,
+                  timeout: float, retry: int, pps: float | None, filter: str | None,
+                  multi: bool) -> tuple[Answers, list[Any]]:
+    from .live import Sniffer
     matcher = _Matcher(probes, decoded, multi)
     # opened before the first probe leaves, so no answer can come before the capture;
     # the probes themselves, seen going out, time their departure
@@ -310,7 +391,8 @@ def _template_l3(template: Any, count: int | None, iface: str | None,
 
 def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: int = 0,
        inter: float | None = None, rate: float | None = None, filter: str | None = None,
-       multi: bool = False, count: int | None = None) -> tuple[Answers, list[Any]]:
+       multi: bool = False, count: int | None = None,
+       suppress_rst: bool = False) -> tuple[Answers, list[Any]]:
     """Send IP probes at layer 3 and pair each with its answer: `(answered, unanswered)`.
 
     `packets`: crafted IPv4/IPv6 stacks (addresses left out are filled from the route,
@@ -320,8 +402,10 @@ def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: i
     `timeout`: seconds to wait after the last probe; `retry`:
     how many times unanswered probes are sent again; `inter` (seconds between probes) or
     `rate` (probes per second); `filter`: a BPF filter for the capture (narrowing what
-    is looked at); `multi`: keep every answer to a probe, not only the first.
-    Answers are decoded Packets; the probes are returned as completed."""
+    is looked at); `multi`: keep every answer to a probe, not only the first;
+    `suppress_rst`: drop the kernel's RSTs to the SYN/ACKs while it runs (see the
+    module docstring). Answers are decoded Packets; the probes are returned as
+    completed."""
     from .craft.template import Template
     from .inject import send_l3
     from .sending import _rate
@@ -329,8 +413,8 @@ def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: i
     pps = _rate(rate, inter)
     if isinstance(packets, Template):
         probes, decoded, out, send = _template_l3(packets, count, iface, "sr")
-        return _exchange(probes, [], decoded, out, send, timeout=timeout, retry=retry,
-                         pps=pps, filter=filter, multi=multi)
+        return _exchange(probes, decoded, out, send, timeout=timeout, retry=retry,
+                         pps=pps, filter=filter, multi=multi, suppress_rst=suppress_rst)
     prepared = prepare_l3(packets, iface, "sr")
     if prepared is None:
         return Answers(), []
@@ -339,8 +423,9 @@ def sr(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: i
     def send_frames(todo: list[int], pps: float | None) -> None:
         send_l3([frames[i] for i in todo], pps=pps, iface=iface)
 
-    return _exchange(probes, frames, decoded, out, send_frames, timeout=timeout,
-                     retry=retry, pps=pps, filter=filter, multi=multi)
+    return _exchange(probes, decoded, out, send_frames, timeout=timeout,
+                     retry=retry, pps=pps, filter=filter, multi=multi,
+                     suppress_rst=suppress_rst)
 
 
 def sr1(packets: Any, **kw: Any) -> Any:
@@ -352,7 +437,7 @@ def sr1(packets: Any, **kw: Any) -> Any:
 
 def srp(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: int = 0,
         inter: float | None = None, rate: float | None = None, filter: str | None = None,
-        multi: bool = False) -> tuple[Answers, list[Any]]:
+        multi: bool = False, suppress_rst: bool = False) -> tuple[Answers, list[Any]]:
     """`sr` at layer 2: crafted Ethernet frames sent on `iface` (or the route's interface
     to the first IP destination), answers matched the same way, ARP replies included."""
     from .capture import decode_many
@@ -384,8 +469,8 @@ def srp(packets: Any, *, iface: str | None = None, timeout: float = 2.0, retry: 
     def send(todo: list[int], pps: float | None) -> None:
         l2_send([frames[i] for i in todo], out, pps=pps)
 
-    return _exchange(probes, frames, decoded, out, send, timeout=timeout, retry=retry,
-                     pps=pps, filter=filter, multi=multi)
+    return _exchange(probes, decoded, out, send, timeout=timeout, retry=retry,
+                     pps=pps, filter=filter, multi=multi, suppress_rst=suppress_rst)
 
 
 def srp1(packets: Any, **kw: Any) -> Any:

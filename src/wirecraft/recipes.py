@@ -248,13 +248,14 @@ def _port_state(method: str, answer: Any) -> tuple[str, str]:
 
 def scan(host: str, ports: list[int], *, method: str = "syn", timeout: float = 1.0,
          retry: int = 1, rate: float | None = None, iface: str | None = None,
-         src_port: int | None = None) -> list[PortState]:
+         src_port: int | None = None, suppress_rst: bool = False) -> list[PortState]:
     """nmap's SYN scan (-sS) or UDP scan (-sU) of `ports` on `host`: a state per port.
 
     SYN: open (SYN/ACK), closed (RST), filtered (no answer after `retry` more tries, or an
     ICMP unreachable). UDP: open (a UDP answer), closed (port unreachable), filtered
     (another unreachable), open|filtered (nothing). The local kernel answers each SYN/ACK
-    with a RST, as it does for nmap: it has no socket for the probe."""
+    with a RST, as it does for nmap: it has no socket for the probe (`suppress_rst=True`
+    drops those RSTs while the scan runs, see wirecraft.exchange)."""
     from .craft import TCP, UDP, IPv4, IPv6
     from .craft.template import Template, Values
     from .exchange import sr
@@ -275,45 +276,162 @@ def scan(host: str, ports: list[int], *, method: str = "syn", timeout: float = 1
     proto = "tcp" if method == "syn" else "udp"
     t = Template(probe, linktype=101).vary(f"{proto}.dst_port", Values(ports))
     answered, _ = sr(t, count=len(ports), iface=iface, timeout=timeout, retry=retry,
-                     rate=rate)
+                     rate=rate, suppress_rst=suppress_rst)
     answers: dict[int, Any] = {answered.probe_index[k]: a for k, (_, a) in enumerate(answered)}
     return [PortState(port, proto, *_port_state(method, answers.get(i)))
             for i, port in enumerate(ports)]
 
 
 def query(server: str, name: str, qtype: str = "A", *, port: int = 53, timeout: float = 2.0,
-          retry: int = 1, rd: bool = True, iface: str | None = None) -> QueryResult | None:
-    """One DNS question to `server` over UDP, as a crafted packet: a `QueryResult` (the
-    response's decoded Packet, its message, the round trip), or None when none came in `timeout` (after `retry`
-    more tries). A response with TC set is returned as it is (no retry over TCP)."""
+          retry: int = 1, rd: bool = True, iface: str | None = None,
+          tcp: bool | None = None) -> QueryResult | None:
+    """One DNS question to `server` as crafted packets: a `QueryResult` (the response's
+    decoded Packet, its message, the round trip, the transport), or None when none came
+    in `timeout` (after `retry` more tries).
+
+    `tcp=None` (dig's default) asks over UDP and, when the response has TC set, again
+    over TCP; `tcp=True` asks over TCP only, `tcp=False` over UDP only. Over TCP the
+    handshake, the question and the close are crafted segments and the response is put
+    together by the TCP reassembler and the DNS-over-TCP framer; the kernel's RSTs to
+    the server's segments are suppressed meanwhile (see wirecraft.exchange), which needs
+    root and nftables' `nft`."""
     from .craft import DNS, UDP, IPv4, IPv6
     from .exchange import sr
 
     ident = int.from_bytes(os.urandom(2), "big")
+    question = DNS.query(name, qtype, id=ident, rd=int(rd))
+    if tcp:
+        return _query_tcp(server, port, bytes(question), ident, timeout=timeout,
+                          retry=retry, iface=iface)
     ip = IPv6(dst=server) if _family(server) == 6 else IPv4(dst=server)
-    probe = ip / UDP(src_port=40000 + ident % 20000, dst_port=port) / DNS.query(
-        name, qtype, id=ident, rd=int(rd))
+    probe = ip / UDP(src_port=40000 + ident % 20000, dst_port=port) / question
     answered, _ = sr(probe, iface=iface, timeout=timeout, retry=retry)
     if not answered:
         return None
-    return QueryResult(answered[0][1], answered.rtt(0), server, port)
+    result = QueryResult(answered[0][1], answered.rtt(0), server, port)
+    msg = result.dns
+    if tcp is None and msg is not None and msg.tc:
+        over_tcp = _query_tcp(server, port, bytes(question), ident, timeout=timeout,
+                              retry=retry, iface=iface)
+        if over_tcp is not None:
+            over_tcp.retried_from = result
+            return over_tcp
+    return result
+
+
+def _query_tcp(server: str, port: int, question: bytes, ident: int, *, timeout: float,
+               retry: int, iface: str | None) -> QueryResult | None:
+    """DNS over TCP with crafted segments (see `query`)."""
+    from .craft import TCP, IPv4, IPv6
+    from .dns import TCPMessageFramer
+    from .dns import decode as decode_dns
+    from .exchange import sr, suppress_resets
+    from .inject import send_l3
+    from .live import Sniffer
+    from .reassembly import Reassembler
+    from .sending import _Tables
+
+    source: list[Any] = [None]      # the route's source, once sr has filled it in
+
+    def ip() -> Any:
+        cls = IPv6 if _family(server) == 6 else IPv4
+        return cls(dst=server) if source[0] is None else cls(src=source[0], dst=server)
+
+    sport = 40000 + (ident + 1) % 20000
+    isn = int.from_bytes(os.urandom(4), "big")
+    data = len(question).to_bytes(2, "big") + question
+    device = iface or _Tables(iface).device(server)
+    # the capture of the server's segments is open before the handshake starts
+    sniffer = Sniffer(device, filter=f"tcp and src host {server} and src port {port} "
+                      f"and dst port {sport}", immediate=True,
+                      timeout=(retry + 2) * timeout + 1)
+    with sniffer, suppress_resets([server], [sport]):
+        started = time.monotonic()
+        answered, _ = sr(ip() / TCP(src_port=sport, dst_port=port, seq=isn, flags=0x02,
+                                    window=65535, options=[("mss", 1460)]),
+                         iface=iface, timeout=timeout, retry=retry)
+        if not answered:
+            return None
+        synack = answered[0][1]
+        source[0] = answered[0][0].layers()[0].src
+        if synack.tcp is None or synack.tcp.flags & 0x12 != 0x12:
+            # refused (RST) or an ICMP error: reported as the UDP path reports it
+            return QueryResult(synack, answered.rtt(0), server, port, transport="TCP")
+        peer_isn = synack.tcp.seq
+        messages: list[bytes] = []
+        framer = TCPMessageFramer()
+        received = [0]
+        fin = [False]
+
+        def on_data(conn: Any, direction: int, chunk: bytes) -> None:
+            received[0] += len(chunk)
+            messages.extend(framer.feed(chunk))
+
+        reasm = Reassembler(on_data=on_data)
+        reasm.feed(synack)
+        last = synack
+        try:
+            send_l3([bytes(ip() / TCP(src_port=sport, dst_port=port, seq=isn + 1,
+                                      ack=peer_isn + 1, flags=0x18, window=65535) / data)],
+                    iface=iface)
+            for pkt in sniffer:
+                reasm.feed(pkt)
+                if pkt.tcp is not None and pkt.tcp.flags & 0x05:
+                    fin[0] = True
+                if messages:
+                    last = pkt
+                    break
+            # from the SYN leaving to the response complete, both as the capture saw them
+            sent = answered.sent_ns[0]
+            rtt = (last.time_ns - sent) / 1e9 if sent is not None else (
+                time.monotonic() - started)
+            # close: our FIN acknowledging what came, the server's FIN acknowledged
+            acked = (peer_isn + 1 + received[0]) & 0xFFFFFFFF
+            mine = (isn + 1 + len(data)) & 0xFFFFFFFF
+            send_l3([bytes(ip() / TCP(src_port=sport, dst_port=port, seq=mine, ack=acked,
+                                      flags=0x11, window=65535))], iface=iface)
+            deadline = time.monotonic() + min(timeout, 0.5)
+            if not fin[0]:
+                for pkt in sniffer:
+                    if pkt.tcp is not None and pkt.tcp.flags & 0x05:
+                        fin[0] = bool(pkt.tcp.flags & 0x01)
+                        acked = (pkt.tcp.seq + len(pkt.payload) + 1) & 0xFFFFFFFF
+                        break
+                    if time.monotonic() > deadline:
+                        break
+                if fin[0]:
+                    send_l3([bytes(ip() / TCP(src_port=sport, dst_port=port,
+                                              seq=(mine + 1) & 0xFFFFFFFF, ack=acked,
+                                              flags=0x10, window=65535))], iface=iface)
+        finally:
+            sniffer.stop()
+    if not messages:
+        return None
+    return QueryResult(last, rtt, server, port, message=decode_dns(messages[0]),
+                       transport="TCP")
 
 
 class QueryResult:
-    """A DNS response to `query`: the decoded `packet`, its message `dns`, the round
-    trip `rtt` in seconds (None if the question was not seen leaving)."""
+    """A DNS response to `query`: the decoded `packet` that completed it, its message
+    `dns`, the round trip `rtt` in seconds (None if the question was not seen leaving),
+    the `transport` ("UDP" or "TCP") and, when a truncated UDP response was asked again
+    over TCP, `retried_from` (that UDP result)."""
 
-    __slots__ = ("packet", "rtt", "server", "port")
+    __slots__ = ("packet", "rtt", "server", "port", "message", "transport", "retried_from")
 
-    def __init__(self, packet: Any, rtt: float | None, server: str, port: int) -> None:
+    def __init__(self, packet: Any, rtt: float | None, server: str, port: int, *,
+                 message: Any = None, transport: str = "UDP") -> None:
         self.packet = packet
         self.rtt = rtt
         self.server = server
         self.port = port
+        self.message = message
+        self.transport = transport
+        self.retried_from: QueryResult | None = None
 
     @property
     def dns(self) -> Any:
-        return self.packet.dns
+        return self.message if self.message is not None else self.packet.dns
 
 
 def arping(target: str, *, iface: str | None = None, count: int = 3, interval: float = 1.0,

@@ -128,8 +128,11 @@ def _service(port: int, proto: str) -> str:
 @click.option("--rate", type=click.FloatRange(1, 1e7), default=None,
               help="Probes per second (default: as fast as the link takes them).")
 @click.option("-i", "--interface", "iface", default=None, help="Send out of this interface.")
+@click.option("--suppress-rst", is_flag=True,
+              help="Drop the RSTs this host's kernel sends to the SYN/ACKs of open ports "
+                   "while the scan runs (a temporary nftables rule; needs root and nft).")
 def scan_command(host: str, spec: str, method: str, wait: float, retries: int,
-                 rate: float | None, iface: str | None) -> None:
+                 rate: float | None, iface: str | None, suppress_rst: bool) -> None:
     """Scan HOST's ports and print each one's state (open, closed, filtered), like nmap."""
     import time
 
@@ -141,7 +144,7 @@ def scan_command(host: str, spec: str, method: str, wait: float, retries: int,
         raise click.BadParameter(str(exc), param_hint="-p") from None
     start = time.monotonic()
     states = scan(host, ports, method=method, timeout=wait, retry=retries, rate=rate,
-                  iface=iface)
+                  iface=iface, suppress_rst=suppress_rst)
     proto = "tcp" if method == "syn" else "udp"
     counts: dict[str, int] = {}
     for st in states:
@@ -172,23 +175,33 @@ def scan_command(host: str, spec: str, method: str, wait: float, retries: int,
               show_default=True, help="Seconds to wait for the response.")
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True)
 @click.option("--norecurse", is_flag=True, help="Clear RD (dig +norecurse).")
+@click.option("--tcp/--notcp", "tcp", default=None,
+              help="Ask over TCP only (dig +tcp) / over UDP only, keeping a truncated "
+                   "response (dig +ignore). Default: UDP, and TCP again when the response "
+                   "is truncated, as dig does.")
 @click.option("-i", "--interface", "iface", default=None, help="Send out of this interface.")
 def query_command(server: str, name: str, qtype: str, port: int, timeout: float,
-                  retries: int, norecurse: bool, iface: str | None) -> None:
-    """Ask SERVER for NAME's QTYPE records over UDP with a crafted packet; print the
-    response as dig does. Exits 9 when no response came (dig's status)."""
+                  retries: int, norecurse: bool, tcp: bool | None, iface: str | None) -> None:
+    """Ask SERVER for NAME's QTYPE records with crafted packets (UDP, or TCP with its
+    handshake crafted too); print the response as dig does. Exits 9 when no response
+    came (dig's status)."""
     from wirecraft.recipes import query
 
     try:
         result = query(server, name, qtype.upper(), port=port, timeout=timeout,
-                       retry=retries, rd=not norecurse, iface=iface)
+                       retry=retries, rd=not norecurse, iface=iface, tcp=tcp)
     except (KeyError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="QTYPE") from None
     click.echo(f"; <<>> wirecraft query <<>> @{server} {name} {qtype.upper()}")
     if result is None:
         click.echo(";; connection timed out; no servers could be reached")
         sys.exit(9)
+    if result.retried_from is not None:
+        click.echo(";; Truncated, retrying in TCP mode.")
     msg = result.dns
+    if msg is None and result.packet.tcp is not None and result.packet.tcp.flags & 0x04:
+        click.echo(f";; communications error to {server}#{port}: connection refused")
+        sys.exit(9)
     if msg is None:
         from wirecraft.recipes import icmp_error_text
 
@@ -206,7 +219,7 @@ def query_command(server: str, name: str, qtype: str, port: int, timeout: float,
     click.echo("")
     if result.rtt is not None:
         click.echo(f";; Query time: {int(result.rtt * 1000)} msec")
-    click.echo(f";; SERVER: {server}#{port}({server}) (UDP)")
+    click.echo(f";; SERVER: {server}#{port}({server}) ({result.transport})")
     click.echo(f";; MSG SIZE  rcvd: {msg.size}")
 
 
