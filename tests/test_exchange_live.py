@@ -57,12 +57,12 @@ PROBE = """
         print(ans.summary(), file=sys.stderr)
     elif phase == "many":
         from wirecraft.craft.template import Range, Template
-        # 3000 echoes stamped out of one template, matched in C
+        # 10,000 echoes (sent from two threads) stamped out of one template, matched in C
         t = Template(IPv4(dst=b) / ICMP(id=81, seq=0), linktype=101).vary(
-            "icmp.seq", Range(0, 3000))
-        ans, unans = wirecraft.sr(t, count=3000, timeout=2)
+            "icmp.seq", Range(0, 10000))
+        ans, unans = wirecraft.sr(t, count=10000, timeout=2)
         out["many"] = [len(ans), len(unans),
-                       sorted(a.icmp.seq for _, a in ans) == list(range(3000)),
+                       sorted(a.icmp.seq for _, a in ans) == list(range(10000)),
                        all(p.icmp.seq == a.icmp.seq for p, a in ans),
                        sum(ans.rtt(k) is not None for k in range(len(ans)))]
         # neighbour discovery: a solicitation answered by the advertisement of its target
@@ -155,7 +155,7 @@ def test_template_probes_neighbour_discovery_srloop_and_resets() -> None:
         finally:
             listener.kill()
             listener.wait(timeout=10)
-    assert out["many"] == [3000, 0, True, True, 3000]
+    assert out["many"] == [10000, 0, True, True, 10000]
     assert out["nd"] == [136, pair.addr6_b]
     assert out["loop"] == [3, 0, [1, 1, 1]]
     assert out["synack"] == [True, True]

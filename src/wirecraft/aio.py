@@ -160,7 +160,7 @@ async def asr(packets: Any, *, iface: str | None = None, timeout: float = 2.0,
               multi: bool = False) -> tuple[Any, list[Any]]:
     """`wirecraft.sr` inside the loop: the answers are read by an AsyncSniffer, matched
     as `sr` matches them, while other tasks run."""
-    from .exchange import SNIFF_BUFFER, Answers, _Matcher, prepare_l3, results
+    from .exchange import Answers, _Matcher, prepare_l3, results, sniff_buffer
     from .inject import send_l3
 
     prepared = prepare_l3(packets, iface, "asr")
@@ -169,7 +169,7 @@ async def asr(packets: Any, *, iface: str | None = None, timeout: float = 2.0,
     probes, frames, decoded, out = prepared
     matcher = _Matcher(probes, decoded, multi)
     loop = asyncio.get_running_loop()
-    sniffer = AsyncSniffer(out, filter=filter, buffer_size=SNIFF_BUFFER)
+    sniffer = AsyncSniffer(out, filter=filter, buffer_size=sniff_buffer(len(probes)))
 
     done = asyncio.Event()
 

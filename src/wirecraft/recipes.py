@@ -276,7 +276,7 @@ def scan(host: str, ports: list[int], *, method: str = "syn", timeout: float = 1
     proto = "tcp" if method == "syn" else "udp"
     t = Template(probe, linktype=101).vary(f"{proto}.dst_port", Values(ports))
     answered, _ = sr(t, count=len(ports), iface=iface, timeout=timeout, retry=retry,
-                     rate=rate, suppress_rst=suppress_rst)
+                     rate=rate, suppress_rst=suppress_rst, rtt=False)
     answers: dict[int, Any] = {answered.probe_index[k]: a for k, (_, a) in enumerate(answered)}
     return [PortState(port, proto, *_port_state(method, answers.get(i)))
             for i, port in enumerate(ports)]

@@ -166,7 +166,13 @@ class Values(_Spec):
             raise ValueError("Values needs at least one value")
 
     def values(self, start: int, count: int, width: int) -> np.ndarray:
-        arr = np.array([_to_int(v, self.kind) for v in self.items], dtype=np.uint64)
+        arr = getattr(self, "_array", None)
+        if arr is None:
+            if all(type(v) is int and v >= 0 for v in self.items):
+                arr = np.array(self.items, dtype=np.uint64)    # plain numbers: no per-item call
+            else:
+                arr = np.array([_to_int(v, self.kind) for v in self.items], dtype=np.uint64)
+            self._array = arr                                 # made once, not per block
         return arr[np.arange(start, start + count) % len(arr)]
 
 

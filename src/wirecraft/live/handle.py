@@ -140,10 +140,20 @@ def _python_path() -> str:
     return os.path.realpath(sys.executable)
 
 
+DIRECTIONS = ("inout", "in", "out")
+
+
 def open_handle(iface: str, *, filter: str | None, snaplen: int, promisc: bool,
-                immediate: bool, buffer_size: int | None) -> Any:
-    """An activated, filtered, non-blocking pcapy handle, or one clear WirecraftError."""
+                immediate: bool, buffer_size: int | None, direction: str = "inout") -> Any:
+    """An activated, filtered, non-blocking pcapy handle, or one clear WirecraftError.
+
+    `direction` is tcpdump's -Q: "in" captures only what the interface receives (the
+    kernel then does not copy outgoing packets to the capture at all), "out" only what
+    it sends, "inout" both."""
     import pcapy
+
+    if direction not in DIRECTIONS:
+        raise WirecraftError(f"capture direction {direction!r}: use in, out or inout")
 
     try:
         handle = pcapy.create(iface)
@@ -168,6 +178,12 @@ def open_handle(iface: str, *, filter: str | None, snaplen: int, promisc: bool,
         raise InterfaceError(f"{iface}: no such interface (see `wirecraft interfaces`)")
     if status is not None and status < 0:
         raise InterfaceError(f"{iface}: cannot capture: {_PCAP_ERRORS.get(status, status)}")
+    if direction != "inout":
+        try:
+            handle.setdirection(pcapy.PCAP_D_IN if direction == "in" else pcapy.PCAP_D_OUT)
+        except pcapy.PcapError as exc:
+            handle.close()
+            raise InterfaceError(f"{iface}: cannot capture only {direction}: {exc}") from None
     if filter:
         try:
             handle.setfilter(filter)

@@ -59,6 +59,9 @@ class Sniffer:
     it), and `stats().captured` counts the packets delivered, not the rest of the read
     that held it (with one worker; with several, the workers' own counts stand).
     `results()` (handlers of raw batches) does not look at packets and ignores it.
+
+    `direction` ("in", "out" or "inout", tcpdump's -Q) keeps only what the interface
+    receives or sends.
     """
 
     def __init__(self, iface: str, filter: str | None = None, count: int | None = None,
@@ -66,7 +69,8 @@ class Sniffer:
                  immediate: bool = False, buffer_size: int | None = None, batch: int = 128,
                  workers: int = 1, handler: Callable[[RawBatch], Any] | None = None,
                  user: str | None = None,
-                 stop_filter: Callable[[Any], Any] | None = None) -> None:
+                 stop_filter: Callable[[Any], Any] | None = None,
+                 direction: str = "inout") -> None:
         if stop_filter is not None and not callable(stop_filter):
             raise TypeError("stop_filter must be a callable taking a packet")
         self.stop_filter = stop_filter
@@ -88,7 +92,7 @@ class Sniffer:
             for _ in range(self.workers):
                 handles.append(open_handle(iface, filter=filter, snaplen=self.snaplen,
                                            promisc=promisc, immediate=immediate,
-                                           buffer_size=buffer_size))
+                                           buffer_size=buffer_size, direction=direction))
             if self.workers > 1:
                 import pcapy
 
