@@ -157,10 +157,13 @@ def _table_positions() -> dict[str, int]:
     the catalogue's positions of those fields (in their header)."""
     from .proto import protocol
 
-    dns, icmpv6 = protocol("dns"), protocol("icmpv6")
-    return {"dns_id_at": dns.field("dns.id").at[0],
-            "dns_flags_at": dns.field("dns.flags").at[0],
-            "nd_target_at": icmpv6.field("icmpv6.nd.ns.target_address").at[0]}
+    def at(proto: str, name: str) -> int:
+        where = protocol(proto).field(name).at
+        assert where is not None, name        # declared with a position in the catalogue
+        return where[0]
+
+    return {"dns_id_at": at("dns", "dns.id"), "dns_flags_at": at("dns", "dns.flags"),
+            "nd_target_at": at("icmpv6", "icmpv6.nd.ns.target_address")}
 
 
 class _Matcher:
@@ -312,7 +315,7 @@ def _probes(packets: Any) -> list[Any]:
 
 
 def prepare_l3(packets: Any, iface: str | None,
-               name: str) -> tuple[list[Any], list[bytes], list[Any], str] | None:
+               name: str) -> tuple[list[Any], list[bytes], Any, str] | None:
     """Layer-3 probes completed for sending (addresses from the route, as `send` fills
     them), their bytes, their decoded Packets and the interface they leave by; None for
     no probes. `name` is the caller's, for the refusal."""
@@ -345,7 +348,7 @@ def results(matcher: _Matcher) -> tuple[Answers, list[Any]]:
 
 
 def _template_l3(template: Any, count: int | None, iface: str | None,
-                 name: str) -> tuple[list[Any], Any, str, Any]:
+                 name: str) -> tuple[Any, Any, str, Any]:
     """A Template's `count` probes: (probes as decoded Packets, their decoded batch, the
     interface, a sender of probe indices). The template's packet is completed as `send`
     completes packets (addresses from the route) and its frames are made in one block;
@@ -378,7 +381,7 @@ def _template_l3(template: Any, count: int | None, iface: str | None,
     which = np.zeros(count, dtype=np.int64)
     if any(li == 0 and name == "dst" for *_, li, name in template._fields):
         for k in range(count):
-            dst = decoded[k].ip.dst
+            dst = str(decoded[k].ip.dst)  # type: ignore[union-attr]  # IP (checked above)
             if dst not in headers:
                 headers[dst] = link_header(dst, out)[1]
             which[k] = list(headers).index(dst)
