@@ -30,6 +30,7 @@ class Batch:
     records: bytearray | Any  # a pooled bytearray, or the caller's writable buffer
     n: int
     comments: dict[int, str] | None
+    defrag: dict[int, Any] | None
     interfaces: list[dict[str, Any]] | None
     def __len__(self) -> int: ...
     def __getitem__(self, i: int) -> Packet: ...
@@ -191,6 +192,7 @@ class Packet:
     iface: int
     interface: dict[str, Any] | None
     comment: str | None
+    defrag: Any
     data: bytes
     layers: int
     eth: EthernetView | None

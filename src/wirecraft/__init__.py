@@ -89,7 +89,7 @@ _LAZY: dict[str, str] = {
     "DisplayFilterError": "wirecraft.display",
 }
 
-_SUBMODULES = {"dns", "smtp", "craft", "live", "writers", "reassembly", "capture", "table",
+_SUBMODULES = {"dns", "smtp", "defrag", "craft", "live", "writers", "reassembly", "capture", "table",
                "inject", "flags", "display"}
 
 __all__ = [

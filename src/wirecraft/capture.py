@@ -323,12 +323,18 @@ class Capture:
     `where` is a display filter (Wireshark's language, wirecraft.display): only the packets
     that pass are delivered by iteration, `batches()` and `table()`; frame numbers stay
     those of the file.
+
+    `defrag=True` puts IPv4 and IPv6 fragments together (wirecraft.defrag): a datagram
+    comes out as one packet at the place of its last fragment, `Packet.defrag` saying
+    from which frames; fragments that never complete come out as themselves, marked.
+    `defrag` may also be a dict of caps (wirecraft.defrag.DEFAULT_CAPS). The display
+    filter sees the datagrams put together. `defrag_stats` has the counters.
     """
 
     def __init__(self, source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
                  batch_size: int = DEFAULT_BATCH, snaplen: int = 262144,
-                 errors: str = "warn", checksums: bool = False, where: str | None = None
-                 ) -> None:
+                 errors: str = "warn", checksums: bool = False, where: str | None = None,
+                 defrag: bool | dict[str, Any] = False) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         if errors not in ERRORS:
@@ -345,6 +351,11 @@ class Capture:
         self.errors = errors
         self.checksums = checksums  # verify checksums: bad ones become `problems`
         self._warned = False
+        self._defrag: Any = None
+        if defrag:
+            from .defrag import Defragmenter
+            caps = defrag if isinstance(defrag, dict) else {}
+            self._defrag = Defragmenter(checksums=checksums, **caps)
         try:
             bpf = _core.Filter(filter, snaplen) if filter else None
             self._reader = _core.Reader(self._file, self.path, CHUNK, bpf)
@@ -424,7 +435,19 @@ class Capture:
     def raw_batches(self, size: int | None = None) -> Iterator[Batch]:
         """Decoded batches as the core makes them (record arrays plus frames), for bulk users.
 
-        Every packet read is in them: a display filter (`where`) is not applied here."""
+        Every packet read is in them: a display filter (`where`) is not applied here.
+        With defrag, fragments are put together (see the class docstring)."""
+        if self._defrag is not None:
+            yield from self._defrag.batches(self._read_batches(size))
+            return
+        yield from self._read_batches(size)
+
+    @property
+    def defrag_stats(self) -> dict[str, int] | None:
+        """The defragmentation counters (None when defrag is off)."""
+        return None if self._defrag is None else self._defrag.stats
+
+    def _read_batches(self, size: int | None = None) -> Iterator[Batch]:
         n = size or self.batch_size
         reader = self._reader
         try:
@@ -476,7 +499,7 @@ class Capture:
     def __iter__(self) -> Iterator[Packet]:
         if self._display is not None:
             return self._passing()
-        if self.checksums:
+        if self.checksums or self._defrag is not None:
             return (pkt for b in self.raw_batches() for pkt in b)
         return _core.PacketIterator(self._reader, self.batch_size, self._report_truncation)
 
@@ -509,6 +532,16 @@ class Capture:
 
         from .table import RECORD_DTYPE, Table
 
+        if self._defrag is not None:
+            if fields:
+                raise ValueError("table(fields=...) with defrag: read the fields from "
+                                 "batches() instead")
+            bs = list(self.raw_batches())
+            whole = Table.from_batches(bs, keep_frames=False)
+            if self._display is None:
+                return whole
+            return whole.filter(np.concatenate([self._display.mask(b) for b in bs])
+                                if bs else np.zeros(0, dtype=bool))
         rsize = RECORD_DTYPE.itemsize
         reader = self._reader
         step = self.batch_size
@@ -598,7 +631,8 @@ class Capture:
 
 def open(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,  # noqa: A001
          batch_size: int = DEFAULT_BATCH, errors: str = "warn",
-         checksums: bool = False, where: str | None = None) -> Capture:
+         checksums: bool = False, where: str | None = None,
+         defrag: bool | dict[str, Any] = False) -> Capture:
     """Open a pcap/pcapng file (optionally gzip-compressed) for streaming.
 
     `filter` is a BPF expression (tcpdump syntax) compiled by libpcap and run
@@ -607,22 +641,24 @@ def open(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None, 
     IPv4/TCP/UDP/ICMP/ICMPv6 checksums (in C, once per batch): a wrong one is named in
     `Packet.problems` ('tcp_bad_checksum', ...) and set in the `anomalies` column.
     `where` is a display filter (tshark's `-Y` language, wirecraft.display): only the
-    packets that pass are delivered.
+    packets that pass are delivered. `defrag=True` puts IP fragments together (see
+    Capture).
     """
     return Capture(source, filter=filter, batch_size=batch_size, errors=errors,
-                   checksums=checksums, where=where)
+                   checksums=checksums, where=where, defrag=defrag)
 
 
 def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
-         errors: str = "warn", checksums: bool = False, where: str | None = None
-         ) -> Iterator[Packet]:
+         errors: str = "warn", checksums: bool = False, where: str | None = None,
+         defrag: bool | dict[str, Any] = False) -> Iterator[Packet]:
     """Iterate over the Packets of a capture file; the file closes when iteration ends.
 
     Damage after good packets ends the iteration after them with a CaptureDamagedWarning
     (errors="warn", the default, so protocol logs built from a path keep what was read) or
-    raises the CaptureFileError (errors="raise").  `checksums=True`, `where`: as for
-    `open`."""
-    cap = Capture(source, filter=filter, errors=errors, checksums=checksums, where=where)
+    raises the CaptureFileError (errors="raise").  `checksums=True`, `where`, `defrag`: as
+    for `open`."""
+    cap = Capture(source, filter=filter, errors=errors, checksums=checksums, where=where,
+                  defrag=defrag)
     if where is not None:
         def passing() -> Iterator[Packet]:
             try:
@@ -630,7 +666,7 @@ def read(source: str | os.PathLike[str] | IO[bytes], filter: str | None = None,
             finally:
                 cap.close()
         return passing()
-    if checksums:
+    if checksums or defrag:
         def verified() -> Iterator[Packet]:
             try:
                 for b in cap.raw_batches():
@@ -683,12 +719,14 @@ def batch_from_pcapy(data: bytes, meta: bytes, linktype: int, wire_lens: Any = N
     return _core.batch_from_pcapy(data, meta, linktype, wire_lens, first_index)
 
 
-def packets(source: Any) -> Iterator[Packet]:
-    """Packets from a path, a Capture, a Batch, or any iterable of Packets (for higher layers)."""
+def packets(source: Any, defrag: bool = True) -> Iterator[Packet]:
+    """Packets from a path, a Capture, a Batch, or any iterable of Packets (for higher
+    layers: a path or file is read with IP fragments put together unless `defrag` is
+    False)."""
     if isinstance(source, (str, os.PathLike)):
-        yield from read(source)
+        yield from read(source, defrag=defrag)
     elif isinstance(source, (io.IOBase,)):
-        yield from read(source)
+        yield from read(source, defrag=defrag)
     else:
         yield from source
 

@@ -544,7 +544,7 @@ def _batches_of(source: Any) -> Iterator[Any] | None:
         from .capture import open as open_capture
 
         def gen() -> Iterator[Any]:
-            with open_capture(source) as cap:  # type: ignore[arg-type]
+            with open_capture(source, defrag=True) as cap:  # type: ignore[arg-type]
                 yield from cap.raw_batches()
         return gen()
     raw = getattr(source, "raw_batches", None)

@@ -31,6 +31,7 @@ cdef class Batch:
     cdef bint zeroed                # the record area is known to be all zero bytes
     cdef public dict comments
     cdef public object interfaces
+    cdef public dict defrag          # position -> wirecraft.defrag.Reassembly (or None)
 
     def __cinit__(self, data, Py_ssize_t capacity, records=None, bint pooled=False,
                   bint zeroed=False):
@@ -61,6 +62,7 @@ cdef class Batch:
         self.n = 0
         self.comments = None
         self.interfaces = None
+        self.defrag = None
 
     def __len__(self):
         return self.n

@@ -119,6 +119,14 @@ cdef class Packet:
         return None if c is None else c.get(self.position)
 
     @property
+    def defrag(self):
+        """What IP defragmentation did with this packet (read with defrag=True): a
+        wirecraft.defrag.Reassembly (`reassembled`, the source `frames`, `flags`), or
+        None for a packet it did not touch."""
+        d = self.batch.defrag
+        return None if d is None else d.get(self.position)
+
+    @property
     def data(self):
         """The captured frame as bytes."""
         return PyBytes_FromStringAndSize(<const char*>self.p, self.r.caplen)

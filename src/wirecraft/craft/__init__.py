@@ -47,6 +47,7 @@ _LAZY = {
     "dns_tcp_exchange": "wirecraft.craft.conversation",
     "smtp_session": "wirecraft.craft.conversation",
     "build_message": "wirecraft.craft.conversation",
+    "fragment": "wirecraft.craft.fragment",
     "Template": "wirecraft.craft.template",
     "Counter": "wirecraft.craft.template",
     "Range": "wirecraft.craft.template",
