@@ -109,20 +109,129 @@ class LinePrinter:
     relative to the first segment of each connection seen in that run.
 
     `verbose` is the number of -v, `link` is -e, `absolute_seq` is -S, `quiet` is -q.
+    The per-protocol printers are in wirecraft.proto._lines; this class walks the layers.
     """
 
-    __slots__ = ("verbose", "link", "absolute_seq", "quiet")
+    __slots__ = ("verbose", "link", "absolute_seq", "quiet", "_tcp")
 
     def __init__(self, *, verbose: int = 0, link: bool = False, absolute_seq: bool = False,
                  quiet: bool = False) -> None:
+        from .proto._lines import TcpSeqTracker
         self.verbose = verbose
         self.link = link
         self.absolute_seq = absolute_seq
         self.quiet = quiet
+        self._tcp = None if absolute_seq else TcpSeqTracker()
 
     def line(self, pkt: Any) -> str:
         """The packet's line without its timestamp (may hold newlines with -v)."""
-        return summarize(pkt)
+        from .proto import _lines as L
+        head = ""
+        if pkt.sll is not None and pkt.sll.version == 2:
+            head = L.sll2_prefix(pkt)
+        if self.link and pkt.eth is not None and pkt.sll is None:
+            head += L.ethernet_prefix(pkt)
+        elif pkt.vlan and not self.link:
+            pass
+        ip = pkt.ip
+        if ip is not None:
+            return head + self._ip(pkt, L)
+        if pkt.arp is not None:
+            return head + L.arp_text(pkt)
+        return head + summarize(pkt)
+
+    def _ip(self, pkt: Any, L: Any) -> str:
+        ip = pkt.ip
+        v4 = ip.version == 4
+        family = "IP" if v4 else "IP6"
+        if ip.src is None or ip.dst is None:
+            return f"{family}  [|ip]" if v4 else " [|ip6]"
+        l4_length = (ip.total_length or 0) - (ip.header_length or 0)
+        pre = ""
+        if self.verbose and v4:
+            pre = f"{family} {self._ip4_verbose(pkt)}\n    "
+            family = ""
+        else:
+            family += " "
+        exts = ""
+        if not v4:
+            exts = self._ip6_exts(pkt, l4_length)
+        src, dst = ip.src, ip.dst
+        if ip.frag_offset:
+            if v4:
+                return f"{pre}{family}{src} > {dst}: ip-proto-{ip.protocol}"
+            return f"{pre}{family}{src} > {dst}: {exts.rstrip()}"
+        tcp, udp = pkt.tcp, pkt.udp
+        if tcp is not None:
+            if tcp.src_port is None:
+                return f"{pre}{family}{src} > {dst}:  [|tcp]"
+            app = self._tcp_app(pkt, l4_length - (tcp.header_length or 20))
+            addr = f"{src}.{tcp.src_port} > {dst}.{tcp.dst_port}: "
+            return pre + family + (exts + addr if not exts else f"{src} > {dst}: {exts}"
+                                   f"{tcp.src_port} > {tcp.dst_port}: ") + \
+                L.tcp_text(pkt, self._tcp, l4_length, app)
+        if udp is not None:
+            addr = (f"{src}.{udp.src_port} > {dst}.{udp.dst_port}: " if not exts else
+                    f"{src} > {dst}: {exts}{udp.src_port} > {udp.dst_port}: ")
+            return pre + family + addr + self._udp_app(pkt, L)
+        if pkt.icmp is not None:
+            return f"{pre}{family}{src} > {dst}: {exts}" + L.icmp_text(pkt, l4_length)
+        if pkt.icmpv6 is not None:
+            return f"{pre}{family}{src} > {dst}: {exts}" + L.icmpv6_text(pkt, l4_length)
+        return f"{pre}{family}{src} > {dst}: {exts}ip-proto-{ip.protocol} {l4_length}"
+
+    def _ip6_exts(self, pkt: Any, l4_len: int) -> str:
+        out = ""
+        for h in pkt.ipv6.extension_headers:
+            if h == 0:
+                out += "HBH "
+            elif h == 44:
+                ip = pkt.ipv6
+                out += f"frag ({ip.frag_offset or 0}|{l4_len}) "
+        return out
+
+    def _ip4_verbose(self, pkt: Any) -> str:
+        ip = pkt.ip
+        flags = []
+        if ip.mf:
+            flags.append("+")
+        if ip.df:
+            flags.append("DF")
+        tos = f"tos 0x{ip.tos:x}"
+        ecn = ip.tos & 3
+        if ecn:
+            tos += {1: ",ECT(1)", 2: ",ECT(0)", 3: ",CE"}[ecn]
+        proto = _PROTOS.get(ip.protocol, "unknown")
+        return (f"({tos}, ttl {ip.ttl}, id {ip.id}, offset {ip.frag_offset * 8}, "
+                f"flags [{'+'.join(flags) if flags else 'none'}], proto {proto} ({ip.protocol}), "
+                f"length {ip.total_length})")
+
+    def _tcp_app(self, pkt: Any, length: int) -> str:
+        if length <= 0 or not pkt.truncated and False:
+            return ""
+        from .proto import _lines as L
+        tcp = pkt.tcp
+        ports = (tcp.src_port, tcp.dst_port)
+        if 53 in ports:
+            from .dns import decode
+            if length < 2 or len(pkt.payload) < length:
+                return ""
+            msg = decode(bytes(pkt.payload)[2:])
+            return " " + L.dns_text(msg, length - 2, False)
+        if 25 in ports or pkt.app == "smtp":
+            return L.smtp_text(pkt, self.verbose)
+        return ""
+
+    def _udp_app(self, pkt: Any, L: Any) -> str:
+        udp = pkt.udp
+        if udp.length is None:
+            return "[|udp]"
+        length = udp.length - 8
+        msg = pkt.dns if pkt.app in ("dns", "mdns", "llmnr") else None
+        if msg is not None:
+            mdns = 5353 in (udp.src_port, udp.dst_port)
+            return L.dns_text(msg, length, mdns)
+        return L.udp_text(pkt)
 
 
 def _json_plan() -> tuple[list[tuple[str, str]], list[tuple[str, str, bool, list[tuple[str, str]]]],

@@ -1,0 +1,325 @@
+"""tcpdump's output text, one printer per protocol, reading the decoded Packet views.
+
+The protocol modules next to this one are field catalogues (declarations only); the
+printers live here, one section per protocol, and summary.LinePrinter calls them layer
+by layer. Nothing here parses bytes: every value comes from a Packet view or from the
+catalogue (`_value.value`).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from ._value import value
+
+# ---------------------------------------------------------------- Ethernet / SLL (-e)
+
+ETHERTYPE_NAMES: dict[int, str] = {
+    0x0800: "IPv4", 0x86DD: "IPv6", 0x0806: "ARP", 0x8035: "Reverse ARP", 0x8100: "802.1Q",
+    0x88A8: "802.1Q-QinQ", 0x88CC: "LLDP", 0x8863: "PPPoE D", 0x8864: "PPPoE S",
+    0x8847: "MPLS unicast", 0x888E: "EAPOL",
+}
+
+
+def ethertype_name(et: int) -> str:
+    """tcpdump's `-e` name for an ethertype (`IPv4 (0x0800)`)."""
+    return f"{ETHERTYPE_NAMES.get(et, 'Unknown')} (0x{et:04x})"
+
+
+def ethernet_prefix(pkt: Any) -> str:
+    """The -e part of an Ethernet frame: `src > dst, ethertype IPv4 (0x0800), length N: `,
+    with 802.1Q tags between the addresses and the final type."""
+    eth = pkt.eth
+    s = f"{eth.src} > {eth.dst}, "
+    tags = pkt.vlan or []
+    if tags:
+        for t in tags:
+            s += f"ethertype {ethertype_name(t.tpid)}, length {pkt.wire_len}: vlan {t.id}, p {t.pcp}, "
+        s += f"ethertype {ethertype_name(eth.type)}, "
+        return s
+    return s + f"ethertype {ethertype_name(eth.type)}, length {pkt.wire_len}: "
+
+
+SLL_DIRECTIONS = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
+
+
+def sll2_prefix(pkt: Any) -> str:
+    """SLL2's interface and direction (`lo    In  `), printed without -e too."""
+    index = value(pkt, "sll.ifindex")
+    try:
+        name = socket.if_indextoname(index) if index is not None else "?"
+    except OSError:
+        name = "?"
+    return f"{name:<5} {SLL_DIRECTIONS.get(pkt.sll.packet_type, '?'):<3} "
+
+
+# ---------------------------------------------------------------- ARP
+
+def arp_text(pkt: Any) -> str:
+    """`ARP, Request who-has A tell B, length N` / `ARP, Reply A is-at M, length N`."""
+    a = pkt.arp
+    if a.opcode == 1:
+        s = f"ARP, Request who-has {a.target_ip} tell {a.sender_ip}"
+    elif a.opcode == 2:
+        s = f"ARP, Reply {a.sender_ip} is-at {a.sender_mac}"
+    elif a.opcode == 3:
+        s = f"ARP, Reverse Request who-is {a.target_mac} tell {a.sender_mac}"
+    elif a.opcode == 4:
+        s = f"ARP, Reverse Reply {a.target_mac} at {a.target_ip}"
+    else:
+        s = f"ARP, Unknown ({a.opcode})"
+    return s + f", length {_l3_length(pkt)}"
+
+
+def _l3_length(pkt: Any) -> int:
+    """tcpdump's `length` for a layer-3 message: the frame's declared length less the
+    link header."""
+    link = pkt.payload_offset if pkt.arp is None else None
+    del link
+    hdr = 0
+    if pkt.eth is not None and pkt.sll is None:
+        hdr = 14 + 4 * len(pkt.vlan or [])
+    elif pkt.sll is not None:
+        hdr = 20 if pkt.sll.version == 2 else 16
+    return pkt.wire_len - hdr
+
+
+# ---------------------------------------------------------------- TCP
+
+TCP_OPTION_TEXT = {"nop": "nop", "eol": "eol", "sack_permitted": "sackOK"}
+
+
+class TcpSeqTracker:
+    """tcpdump's relative sequence numbers: per connection, the first ACK-bearing
+    segment (or any SYN) fixes the bases, later ones print offsets from them."""
+
+    __slots__ = ("conns",)
+
+    def __init__(self) -> None:
+        self.conns: dict[tuple[Any, ...], tuple[int, int]] = {}
+
+    def relative(self, src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
+                 flags: int) -> tuple[int, int, bool, int, int]:
+        """(seq, ack, reversed, base seq, base ack) as tcpdump prints them."""
+        rev = sport > dport or (sport == dport and src > dst)
+        key = (dst, src, dport, sport) if rev else (src, dst, sport, dport)
+        known = self.conns.get(key)
+        if known is None or flags & 0x02:
+            base = (ack - 1 & 0xFFFFFFFF, seq) if rev else (seq, ack - 1 & 0xFFFFFFFF)
+            self.conns[key] = base
+            return seq, ack, rev, base[0], base[1]
+        bseq, back = known
+        if rev:
+            return (seq - back) & 0xFFFFFFFF, (ack - bseq) & 0xFFFFFFFF, rev, bseq, back
+        return (seq - bseq) & 0xFFFFFFFF, (ack - back) & 0xFFFFFFFF, rev, bseq, back
+
+
+def tcp_options_text(options: list[tuple[str, Any]], rev: bool, bseq: int, back: int) -> str:
+    """`mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7` (SACK edges relative like tcpdump)."""
+    out = []
+    for name, v in options:
+        if name in TCP_OPTION_TEXT:
+            out.append(TCP_OPTION_TEXT[name])
+        elif name == "mss":
+            out.append(f"mss {v}")
+        elif name == "wscale":
+            out.append(f"wscale {v}")
+        elif name == "timestamp":
+            out.append(f"TS val {v[0]} ecr {v[1]}")
+        elif name == "sack":
+            base = bseq if rev else back
+            blocks = "".join(f"{{{(a - base) & 0xFFFFFFFF}:{(b - base) & 0xFFFFFFFF}}}"
+                             for a, b in v)
+            out.append(f"sack {len(v)} {blocks}")
+        elif name == "user_timeout":
+            out.append(f"uto {v}")
+        else:
+            out.append(str(name))
+    return ",".join(out)
+
+
+def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str) -> str:
+    """TCP's part after `src.port > dst.port: `."""
+    t = pkt.tcp
+    if t.flags is None or t.window is None:
+        return " [|tcp]"
+    hlen = t.header_length
+    if hlen is not None and hlen < 20:
+        return f" [bad hdr length {hlen} - too short, < 20]"
+    length = l4_length - (hlen or 20)
+    seq, ack, flags = t.seq, t.ack, t.flags
+    rev, bseq, back = False, 0, 0
+    if tracker is not None and flags & 0x10:
+        ip = pkt.ip
+        seq, ack, rev, bseq, back = tracker.relative(ip.src_bytes, ip.dst_bytes, t.src_port,
+                                                     t.dst_port, seq, ack, flags)
+    s = f"Flags [{t.flags_str}]"
+    if length > 0 or flags & 0x07:
+        s += f", seq {seq}"
+        if length > 0:
+            s += f":{(seq + length) & 0xFFFFFFFF}"
+    if flags & 0x10:
+        s += f", ack {ack}"
+    s += f", win {t.window}"
+    if flags & 0x20:
+        s += f", urg {t.urgent}"
+    opts = t.options
+    if opts:
+        s += f", options [{tcp_options_text(opts, rev, bseq, back)}]"
+    s += f", length {length}"
+    return s + app
+
+
+# ---------------------------------------------------------------- UDP
+
+def udp_text(pkt: Any) -> str:
+    """UDP's generic part: `UDP, length N` (N from the UDP header)."""
+    u = pkt.udp
+    if u.length is None:
+        return "[|udp]"
+    return f"UDP, length {u.length - 8}"
+
+
+# ---------------------------------------------------------------- DNS
+
+_OPS = ["", " inv_q", " stat", " op3", " notify", " update", " op6", " op7", " op8",
+        " updateA", " updateD", " updateDA", " updateM", " updateMA", " zoneInit",
+        " zoneRef"]
+_RCODES = ["", " FormErr", " ServFail", " NXDomain", " NotImp", " Refused", " YXDomain",
+           " YXRRSet", " NXRRSet", " NotAuth", " NotZone", " Resp11", " Resp12",
+           " Resp13", " Resp14", " NoChange", " BadVers"]
+
+
+def fqdn(name: str) -> str:
+    """A domain name as tcpdump prints it: absolute, with its final dot."""
+    return name if name.endswith(".") else name + "."
+
+
+def _dns_question(q: Any, mdns: bool) -> str:
+    s = f" {q.type_name}"
+    cls = q.rclass & 0x7FFF if mdns else q.rclass
+    if cls != 1:
+        s += f" {q.class_name}"
+    if mdns:
+        s += " (QU)" if q.unicast_response else " (QM)"
+    return s + f"? {fqdn(q.name)}"
+
+
+def _dns_record(r: Any, mdns: bool) -> str:
+    s = ""
+    if mdns and r.cache_flush:
+        s += " (Cache flush)"
+    cls = r.rclass & 0x7FFF if mdns else r.rclass
+    if cls != 1 and r.type != 41:
+        s += f" {r.class_name}"
+    s += f" {r.type_name}"
+    data = r.data
+    if r.type in (1, 28) and data is not None:
+        s += f" {data}"
+    elif r.type in (2, 5, 12, 39) and data is not None:
+        s += f" {fqdn(str(data))}"
+    elif r.type == 15 and data is not None:
+        s += f" {data[1]} {data[0]}" if isinstance(data, tuple) else f" {data}"
+    elif r.type == 33 and isinstance(data, tuple):
+        pri, weight, port, target = data
+        s += f" {fqdn(str(target))}:{port} {pri} {weight}"
+    elif r.type == 16 and data is not None:
+        parts = data if isinstance(data, (list, tuple)) else [data]
+        s += "".join(f' "{p.decode("latin-1") if isinstance(p, bytes) else p}"'
+                     for p in parts)
+    return s
+
+
+def dns_text(msg: Any, length: int, mdns: bool) -> str:
+    """tcpdump's one-line DNS message (`12345+ [1au] A? example.com. (33)`)."""
+    qd, an, ns, ar = msg.counts
+    if msg.qr:
+        s = (f"{msg.id}{_OPS[msg.opcode]}{_RCODES[msg.header_rcode] if msg.header_rcode < 17 else ''}"
+             f"{'*' if msg.aa else ''}{'' if msg.ra else '-'}{'|' if msg.tc else ''}"
+             f"{'$' if msg.ad else ''}")
+        if qd != 1:
+            s += f" [{qd}q]"
+        s += f" {an}/{ns}/{ar}"
+        s += ",".join(_dns_record(r, mdns) for r in msg.answers)
+    else:
+        s = f"{msg.id}{_OPS[msg.opcode]}{'+' if msg.rd else ''}{'%' if msg.cd else ''}"
+        if an:
+            s += f" [{an}a]"
+        if qd != 1:
+            s += f" [{qd}q]"
+        if ns:
+            s += f" [{ns}n]"
+        if ar:
+            s += f" [{ar}au]"
+        s += "".join(_dns_question(q, mdns) for q in msg.questions)
+    return s + f" ({length})"
+
+
+# ---------------------------------------------------------------- ICMP
+
+_UNREACH = {0: "net {dst} unreachable", 1: "host {dst} unreachable",
+            2: "{dst} protocol {proto} unreachable", 3: "{dst} {p} port {port} unreachable",
+            4: "{dst} unreachable - need to frag", 9: "net {dst} unreachable - admin prohibited",
+            10: "host {dst} unreachable - admin prohibited",
+            13: "{dst} unreachable - admin prohibited filter"}
+
+
+def icmp_text(pkt: Any, length: int) -> str:
+    """ICMP's part after `src > dst: `."""
+    ic = pkt.icmp
+    t = ic.type
+    if t in (0, 8):
+        return (f"ICMP echo {'reply' if t == 0 else 'request'}, id {ic.id}, seq {ic.seq}, "
+                f"length {length}")
+    if t == 11:
+        what = "in-transit" if ic.code == 0 else "reassembly"
+        return f"ICMP time exceeded {what}, length {length}"
+    if t == 3:
+        inner = pkt.inner
+        if inner is not None and inner.ip is not None:
+            port = None
+            p = "udp" if inner.udp is not None else "tcp" if inner.tcp is not None else None
+            if p:
+                port = (inner.udp or inner.tcp).dst_port
+            text = _UNREACH.get(ic.code, "{dst} unreachable - code " + str(ic.code))
+            return "ICMP " + text.format(dst=inner.ip.dst, proto=inner.ip.protocol, p=p,
+                                         port=port) + f", length {length}"
+    names = {5: "redirect", 12: "parameter problem", 13: "time stamp request",
+             14: "time stamp reply", 9: "router advertisement", 10: "router solicitation"}
+    return f"ICMP {names.get(t, f'type-#{t}')}, length {length}"
+
+
+def icmpv6_text(pkt: Any, length: int) -> str:
+    """ICMPv6's part after `src > dst: `."""
+    ic = pkt.icmpv6
+    t = ic.type
+    if t in (128, 129):
+        return (f"ICMP6, echo {'request' if t == 128 else 'reply'}, id {ic.id}, seq {ic.seq}, "
+                f"length {length}")
+    if t == 135:
+        return (f"ICMP6, neighbor solicitation, who has "
+                f"{value(pkt, 'icmpv6.nd.ns.target_address')}, length {length}")
+    if t == 136:
+        return (f"ICMP6, neighbor advertisement, tgt is "
+                f"{value(pkt, 'icmpv6.nd.na.target_address')}, length {length}")
+    names = {1: "destination unreachable", 2: "packet too big", 3: "time exceeded",
+             4: "parameter problem", 133: "router solicitation", 134: "router advertisement",
+             137: "redirect", 130: "multicast listener query",
+             131: "multicast listener report", 132: "multicast listener done",
+             143: "multicast listener report v2"}
+    return f"ICMP6, {names.get(t, f'unknown icmp6 type ({t})')}, length {length}"
+
+
+# ---------------------------------------------------------------- SMTP
+
+def smtp_text(pkt: Any, verbose: int) -> str:
+    """`: SMTP: <first line>` as tcpdump's text-protocol printer shows it."""
+    data = bytes(pkt.payload)
+    end = data.find(b"\r\n")
+    if end < 0:
+        return ": SMTP"
+    line = data[:end]
+    if any(not (32 <= c < 127 or c == 9) for c in line):
+        return ": SMTP"
+    return f": SMTP: {line.decode('ascii')}"
