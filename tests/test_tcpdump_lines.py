@@ -32,18 +32,18 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
 # (name, tcpdump options, LinePrinter keyword arguments, agreement asserted)
 MODES: tuple[tuple[str, tuple[str, ...], dict[str, object], float], ...] = (
     ("default", (), {}, 0.88),
-    ("-v", ("-v",), {"verbose": 1}, 0.33),
-    ("-e", ("-e",), {"link": True}, 0.0),
+    ("-v", ("-v",), {"verbose": 1}, 0.57),
+    ("-e", ("-e",), {"link": True}, 0.88),
     ("-S", ("-S",), {"absolute_seq": True}, 0.88),
 )
 
 
 def _group(lines: list[str]) -> list[list[str]]:
     """tcpdump's lines grouped by packet: a line starting with white space continues
-    the packet above it."""
+    the packet above it (4 spaces or a tab: SLL's ` In` direction is not one)."""
     out: list[list[str]] = []
     for line in lines:
-        if out and line[:1] in (" ", "\t"):
+        if out and (line.startswith("    ") or line[:1] == "\t"):
             out[-1].append(line)
         else:
             out.append([line])

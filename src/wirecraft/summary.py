@@ -127,20 +127,25 @@ class LinePrinter:
         """The packet's line without its timestamp (may hold newlines with -v)."""
         from .proto import _lines as L
         head = ""
-        if pkt.sll is not None and pkt.sll.version == 2:
+        sll = pkt.sll
+        if sll is not None and sll.version == 2:
             head = L.sll2_prefix(pkt)
-        if self.link and pkt.eth is not None and pkt.sll is None:
-            head += L.ethernet_prefix(pkt)
-        elif pkt.vlan and not self.link:
-            pass
+        linked = False
+        if self.link:
+            if sll is not None:
+                head += L.sll_link_prefix(pkt)
+                linked = True
+            elif pkt.eth is not None:
+                head += L.ethernet_prefix(pkt)
+                linked = True
         ip = pkt.ip
         if ip is not None:
-            return head + self._ip(pkt, L)
+            return head + self._ip(pkt, L, linked)
         if pkt.arp is not None:
-            return head + L.arp_text(pkt)
+            return head + L.arp_text(pkt, linked)
         return head + summarize(pkt)
 
-    def _ip(self, pkt: Any, L: Any) -> str:
+    def _ip(self, pkt: Any, L: Any, linked: bool) -> str:
         ip = pkt.ip
         v4 = ip.version == 4
         family = "IP" if v4 else "IP6"
@@ -152,7 +157,7 @@ class LinePrinter:
             pre = f"{family} {self._ip4_verbose(pkt)}\n    "
             family = ""
         else:
-            family += " "
+            family = "" if linked else family + " "
         exts = ""
         if not v4:
             exts = self._ip6_exts(pkt, l4_length)

@@ -35,13 +35,28 @@ def ethernet_prefix(pkt: Any) -> str:
     tags = pkt.vlan or []
     if tags:
         for t in tags:
-            s += f"ethertype {ethertype_name(t.tpid)}, length {pkt.wire_len}: vlan {t.id}, p {t.pcp}, "
+            s += (f"ethertype {ethertype_name(t.tpid)}, length {pkt.wire_len}: vlan {t.id}, "
+                  f"p {t.pcp}{', DEI' if t.dei else ''}, ")
         s += f"ethertype {ethertype_name(eth.type)}, "
         return s
     return s + f"ethertype {ethertype_name(eth.type)}, length {pkt.wire_len}: "
 
 
 SLL_DIRECTIONS = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
+
+
+def sll_link_prefix(pkt: Any) -> str:
+    """The -e part of a Linux cooked capture: SLL's direction and address, SLL2's
+    interface index and address, then `ethertype IPv4 (0x0800), length N: `."""
+    sll = pkt.sll
+    direction = SLL_DIRECTIONS.get(sll.packet_type, "?")
+    if sll.version == 2:
+        s = f"ifindex {value(pkt, 'sll.ifindex')} "
+    else:
+        s = f"{direction:>3} "
+    if sll.src is not None:
+        s += f"{sll.src} "
+    return s + f"ethertype {ethertype_name(sll.protocol)}, length {pkt.wire_len}: "
 
 
 def sll2_prefix(pkt: Any) -> str:
@@ -56,19 +71,22 @@ def sll2_prefix(pkt: Any) -> str:
 
 # ---------------------------------------------------------------- ARP
 
-def arp_text(pkt: Any) -> str:
-    """`ARP, Request who-has A tell B, length N` / `ARP, Reply A is-at M, length N`."""
+def arp_text(pkt: Any, link: bool = False) -> str:
+    """`ARP, Request who-has A tell B, length N` / `ARP, Reply A is-at M, length N`
+    (without `ARP, ` after a -e link part, which names the ethertype)."""
     a = pkt.arp
     if a.opcode == 1:
-        s = f"ARP, Request who-has {a.target_ip} tell {a.sender_ip}"
+        s = f"Request who-has {a.target_ip} tell {a.sender_ip}"
     elif a.opcode == 2:
-        s = f"ARP, Reply {a.sender_ip} is-at {a.sender_mac}"
+        s = f"Reply {a.sender_ip} is-at {a.sender_mac}"
     elif a.opcode == 3:
-        s = f"ARP, Reverse Request who-is {a.target_mac} tell {a.sender_mac}"
+        s = f"Reverse Request who-is {a.target_mac} tell {a.sender_mac}"
     elif a.opcode == 4:
-        s = f"ARP, Reverse Reply {a.target_mac} at {a.target_ip}"
+        s = f"Reverse Reply {a.target_mac} at {a.target_ip}"
     else:
-        s = f"ARP, Unknown ({a.opcode})"
+        s = f"Unknown ({a.opcode})"
+    if not link:
+        s = "ARP, " + s
     return s + f", length {_l3_length(pkt)}"
 
 
@@ -276,15 +294,20 @@ def icmp_text(pkt: Any, length: int) -> str:
         what = "in-transit" if ic.code == 0 else "reassembly"
         return f"ICMP time exceeded {what}, length {length}"
     if t == 3:
-        inner = pkt.inner
-        if inner is not None and inner.ip is not None:
+        from ..capture import decode
+        inner = decode(bytes(pkt.payload), linktype=228)   # the quoted IPv4 packet
+        if inner.ip is not None and inner.ip.dst is not None:
             port = None
             p = "udp" if inner.udp is not None else "tcp" if inner.tcp is not None else None
             if p:
                 port = (inner.udp or inner.tcp).dst_port
             text = _UNREACH.get(ic.code, "{dst} unreachable - code " + str(ic.code))
-            return "ICMP " + text.format(dst=inner.ip.dst, proto=inner.ip.protocol, p=p,
-                                         port=port) + f", length {length}"
+            text = text.format(dst=inner.ip.dst, proto=inner.ip.protocol, p=p, port=port)
+            if ic.code == 4:
+                rest = value(pkt, "icmp.rest")
+                if rest is not None and rest[2:4] != b"\0\0":
+                    text += f" (mtu {int.from_bytes(rest[2:4], 'big')})"
+            return f"ICMP {text}, length {length}"
     names = {5: "redirect", 12: "parameter problem", 13: "time stamp request",
              14: "time stamp reply", 9: "router advertisement", 10: "router solicitation"}
     return f"ICMP {names.get(t, f'type-#{t}')}, length {length}"
@@ -316,10 +339,34 @@ def icmpv6_text(pkt: Any, length: int) -> str:
 def smtp_text(pkt: Any, verbose: int) -> str:
     """`: SMTP: <first line>` as tcpdump's text-protocol printer shows it."""
     data = bytes(pkt.payload)
-    end = data.find(b"\r\n")
-    if end < 0:
-        return ": SMTP"
-    line = data[:end]
-    if any(not (32 <= c < 127 or c == 9) for c in line):
-        return ": SMTP"
-    return f": SMTP: {line.decode('ascii')}"
+    out = ": SMTP"
+    if verbose:
+        out += f", length {len(data)}"
+        at = 0
+        while at < len(data):
+            text, at = _txt_line(data, at)
+            if text is None:
+                break
+            out += "\n\t" + text
+        return out
+    text, _ = _txt_line(data, 0)
+    return out if text is None else out + ": " + text
+
+
+def _txt_line(data: bytes, at: int) -> tuple[str | None, int]:
+    """One line of a text protocol from `at`, as tcpdump's text-protocol printer takes
+    it: (the line, where the next starts), or (None, at) when the bytes are not a line
+    of text. Printable text without a line end is shown with tcpdump's ` [|smtp]`."""
+    i = at
+    while i < len(data):
+        c = data[i]
+        if c == 10:
+            return data[at:i].decode("ascii"), i + 1
+        if c == 13:
+            if i + 1 < len(data) and data[i + 1] == 10:
+                return data[at:i].decode("ascii"), i + 2
+            return None, at
+        if not (32 <= c < 127 or c == 9):
+            return None, at
+        i += 1
+    return data[at:].decode("ascii") + " [|smtp]", len(data)
