@@ -142,7 +142,7 @@ class LinePrinter:
         if ip is not None:
             return head + self._ip(pkt, L, linked)
         if pkt.arp is not None:
-            return head + L.arp_text(pkt, linked)
+            return head + L.arp_text(pkt, linked, self.verbose)
         return head + summarize(pkt)
 
     def _ip(self, pkt: Any, L: Any, linked: bool) -> str:
@@ -154,8 +154,10 @@ class LinePrinter:
         l4_length = (ip.total_length or 0) - (ip.header_length or 0)
         pre = ""
         if self.verbose and v4:
-            pre = f"{family} {self._ip4_verbose(pkt)}\n    "
+            pre = f"{'' if linked else family + ' '}{self._ip4_verbose(pkt)}\n    "
             family = ""
+        elif self.verbose:
+            family = f"{'' if linked else family + ' '}{L.ipv6_verbose(pkt, _PROTOS)}"
         else:
             family = "" if linked else family + " "
         exts = ""
@@ -174,7 +176,7 @@ class LinePrinter:
             addr = f"{src}.{tcp.src_port} > {dst}.{tcp.dst_port}: "
             return pre + family + (exts + addr if not exts else f"{src} > {dst}: {exts}"
                                    f"{tcp.src_port} > {tcp.dst_port}: ") + \
-                L.tcp_text(pkt, self._tcp, l4_length, app)
+                L.tcp_text(pkt, self._tcp, l4_length, app, self.verbose)
         if udp is not None:
             addr = (f"{src}.{udp.src_port} > {dst}.{udp.dst_port}: " if not exts else
                     f"{src} > {dst}: {exts}{udp.src_port} > {udp.dst_port}: ")
@@ -222,7 +224,7 @@ class LinePrinter:
             if length < 2 or len(pkt.payload) < length:
                 return ""
             msg = decode(bytes(pkt.payload)[2:])
-            return " " + L.dns_text(msg, length - 2, False)
+            return " " + L.dns_text(msg, length - 2, False, self.verbose)
         if 25 in ports or pkt.app == "smtp":
             return L.smtp_text(pkt, self.verbose)
         return ""
@@ -232,10 +234,17 @@ class LinePrinter:
         if udp.length is None:
             return "[|udp]"
         length = udp.length - 8
+        sum_ok = ""
+        if self.verbose > (1 if pkt.ip.version == 4 else 0):
+            ok = pkt.verify_checksums().get("udp")
+            if udp.checksum == 0:
+                sum_ok = "[no cksum] "
+            elif ok is not None:
+                sum_ok = "[udp sum ok] " if ok else f"[bad udp cksum 0x{udp.checksum:04x}!] "
         msg = pkt.dns if pkt.app in ("dns", "mdns", "llmnr") else None
         if msg is not None:
             mdns = 5353 in (udp.src_port, udp.dst_port)
-            return L.dns_text(msg, length, mdns)
+            return sum_ok + L.dns_text(msg, length, mdns, self.verbose)
         return L.udp_text(pkt)
 
 

@@ -71,7 +71,7 @@ def sll2_prefix(pkt: Any) -> str:
 
 # ---------------------------------------------------------------- ARP
 
-def arp_text(pkt: Any, link: bool = False) -> str:
+def arp_text(pkt: Any, link: bool = False, verbose: int = 0) -> str:
     """`ARP, Request who-has A tell B, length N` / `ARP, Reply A is-at M, length N`
     (without `ARP, ` after a -e link part, which names the ethertype)."""
     a = pkt.arp
@@ -85,6 +85,8 @@ def arp_text(pkt: Any, link: bool = False) -> str:
         s = f"Reverse Reply {a.target_mac} at {a.target_ip}"
     else:
         s = f"Unknown ({a.opcode})"
+    if verbose:
+        s = "Ethernet (len 6), IPv4 (len 4), " + s
     if not link:
         s = "ARP, " + s
     return s + f", length {_l3_length(pkt)}"
@@ -157,7 +159,8 @@ def tcp_options_text(options: list[tuple[str, Any]], rev: bool, bseq: int, back:
     return ",".join(out)
 
 
-def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str) -> str:
+def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str,
+             verbose: int = 0) -> str:
     """TCP's part after `src.port > dst.port: `."""
     t = pkt.tcp
     if t.flags is None or t.window is None:
@@ -173,6 +176,10 @@ def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str) 
         seq, ack, rev, bseq, back = tracker.relative(ip.src_bytes, ip.dst_bytes, t.src_port,
                                                      t.dst_port, seq, ack, flags)
     s = f"Flags [{t.flags_str}]"
+    if verbose:
+        ok = pkt.verify_checksums().get("tcp")
+        if ok is not None:
+            s += f", cksum 0x{t.checksum:04x} ({'correct' if ok else 'incorrect'})"
     if length > 0 or flags & 0x07:
         s += f", seq {seq}"
         if length > 0:
@@ -224,8 +231,8 @@ def _dns_question(q: Any, mdns: bool) -> str:
     return s + f"? {fqdn(q.name)}"
 
 
-def _dns_record(r: Any, mdns: bool) -> str:
-    s = ""
+def _dns_record(r: Any, mdns: bool, verbose: int) -> str:
+    s = f" {fqdn(r.name)}" if verbose else ""
     if mdns and r.cache_flush:
         s += " (Cache flush)"
     cls = r.rclass & 0x7FFF if mdns else r.rclass
@@ -249,7 +256,7 @@ def _dns_record(r: Any, mdns: bool) -> str:
     return s
 
 
-def dns_text(msg: Any, length: int, mdns: bool) -> str:
+def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0) -> str:
     """tcpdump's one-line DNS message (`12345+ [1au] A? example.com. (33)`)."""
     qd, an, ns, ar = msg.counts
     if msg.qr:
@@ -259,7 +266,7 @@ def dns_text(msg: Any, length: int, mdns: bool) -> str:
         if qd != 1:
             s += f" [{qd}q]"
         s += f" {an}/{ns}/{ar}"
-        s += ",".join(_dns_record(r, mdns) for r in msg.answers)
+        s += ",".join(_dns_record(r, mdns, verbose) for r in msg.answers)
     else:
         s = f"{msg.id}{_OPS[msg.opcode]}{'+' if msg.rd else ''}{'%' if msg.cd else ''}"
         if an:
@@ -370,3 +377,19 @@ def _txt_line(data: bytes, at: int) -> tuple[str | None, int]:
             return None, at
         i += 1
     return data[at:].decode("ascii") + " [|smtp]", len(data)
+
+
+# ---------------------------------------------------------------- IPv6 (-v)
+
+def ipv6_verbose(pkt: Any, names: dict[int, str]) -> str:
+    """IPv6's -v part: `(class 0x10, flowlabel 0x12345, hlim 64, next-header TCP (6)
+    payload length: 40) `."""
+    ip = pkt.ipv6
+    s = "("
+    if ip.traffic_class:
+        s += f"class 0x{ip.traffic_class:x}, "
+    if ip.flow_label:
+        s += f"flowlabel 0x{ip.flow_label:05x}, "
+    nh = ip.next_header
+    return (s + f"hlim {ip.hop_limit}, next-header {names.get(nh, 'unknown')} ({nh}) "
+            f"payload length: {ip.payload_length}) ")
