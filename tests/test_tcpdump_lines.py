@@ -31,10 +31,10 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
 
 # (name, tcpdump options, LinePrinter keyword arguments, agreement asserted)
 MODES: tuple[tuple[str, tuple[str, ...], dict[str, object], float], ...] = (
-    ("default", (), {}, 0.88),
-    ("-v", ("-v",), {"verbose": 1}, 0.72),
-    ("-e", ("-e",), {"link": True}, 0.88),
-    ("-S", ("-S",), {"absolute_seq": True}, 0.88),
+    ("default", (), {}, 0.89),
+    ("-v", ("-v",), {"verbose": 1}, 0.74),
+    ("-e", ("-e",), {"link": True}, 0.89),
+    ("-S", ("-S",), {"absolute_seq": True}, 0.89),
 )
 
 

@@ -188,10 +188,15 @@ class LinePrinter:
         return f"{pre}{family}{src} > {dst}: {exts}ip-proto-{ip.protocol} {l4_length}"
 
     def _ip6_exts(self, pkt: Any, l4_len: int) -> str:
+        from .proto import _lines as L
         out = ""
         for h in pkt.ipv6.extension_headers:
             if h == 0:
                 out += "HBH "
+            elif h == 60:
+                out += "DSTOPT "
+            elif h == 43:
+                out += L.ipv6_routing_text(pkt)
             elif h == 44:
                 ip = pkt.ipv6
                 out += f"frag ({ip.frag_offset or 0}|{l4_len}) "

@@ -266,7 +266,15 @@ def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0) -> str:
         if qd != 1:
             s += f" [{qd}q]"
         s += f" {an}/{ns}/{ar}"
-        s += ",".join(_dns_record(r, mdns, verbose) for r in msg.answers)
+        texts = []
+        for r in msg.answers:
+            if r.malformed:    # its data runs past the captured message: tcpdump stops
+                texts.append(f" {fqdn(r.name)}" * bool(verbose) + f" {r.type_name} [|domain]")
+                break
+            texts.append(_dns_record(r, mdns, verbose))
+        s += ",".join(texts)
+        if texts and texts[-1].endswith("[|domain]"):
+            return s
     else:
         s = f"{msg.id}{_OPS[msg.opcode]}{'+' if msg.rd else ''}{'%' if msg.cd else ''}"
         if an:
@@ -348,7 +356,7 @@ def smtp_text(pkt: Any, verbose: int) -> str:
     data = bytes(pkt.payload)
     out = ": SMTP"
     if verbose:
-        out += f", length {len(data)}"
+        out += f", length: {len(data)}"
         at = 0
         while at < len(data):
             text, at = _txt_line(data, at)
@@ -393,3 +401,13 @@ def ipv6_verbose(pkt: Any, names: dict[int, str]) -> str:
     nh = ip.next_header
     return (s + f"hlim {ip.hop_limit}, next-header {names.get(nh, 'unknown')} ({nh}) "
             f"payload length: {ip.payload_length}) ")
+
+
+def ipv6_routing_text(pkt: Any) -> str:
+    """`RT6 (len=2, type=0 [Deprecated], segleft=1, [0]2200::1) ` for the routing header."""
+    rtype = value(pkt, "ipv6.routing.type")
+    s = (f"RT6 (len={value(pkt, 'ipv6.routing.len')}, type={rtype}"
+         f"{' [Deprecated]' if rtype == 0 else ''}, segleft={value(pkt, 'ipv6.routing.segleft')}")
+    for i, addr in enumerate(value(pkt, "ipv6.routing.addresses") or []):
+        s += f", [{i}]{addr}"
+    return s + ") "
