@@ -19,6 +19,8 @@ _ETHERTYPES = {0x0800: "IPv4", 0x86DD: "IPv6", 0x0806: "ARP", 0x8100: "802.1Q",
                0x8864: "PPPoE-S", 0x8847: "MPLS", 0x888E: "EAPOL"}
 _PROTOS = {1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE",
            50: "ESP", 51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
+# IPv6 -v names the first next header as tcpdump does (its extension headers too)
+_IP6_NEXT = {**_PROTOS, 0: "Options", 43: "Routing", 44: "Fragment", 60: "DSTOPT"}
 
 
 def clock(ts_ns: int) -> str:
@@ -157,7 +159,7 @@ class LinePrinter:
             pre = f"{'' if linked else family + ' '}{self._ip4_verbose(pkt)}\n    "
             family = ""
         elif self.verbose:
-            family = f"{'' if linked else family + ' '}{L.ipv6_verbose(pkt, _PROTOS)}"
+            family = f"{'' if linked else family + ' '}{L.ipv6_verbose(pkt, _IP6_NEXT)}"
         else:
             family = "" if linked else family + " "
         exts = ""
@@ -182,9 +184,21 @@ class LinePrinter:
                     f"{src} > {dst}: {exts}{udp.src_port} > {udp.dst_port}: ")
             return pre + family + addr + self._udp_app(pkt, L)
         if pkt.icmp is not None:
-            return f"{pre}{family}{src} > {dst}: {exts}" + L.icmp_text(pkt, l4_length)
+            text = f"{pre}{family}{src} > {dst}: {exts}" + L.icmp_text(pkt, l4_length)
+            if self.verbose and pkt.icmp.type in (3, 4, 5, 11, 12):
+                # tcpdump -v shows the quoted packet too, decoded by the one decoder
+                from .capture import decode
+                inner = decode(bytes(pkt.payload), linktype=228)
+                if inner.ip is not None and inner.ip.src is not None:
+                    text += "\n\t" + self.line(inner)
+            return text
         if pkt.icmpv6 is not None:
-            return f"{pre}{family}{src} > {dst}: {exts}" + L.icmpv6_text(pkt, l4_length)
+            sum_ok = ""
+            if self.verbose:
+                ok = pkt.verify_checksums().get("icmpv6")
+                if ok is not None:
+                    sum_ok = "[icmp6 sum ok] " if ok else "[bad icmp6 cksum] "
+            return f"{pre}{family}{src} > {dst}: {exts}{sum_ok}" + L.icmpv6_text(pkt, l4_length)
         return f"{pre}{family}{src} > {dst}: {exts}ip-proto-{ip.protocol} {l4_length}"
 
     def _ip6_exts(self, pkt: Any, l4_len: int) -> str:
@@ -214,9 +228,13 @@ class LinePrinter:
         if ecn:
             tos += {1: ",ECT(1)", 2: ",ECT(0)", 3: ",CE"}[ecn]
         proto = _PROTOS.get(ip.protocol, "unknown")
-        return (f"({tos}, ttl {ip.ttl}, id {ip.id}, offset {ip.frag_offset * 8}, "
+        text = (f"({tos}, ttl {ip.ttl}, id {ip.id}, offset {ip.frag_offset}, "
                 f"flags [{'+'.join(flags) if flags else 'none'}], proto {proto} ({ip.protocol}), "
-                f"length {ip.total_length})")
+                f"length {ip.total_length}")
+        if pkt.verify_checksums().get("ip") is False:
+            from .proto._lines import ipv4_expected_checksum
+            text += f", bad cksum {ip.checksum:x} (->{ipv4_expected_checksum(pkt):x})!"
+        return text + ")"
 
     def _tcp_app(self, pkt: Any, length: int) -> str:
         if length <= 0 or not pkt.truncated and False:

@@ -411,3 +411,16 @@ def ipv6_routing_text(pkt: Any) -> str:
     for i, addr in enumerate(value(pkt, "ipv6.routing.addresses") or []):
         s += f", [{i}]{addr}"
     return s + ") "
+
+
+# ---------------------------------------------------------------- IPv4 (-v)
+
+def ipv4_expected_checksum(pkt: Any) -> int:
+    """The header checksum an IPv4 packet should carry (tcpdump's `bad cksum X (->Y)!`):
+    the Internet checksum of its header with the checksum field taken as zero."""
+    from .._ext import load
+    from ._value import _record
+    start = int(_record(pkt)["l3_offset"])
+    header = bytearray(pkt.data[start:start + pkt.ip.header_length])
+    header[10:12] = b"\0\0"
+    return int(load("_craft").checksum(bytes(header)))
