@@ -32,7 +32,7 @@ DIFFERENCES: tuple[tuple[str, str], ...] = (
 # (name, tcpdump options, LinePrinter keyword arguments, agreement asserted)
 MODES: tuple[tuple[str, tuple[str, ...], dict[str, object], float], ...] = (
     ("default", (), {}, 0.89),
-    ("-v", ("-v",), {"verbose": 1}, 0.77),
+    ("-v", ("-v",), {"verbose": 1}, 0.78),
     ("-e", ("-e",), {"link": True}, 0.89),
     ("-S", ("-S",), {"absolute_seq": True}, 0.89),
 )

@@ -198,7 +198,7 @@ class LinePrinter:
                 ok = pkt.verify_checksums().get("icmpv6")
                 if ok is not None:
                     sum_ok = "[icmp6 sum ok] " if ok else "[bad icmp6 cksum] "
-            return f"{pre}{family}{src} > {dst}: {exts}{sum_ok}" + L.icmpv6_text(pkt, l4_length)
+            return f"{pre}{family}{src} > {dst}: {exts}{sum_ok}" + L.icmpv6_text(pkt, l4_length, self.verbose)
         return f"{pre}{family}{src} > {dst}: {exts}ip-proto-{ip.protocol} {l4_length}"
 
     def _ip6_exts(self, pkt: Any, l4_len: int) -> str:
@@ -268,7 +268,7 @@ class LinePrinter:
         if msg is not None:
             mdns = 5353 in (udp.src_port, udp.dst_port)
             return sum_ok + L.dns_text(msg, length, mdns, self.verbose)
-        return L.udp_text(pkt)
+        return sum_ok + L.udp_text(pkt)
 
 
 def _json_plan() -> tuple[list[tuple[str, str]], list[tuple[str, str, bool, list[tuple[str, str]]]],

@@ -179,7 +179,8 @@ def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str,
     if verbose:
         ok = pkt.verify_checksums().get("tcp")
         if ok is not None:
-            s += f", cksum 0x{t.checksum:04x} ({'correct' if ok else 'incorrect'})"
+            s += f", cksum 0x{t.checksum:04x} "
+            s += "(correct)" if ok else f"(incorrect -> 0x{tcp_expected_checksum(pkt, l4_length):04x})"
     if length > 0 or flags & 0x07:
         s += f", seq {seq}"
         if length > 0:
@@ -328,13 +329,14 @@ def icmp_text(pkt: Any, length: int) -> str:
     return f"ICMP {names.get(t, f'type-#{t}')}, length {length}"
 
 
-def icmpv6_text(pkt: Any, length: int) -> str:
+def icmpv6_text(pkt: Any, length: int, verbose: int = 0) -> str:
     """ICMPv6's part after `src > dst: `."""
     ic = pkt.icmpv6
     t = ic.type
     if t in (128, 129):
-        return (f"ICMP6, echo {'request' if t == 128 else 'reply'}, id {ic.id}, seq {ic.seq}, "
-                f"length {length}")
+        # with -v tcpdump leaves the length off an echo
+        return (f"ICMP6, echo {'request' if t == 128 else 'reply'}, id {ic.id}, seq {ic.seq}"
+                + ("" if verbose else f", length {length}"))
     if t == 135:
         return (f"ICMP6, neighbor solicitation, who has "
                 f"{value(pkt, 'icmpv6.nd.ns.target_address')}, length {length}")
@@ -424,3 +426,18 @@ def ipv4_expected_checksum(pkt: Any) -> int:
     header = bytearray(pkt.data[start:start + pkt.ip.header_length])
     header[10:12] = b"\0\0"
     return int(load("_craft").checksum(bytes(header)))
+
+
+def tcp_expected_checksum(pkt: Any, l4_length: int) -> int:
+    """The checksum a TCP segment should carry (tcpdump's `(incorrect -> 0x...)`), over
+    the pseudo-header and the segment with its checksum field taken as zero; only asked
+    when the whole segment was captured (verify_checksums() said False)."""
+    from .._ext import load
+    from ._value import _record
+    craft = load("_craft")
+    ip = pkt.ip
+    start = int(_record(pkt)["l4_offset"])
+    segment = bytearray(pkt.data[start:start + l4_length])
+    segment[16:18] = b"\0\0"
+    pseudo = craft.pseudo_header_sum(ip.src_bytes, ip.dst_bytes, 6, l4_length)
+    return int(craft.checksum(bytes(segment), pseudo))
