@@ -213,7 +213,8 @@ class LinePrinter:
                 out += L.ipv6_routing_text(pkt)
             elif h == 44:
                 ip = pkt.ipv6
-                out += f"frag ({ip.frag_offset or 0}|{l4_len}) "
+                ident = f"0x{ip.id:08x}:" if self.verbose else ""
+                out += f"frag ({ident}{ip.frag_offset or 0}|{l4_len}) "
         return out
 
     def _ip4_verbose(self, pkt: Any) -> str:
@@ -249,7 +250,7 @@ class LinePrinter:
             msg = decode(bytes(pkt.payload)[2:])
             return " " + L.dns_text(msg, length - 2, False, self.verbose)
         if 25 in ports or pkt.app == "smtp":
-            return L.smtp_text(pkt, self.verbose)
+            return L.smtp_text(pkt, self.verbose, length)
         return ""
 
     def _udp_app(self, pkt: Any, L: Any) -> str:

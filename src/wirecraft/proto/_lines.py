@@ -353,27 +353,36 @@ def icmpv6_text(pkt: Any, length: int, verbose: int = 0) -> str:
 
 # ---------------------------------------------------------------- SMTP
 
-def smtp_text(pkt: Any, verbose: int) -> str:
-    """`: SMTP: <first line>` as tcpdump's text-protocol printer shows it."""
-    data = bytes(pkt.payload)
+def smtp_text(pkt: Any, verbose: int, length: int) -> str:
+    """`: SMTP: <first line>` as tcpdump's text-protocol printer shows it (`length` is
+    the segment's declared payload length); with -v `: SMTP, length: N` and every line.
+    Bytes the capture did not keep end the text with ` [|smtp]`, as in tcpdump."""
+    data = bytes(pkt.payload)[:length]
+    cut = len(data) < length
     out = ": SMTP"
     if verbose:
-        out += f", length: {len(data)}"
+        out += f", length: {length}"
         at = 0
         while at < len(data):
-            text, at = _txt_line(data, at)
+            text, at = _txt_line(data, at, cut)
             if text is None:
                 break
             out += "\n\t" + text
+        if cut and at >= len(data):
+            out += " [|smtp]"
         return out
-    text, _ = _txt_line(data, 0)
-    return out if text is None else out + ": " + text
+    text, at = _txt_line(data, 0, cut)
+    if text is None:
+        return out + (" [|smtp]" if cut and at >= len(data) else "")
+    return out + ": " + text
 
 
-def _txt_line(data: bytes, at: int) -> tuple[str | None, int]:
+def _txt_line(data: bytes, at: int, cut: bool) -> tuple[str | None, int]:
     """One line of a text protocol from `at`, as tcpdump's text-protocol printer takes
-    it: (the line, where the next starts), or (None, at) when the bytes are not a line
-    of text. Printable text without a line end is shown with tcpdump's ` [|smtp]`."""
+    it: (the line, where the next starts), or (None, where it stopped) when the bytes are
+    not a line of text. Printable text up to the end of a segment that was captured
+    whole is shown with tcpdump's ` [|smtp]`; up to the end of a cut one it is not shown
+    (tcpdump stops reading there)."""
     i = at
     while i < len(data):
         c = data[i]
@@ -382,10 +391,12 @@ def _txt_line(data: bytes, at: int) -> tuple[str | None, int]:
         if c == 13:
             if i + 1 < len(data) and data[i + 1] == 10:
                 return data[at:i].decode("ascii"), i + 2
-            return None, at
+            return None, (len(data) if i + 1 >= len(data) and cut else at)
         if not (32 <= c < 127 or c == 9):
             return None, at
         i += 1
+    if cut:
+        return None, len(data)
     return data[at:].decode("ascii") + " [|smtp]", len(data)
 
 
