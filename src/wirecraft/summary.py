@@ -145,6 +145,8 @@ class LinePrinter:
             return head + self._ip(pkt, L, linked)
         if pkt.arp is not None:
             return head + L.arp_text(pkt, linked, self.verbose)
+        if linked:   # a protocol wirecraft does not decode: the link part says what it is
+            return head.rstrip(": ")
         return head + summarize(pkt)
 
     def _ip(self, pkt: Any, L: Any, linked: bool) -> str:
@@ -152,6 +154,8 @@ class LinePrinter:
         v4 = ip.version == 4
         family = "IP" if v4 else "IP6"
         if ip.src is None or ip.dst is None:
+            if linked:
+                return " [|ip]" if v4 else " [|ip6]"
             return f"{family}  [|ip]" if v4 else " [|ip6]"
         l4_length = (ip.total_length or 0) - (ip.header_length or 0)
         pre = ""
@@ -265,7 +269,9 @@ class LinePrinter:
                 sum_ok = "[no cksum] "
             elif ok is not None:
                 sum_ok = "[udp sum ok] " if ok else f"[bad udp cksum 0x{udp.checksum:04x}!] "
-        msg = pkt.dns if pkt.app in ("dns", "mdns", "llmnr") else None
+        # tcpdump 4.99 prints DNS on port 53 and mDNS on 5353 (LLMNR's 5355 stays UDP)
+        ports = (udp.src_port, udp.dst_port)
+        msg = pkt.dns if 53 in ports or 5353 in ports else None
         if msg is not None:
             mdns = 5353 in (udp.src_port, udp.dst_port)
             return sum_ok + L.dns_text(msg, length, mdns, self.verbose)

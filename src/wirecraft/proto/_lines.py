@@ -32,6 +32,8 @@ def ethernet_prefix(pkt: Any) -> str:
     with 802.1Q tags between the addresses and the final type."""
     eth = pkt.eth
     s = f"{eth.src} > {eth.dst}, "
+    if eth.type <= 1500:    # an IEEE 802.3 frame: the field is its length
+        return s + f"802.3, length {eth.type}: "
     tags = pkt.vlan or []
     if tags:
         for t in tags:
