@@ -34,7 +34,7 @@ DIFFERENCES: tuple[tuple[str, str, str, str], ...] = (
      "wirecraft has no HTTP, FTP or SSH decoder: the TCP line ends at its length"),
     ("STP", r"\bSTP 802\.1", "dissector",
      "no LLC/spanning-tree decoder: the 802.3 frame line"),
-    ("IGMP", r"\bigmp ", "dissector",
+    ("IGMP", r"\bigmp\b", "dissector",
      "no IGMP decoder: the generic ip-proto-2 line (with -v tcpdump also names their "
      "router-alert IPv4 option, which the catalogue keeps as raw bytes, ip.options)"),
     ("NTP", r"\bNTPv\d", "dissector",
@@ -64,6 +64,7 @@ MODES: tuple[tuple[str, tuple[str, ...], dict[str, object], float, float], ...] 
     ("-v", ("-v",), {"verbose": 1}, 0.79, 0.99),
     ("-e", ("-e",), {"link": True}, 0.90, 0.98),
     ("-S", ("-S",), {"absolute_seq": True}, 0.90, 0.98),
+    ("-q", ("-q",), {"quiet": True}, 0.98, 0.99),
 )
 
 

@@ -178,6 +178,12 @@ class LinePrinter:
         if tcp is not None:
             if tcp.src_port is None:
                 return f"{pre}{family}{src} > {dst}:  [|tcp]"
+            if self.quiet and tcp.header_length is not None and tcp.header_length >= 20:
+                # -q: `tcp N`, the payload length, nothing about flags or the application
+                q = f"tcp {l4_length - tcp.header_length}"
+                return pre + family + (f"{src}.{tcp.src_port} > {dst}.{tcp.dst_port}: {q}"
+                                       if not exts else f"{src} > {dst}: {exts}"
+                                       f"{tcp.src_port} > {tcp.dst_port}: {q}")
             app = self._tcp_app(pkt, l4_length - (tcp.header_length or 20))
             addr = f"{src}.{tcp.src_port} > {dst}.{tcp.dst_port}: "
             return pre + family + (exts + addr if not exts else f"{src} > {dst}: {exts}"
@@ -271,7 +277,7 @@ class LinePrinter:
                 sum_ok = "[udp sum ok] " if ok else f"[bad udp cksum 0x{udp.checksum:04x}!] "
         # tcpdump 4.99 prints DNS on port 53 and mDNS on 5353 (LLMNR's 5355 stays UDP)
         ports = (udp.src_port, udp.dst_port)
-        msg = pkt.dns if 53 in ports or 5353 in ports else None
+        msg = pkt.dns if (53 in ports or 5353 in ports) and not self.quiet else None
         if msg is not None:
             mdns = 5353 in (udp.src_port, udp.dst_port)
             return sum_ok + L.dns_text(msg, length, mdns, self.verbose)
