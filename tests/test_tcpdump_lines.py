@@ -182,3 +182,85 @@ def test_every_difference_class_still_occurs() -> None:
             agreement(path, opts, kwargs, tally)
         seen |= set(tally.classes)
     assert seen == {name for name, *_ in DIFFERENCES}
+
+
+def _crafted() -> list[bytes]:
+    """Frames for what the sample captures lack: neighbour discovery, ICMP errors with
+    their quoted packet, QinQ, a TCP conversation with SACK/URG/RST, a first fragment,
+    DNS rcodes, TC and MX, a DNS header cut short, and an ARP reply."""
+    from wirecraft.craft import (
+        ARP,
+        DNS,
+        ICMP,
+        TCP,
+        UDP,
+        Dot1Q,
+        Ethernet,
+        ICMPv6,
+        IPv4,
+        IPv6,
+        Question,
+        Raw,
+        Record,
+    )
+
+    def eth() -> Ethernet:
+        return Ethernet(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+
+    a, b = "10.0.0.1", "10.0.0.2"
+    frames = [
+        eth() / IPv6(src="fe80::1", dst="ff02::1:ff00:2", hop_limit=255)
+        / ICMPv6(type=135, target="fe80::2", options=[(1, "02:00:00:00:00:01")]),
+        eth() / IPv6(src="fe80::2", dst="fe80::1", hop_limit=255)
+        / ICMPv6(type=136, flags=0x60, target="fe80::2"),
+        eth() / IPv6(src="fe80::1", dst="ff02::2", hop_limit=255) / ICMPv6(type=133, rest=b"\0" * 4),
+        eth() / IPv4(src=a, dst=b, ttl=1) / ICMP(type=11, code=0, rest=b"\0" * 4)
+        / IPv4(src=b, dst="8.8.8.8", ttl=1) / UDP(src_port=33434, dst_port=33435) / Raw(b"x" * 8),
+        eth() / IPv4(src=a, dst=b) / ICMP(type=3, code=3, rest=b"\0" * 4)
+        / IPv4(src=b, dst=a) / UDP(src_port=5000, dst_port=53) / Raw(b"x" * 8),
+        eth() / IPv4(src=a, dst=b) / ICMP(type=3, code=1, rest=b"\0" * 4)
+        / IPv4(src=b, dst="10.9.9.9") / TCP(src_port=5000, dst_port=80),
+        eth() / Dot1Q(id=10, pcp=3) / Dot1Q(id=20) / IPv4(src=a, dst=b)
+        / UDP(src_port=1000, dst_port=2000) / Raw(b"abc"),
+        eth() / IPv4(src=a, dst=b) / TCP(src_port=1000, dst_port=2000, flags="SE", seq=5, options=[
+            ("mss", 1400), ("sack_permitted", True), ("timestamp", (7, 0)), ("nop", None),
+            ("wscale", 2)]),
+        eth() / IPv4(src=b, dst=a) / TCP(src_port=2000, dst_port=1000, flags="SA", seq=100, ack=6),
+        eth() / IPv4(src=a, dst=b) / TCP(src_port=1000, dst_port=2000, flags="PA", seq=6, ack=101)
+        / Raw(b"hello"),
+        eth() / IPv4(src=b, dst=a) / TCP(src_port=2000, dst_port=1000, flags="A", seq=101, ack=11,
+                                         options=[("sack", [(20, 30)])]),
+        eth() / IPv4(src=a, dst=b) / TCP(src_port=1000, dst_port=2000, flags="RA", seq=11, ack=101),
+        eth() / IPv4(src=a, dst=b) / TCP(src_port=1000, dst_port=2000, flags="FUA", seq=11,
+                                         ack=101, urgent=3),
+        eth() / IPv4(src=a, dst=b, flags="MF", id=77) / UDP(src_port=1, dst_port=2) / Raw(b"z" * 40),
+        eth() / IPv4(src=a, dst=b) / UDP(src_port=1111, dst_port=53)
+        / DNS(id=4660, rd=True, questions=[Question("www.example.com", "AAAA")]),
+        eth() / IPv4(src=b, dst=a) / UDP(src_port=53, dst_port=1111)
+        / DNS(id=4660, qr=True, rcode=2, tc=True, questions=[Question("www.example.com", "MX")]),
+        eth() / IPv4(src=b, dst=a) / UDP(src_port=53, dst_port=1111)
+        / DNS(id=1, qr=True, ra=True, questions=[Question("example.com", "MX")],
+              answers=[Record("example.com", "MX", (10, "mx.example.com"), ttl=60)]),
+        eth() / ARP(opcode=2, sender_mac="02:00:00:00:00:01", sender_ip=a,
+                    target_mac="02:00:00:00:00:02", target_ip=b),
+    ]
+    return [bytes(f) for f in frames]
+
+
+@pytest.mark.parametrize("opts,kwargs", [
+    ((), {}), (("-v",), {"verbose": 1}), (("-e",), {"link": True}),
+    (("-v", "-e"), {"verbose": 1, "link": True}), (("-S",), {"absolute_seq": True}),
+    (("-q",), {"quiet": True}),
+], ids=["default", "-v", "-e", "-v-e", "-S", "-q"])
+def test_crafted_packets_identical(tmp_path: Path, opts: tuple[str, ...],
+                                   kwargs: dict[str, object]) -> None:
+    from wirecraft.writers import PcapWriter
+    path = tmp_path / "crafted.pcap"
+    with PcapWriter(str(path)) as w:
+        for i, frame in enumerate(_crafted()):
+            w.write(frame, ts_ns=i * 1000)
+    theirs = _tcpdump(path, opts)
+    ours = _ours(path, kwargs)
+    assert len(theirs) == len(ours) == len(_crafted())
+    for group, mine in zip(theirs, ours, strict=True):
+        assert mine == group

@@ -200,7 +200,8 @@ class LinePrinter:
                 from .capture import decode
                 inner = decode(bytes(pkt.payload), linktype=228)
                 if inner.ip is not None and inner.ip.src is not None:
-                    text += "\n\t" + self.line(inner)
+                    # tcpdump prints it as its IP printer does after a -e link part
+                    text += "\n\t" + self._ip(inner, L, self.link)
             return text
         if pkt.icmpv6 is not None:
             sum_ok = ""
@@ -277,7 +278,10 @@ class LinePrinter:
                 sum_ok = "[udp sum ok] " if ok else f"[bad udp cksum 0x{udp.checksum:04x}!] "
         # tcpdump 4.99 prints DNS on port 53 and mDNS on 5353 (LLMNR's 5355 stays UDP)
         ports = (udp.src_port, udp.dst_port)
-        msg = pkt.dns if (53 in ports or 5353 in ports) and not self.quiet else None
+        dns_port = (53 in ports or 5353 in ports) and not self.quiet
+        if dns_port and length < 12:
+            return sum_ok + f"domain [length {length} < 12] (invalid)"
+        msg = pkt.dns if dns_port else None
         if msg is not None:
             mdns = 5353 in (udp.src_port, udp.dst_port)
             return sum_ok + L.dns_text(msg, length, mdns, self.verbose)

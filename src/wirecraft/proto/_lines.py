@@ -36,8 +36,10 @@ def ethernet_prefix(pkt: Any) -> str:
         return s + f"802.3, length {eth.type}: "
     tags = pkt.vlan or []
     if tags:
-        for t in tags:
-            s += (f"ethertype {ethertype_name(t.tpid)}, length {pkt.wire_len}: vlan {t.id}, "
+        for i, t in enumerate(tags):
+            # only the outer tag is preceded by the frame length
+            s += (f"ethertype {ethertype_name(t.tpid)}, "
+                  f"{f'length {pkt.wire_len}: ' if i == 0 else ''}vlan {t.id}, "
                   f"p {t.pcp}{', DEI' if t.dei else ''}, ")
         s += f"ethertype {ethertype_name(eth.type)}, "
         return s
@@ -248,7 +250,7 @@ def _dns_record(r: Any, mdns: bool, verbose: int) -> str:
     elif r.type in (2, 5, 12, 39) and data is not None:
         s += f" {fqdn(str(data))}"
     elif r.type == 15 and data is not None:
-        s += f" {data[1]} {data[0]}" if isinstance(data, tuple) else f" {data}"
+        s += f" {fqdn(str(data[1]))} {data[0]}" if isinstance(data, tuple) else f" {data}"
     elif r.type == 33 and isinstance(data, tuple):
         pri, weight, port, target = data
         s += f" {fqdn(str(target))}:{port} {pri} {weight}"
@@ -340,17 +342,40 @@ def icmpv6_text(pkt: Any, length: int, verbose: int = 0) -> str:
         return (f"ICMP6, echo {'request' if t == 128 else 'reply'}, id {ic.id}, seq {ic.seq}"
                 + ("" if verbose else f", length {length}"))
     if t == 135:
-        return (f"ICMP6, neighbor solicitation, who has "
-                f"{value(pkt, 'icmpv6.nd.ns.target_address')}, length {length}")
+        target = value(pkt, "icmpv6.nd.ns.target_address")
+        if verbose:
+            return (f"ICMP6, neighbor solicitation, length {length}, who has {target}"
+                    + _nd_options_text(pkt))
+        return f"ICMP6, neighbor solicitation, who has {target}, length {length}"
     if t == 136:
-        return (f"ICMP6, neighbor advertisement, tgt is "
-                f"{value(pkt, 'icmpv6.nd.na.target_address')}, length {length}")
+        target = value(pkt, "icmpv6.nd.na.target_address")
+        if verbose:
+            bits = value(pkt, "icmpv6.nd.flags") or 0
+            names = [n for b, n in ((0x80, "router"), (0x40, "solicited"), (0x20, "override"))
+                     if bits & b]
+            return (f"ICMP6, neighbor advertisement, length {length}, tgt is {target}, "
+                    f"Flags [{', '.join(names) if names else 'none'}]" + _nd_options_text(pkt))
+        return f"ICMP6, neighbor advertisement, tgt is {target}, length {length}"
     names = {1: "destination unreachable", 2: "packet too big", 3: "time exceeded",
              4: "parameter problem", 133: "router solicitation", 134: "router advertisement",
              137: "redirect", 130: "multicast listener query",
              131: "multicast listener report", 132: "multicast listener done",
              143: "multicast listener report v2"}
     return f"ICMP6, {names.get(t, f'unknown icmp6 type ({t})')}, length {length}"
+
+
+_ND_OPTION_NAMES = {1: "source link-address", 2: "destination link-address"}
+
+
+def _nd_options_text(pkt: Any) -> str:
+    """-v lines for the link-address options of a neighbour message (the options the
+    catalogue decodes to a value; others end the list)."""
+    out = ""
+    for otype, v in value(pkt, "icmpv6.nd.options") or []:
+        if otype not in _ND_OPTION_NAMES or not isinstance(v, str):
+            break
+        out += f"\n\t  {_ND_OPTION_NAMES[otype]} option ({otype}), length 8 (1): {v}"
+    return out
 
 
 # ---------------------------------------------------------------- SMTP
