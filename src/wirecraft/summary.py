@@ -249,7 +249,7 @@ class LinePrinter:
         return text + ")"
 
     def _tcp_app(self, pkt: Any, length: int) -> str:
-        if length <= 0 or not pkt.truncated and False:
+        if length <= 0:
             return ""
         from .proto import _lines as L
         tcp = pkt.tcp

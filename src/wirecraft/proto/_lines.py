@@ -99,8 +99,6 @@ def arp_text(pkt: Any, link: bool = False, verbose: int = 0) -> str:
 def _l3_length(pkt: Any) -> int:
     """tcpdump's `length` for a layer-3 message: the frame's declared length less the
     link header."""
-    link = pkt.payload_offset if pkt.arp is None else None
-    del link
     hdr = 0
     if pkt.eth is not None and pkt.sll is None:
         hdr = 14 + 4 * len(pkt.vlan or [])
@@ -371,7 +369,10 @@ def _nd_options_text(pkt: Any) -> str:
     """-v lines for the link-address options of a neighbour message (the options the
     catalogue decodes to a value; others end the list)."""
     out = ""
-    for otype, v in value(pkt, "icmpv6.nd.options") or []:
+    options = value(pkt, "icmpv6.nd.options")
+    if not isinstance(options, list):     # raw bytes: the options are malformed
+        return out
+    for otype, v in options:
         if otype not in _ND_OPTION_NAMES or not isinstance(v, str):
             break
         out += f"\n\t  {_ND_OPTION_NAMES[otype]} option ({otype}), length 8 (1): {v}"
