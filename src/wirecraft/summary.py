@@ -145,6 +145,9 @@ class LinePrinter:
             return head + self._ip(pkt, L, linked)
         if pkt.arp is not None:
             return head + L.arp_text(pkt, linked, self.verbose)
+        cut = L.cut_link_text(pkt)
+        if cut is not None:
+            return head + cut
         if linked:   # a protocol wirecraft does not decode: the link part says what it is
             return head.rstrip(": ")
         return head + summarize(pkt)
@@ -175,9 +178,15 @@ class LinePrinter:
                 return f"{pre}{family}{src} > {dst}: ip-proto-{ip.protocol}"
             return f"{pre}{family}{src} > {dst}: {exts.rstrip()}"
         tcp, udp = pkt.tcp, pkt.udp
+        if tcp is None and udp is None and pkt.truncated and pkt.stop_layer == "transport":
+            # the transport header was cut before its ports: tcpdump's marks
+            mark = {6: " [|tcp]", 17: "  [|udp]", 1: "  [|icmp]", 58: "  [|icmp6]"}
+            if ip.protocol in mark and pkt.icmp is None and pkt.icmpv6 is None:
+                return f"{pre}{family}{src} > {dst}:{' ' + exts.rstrip() if exts else ''}" + \
+                    mark[ip.protocol]
         if tcp is not None:
             if tcp.src_port is None:
-                return f"{pre}{family}{src} > {dst}:  [|tcp]"
+                return f"{pre}{family}{src} > {dst}: [|tcp]"
             if self.quiet and tcp.header_length is not None and tcp.header_length >= 20:
                 # -q: `tcp N`, the payload length, nothing about flags or the application
                 q = f"tcp {l4_length - tcp.header_length}"
@@ -266,8 +275,8 @@ class LinePrinter:
 
     def _udp_app(self, pkt: Any, L: Any) -> str:
         udp = pkt.udp
-        if udp.length is None:
-            return "[|udp]"
+        if udp.length is None or udp.checksum is None:
+            return " [|udp]"     # tcpdump reads the whole UDP header first
         length = udp.length - 8
         sum_ok = ""
         if self.verbose > (1 if pkt.ip.version == 4 else 0):
@@ -284,7 +293,8 @@ class LinePrinter:
         msg = pkt.dns if dns_port else None
         if msg is not None:
             mdns = 5353 in (udp.src_port, udp.dst_port)
-            return sum_ok + L.dns_text(msg, length, mdns, self.verbose)
+            return sum_ok + L.dns_text(msg, length, mdns, self.verbose,
+                                       cut=len(pkt.payload) < length)
         return sum_ok + L.udp_text(pkt)
 
 

@@ -73,12 +73,29 @@ def sll2_prefix(pkt: Any) -> str:
     return f"{name:<5} {SLL_DIRECTIONS.get(pkt.sll.packet_type, '?'):<3} "
 
 
+def cut_link_text(pkt: Any) -> str | None:
+    """tcpdump's mark for a frame cut inside a VLAN tag or the IP header (` [|vlan]`,
+    ` [|ip]`, ` [|ip6]`), or None when the frame was not cut there."""
+    if not pkt.truncated:
+        return None
+    if pkt.stop_layer == "vlan":
+        return " [|vlan]"
+    if pkt.stop_layer == "arp":
+        return " [|arp]"
+    if pkt.stop_layer == "network":
+        et = pkt.sll.protocol if pkt.sll is not None else pkt.eth.type if pkt.eth else None
+        return {0x0800: " [|ip]", 0x86DD: " [|ip6]", 0x0806: " [|arp]"}.get(et)
+    return None
+
+
 # ---------------------------------------------------------------- ARP
 
 def arp_text(pkt: Any, link: bool = False, verbose: int = 0) -> str:
     """`ARP, Request who-has A tell B, length N` / `ARP, Reply A is-at M, length N`
     (without `ARP, ` after a -e link part, which names the ethertype)."""
     a = pkt.arp
+    if None in (a.opcode, a.sender_ip, a.target_ip, a.sender_mac, a.target_mac):
+        return " [|arp]"       # the capture stopped inside the ARP message
     if a.opcode == 1:
         s = f"Request who-has {a.target_ip} tell {a.sender_ip}"
     elif a.opcode == 2:
@@ -165,8 +182,8 @@ def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str,
              verbose: int = 0) -> str:
     """TCP's part after `src.port > dst.port: `."""
     t = pkt.tcp
-    if t.flags is None or t.window is None:
-        return " [|tcp]"
+    if t.flags is None or t.window is None or t.urgent is None:
+        return " [|tcp]"     # tcpdump reads the whole fixed header before printing
     hlen = t.header_length
     if hlen is not None and hlen < 20:
         return f" [bad hdr length {hlen} - too short, < 20]"
@@ -193,6 +210,11 @@ def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str,
     if flags & 0x20:
         s += f", urg {t.urgent}"
     opts = t.options
+    cut_options = hlen is not None and len(t.options_bytes) < hlen - 20
+    if cut_options:
+        # the options the capture kept, then tcpdump's mark where it stopped
+        done = tcp_options_text([o for o in opts if o[0] != "malformed"], rev, bseq, back)
+        return s + f", options [{done}{',' if done else ''} [|tcp]"
     if opts:
         s += f", options [{tcp_options_text(opts, rev, bseq, back)}]"
     s += f", length {length}"
@@ -259,15 +281,22 @@ def _dns_record(r: Any, mdns: bool, verbose: int) -> str:
     return s
 
 
-def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0) -> str:
-    """tcpdump's one-line DNS message (`12345+ [1au] A? example.com. (33)`)."""
+def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0, cut: bool = False) -> str:
+    """tcpdump's one-line DNS message (`12345+ [1au] A? example.com. (33)`). `cut`: the
+    capture kept less than the message's `length`; then the text stops with ` [|domain]`
+    at the first part that was not captured whole, as tcpdump's does."""
+    if "header_truncated" in msg.problems:
+        return " [|domain]"
     qd, an, ns, ar = msg.counts
+    cut = cut and bool(msg.problems)
     if msg.qr:
         s = (f"{msg.id}{_OPS[msg.opcode]}{_RCODES[msg.header_rcode] if msg.header_rcode < 17 else ''}"
              f"{'*' if msg.aa else ''}{'' if msg.ra else '-'}{'|' if msg.tc else ''}"
              f"{'$' if msg.ad else ''}")
         if qd != 1:
             s += f" [{qd}q]"
+        if cut and len(msg.questions) < qd:
+            return s + " [|domain]"
         s += f" {an}/{ns}/{ar}"
         texts = []
         for r in msg.answers:
@@ -278,6 +307,8 @@ def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0) -> str:
         s += ",".join(texts)
         if texts and texts[-1].endswith("[|domain]"):
             return s
+        if cut and len(msg.answers) < an:
+            return s + ("," if texts else "") + " [|domain]"
     else:
         s = f"{msg.id}{_OPS[msg.opcode]}{'+' if msg.rd else ''}{'%' if msg.cd else ''}"
         if an:
@@ -289,6 +320,8 @@ def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0) -> str:
         if ar:
             s += f" [{ar}au]"
         s += "".join(_dns_question(q, mdns) for q in msg.questions)
+        if cut and len(msg.questions) < qd:
+            return s + " [|domain]"
     return s + f" ({length})"
 
 
@@ -305,6 +338,18 @@ def icmp_text(pkt: Any, length: int) -> str:
     """ICMP's part after `src > dst: `."""
     ic = pkt.icmp
     t = ic.type
+    if t is None or (t in (0, 8, 13, 14) and ic.seq is None):
+        return " [|icmp]"
+    if t in (3, 4, 5, 11, 12):
+        # tcpdump reads the quoted IP header before printing an error
+        from ..capture import decode
+        quoted = decode(bytes(pkt.payload), linktype=228)
+        if quoted.ip is None or quoted.ip.dst is None:
+            return " [|icmp]"
+        if t == 3 and ic.code == 3:   # port unreachable: tcpdump reads the quoted ports
+            inner = quoted.udp or quoted.tcp
+            if inner is None or inner.dst_port is None:
+                return " [|icmp]"
     if t in (0, 8):
         return (f"ICMP echo {'reply' if t == 0 else 'request'}, id {ic.id}, seq {ic.seq}, "
                 f"length {length}")
@@ -335,6 +380,15 @@ def icmpv6_text(pkt: Any, length: int, verbose: int = 0) -> str:
     """ICMPv6's part after `src > dst: `."""
     ic = pkt.icmpv6
     t = ic.type
+    if t is None:
+        return " [|icmp6]"
+    if (ic.seq is None and t < 130) or (
+            verbose and t in (133, 134, 137) and value(pkt, "icmpv6.rest") is None) or (
+            t in (135, 136) and (value(pkt, "icmpv6.nd.ns.target_address") or
+                                 value(pkt, "icmpv6.nd.na.target_address")) is None):
+        name = ICMP6_NAMES.get(t, f"unknown icmp6 type ({t})")
+        # -v puts the length before the message body, where the capture stopped
+        return f"ICMP6, {name}{f', length {length}' if verbose else ''} [|icmp6]"
     if t in (128, 129):
         # with -v tcpdump leaves the length off an echo
         return (f"ICMP6, echo {'request' if t == 128 else 'reply'}, id {ic.id}, seq {ic.seq}"
@@ -354,12 +408,15 @@ def icmpv6_text(pkt: Any, length: int, verbose: int = 0) -> str:
             return (f"ICMP6, neighbor advertisement, length {length}, tgt is {target}, "
                     f"Flags [{', '.join(names) if names else 'none'}]" + _nd_options_text(pkt))
         return f"ICMP6, neighbor advertisement, tgt is {target}, length {length}"
-    names = {1: "destination unreachable", 2: "packet too big", 3: "time exceeded",
-             4: "parameter problem", 133: "router solicitation", 134: "router advertisement",
-             137: "redirect", 130: "multicast listener query",
-             131: "multicast listener report", 132: "multicast listener done",
-             143: "multicast listener report v2"}
-    return f"ICMP6, {names.get(t, f'unknown icmp6 type ({t})')}, length {length}"
+    return f"ICMP6, {ICMP6_NAMES.get(t, f'unknown icmp6 type ({t})')}, length {length}"
+
+
+ICMP6_NAMES = {1: "destination unreachable", 2: "packet too big", 3: "time exceeded",
+               4: "parameter problem", 128: "echo request", 129: "echo reply",
+               133: "router solicitation", 134: "router advertisement", 135: "neighbor solicitation",
+               136: "neighbor advertisement", 137: "redirect", 130: "multicast listener query",
+               131: "multicast listener report", 132: "multicast listener done",
+               143: "multicast listener report v2"}
 
 
 _ND_OPTION_NAMES = {1: "source link-address", 2: "destination link-address"}
