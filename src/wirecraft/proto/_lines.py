@@ -84,7 +84,8 @@ def cut_link_text(pkt: Any) -> str | None:
         return " [|arp]"
     if pkt.stop_layer == "network":
         et = pkt.sll.protocol if pkt.sll is not None else pkt.eth.type if pkt.eth else None
-        return {0x0800: " [|ip]", 0x86DD: " [|ip6]", 0x0806: " [|arp]"}.get(et)
+        return None if et is None else {0x0800: " [|ip]", 0x86DD: " [|ip6]",
+                                         0x0806: " [|arp]"}.get(et)
     return None
 
 
@@ -335,42 +336,37 @@ _UNREACH = {0: "net {dst} unreachable", 1: "host {dst} unreachable",
 
 
 def icmp_text(pkt: Any, length: int) -> str:
-    """ICMP's part after `src > dst: `."""
+    """ICMP's part after `src > dst: `; an unreachable names what the quoted packet (the
+    IPv4 header and ports the error carries, decoded by the one decoder) was sent to."""
     ic = pkt.icmp
     t = ic.type
     if t is None or (t in (0, 8, 13, 14) and ic.seq is None):
         return " [|icmp]"
+    quoted = None
     if t in (3, 4, 5, 11, 12):
         # tcpdump reads the quoted IP header before printing an error
         from ..capture import decode
         quoted = decode(bytes(pkt.payload), linktype=228)
         if quoted.ip is None or quoted.ip.dst is None:
             return " [|icmp]"
-        if t == 3 and ic.code == 3:   # port unreachable: tcpdump reads the quoted ports
-            inner = quoted.udp or quoted.tcp
-            if inner is None or inner.dst_port is None:
-                return " [|icmp]"
     if t in (0, 8):
         return (f"ICMP echo {'reply' if t == 0 else 'request'}, id {ic.id}, seq {ic.seq}, "
                 f"length {length}")
     if t == 11:
         what = "in-transit" if ic.code == 0 else "reassembly"
         return f"ICMP time exceeded {what}, length {length}"
-    if t == 3:
-        from ..capture import decode
-        inner = decode(bytes(pkt.payload), linktype=228)   # the quoted IPv4 packet
-        if inner.ip is not None and inner.ip.dst is not None:
-            port = None
-            p = "udp" if inner.udp is not None else "tcp" if inner.tcp is not None else None
-            if p:
-                port = (inner.udp or inner.tcp).dst_port
-            text = _UNREACH.get(ic.code, "{dst} unreachable - code " + str(ic.code))
-            text = text.format(dst=inner.ip.dst, proto=inner.ip.protocol, p=p, port=port)
-            if ic.code == 4:
-                rest = value(pkt, "icmp.rest")
-                if rest is not None and rest[2:4] != b"\0\0":
-                    text += f" (mtu {int.from_bytes(rest[2:4], 'big')})"
-            return f"ICMP {text}, length {length}"
+    if t == 3 and quoted is not None and quoted.ip is not None:
+        ports = quoted.udp if quoted.udp is not None else quoted.tcp
+        if ic.code == 3 and (ports is None or ports.dst_port is None):
+            return " [|icmp]"   # port unreachable: tcpdump reads the quoted ports too
+        kind = "udp" if quoted.udp is not None else "tcp" if quoted.tcp is not None else None
+        text = _UNREACH.get(ic.code, "{dst} unreachable - code " + str(ic.code)).format(
+            dst=quoted.ip.dst, proto=quoted.ip.protocol, p=kind,
+            port=None if ports is None else ports.dst_port)
+        mtu = value(pkt, "icmp.mtu")
+        if mtu:
+            text += f" (mtu {mtu})"
+        return f"ICMP {text}, length {length}"
     names = {5: "redirect", 12: "parameter problem", 13: "time stamp request",
              14: "time stamp reply", 9: "router advertisement", 10: "router solicitation"}
     return f"ICMP {names.get(t, f'type-#{t}')}, length {length}"
