@@ -404,6 +404,16 @@ def icmpv6_text(pkt: Any, length: int, verbose: int = 0) -> str:
             return (f"ICMP6, neighbor advertisement, length {length}, tgt is {target}, "
                     f"Flags [{', '.join(names) if names else 'none'}]" + _nd_options_text(pkt))
         return f"ICMP6, neighbor advertisement, tgt is {target}, length {length}"
+    if t == 143:
+        records = value(pkt, "icmpv6.mldr.nb_mcast_records")
+        if records is not None and not verbose:
+            return (f"ICMP6, multicast listener report v2, {records} group record(s), "
+                    f"length {length}")
+    if t == 130 and length >= 28 and not verbose:
+        group = value(pkt, "icmpv6.mld.multicast_address")
+        if group is not None and value(pkt, "icmpv6.rest") is not None:
+            # an MLDv2 query (RFC 3810 5.1); tcpdump lists its sources only with -v
+            return f"ICMP6, multicast listener query v2 [gaddr {group}], length {length}"
     return f"ICMP6, {ICMP6_NAMES.get(t, f'unknown icmp6 type ({t})')}, length {length}"
 
 
