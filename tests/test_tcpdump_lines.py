@@ -190,7 +190,8 @@ def test_every_difference_class_still_occurs() -> None:
 def _crafted() -> list[bytes]:
     """Frames for what the sample captures lack: neighbour discovery, ICMP errors with
     their quoted packet, QinQ, a TCP conversation with SACK/URG/RST, a first fragment,
-    DNS rcodes, TC and MX, a DNS header cut short, and an ARP reply."""
+    DNS rcodes, TC and MX, a DNS header cut short, an ARP reply and a frame of an
+    ethertype wirecraft does not decode (tcpdump's generic form: the bytes)."""
     from wirecraft.craft import (
         ARP,
         DNS,
@@ -246,6 +247,8 @@ def _crafted() -> list[bytes]:
               answers=[Record("example.com", "MX", (10, "mx.example.com"), ttl=60)]),
         eth() / ARP(opcode=2, sender_mac="02:00:00:00:00:01", sender_ip=a,
                     target_mac="02:00:00:00:00:02", target_ip=b),
+        Ethernet(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", type=0x88B5)
+        / Raw(bytes(range(40, 87))),
     ]
     return [bytes(f) for f in frames]
 

@@ -148,6 +148,9 @@ class LinePrinter:
         cut = L.cut_link_text(pkt)
         if cut is not None:
             return head + cut
+        unknown = L.unknown_ethertype_text(pkt, self.quiet)
+        if unknown is not None:
+            return unknown if linked else head + unknown
         if linked:   # a protocol wirecraft does not decode: the link part says what it is
             return head.rstrip(": ")
         return head + summarize(pkt)

@@ -46,6 +46,32 @@ def ethernet_prefix(pkt: Any) -> str:
     return s + f"ethertype {ethertype_name(eth.type)}, length {pkt.wire_len}: "
 
 
+def hex_and_ascii(data: bytes) -> str:
+    """tcpdump's dump of bytes no printer took (`\\n\\t0x0000:  4500 0054 ...  E..T`):
+    16 bytes a line, in 2-byte groups, then the printable characters."""
+    out = []
+    for at in range(0, len(data), 16):
+        chunk = data[at:at + 16]
+        groups = "".join(f" {chunk[i:i + 2].hex()}" for i in range(0, len(chunk), 2))
+        text = "".join(chr(c) if 32 <= c < 127 else "." for c in chunk)
+        out.append(f"\n\t0x{at:04x}: {groups:<40}  {text}")
+    return "".join(out)
+
+
+def unknown_ethertype_text(pkt: Any, quiet: bool = False) -> str | None:
+    """The generic line of a frame whose ethertype wirecraft does not decode: the
+    Ethernet part as with -e, then its bytes (what tcpdump prints for an unknown type)."""
+    eth = pkt.eth
+    if eth is None or pkt.sll is not None or eth.type < 0x600:
+        return None
+    if eth.type in ETHERTYPE_NAMES:   # tcpdump has a printer for these
+        return None
+    if quiet:    # -q: the type in other words, and no bytes
+        return (f"{eth.src} > {eth.dst}, Unknown Ethertype (0x{eth.type:04x}), "
+                f"length {pkt.wire_len}: ")
+    return ethernet_prefix(pkt) + hex_and_ascii(bytes(pkt.payload))
+
+
 SLL_DIRECTIONS = {0: "In", 1: "B", 2: "M", 3: "P", 4: "Out"}
 
 
