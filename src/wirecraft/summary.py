@@ -105,6 +105,14 @@ def summarize(pkt: Any) -> str:
     return " ".join(parts)
 
 
+def _endpoints(src: str, dst: str, exts: str, sport: int, dport: int) -> str:
+    """`src.sport > dst.dport: `, or after IPv6 extension headers tcpdump's
+    `src > dst: EXTS sport > dport: `."""
+    if exts:
+        return f"{src} > {dst}: {exts}{sport} > {dport}: "
+    return f"{src}.{sport} > {dst}.{dport}: "
+
+
 class LinePrinter:
     """tcpdump's text for each packet, after its timestamp (`tcpdump -t` prints exactly
     this). One printer per run, because tcpdump's relative TCP sequence numbers are
@@ -190,21 +198,15 @@ class LinePrinter:
         if tcp is not None:
             if tcp.src_port is None:
                 return f"{pre}{family}{src} > {dst}: [|tcp]"
+            addr = pre + family + _endpoints(src, dst, exts, tcp.src_port, tcp.dst_port)
             if self.quiet and tcp.header_length is not None and tcp.header_length >= 20:
                 # -q: `tcp N`, the payload length, nothing about flags or the application
-                q = f"tcp {l4_length - tcp.header_length}"
-                return pre + family + (f"{src}.{tcp.src_port} > {dst}.{tcp.dst_port}: {q}"
-                                       if not exts else f"{src} > {dst}: {exts}"
-                                       f"{tcp.src_port} > {tcp.dst_port}: {q}")
+                return addr + f"tcp {l4_length - tcp.header_length}"
             app = self._tcp_app(pkt, l4_length - (tcp.header_length or 20))
-            addr = f"{src}.{tcp.src_port} > {dst}.{tcp.dst_port}: "
-            return pre + family + (exts + addr if not exts else f"{src} > {dst}: {exts}"
-                                   f"{tcp.src_port} > {tcp.dst_port}: ") + \
-                L.tcp_text(pkt, self._tcp, l4_length, app, self.verbose)
+            return addr + L.tcp_text(pkt, self._tcp, l4_length, app, self.verbose)
         if udp is not None:
-            addr = (f"{src}.{udp.src_port} > {dst}.{udp.dst_port}: " if not exts else
-                    f"{src} > {dst}: {exts}{udp.src_port} > {udp.dst_port}: ")
-            return pre + family + addr + self._udp_app(pkt, L)
+            return (pre + family + _endpoints(src, dst, exts, udp.src_port, udp.dst_port)
+                    + self._udp_app(pkt, L))
         if pkt.icmp is not None:
             text = f"{pre}{family}{src} > {dst}: {exts}" + L.icmp_text(pkt, l4_length)
             if self.verbose and pkt.icmp.type in (3, 4, 5, 11, 12):
@@ -221,7 +223,8 @@ class LinePrinter:
                 ok = pkt.verify_checksums().get("icmpv6")
                 if ok is not None:
                     sum_ok = "[icmp6 sum ok] " if ok else "[bad icmp6 cksum] "
-            return f"{pre}{family}{src} > {dst}: {exts}{sum_ok}" + L.icmpv6_text(pkt, l4_length, self.verbose)
+            return (f"{pre}{family}{src} > {dst}: {exts}{sum_ok}"
+                    + L.icmpv6_text(pkt, l4_length, self.verbose))
         return f"{pre}{family}{src} > {dst}: {exts}ip-proto-{ip.protocol} {l4_length}"
 
     def _ip6_exts(self, pkt: Any, l4_len: int) -> str:
