@@ -68,6 +68,7 @@ MODES: tuple[tuple[str, tuple[str, ...], dict[str, object], float, float], ...] 
     ("-e", ("-e",), {"link": True}, 0.91, 0.99),
     ("-S", ("-S",), {"absolute_seq": True}, 0.91, 0.99),
     ("-q", ("-q",), {"quiet": True}, 0.99, 0.99),
+    ("-v -e", ("-v", "-e"), {"verbose": 1, "link": True}, 0.79, 0.99),
 )
 
 
