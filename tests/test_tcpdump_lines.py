@@ -54,9 +54,19 @@ DIFFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("many extension headers", r"frag \(0\|794\)", "field",
      "a packet with 33 fragment headers: the IPv6 view exposes the first fragment header "
      "only, tcpdump walks each"),
-    ("DNS question count past the message", r"\[64259q\],,,", "tcpdump",
+    ("DNS question count past the message", r"\[64259q\]", "tcpdump",
      "a header claiming 64259 questions in a 63165-byte message: tcpdump prints a comma per "
-     "unreadable question; wirecraft prints the counts"),
+     "unreadable question (with -vv the bytes as names); wirecraft prints the counts"),
+    ("EDNS option values -vv", r"OPT UDPsize=\d+.*\[.*\b(DAU|DHU|N3U|CHAIN|KEY-TAG|EXPIRE) ", "field",
+     "DAU/DHU/N3U algorithm lists, CHAIN names, KEY-TAG lists and EXPIRE stay raw bytes in "
+     "the EDNS "
+     "option view: the option is named without its value"),
+    ("DNS record cut in a -vv section", r" (ns|ar): .*\S\. \[\|domain\]", "field",
+     "tcpdump prints the owner name of the record the capture cuts before [|domain]; the "
+     "message view keeps whole records only"),
+    ("EDNS option longer than its record", r"\[Opt\d+ \[\|domain\]", "tcpdump",
+     "an option whose length runs past the OPT record: tcpdump stops there, wirecraft's "
+     "decoder drops the option and goes on with the next record"),
 )
 DIFF_PATTERNS = [(name, re.compile(pattern), kind) for name, pattern, kind, _ in DIFFERENCES]
 
@@ -69,6 +79,7 @@ MODES: tuple[tuple[str, tuple[str, ...], dict[str, object], float, float], ...] 
     ("-S", ("-S",), {"absolute_seq": True}, 0.91, 0.99),
     ("-q", ("-q",), {"quiet": True}, 0.99, 0.99),
     ("-v -e", ("-v", "-e"), {"verbose": 1, "link": True}, 0.79, 0.99),
+    ("-vv", ("-vv",), {"verbose": 2}, 0.78, 0.98),
 )
 
 

@@ -290,7 +290,8 @@ class LinePrinter:
             if udp.checksum == 0:
                 sum_ok = "[no cksum] "
             elif ok is not None:
-                sum_ok = "[udp sum ok] " if ok else f"[bad udp cksum 0x{udp.checksum:04x}!] "
+                sum_ok = ("[udp sum ok] " if ok else f"[bad udp cksum 0x{udp.checksum:04x} -> "
+                          f"0x{L.udp_expected_checksum(pkt):04x}!] ")
         # tcpdump 4.99 prints DNS on port 53 and mDNS on 5353 (LLMNR's 5355 stays UDP)
         ports = (udp.src_port, udp.dst_port)
         dns_port = (53 in ports or 5353 in ports) and not self.quiet

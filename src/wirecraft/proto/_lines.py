@@ -227,7 +227,7 @@ def tcp_text(pkt: Any, tracker: TcpSeqTracker | None, l4_length: int, app: str,
         if ok is not None:
             s += f", cksum 0x{t.checksum:04x} "
             s += "(correct)" if ok else f"(incorrect -> 0x{tcp_expected_checksum(pkt, l4_length):04x})"
-    if length > 0 or flags & 0x07:
+    if length > 0 or flags & 0x07 or verbose > 1:   # -vv: on every segment
         s += f", seq {seq}"
         if length > 0:
             s += f":{(seq + length) & 0xFFFFFFFF}"
@@ -301,6 +301,16 @@ def _dns_record(r: Any, mdns: bool, verbose: int) -> str:
     elif r.type == 33 and isinstance(data, tuple):
         pri, weight, port, target = data
         s += f" {fqdn(str(target))}:{port} {pri} {weight}"
+    elif r.type == 6 and verbose and hasattr(data, "mname"):   # tcpdump shows SOA with -v
+        s += (f" {fqdn(data.mname)} {fqdn(data.rname)} {data.serial} {data.refresh} "
+              f"{data.retry} {data.expire} {data.minimum}")
+    elif r.type == 41:
+        edns = data if hasattr(data, "payload_size") else None
+        s += f" UDPsize={r.rclass}"
+        if edns is not None and edns.do:
+            s += " DO"
+        if edns is not None and edns.options:
+            s += " [" + ",".join(_edns_option_text(o) for o in edns.options) + "]"
     elif r.type == 16 and data is not None:
         parts = data if isinstance(data, (list, tuple)) else [data]
         s += "".join(f' "{p.decode("latin-1") if isinstance(p, bytes) else p}"'
@@ -324,6 +334,10 @@ def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0, cut: bool = Fa
             s += f" [{qd}q]"
         if cut and len(msg.questions) < qd:
             return s + " [|domain]"
+        # the question section: from -vv, or its second and later questions with -v
+        for i, q in enumerate(msg.questions):
+            if i or verbose > 1:
+                s += (" q:" if i == 0 else "") + _dns_question(q, mdns)
         s += f" {an}/{ns}/{ar}"
         texts = []
         for r in msg.answers:
@@ -336,6 +350,8 @@ def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0, cut: bool = Fa
             return s
         if cut and len(msg.answers) < an:
             return s + ("," if texts else "") + " [|domain]"
+        if verbose > 1:
+            s += _dns_sections(msg, mdns, verbose, answers=False)
     else:
         s = f"{msg.id}{_OPS[msg.opcode]}{'+' if msg.rd else ''}{'%' if msg.cd else ''}"
         if an:
@@ -349,7 +365,40 @@ def dns_text(msg: Any, length: int, mdns: bool, verbose: int = 0, cut: bool = Fa
         s += "".join(_dns_question(q, mdns) for q in msg.questions)
         if cut and len(msg.questions) < qd:
             return s + " [|domain]"
+        if verbose > 1:
+            s += _dns_sections(msg, mdns, verbose, answers=True)
     return s + f" ({length})"
+
+
+def _edns_option_text(option: Any) -> str:
+    """One EDNS option as tcpdump -vv names it (`COOKIE <client> <server>`, `ECS a/s/s`,
+    `PADDING (n)`, `NSID <hex>`, `KEEPALIVE 1.0 sec`); others by name only."""
+    v = option.value
+    if option.name == "COOKIE" and hasattr(v, "client"):
+        return f"COOKIE {v.client.hex()}" + (f" {v.server.hex()}" if v.server else "")
+    if option.name == "ECS" and hasattr(v, "address"):
+        return f"ECS {v.address}/{v.source_prefix}/{v.scope_prefix}"
+    if option.name == "PADDING" and isinstance(v, bytes):
+        return f"PADDING ({len(v)})"
+    if option.name == "NSID" and isinstance(v, bytes):
+        return f"NSID {v.hex()}" if v else "NSID"
+    if option.name == "KEEPALIVE" and isinstance(v, int):   # in units of 100 ms
+        return f"KEEPALIVE {v / 10:.1f} sec"
+    if option.name == f"OPT{option.code}" and isinstance(v, bytes):   # a code with no name
+        return f"Opt{option.code} {v.hex()}" if v else f"Opt{option.code}"
+    return str(option.name)
+
+
+def _dns_sections(msg: Any, mdns: bool, verbose: int, answers: bool) -> str:
+    """-vv's record sections: a query's answers (when it has any, unlabelled), ` ns:`,
+    ` ar:`."""
+    s = ""
+    sections = [("", msg.answers)] if answers else []
+    sections += [(" ns:", msg.authorities), (" ar:", msg.additionals)]
+    for label, records in sections:
+        if records:
+            s += label + ",".join(_dns_record(r, mdns, verbose) for r in records)
+    return s
 
 
 # ---------------------------------------------------------------- ICMP
@@ -569,3 +618,18 @@ def tcp_expected_checksum(pkt: Any, l4_length: int) -> int:
     segment[16:18] = b"\0\0"
     pseudo = craft.pseudo_header_sum(ip.src_bytes, ip.dst_bytes, 6, l4_length)
     return int(craft.checksum(bytes(segment), pseudo))
+
+
+def udp_expected_checksum(pkt: Any) -> int:
+    """The checksum a UDP datagram should carry (tcpdump's `[bad udp cksum X -> Y!]`),
+    over the pseudo-header and the datagram with its checksum taken as zero; only asked
+    when the whole datagram was captured (verify_checksums() said False)."""
+    from .._ext import load
+    from ._value import _record
+    craft = load("_craft")
+    ip, udp = pkt.ip, pkt.udp
+    start = int(_record(pkt)["l4_offset"])
+    datagram = bytearray(pkt.data[start:start + udp.length])
+    datagram[6:8] = b"\0\0"
+    pseudo = craft.pseudo_header_sum(ip.src_bytes, ip.dst_bytes, 17, udp.length)
+    return int(craft.checksum(bytes(datagram), pseudo)) or 0xFFFF
