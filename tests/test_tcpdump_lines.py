@@ -288,8 +288,8 @@ def test_cut_and_damaged_frames_never_raise() -> None:
     """Every crafted frame cut at every length, and with each byte flipped, prints a
     line in every mode (bad input is a line, never a traceback)."""
     from wirecraft.capture import decode
-    printers = [LinePrinter(**kw) for kw in ({}, {"verbose": 1}, {"link": True},  # type: ignore[arg-type]
-                                             {"absolute_seq": True}, {"quiet": True})]
+    printers = [LinePrinter(**kw) for kw in (  # type: ignore[arg-type]
+        {}, {"verbose": 1}, {"verbose": 2, "link": True}, {"absolute_seq": True}, {"quiet": True})]
     for frame in _crafted():
         variants = [frame[:n] for n in range(len(frame))]
         variants += [frame[:i] + bytes([frame[i] ^ 0xFF]) + frame[i + 1:]
@@ -305,7 +305,7 @@ def test_cut_and_damaged_frames_never_raise() -> None:
 def test_random_frames_never_raise(data: bytes, linktype: int) -> None:
     from wirecraft.capture import decode
     pkt = decode(data, linktype=linktype)
-    for kw in ({}, {"verbose": 1, "link": True}, {"quiet": True}):
+    for kw in ({}, {"verbose": 1, "link": True}, {"verbose": 2}, {"quiet": True}):
         assert isinstance(LinePrinter(**kw).line(pkt), str)  # type: ignore[arg-type]
 
 
@@ -335,3 +335,19 @@ def test_cut_frames_agreement(tmp_path: Path, opts: tuple[str, ...], kwargs: dic
     print(f"\n[cut {' '.join(opts) or 'default'}] {same}/{len(theirs)} packets identical "
           f"({same / len(theirs):.1%})")
     assert same / len(theirs) >= floor
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.binary(max_size=120), port=st.sampled_from([53, 5353, 25]),
+       tcp=st.booleans(), cut=st.integers(min_value=0, max_value=40))
+def test_random_application_bytes_never_raise(payload: bytes, port: int, tcp: bool,
+                                              cut: int) -> None:
+    """DNS and SMTP printers over arbitrary message bytes, whole or cut."""
+    from wirecraft.capture import decode
+    from wirecraft.craft import TCP, UDP, Ethernet, IPv4, Raw
+    l4 = TCP(src_port=1000, dst_port=port, flags="PA") if tcp else UDP(src_port=1000,
+                                                                        dst_port=port)
+    frame = bytes(Ethernet() / IPv4(src="10.0.0.1", dst="10.0.0.2") / l4 / Raw(payload))
+    pkt = decode(frame[:max(len(frame) - cut, 14)], wire_len=len(frame))
+    for kw in ({}, {"verbose": 1}, {"verbose": 2}, {"quiet": True}):
+        assert isinstance(LinePrinter(**kw).line(pkt), str)  # type: ignore[arg-type]
