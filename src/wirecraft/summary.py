@@ -19,6 +19,8 @@ _ETHERTYPES = {0x0800: "IPv4", 0x86DD: "IPv6", 0x0806: "ARP", 0x8100: "802.1Q",
                0x8864: "PPPoE-S", 0x8847: "MPLS", 0x888E: "EAPOL"}
 _PROTOS = {1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE",
            50: "ESP", 51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
+# IPv6 -v names the first next header as tcpdump does (its extension headers too)
+_IP6_NEXT = {**_PROTOS, 0: "Options", 43: "Routing", 44: "Fragment", 60: "DSTOPT"}
 
 
 def clock(ts_ns: int) -> str:
@@ -103,26 +105,204 @@ def summarize(pkt: Any) -> str:
     return " ".join(parts)
 
 
+def _endpoints(src: str, dst: str, exts: str, sport: int, dport: int) -> str:
+    """`src.sport > dst.dport: `, or after IPv6 extension headers tcpdump's
+    `src > dst: EXTS sport > dport: `."""
+    if exts:
+        return f"{src} > {dst}: {exts}{sport} > {dport}: "
+    return f"{src}.{sport} > {dst}.{dport}: "
+
+
 class LinePrinter:
     """tcpdump's text for each packet, after its timestamp (`tcpdump -t` prints exactly
     this). One printer per run, because tcpdump's relative TCP sequence numbers are
     relative to the first segment of each connection seen in that run.
 
     `verbose` is the number of -v, `link` is -e, `absolute_seq` is -S, `quiet` is -q.
+    The per-protocol printers are in wirecraft.proto._lines; this class walks the layers.
     """
 
-    __slots__ = ("verbose", "link", "absolute_seq", "quiet")
+    __slots__ = ("verbose", "link", "absolute_seq", "quiet", "_tcp")
 
     def __init__(self, *, verbose: int = 0, link: bool = False, absolute_seq: bool = False,
                  quiet: bool = False) -> None:
+        from .proto._lines import TcpSeqTracker
         self.verbose = verbose
         self.link = link
         self.absolute_seq = absolute_seq
         self.quiet = quiet
+        self._tcp = None if absolute_seq else TcpSeqTracker()
 
     def line(self, pkt: Any) -> str:
         """The packet's line without its timestamp (may hold newlines with -v)."""
-        return summarize(pkt)
+        from .proto import _lines as L
+        head = ""
+        sll = pkt.sll
+        if sll is not None and sll.version == 2:
+            head = L.sll2_prefix(pkt)
+        linked = False
+        if self.link:
+            if sll is not None:
+                head += L.sll_link_prefix(pkt)
+                linked = True
+            elif pkt.eth is not None:
+                head += L.ethernet_prefix(pkt)
+                linked = True
+        ip = pkt.ip
+        if ip is not None:
+            return head + self._ip(pkt, L, linked)
+        if pkt.arp is not None:
+            return head + L.arp_text(pkt, linked, self.verbose)
+        cut = L.cut_link_text(pkt)
+        if cut is not None:
+            return head + cut
+        unknown = L.unknown_ethertype_text(pkt, self.quiet)
+        if unknown is not None:
+            return unknown if linked else head + unknown
+        if linked:   # a protocol wirecraft does not decode: the link part says what it is
+            return head.rstrip(": ")
+        return head + summarize(pkt)
+
+    def _ip(self, pkt: Any, L: Any, linked: bool) -> str:
+        ip = pkt.ip
+        v4 = ip.version == 4
+        family = "IP" if v4 else "IP6"
+        if ip.src is None or ip.dst is None:
+            if linked:
+                return " [|ip]" if v4 else " [|ip6]"
+            return f"{family}  [|ip]" if v4 else " [|ip6]"
+        l4_length = (ip.total_length or 0) - (ip.header_length or 0)
+        pre = ""
+        if self.verbose and v4:
+            pre = f"{'' if linked else family + ' '}{self._ip4_verbose(pkt)}\n    "
+            family = ""
+        elif self.verbose:
+            family = f"{'' if linked else family + ' '}{L.ipv6_verbose(pkt, _IP6_NEXT)}"
+        else:
+            family = "" if linked else family + " "
+        exts = ""
+        if not v4:
+            exts = self._ip6_exts(pkt, l4_length)
+        src, dst = ip.src, ip.dst
+        if ip.frag_offset:
+            if v4:
+                return f"{pre}{family}{src} > {dst}: ip-proto-{ip.protocol}"
+            return f"{pre}{family}{src} > {dst}: {exts.rstrip()}"
+        tcp, udp = pkt.tcp, pkt.udp
+        if tcp is None and udp is None and pkt.truncated and pkt.stop_layer == "transport":
+            # the transport header was cut before its ports: tcpdump's marks
+            mark = {6: " [|tcp]", 17: "  [|udp]", 1: "  [|icmp]", 58: "  [|icmp6]"}
+            if ip.protocol in mark and pkt.icmp is None and pkt.icmpv6 is None:
+                return f"{pre}{family}{src} > {dst}:{' ' + exts.rstrip() if exts else ''}" + \
+                    mark[ip.protocol]
+        if tcp is not None:
+            if tcp.src_port is None:
+                return f"{pre}{family}{src} > {dst}: [|tcp]"
+            addr = pre + family + _endpoints(src, dst, exts, tcp.src_port, tcp.dst_port)
+            if self.quiet and tcp.header_length is not None and tcp.header_length >= 20:
+                # -q: `tcp N`, the payload length, nothing about flags or the application
+                return addr + f"tcp {l4_length - tcp.header_length}"
+            app = self._tcp_app(pkt, l4_length - (tcp.header_length or 20))
+            return addr + L.tcp_text(pkt, self._tcp, l4_length, app, self.verbose)
+        if udp is not None:
+            return (pre + family + _endpoints(src, dst, exts, udp.src_port, udp.dst_port)
+                    + self._udp_app(pkt, L))
+        if pkt.icmp is not None:
+            text = f"{pre}{family}{src} > {dst}: {exts}" + L.icmp_text(pkt, l4_length)
+            if self.verbose and pkt.icmp.type in (3, 4, 5, 11, 12):
+                # tcpdump -v shows the quoted packet too, decoded by the one decoder
+                from .capture import decode
+                inner = decode(bytes(pkt.payload), linktype=228)
+                if inner.ip is not None and inner.ip.src is not None:
+                    # tcpdump prints it as its IP printer does after a -e link part
+                    text += "\n\t" + self._ip(inner, L, self.link)
+            return text
+        if pkt.icmpv6 is not None:
+            sum_ok = ""
+            if self.verbose:
+                ok = pkt.verify_checksums().get("icmpv6")
+                if ok is not None:
+                    sum_ok = "[icmp6 sum ok] " if ok else "[bad icmp6 cksum] "
+            return (f"{pre}{family}{src} > {dst}: {exts}{sum_ok}"
+                    + L.icmpv6_text(pkt, l4_length, self.verbose))
+        return f"{pre}{family}{src} > {dst}: {exts}ip-proto-{ip.protocol} {l4_length}"
+
+    def _ip6_exts(self, pkt: Any, l4_len: int) -> str:
+        from .proto import _lines as L
+        out = ""
+        for h in pkt.ipv6.extension_headers:
+            if h == 0:
+                out += "HBH "
+            elif h == 60:
+                out += "DSTOPT "
+            elif h == 43:
+                out += L.ipv6_routing_text(pkt)
+            elif h == 44:
+                ip = pkt.ipv6
+                ident = f"0x{ip.id:08x}:" if self.verbose else ""
+                out += f"frag ({ident}{ip.frag_offset or 0}|{l4_len}) "
+        return out
+
+    def _ip4_verbose(self, pkt: Any) -> str:
+        ip = pkt.ip
+        flags = []
+        if ip.mf:
+            flags.append("+")
+        if ip.df:
+            flags.append("DF")
+        tos = f"tos 0x{ip.tos:x}"
+        ecn = ip.tos & 3
+        if ecn:
+            tos += {1: ",ECT(1)", 2: ",ECT(0)", 3: ",CE"}[ecn]
+        proto = _PROTOS.get(ip.protocol, "unknown")
+        text = (f"({tos}, ttl {ip.ttl}, id {ip.id}, offset {ip.frag_offset}, "
+                f"flags [{'+'.join(flags) if flags else 'none'}], proto {proto} ({ip.protocol}), "
+                f"length {ip.total_length}")
+        if pkt.verify_checksums().get("ip") is False:
+            from .proto._lines import ipv4_expected_checksum
+            text += f", bad cksum {ip.checksum:x} (->{ipv4_expected_checksum(pkt):x})!"
+        return text + ")"
+
+    def _tcp_app(self, pkt: Any, length: int) -> str:
+        if length <= 0:
+            return ""
+        from .proto import _lines as L
+        tcp = pkt.tcp
+        ports = (tcp.src_port, tcp.dst_port)
+        if 53 in ports:
+            from .dns import decode
+            if length < 2 or len(pkt.payload) < length:
+                return ""
+            msg = decode(bytes(pkt.payload)[2:])
+            return " " + L.dns_text(msg, length - 2, False, self.verbose)
+        if 25 in ports or pkt.app == "smtp":
+            return L.smtp_text(pkt, self.verbose, length)
+        return ""
+
+    def _udp_app(self, pkt: Any, L: Any) -> str:
+        udp = pkt.udp
+        if udp.length is None or udp.checksum is None:
+            return " [|udp]"     # tcpdump reads the whole UDP header first
+        length = udp.length - 8
+        sum_ok = ""
+        if self.verbose > (1 if pkt.ip.version == 4 else 0):
+            ok = pkt.verify_checksums().get("udp")
+            if udp.checksum == 0:
+                sum_ok = "[no cksum] "
+            elif ok is not None:
+                sum_ok = ("[udp sum ok] " if ok else f"[bad udp cksum 0x{udp.checksum:04x} -> "
+                          f"0x{L.udp_expected_checksum(pkt):04x}!] ")
+        # tcpdump 4.99 prints DNS on port 53 and mDNS on 5353 (LLMNR's 5355 stays UDP)
+        ports = (udp.src_port, udp.dst_port)
+        dns_port = (53 in ports or 5353 in ports) and not self.quiet
+        if dns_port and length < 12:
+            return sum_ok + f"domain [length {length} < 12] (invalid)"
+        msg = pkt.dns if dns_port else None
+        if msg is not None:
+            mdns = 5353 in (udp.src_port, udp.dst_port)
+            return sum_ok + L.dns_text(msg, length, mdns, self.verbose,
+                                       cut=len(pkt.payload) < length)
+        return sum_ok + L.udp_text(pkt)
 
 
 def _json_plan() -> tuple[list[tuple[str, str]], list[tuple[str, str, bool, list[tuple[str, str]]]],

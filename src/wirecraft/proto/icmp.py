@@ -46,5 +46,8 @@ PROTOCOL = Protocol(
         Field("icmp.rest", "FT_BYTES", "The 4 bytes after the checksum, as they are "
               "(unused, pointer, gateway, MTU, reserved: the types without id/seq)",
               craft="rest", at=(4, 4), when=lambda v: v.id is None),
+        Field("icmp.mtu", "FT_UINT16", "MTU of next hop (destination unreachable, "
+              "fragmentation needed: RFC 1191)", at=(6, 2),
+              when=lambda v: v.type == 3 and v.code == 4),
     ),
 )

@@ -82,6 +82,11 @@ PROTOCOL = Protocol(
               "(unused, pointer, MTU, reserved: the types without id/seq; an advertisement "
               "has icmpv6.nd.flags there)",
               craft="rest", at=(4, 4), when=lambda v: v.id is None and v.type != 136),
+        # multicast listener discovery (RFC 2710, RFC 3810), read by the tcpdump lines
+        Field("icmpv6.mld.multicast_address", "FT_IPv6", "Multicast address (MLD query, "
+              "report, done)", at=(8, 16), when=lambda v: v.type in (130, 131, 132)),
+        Field("icmpv6.mldr.nb_mcast_records", "FT_UINT16", "Number of multicast address "
+              "records (MLDv2 report)", at=(6, 2), when=lambda v: v.type == 143),
         Field("icmpv6.nd.flags", "FT_UINT8", "Neighbour advertisement flags byte "
               "(R=0x80 S=0x40 O=0x20)", craft="flags", at=(4, 1),
               when=lambda v: v.type == 136),

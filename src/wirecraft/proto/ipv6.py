@@ -57,6 +57,25 @@ def locate(pkt: Any, number: int) -> int | None:
     return None
 
 
+def _routing_addresses(pkt: Any) -> list[str] | None:
+    """The addresses of the first routing header when it is type 0 or 2 (RFC 5095,
+    RFC 6275 6.4): (len / 2) addresses after the first 8 bytes; only whole addresses
+    that were captured."""
+    import ipaddress
+    at = locate(pkt, 43)
+    data = pkt.data
+    if at is None or at + 8 > len(data) or data[at + 2] not in (0, 2):
+        return None
+    count = data[at + 1] // 2
+    out = []
+    for i in range(count):
+        start = at + 8 + 16 * i
+        if start + 16 > len(data):   # cut by the snap length: keep what was captured
+            break
+        out.append(str(ipaddress.IPv6Address(data[start:start + 16])))
+    return out
+
+
 IPV6 = Protocol(
     name="ipv6",
     title="Internet Protocol Version 6",
@@ -180,7 +199,7 @@ ROUTING = Protocol(
         Field("ipv6.routing.unknown_data", "FT_BYTES", "Type-specific data (after byte 4)",
               craft="data"),
         Field("ipv6.routing.addresses", "FT_IPv6", "Addresses of a type 0/2 header (a list)",
-              craft="addresses"),
+              craft="addresses", packet_value=_routing_addresses),
     ),
 )
 
