@@ -257,3 +257,42 @@ def test_a_million_unfinished_datagrams_stay_under_the_caps() -> None:
     assert stats["evicted_datagrams"] == n - 50_000 and stats["incomplete"] == 50_000
     assert stats["held"] == 0 and peak <= 64 << 20
     assert time.perf_counter() - t < 120
+
+
+LIVE = """
+    import sys, threading, time
+    import wirecraft
+    from wirecraft.craft import UDP, Ethernet, IPv4, fragment
+    from wirecraft.live import Sniffer
+    iface, a, b = sys.argv[1:4]
+    s = Sniffer(iface, filter="ip and udp or (ip[6:2] & 0x1fff != 0)", defrag=True,
+                timeout=3, immediate=True)
+    got = []
+    t = threading.Thread(target=lambda: got.extend(s))
+    t.start()
+    time.sleep(0.5)
+    big = (Ethernet(dst="ff:ff:ff:ff:ff:ff") / IPv4(src=a, dst=b, id=99)
+           / UDP(src_port=5000, dst_port=9) / (b"z" * 3000))
+    wirecraft.sendp(fragment(big, mtu=1400), iface)
+    t.join()
+    made = [p for p in got if p.defrag is not None and p.defrag.reassembled]
+    print(len(made), made[0].ip.total_length if made else 0,
+          made[0].payload == b"z" * 3000 if made else False)
+"""
+
+
+@pytest.mark.live
+def test_live_capture_uses_the_same_engine() -> None:
+    import sys
+    import textwrap
+
+    from conftest import WIRECRAFT_PATH
+    from netns import VethPair
+
+    with VethPair() as pair:
+        r = pair.run("b", [sys.executable, "-c", textwrap.dedent(LIVE), pair.iface_b,
+                           pair.addr_b, pair.addr_a], capture_output=True, text=True,
+                     timeout=60, env={"PYTHONPATH": WIRECRAFT_PATH,
+                                      "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "3028", "True"]

@@ -17,8 +17,10 @@ because its datagram could not be completed (`reason`: "timeout", "incomplete",
 datagram or as itself. The policy (overlaps, RFC 5722, RFC 1858, timeouts, caps) is in
 wirecraft._defrag. Counters are in `Defragmenter.stats`.
 
-Used by default (defrag=True) by wirecraft.dns, smtp, follow, streams and stats over a
-path; off for `read`/`open`/`table()`, where each frame stays a frame. A BPF `filter`
+Used by default (defrag=True) by wirecraft.dns, smtp, follow and streams over a path;
+off for `read`/`open`/`table()`, where each frame stays a frame, and for the frame
+statistics of wirecraft.stats (conversations, endpoints, I/O count frames, as tshark's
+-z do). A live `Sniffer(defrag=True)` uses the same engine. A BPF `filter`
 runs before defragmentation (on frames, as libpcap's does): a port filter keeps only
 the first fragment of a datagram.
 """
@@ -105,6 +107,15 @@ class Defragmenter:
                 continue
             yield from self._rebuild(b, core.feed(b, positions))
         yield from self.flush()
+
+    def batches_of(self, batch: Any) -> list[Any]:
+        """One batch in, the batches it becomes (itself when it holds no fragment); for
+        a stream that has no end to wait for (a live capture: call `flush()` at its end)."""
+        self._last = batch
+        positions = self._core.fragment_positions(batch)
+        if not positions:
+            return [batch]
+        return list(self._rebuild(batch, self._core.feed(batch, positions)))
 
     def flush(self) -> list[Any]:
         """Batches of the fragments still held, handed back as they are (the end of the

@@ -36,16 +36,26 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: only when stderr is a terminal).")
+@click.option("-n", "numeric", count=True,
+              help="Accepted as tcpdump's -n/-nn: wirecraft never resolves names or ports.")
+@click.option("-e", "link", is_flag=True, help="Print the link-level header (tcpdump -e).")
+@click.option("-v", "verbose", count=True, help="More detail, as tcpdump's -v, -vv, -vvv.")
+@click.option("-S", "absolute_seq", is_flag=True,
+              help="Absolute TCP sequence numbers (tcpdump -S).")
+@click.option("-q", "quiet", is_flag=True, help="Less protocol detail (tcpdump -q).")
 def command(file: str, count: int | None, bpf: str | None, display: str | None,
-            as_json: bool, progress: bool | None) -> None:
-    """Print the packets of a pcap/pcapng FILE (gzip is fine)."""
+            as_json: bool, progress: bool | None, numeric: int, link: bool, verbose: int,
+            absolute_seq: bool, quiet: bool) -> None:
+    """Print the packets of a pcap/pcapng FILE (gzip is fine), one line each as
+    `tcpdump -n` prints them (time of day in UTC)."""
     from ..capture import CaptureTruncatedWarning
     from ..capture import open as open_capture
-    from ..summary import clock, summarize, to_json
+    from ..summary import LinePrinter, clock, to_json
 
     if progress is None:
         progress = sys.stderr.isatty() and not sys.stdout.isatty()
     out = sys.stdout
+    printer = LinePrinter(verbose=verbose, link=link, absolute_seq=absolute_seq, quiet=quiet)
     printed = 0
     truncation: list[str] = []
     try:
@@ -58,7 +68,7 @@ def command(file: str, count: int | None, bpf: str | None, display: str | None,
                         if as_json:
                             out.write(json.dumps(to_json(pkt)) + "\n")
                         else:
-                            out.write(f"{clock(pkt.time_ns)} {summarize(pkt)}\n")
+                            out.write(f"{clock(pkt.time_ns)} {printer.line(pkt)}\n")
                         printed += 1
                         if bar is not None and printed % 4096 == 0:
                             bar[0].update(bar[1], completed=_position(cap))

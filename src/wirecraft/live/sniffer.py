@@ -61,7 +61,10 @@ class Sniffer:
     `results()` (handlers of raw batches) does not look at packets and ignores it.
 
     `direction` ("in", "out" or "inout", tcpdump's -Q) keeps only what the interface
-    receives or sends.
+    receives or sends. `defrag=True` (or a dict of caps) puts IP fragments together as
+    `wirecraft.read(..., defrag=True)` does, with the same engine (wirecraft.defrag), for
+    iteration and `packet_batches()`/`batches()`; fragments still held when the capture
+    ends come out last, marked.
     """
 
     def __init__(self, iface: str, filter: str | None = None, count: int | None = None,
@@ -70,9 +73,13 @@ class Sniffer:
                  workers: int = 1, handler: Callable[[RawBatch], Any] | None = None,
                  user: str | None = None,
                  stop_filter: Callable[[Any], Any] | None = None,
-                 direction: str = "inout") -> None:
+                 direction: str = "inout", defrag: bool | dict[str, Any] = False) -> None:
         if stop_filter is not None and not callable(stop_filter):
             raise TypeError("stop_filter must be a callable taking a packet")
+        self._defrag: Any = None
+        if defrag:
+            from ..defrag import Defragmenter
+            self._defrag = Defragmenter(**(defrag if isinstance(defrag, dict) else {}))
         self.stop_filter = stop_filter
         self.iface = iface
         self.filter = filter
@@ -210,11 +217,22 @@ class Sniffer:
             self._account(raw.head(delivered))
 
     def _decoded(self) -> Iterator[tuple[RawBatch, Any]]:
-        """(raw batch, decoded Batch) for each read; the reads end when this is closed."""
+        """(raw batch, decoded Batch) for each read; the reads end when this is closed.
+        With defrag, a read holding fragments gives the rebuilt batches (each paired
+        with the read, whose packet count then no longer matches)."""
         raws: Any = self.raw_batches()  # a generator: closed below
         try:
+            if self._defrag is None:
+                for raw in raws:
+                    yield raw, raw.decode()
+                return
+            last: Any = None
             for raw in raws:
-                yield raw, raw.decode()
+                last = raw
+                for b in self._defrag.batches_of(raw.decode()):
+                    yield raw, b
+            for b in self._defrag.flush():
+                yield last, b
         finally:
             raws.close()
 
@@ -223,14 +241,16 @@ class Sniffer:
         the last is cut after the packet that ended the capture."""
         stop = self.stop_filter
         if stop is None:
-            for raw in self.raw_batches():
-                yield raw.decode()
+            for _raw, batch in self._decoded():
+                yield batch
             return
         for raw, batch in self._decoded():
             for i, pkt in enumerate(batch):
                 if stop(pkt):
                     self._end_at(raw, i + 1)
-                    yield batch if i + 1 == len(batch) else raw.head(i + 1).decode()
+                    # (with defrag the rebuilt batch is not the read: it is given whole)
+                    yield batch if (i + 1 == len(batch) or self._defrag is not None) \
+                        else raw.head(i + 1).decode()
                     return
             yield batch
 
@@ -242,7 +262,7 @@ class Sniffer:
             yield Table.from_batches([batch])
 
     def __iter__(self) -> Iterator[Any]:
-        if self.stop_filter is None:
+        if self.stop_filter is None and self._defrag is None:
             for batch in self.packet_batches():
                 yield from batch
             return

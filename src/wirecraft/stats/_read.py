@@ -49,7 +49,7 @@ def batches(source: Source, where: str | None = None, filter: str | None = None,
                 raise ValueError("both the Capture and where= have a display filter")
             display = cap._display
     else:
-        cap, owned = _capture.Capture(source, filter=filter, defrag=True), True
+        cap, owned = _capture.Capture(source, filter=filter), True
     try:
         for b in cap.raw_batches():
             t = Table.from_batches([b])
