@@ -49,10 +49,6 @@ from .errors import WirecraftError
 __all__ = ["Answers", "AnswersLostWarning", "sr", "sr1", "srloop", "srp", "srp1",
            "suppress_resets"]
 
-_ECHO_REQUEST = {4: 8, 6: 128}
-_ECHO_REPLY = {4: 0, 6: 129}
-# ICMP errors that quote the datagram that caused them
-_ICMP_ERRORS = {4: {3, 4, 5, 11, 12}, 6: {1, 2, 3, 4}}
 RAW_IP, ETHERNET = 101, 1
 # the capture's kernel buffer: a scan's answers come back as fast as its probes leave,
 # faster than the matching reads them, and libpcap's default (2 MiB) drops them
