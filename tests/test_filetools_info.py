@@ -1,0 +1,27 @@
+"""`filetools.info` compared with capinfos on every sample capture."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+
+import pytest
+
+from wirecraft.filetools import info
+
+from conftest import require_tool
+
+CAPTURES = sorted((pathlib.Path(__file__).parent.parent / "captures").glob("*.pcap*"))
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+def test_info_matches_capinfos(path: pathlib.Path) -> None:
+    tool = require_tool("capinfos")
+    out = subprocess.run([tool, "-M", "-T", "-c", "-s", "-H", str(path)],
+                         capture_output=True, text=True)
+    head, row = out.stdout.splitlines()[:2]
+    ref = dict(zip(head.split("\t"), row.split("\t"), strict=True))
+    facts = info(path)
+    assert facts["packets"] == int(ref["Number of packets"])
+    assert facts["file_size"] == int(ref["File size (bytes)"])
+    assert facts["sha256"] == ref["SHA256"]
