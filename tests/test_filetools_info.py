@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from wirecraft.filetools import info
+from wirecraft.filetools import info, seconds_to_ns
 
 from conftest import require_tool
 
@@ -25,3 +25,17 @@ def test_info_matches_capinfos(path: pathlib.Path) -> None:
     assert facts["packets"] == int(ref["Number of packets"])
     assert facts["file_size"] == int(ref["File size (bytes)"])
     assert facts["sha256"] == ref["SHA256"]
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+def test_info_times_match_capinfos(path: pathlib.Path) -> None:
+    tool = require_tool("capinfos")
+    out = subprocess.run([tool, "-M", "-T", "-a", "-e", "-S", "-r", str(path)],
+                         capture_output=True, text=True)
+    _, first, last = out.stdout.split("\t")[:3]
+    facts = info(path)
+    if first.strip() == "n/a":
+        assert facts["packets"] == 0
+        return
+    assert facts["first_ns"] == seconds_to_ns(first)
+    assert facts["last_ns"] == seconds_to_ns(last)
