@@ -39,3 +39,18 @@ def test_info_times_match_capinfos(path: pathlib.Path) -> None:
         return
     assert facts["first_ns"] == seconds_to_ns(first)
     assert facts["last_ns"] == seconds_to_ns(last)
+
+
+def test_info_cli_json_reports_truncation() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from wirecraft.cli.info import command
+
+    path = next(p for p in CAPTURES if p.name == "dpkt__truncated_dns_2.pcap")
+    result = CliRunner().invoke(command, ["--json", str(path), str(path)])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 2 and rows[0]["truncated"] is not None
+    assert rows[0]["packets"] == info(path)["packets"]

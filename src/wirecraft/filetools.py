@@ -194,24 +194,30 @@ def info(path: str | os.PathLike[str]) -> dict[str, Any]:
     with builtins_open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             sha.update(chunk)
+    import warnings
+
+    from .errors import CaptureWarning
+
     cap = _open_capture(path)
     count = data = cut = 0
     first = last = None
     cap_min = cap_max = None
     linktypes: list[int] = []
     try:
-        for pkt in cap:
-            count += 1
-            n = len(pkt.data)
-            data += n
-            cut += n < pkt.wire_len
-            cap_min = n if cap_min is None else min(cap_min, n)
-            cap_max = n if cap_max is None else max(cap_max, n)
-            t = pkt.time_ns
-            first = t if first is None else min(first, t)
-            last = t if last is None else max(last, t)
-            if pkt.linktype not in linktypes:
-                linktypes.append(pkt.linktype)
+        with warnings.catch_warnings():  # a cut last record is reported as `truncated`
+            warnings.simplefilter("ignore", CaptureWarning)
+            for pkt in cap:
+                count += 1
+                n = len(pkt.data)
+                data += n
+                cut += n < pkt.wire_len
+                cap_min = n if cap_min is None else min(cap_min, n)
+                cap_max = n if cap_max is None else max(cap_max, n)
+                t = pkt.time_ns
+                first = t if first is None else min(first, t)
+                last = t if last is None else max(last, t)
+                if pkt.linktype not in linktypes:
+                    linktypes.append(pkt.linktype)
         fmt = cap.format
         ifaces = [dict(d) for d in cap.interfaces]
         truncated = cap.truncated
