@@ -54,3 +54,15 @@ def test_info_cli_json_reports_truncation() -> None:
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert len(rows) == 2 and rows[0]["truncated"] is not None
     assert rows[0]["packets"] == info(path)["packets"]
+
+
+# capinfos names the encapsulation; these are the link types of the sample captures
+ENCAP = {"ether": 1, "linux-sll": 113, "linux-sll2": 276}
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+def test_info_link_type_matches_capinfos(path: pathlib.Path) -> None:
+    tool = require_tool("capinfos")
+    out = subprocess.run([tool, "-T", "-r", "-E", str(path)], capture_output=True, text=True)
+    name = out.stdout.split("\t")[1].strip()
+    assert info(path)["linktypes"] == [ENCAP[name]]
