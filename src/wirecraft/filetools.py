@@ -11,6 +11,7 @@ output format can store them. The output format is the input's unless given.
 from __future__ import annotations
 
 import os
+from builtins import open as builtins_open
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -181,3 +182,62 @@ def parse_time(text: str) -> int:
         raise ValueError(f"not a time: {text!r} (epoch seconds or ISO 8601)") from None
     whole = int(when.timestamp())
     return whole * 1_000_000_000 + when.microsecond * 1000
+
+
+def info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """capinfos-style facts about one capture, read in one streaming pass: format,
+    link types, interfaces, packet count, file and data size, first/last time (ns),
+    duration, rates, captured-length range, cut frames, SHA-256 and truncation."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    with builtins_open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            sha.update(chunk)
+    import warnings
+
+    from .errors import CaptureWarning
+
+    cap = _open_capture(path)
+    count = data = cut = 0
+    first = last = None
+    cap_min = cap_max = None
+    linktypes: list[int] = []
+    try:
+        with warnings.catch_warnings():  # a cut last record is reported as `truncated`
+            warnings.simplefilter("ignore", CaptureWarning)
+            for pkt in cap:
+                count += 1
+                n = len(pkt.data)
+                data += n
+                cut += n < pkt.wire_len
+                cap_min = n if cap_min is None else min(cap_min, n)
+                cap_max = n if cap_max is None else max(cap_max, n)
+                t = pkt.time_ns
+                first = t if first is None else min(first, t)
+                last = t if last is None else max(last, t)
+                if pkt.linktype not in linktypes:
+                    linktypes.append(pkt.linktype)
+        fmt = cap.format
+        ifaces = [dict(d) for d in cap.interfaces]
+        truncated = cap.truncated
+    finally:
+        cap.close()
+    nano = fmt == "pcap" and bool(ifaces) and all(d.get("ts_resolution") == "ns" for d in ifaces)
+    duration = (last - first) / 1e9 if first is not None and last is not None else 0.0
+    return {
+        "path": os.fspath(path), "format": fmt, "nanosecond": nano,
+        "linktypes": linktypes or [cap.linktype], "interfaces": ifaces,
+        "packets": count, "file_size": os.path.getsize(path), "data_size": data,
+        "first_ns": first, "last_ns": last, "duration": duration,
+        "data_byte_rate": data / duration if duration else None,
+        "data_bit_rate": 8 * data / duration if duration else None,
+        "average_packet_size": data / count if count else None,
+        "average_packet_rate": count / duration if duration else None,
+        "snaplen": [d.get("snaplen") for d in ifaces], "caplen_min": cap_min,
+        "caplen_max": cap_max, "frames_cut": cut, "sha256": sha.hexdigest(),
+        "truncated": truncated,
+    }
+
+
+

@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "arping": ("wirecraft.cli.probe", "arping_command"),
     "stats": ("wirecraft.cli.stats", "command"),
     "convert": ("wirecraft.cli.convert", "command"),
+    "info": ("wirecraft.cli.info", "command"),
     "slice": ("wirecraft.cli.edit", "slice_command"),
     "shift": ("wirecraft.cli.edit", "shift_command"),
     "dedup": ("wirecraft.cli.edit", "dedup_command"),
