@@ -200,6 +200,30 @@ def test_oversize_and_out_of_window_fragments() -> None:
     assert stats["oversize"] == 1
 
 
+def test_a_fragment_cut_by_the_snaplen_hands_its_datagram_back() -> None:
+    frags = [bytes(f) for f in fragment(_v4(), mtu=600)]
+    offsets, pos, caplens = [], 0, []
+    data = b""
+    for i, f in enumerate(frags):
+        keep = len(f) - 100 if i == 1 else len(f)       # the middle one captured short
+        offsets.append(pos)
+        caplens.append(keep)
+        data += f[:keep]
+        pos += keep
+    b = batch_from_buffer(data, offsets, caplens, [len(f) for f in frags],
+                          [1_700_000_000 * 10**9 + i for i in range(len(frags))], 1)
+    d = Defragmenter()
+    out = [p for batch in d.batches([b]) for p in batch]
+    assert sorted(p.index for p in out) == list(range(len(frags)))
+    assert all(not p.defrag.reassembled for p in out)
+    # the datagram is given up at the cut fragment (with the one before it); the last one
+    # starts a datagram of its own, which the end of the input finds incomplete
+    assert {p.index: p.defrag.reason for p in out} == {0: "fragment_cut", 1: "fragment_cut",
+                                                        2: "incomplete"}
+    assert out[[p.index for p in out].index(1)].data == frags[1][:-100]
+    assert d.stats["cut"] == 1 and d.stats["reassembled"] == 0 and d.stats["held"] == 0
+
+
 def test_tiny_first_fragment_is_flagged() -> None:
     whole = Ethernet() / IPv4(src="192.0.2.1", dst="192.0.2.2", id=5, protocol=6) / (
         b"\x00\x50\x00\x19" + b"\0" * 60)

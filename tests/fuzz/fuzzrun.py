@@ -34,11 +34,13 @@ HERE = Path(__file__).resolve().parent
 # the targets, and the tests' helpers they use (decodecheck, pcapbuild, test vectors)
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-TARGETS = ("reader", "decoder", "l4_diff", "dns", "dns_diff", "smtp", "reassembly", "writers")
+TARGETS = ("reader", "decoder", "l4_diff", "dns", "dns_diff", "smtp", "reassembly", "defrag",
+           "filter", "writers")
 # the longest input each target reads (libFuzzer's -max_len): whole small files for the
 # reader, frames for the decoder, segment streams and sessions for the stateful ones
 MAX_LEN = {"reader": 65536, "decoder": 4096, "l4_diff": 4096, "dns": 4096, "dns_diff": 4096,
-           "smtp": 16384, "reassembly": 16384, "writers": 16384}
+           "smtp": 16384, "reassembly": 16384, "defrag": 4096, "filter": 1024,
+           "writers": 16384}
 # per-input time limit (libFuzzer's -timeout, seconds): far above any honest input, so
 # that only a hang trips it (it interrupts native loops too)
 TIMEOUT = 25
@@ -61,6 +63,22 @@ def write_seeds(name: str, corpus: Path) -> int:
     for data in module.seeds():
         (corpus / hashlib.sha1(data).hexdigest()).write_bytes(data)
     return sum(1 for _ in corpus.iterdir())
+
+
+def write_dictionary(module: object, path: Path) -> Path | None:
+    """libFuzzer's -dict file from the target's `dictionary()` (words its inputs are made
+    of, such as display-filter field names), or None for a target without one."""
+    words = getattr(module, "dictionary", None)
+    if words is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for w in words():
+        text = "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\x{b:02x}"
+                       for b in w)
+        lines.append(f'"{text}"')
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def run_one(name: str, seconds: int, seed: int | None, out: Path, extra: list[str],
@@ -100,6 +118,9 @@ def run_one(name: str, seconds: int, seed: int | None, out: Path, extra: list[st
             "-print_final_stats=1", "-rss_limit_mb=3072"]
     if seed is not None:
         argv.append(f"-seed={seed}")
+    dictionary = write_dictionary(module, out / "dict" / f"{name}.dict")
+    if dictionary is not None:
+        argv.append(f"-dict={dictionary}")
     atheris.Setup(argv + extra, module.TestOneInput)
     atheris.Fuzz()
 
