@@ -87,10 +87,12 @@ _LAZY: dict[str, str] = {
     "ls": "wirecraft.present",
     "STOP": "wirecraft.live",
     "DisplayFilterError": "wirecraft.display",
+    "flows": "wirecraft.conn",
+    "FlowTracker": "wirecraft.conn",
 }
 
 _SUBMODULES = {"dns", "smtp", "defrag", "craft", "live", "writers", "reassembly", "capture", "table",
-               "inject", "flags", "display"}
+               "inject", "flags", "display", "conn"}
 
 __all__ = [
     "CaptureDamagedWarning",
