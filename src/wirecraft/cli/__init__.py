@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("wirecraft.cli.probe", "query_command"),
     "arping": ("wirecraft.cli.probe", "arping_command"),
     "stats": ("wirecraft.cli.stats", "command"),
+    "logs": ("wirecraft.cli.logs", "command"),
     "convert": ("wirecraft.cli.convert", "command"),
     "info": ("wirecraft.cli.info", "command"),
     "slice": ("wirecraft.cli.edit", "slice_command"),
