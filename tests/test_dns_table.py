@@ -44,9 +44,13 @@ def test_rows_dicts_arrow_and_columns_agree(path: Path) -> None:
             assert _same(got[key], want[key]), (key, got[key], want[key])
     for name, _ in dns.COLUMNS:
         assert table.column(name) == [r[name] for r in rows]
-    assert [r["uid"] for r in rows] == [
-        dns.connection_uid(r["proto"], r["id_orig_h"], r["id_orig_p"], r["id_resp_h"],
-                           r["id_resp_p"]) for r in rows]
+    # every row carries the uid of its connection in wirecraft.flows
+    conns = {(c["uid"]): c for c in wirecraft.flows(path)}
+    for r in rows:
+        c = conns[r["uid"]]
+        assert {(c["id.orig_h"], c["id.orig_p"]), (c["id.resp_h"], c["id.resp_p"])} == {
+            (r["id_orig_h"], r["id_orig_p"]), (r["id_resp_h"], r["id_resp_p"])}
+        assert c["proto"] == r["proto"] and c["ts"] <= r["ts"] + 1e-6
     frame = table.to_polars()
     assert frame.shape == (len(rows), len(dns.COLUMNS))
 

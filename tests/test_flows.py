@@ -301,7 +301,7 @@ def test_columns_types_and_arrow() -> None:
     at = table.to_arrow()
     assert at.schema.field("ts").type == pa.timestamp("ns", tz="UTC")
     assert at.num_rows == len(table)
-    assert all(u.startswith("C") and len(u) == 18 for u in table.column("uid"))
+    assert all(u.startswith("C") and len(u) == 17 for u in table.column("uid"))
     assert len(set(table.column("uid"))) == len(table)
     assert {r["local_orig"] for r in table} <= {True, False}
     assert wirecraft.flows is flows

@@ -171,3 +171,28 @@ def test_cli_writes_the_folder(tmp_path: Path) -> None:
                        stdin=subprocess.DEVNULL)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_smtp_transactions_carry_zeek_names_and_connection_uids() -> None:
+    import wirecraft
+
+    rows = wirecraft.smtp.transactions(SMTP)
+    conns = {c["uid"]: c for c in wirecraft.flows(SMTP)}
+    assert rows
+    for r in rows:
+        c = conns[r["uid"]]
+        assert (c["id.orig_h"], c["id.orig_p"], c["id.resp_h"], c["id.resp_p"]) == (
+            r["id.orig_h"], r["id.orig_p"], r["id.resp_h"], r["id.resp_p"])
+        # the earlier names stay as aliases
+        assert (r["client"], r["server_port"], r["mail_from"], r["rcpt_to"]) == (
+            r["id.orig_h"], r["id.resp_p"], r["mailfrom"], r["rcptto"])
+        assert c["ts"] <= r["ts"] <= c["ts"] + c["duration"]
+
+
+def test_weird_api_is_the_weird_log() -> None:
+    import wirecraft
+
+    rows = wirecraft.weird(CAPTURES / "zeek__trunc__ip4-trunc.pcap")
+    assert [r["name"] for r in rows] == ["truncated_IP"]
+    assert rows.columns == ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p",
+                            "name", "addl", "notice", "peer", "source"]

@@ -34,7 +34,7 @@ together, are counted in `stats` and belong to no connection.
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 from collections import OrderedDict
 
@@ -136,6 +136,13 @@ cdef class Conn:
     cdef public uint32_t anomalies
     cdef public str ended              # why it ended: timeout, reuse, evicted, end
     cdef public uint32_t apps          # bits 1 << APP_* of applications confirmed
+
+    @property
+    def uid(self):
+        """The connection's uid: "C" and 16 base-62 digits of a 96-bit FNV-1a hash of its
+        key, first packet time and first packet number (stable from run to run; 17
+        characters, as wide as the uids of wirecraft.dns rows without a connection)."""
+        return uid_of(self.key, self.first_ts, self.first_index)
 
     cdef void letter(self, bint is_orig, int bit):
         cdef Side s = self.orig if is_orig else self.resp
@@ -267,29 +274,8 @@ cdef class Table:
             self.now = r.ts_ns
             self._expire(self.now, out)
         alen = 4 if r.ip_version == 4 else 16
-        # canonical key: transport, version, then the lower (address, port) end first
         cdef uint8_t k[38]
-        cdef int cmp = memcmp(r.ip_src, r.ip_dst, alen)
-        cdef bint src_low = cmp < 0 or (cmp == 0 and sport <= dport)
-        k[0] = <uint8_t>proto
-        k[1] = r.ip_version
-        if src_low:
-            memcpy(&k[2], r.ip_src, 16)
-            memcpy(&k[20], r.ip_dst, 16)
-            k[18] = sport >> 8; k[19] = sport & 0xFF
-            k[36] = dport >> 8; k[37] = dport & 0xFF
-        else:
-            memcpy(&k[2], r.ip_dst, 16)
-            memcpy(&k[20], r.ip_src, 16)
-            k[18] = dport >> 8; k[19] = dport & 0xFF
-            k[36] = sport >> 8; k[37] = sport & 0xFF
-        if alen == 4:
-            memcpy(&k[6], &k[18], 2)        # IPv4: keep the key short and exact
-            memcpy(&k[8], &k[20], 4)
-            memcpy(&k[12], &k[36], 2)
-            key = PyBytes_FromStringAndSize(<char*>k, 14)
-        else:
-            key = PyBytes_FromStringAndSize(<char*>k, 38)
+        key = _key(k, proto, r.ip_version, r.ip_src, sport, r.ip_dst, dport)
         cdef Conn c = self.conns.get(key)
         cdef int flags = r.tcp_flags & 0xFF
         if c is not None and proto == 6 and (flags & (SYN | ACK)) == SYN:
@@ -483,6 +469,75 @@ cdef class Table:
         elif s.state == PARTIAL and peer.state in (SYN_SENT, SYN_ACK_SENT) and ack:
             s.state = ESTABLISHED
             peer.state = ESTABLISHED
+
+
+cdef str B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def uid_of(bytes key, int64_t first_ts, uint64_t first_index):
+    """A connection uid from its key and start (see Conn.uid)."""
+    cdef uint64_t h1 = 0xCBF29CE484222325ULL, h2 = 0x84222325CBF29CE4ULL
+    cdef const uint8_t* p = <const uint8_t*><char*>key
+    cdef Py_ssize_t i, n = len(key)
+    cdef uint8_t tail[16]
+    cdef uint64_t t = <uint64_t>first_ts
+    for i in range(8):
+        tail[i] = (t >> (56 - 8 * i)) & 0xFF
+        tail[8 + i] = (first_index >> (56 - 8 * i)) & 0xFF
+    for i in range(n):
+        h1 = (h1 ^ p[i]) * 0x100000001B3ULL
+        h2 = (h2 ^ p[i]) * 0x100000001B3ULL + 0x9E37ULL
+    for i in range(16):
+        h1 = (h1 ^ tail[i]) * 0x100000001B3ULL
+        h2 = (h2 ^ tail[i]) * 0x100000001B3ULL + 0x9E37ULL
+    v = ((<object>h1) << 32) ^ (<object>h2)
+    out = []
+    for _ in range(16):
+        v, d = divmod(v, 62)
+        out.append(B62[d])
+    return "C" + "".join(out)
+
+
+def key_for(int proto, int version, bytes src, int sport, bytes dst, int dport):
+    """The table's key of a connection between (src, sport) and (dst, dport) (addresses
+    as 4 or 16 bytes; ICMP "ports" as the table sets them), either way round."""
+    cdef uint8_t k[38]
+    cdef uint8_t a[16]
+    cdef uint8_t b[16]
+    cdef int alen = 4 if version == 4 else 16
+    if len(src) < alen or len(dst) < alen:
+        raise ValueError("address too short")
+    memset(a, 0, 16)
+    memset(b, 0, 16)
+    memcpy(a, <const uint8_t*><char*>src, alen)
+    memcpy(b, <const uint8_t*><char*>dst, alen)
+    return _key(k, proto, version, a, sport, b, dport)
+
+
+cdef bytes _key(uint8_t* k, int proto, int version, const uint8_t* src, int sport,
+                const uint8_t* dst, int dport):
+    # canonical key: transport, version, then the lower (address, port) end first
+    cdef int alen = 4 if version == 4 else 16
+    cdef int cmp = memcmp(src, dst, alen)
+    cdef bint src_low = cmp < 0 or (cmp == 0 and sport <= dport)
+    k[0] = <uint8_t>proto
+    k[1] = <uint8_t>version
+    if src_low:
+        memcpy(&k[2], src, 16)
+        memcpy(&k[20], dst, 16)
+        k[18] = sport >> 8; k[19] = sport & 0xFF
+        k[36] = dport >> 8; k[37] = dport & 0xFF
+    else:
+        memcpy(&k[2], dst, 16)
+        memcpy(&k[20], src, 16)
+        k[18] = dport >> 8; k[19] = dport & 0xFF
+        k[36] = sport >> 8; k[37] = sport & 0xFF
+    if alen == 4:
+        memcpy(&k[6], &k[18], 2)        # IPv4: keep the key short and exact
+        memcpy(&k[8], &k[20], 4)
+        memcpy(&k[12], &k[36], 2)
+        return PyBytes_FromStringAndSize(<char*>k, 14)
+    return PyBytes_FromStringAndSize(<char*>k, 38)
 
 
 def tcp_size(Side s):

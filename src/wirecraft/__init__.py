@@ -89,10 +89,11 @@ _LAZY: dict[str, str] = {
     "DisplayFilterError": "wirecraft.display",
     "flows": "wirecraft.conn",
     "FlowTracker": "wirecraft.conn",
+    "weird": "wirecraft.logs",
 }
 
 _SUBMODULES = {"dns", "smtp", "defrag", "craft", "live", "writers", "reassembly", "capture", "table",
-               "inject", "flags", "display", "conn"}
+               "inject", "flags", "display", "conn", "logs"}
 
 __all__ = [
     "CaptureDamagedWarning",

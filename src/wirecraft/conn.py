@@ -27,15 +27,18 @@ filter over packets: only the packets it selects are counted.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import socket
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ._ext import load
 from ._optional import require
 
-__all__ = ["COLUMNS", "ConnTable", "FlowTracker", "PRIVATE_NETS", "SERVER_PORTS", "flows"]
+__all__ = ["COLUMNS", "ConnTable", "FlowTracker", "PRIVATE_NETS", "SERVER_PORTS", "UidLinker",
+           "flows"]
 
 COLUMNS = ("uid", "ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
            "service", "duration", "orig_bytes", "resp_bytes", "conn_state", "local_orig",
@@ -58,22 +61,6 @@ SERVER_PORTS = frozenset({
 
 _PROTO = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
 _APPS = {1: "dns", 2: "dns", 3: "dns", 4: "smtp"}
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _uid(key: bytes, first_ts: int, first_index: int) -> str:
-    """A Zeek-like connection uid: "C" and 17 base-62 digits of a 96-bit FNV-1a hash of
-    the connection's key and start, stable from run to run."""
-    h1, h2 = 0xCBF29CE484222325, 0x84222325CBF29CE4
-    for b in key + first_ts.to_bytes(8, "big", signed=True) + first_index.to_bytes(8, "big"):
-        h1 = ((h1 ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-        h2 = ((h2 ^ b) * 0x100000001B3 + 0x9E37) & 0xFFFFFFFFFFFFFFFF
-    n = (h1 << 32) ^ h2
-    out = []
-    for _ in range(17):
-        n, d = divmod(n, 62)
-        out.append(_B62[d])
-    return "C" + "".join(out)
 
 
 def conn_state(proto: int, orig: Any, resp: Any, history: str) -> str:
@@ -164,6 +151,8 @@ class FlowTracker:
                                      max_connections=max_connections,
                                      server_ports=frozenset(server_ports))
         self._local = _Local(local_nets)
+        # uids of the connections seen, for rows of other logs (`uid`)
+        self.linker = UidLinker(table=self._table)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -175,10 +164,18 @@ class FlowTracker:
     def feed(self, batch: Any, mask: Any = None) -> list[dict[str, Any]]:
         """Take a decoded batch (the packets `mask` selects, when given); the rows of
         the connections that ended meanwhile."""
-        return [self.row(c) for c in self._table.feed(batch, mask)]
+        ended = self._table.feed(batch, mask)
+        self.linker.ended(ended)
+        return [self.row(c) for c in ended]
 
     def flush(self) -> list[dict[str, Any]]:
-        return [self.row(c) for c in self._table.flush()]
+        ended = self._table.flush()
+        self.linker.ended(ended)
+        return [self.row(c) for c in ended]
+
+    def uid(self, proto: str, a: str, ap: int, b: str, bp: int, ts_ns: int) -> str | None:
+        """The uid of the connection (tcp or udp, both ends as text) at `ts_ns`."""
+        return self.linker.uid(proto, a, ap, b, bp, ts_ns)
 
     def row(self, c: Any) -> dict[str, Any]:
         """One ended connection as a conn.log row (a dict keyed by COLUMNS)."""
@@ -198,7 +195,7 @@ class FlowTracker:
         oh, rh = _address(c.orig_h, c.version), _address(c.resp_h, c.version)
         services = sorted({_APPS[a] for a in _APPS if c.apps >> a & 1})
         return {
-            "uid": _uid(c.key, c.first_ts, c.first_index),
+            "uid": c.uid,
             "ts": c.first_ts / 1e9,
             "id.orig_h": oh, "id.orig_p": c.orig_p, "id.resp_h": rh, "id.resp_p": c.resp_p,
             "proto": _PROTO[proto],
@@ -218,6 +215,79 @@ class FlowTracker:
             "problems": _problems(c.anomalies),
             "ended": c.ended,
         }
+
+
+class UidLinker:
+    """Connection uids for the rows of other logs (DNS, SMTP, weird).
+
+    Fed the same batches (or packets) a log is built from, it runs the connection table
+    beside it; `uid(...)` gives the uid of the connection a row at time `ts_ns` belongs
+    to: the live one with that key, or the last ended one started by then. A uid is
+    known from a connection's first packet, so rows handed out while it lasts (a live
+    capture) get it too. Ended connections are remembered for `window` seconds of
+    capture time after their start (None: all of them, one entry each)."""
+
+    def __init__(self, window: float | None = None, table: Any = None) -> None:
+        fl = _flows()
+        # a FlowTracker lends its own table (and reports what ended through `ended`)
+        self._table = table if table is not None else fl.Table(server_ports=SERVER_PORTS)
+        self._key_for = fl.key_for
+        self._by: dict[bytes, list[tuple[int, str]]] = {}
+        self._order: deque[tuple[int, bytes]] = deque()
+        self._window = None if window is None else int(window * 1e9)
+        self._batch: Any = None
+
+    def feed(self, batch: Any) -> None:
+        self.ended(self._table.feed(batch))
+
+    def ended(self, conns: list[Any]) -> None:
+        """Remember connections the table ended."""
+        ended = conns
+        by = self._by
+        for c in ended:
+            bisect.insort(by.setdefault(c.key, []), (c.first_ts, c.uid))
+            if self._window is not None:
+                self._order.append((c.first_ts, c.key))
+
+    def _forget(self, before: int) -> None:
+        order, by = self._order, self._by
+        while order and order[0][0] < before:
+            ts, key = order.popleft()
+            hits = by.get(key)
+            if hits:
+                hits.pop(0)
+                if not hits:
+                    del by[key]
+
+    def feed_packet(self, pkt: Any) -> None:
+        """For a log built packet by packet: each packet's batch is fed once, when its
+        first packet comes."""
+        b = getattr(pkt, "batch", None)
+        if b is not None and b is not self._batch:
+            self._batch = b
+            self.feed(b)
+        if self._window is not None and self._order:
+            # by the packet's time, not its batch's end: rows still to come may be older
+            self._forget(pkt.time_ns - self._window)
+
+    def uid(self, proto: str, a: str, ap: int, b: str, bp: int, ts_ns: int) -> str | None:
+        """The uid of the connection (transport name, both ends as text) at `ts_ns`."""
+        version = 6 if ":" in a else 4
+        family = socket.AF_INET6 if version == 6 else socket.AF_INET
+        try:
+            key = self._key_for({"tcp": 6, "udp": 17}[proto], version,
+                                socket.inet_pton(family, a), ap, socket.inet_pton(family, b), bp)
+        except (KeyError, OSError, ValueError):
+            return None
+        live = self._table.conns.get(key)
+        if live is not None and live.first_ts <= ts_ns:
+            return str(live.uid)
+        hits = self._by.get(key)
+        if not hits:
+            return None if live is None else str(live.uid)
+        # the last connection started at or before ts_ns ("~" sorts after any uid)
+        i = bisect.bisect_right(hits, (ts_ns, "~")) - 1
+        return hits[max(i, 0)][1]
 
 
 class ConnTable(Sequence):

@@ -574,22 +574,46 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
             builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
 
     builder = _dns.TransactionBuilder(port_set, timeout, on_tcp)
-    _feed_all(builder, source, port_set, on_tcp)
+    from .conn import UidLinker
+
+    linker = UidLinker()
+    _feed_all(builder, source, port_set, on_tcp, linker)
     for ts, src, sp, dst, dp, raw, problem in streams.flush():
         builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
-    return TransactionTable(builder.columns(), streams.stats)
+    store = builder.columns()
+    _link(store, linker)
+    return TransactionTable(store, streams.stats)
 
 
-def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any) -> None:
+def _link(store: Any, linker: Any) -> None:
+    """Give each row the uid of its connection in wirecraft.flows (as Zeek's dns.log
+    rows carry their conn.log uid); a row whose connection the table never saw keeps
+    the uid made from its endpoints."""
+    n = len(store)
+    if not n:
+        return
+    col = store.column
+    uid = linker.uid
+    store.uids = [uid(p, a, ap, b, bp, t) or own for p, a, ap, b, bp, t, own in zip(
+        col("proto"), col("id_orig_h"), col("id_orig_p"), col("id_resp_h"), col("id_resp_p"),
+        col("ts_ns"), col("uid"), strict=True)]
+
+
+def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any,
+              linker: Any) -> None:
     batches = _batches_of(source)
     if batches is not None:
         feed_batch = builder.feed_batch
+        feed_links = linker.feed
         for batch in batches:
             feed_batch(batch)
+            feed_links(batch)
         return
     from .capture import packets
 
+    feed_packet = linker.feed_packet
     for pkt in packets(source):
+        feed_packet(pkt)
         _feed_packet(builder, pkt, port_set, on_tcp)
 
 
@@ -629,6 +653,9 @@ class TransactionTracker:
         self._streams = _LazyTCP()
         self._builder = _dns.TransactionBuilder(self._ports, timeout, None, True)
         self._on_tcp = self._tcp
+        from .conn import UidLinker
+        # connection uids (the rows' `uid`), remembered for twice the pairing window
+        self._linker = UidLinker(window=2 * timeout + 60)
 
     def _tcp(self, pkt: Any) -> None:
         feed = self._builder.feed
@@ -637,6 +664,7 @@ class TransactionTracker:
 
     def feed(self, pkt: Any) -> list[dict[str, Any]]:
         """Feed one Packet; returns the rows it completed (often none)."""
+        self._linker.feed_packet(pkt)
         _feed_packet(self._builder, pkt, self._ports, self._on_tcp)
         return self._rows(self._builder.take(pkt.time_ns, False))
 
@@ -652,6 +680,8 @@ class TransactionTracker:
         """Transactions held for pairing (pending, or recent enough to match a repeat)."""
         return len(self._builder)
 
-    @staticmethod
-    def _rows(store: Any) -> list[dict[str, Any]]:
-        return [] if store is None else store.to_dicts()
+    def _rows(self, store: Any) -> list[dict[str, Any]]:
+        if store is None:
+            return []
+        _link(store, self._linker)
+        return store.to_dicts()

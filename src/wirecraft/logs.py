@@ -23,7 +23,6 @@ The `source` column says which layer found it.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import json
 import math
@@ -35,7 +34,7 @@ from typing import Any
 from .conn import COLUMNS as CONN_COLUMNS
 from .conn import ConnTable, FlowTracker
 
-__all__ = ["FORMATS", "LOGS", "Log", "build", "write"]
+__all__ = ["FORMATS", "LOGS", "Log", "build", "weird", "write"]
 
 LOGS = ("conn", "dns", "smtp", "weird")
 FORMATS = ("zeek", "json", "csv", "parquet")
@@ -160,32 +159,6 @@ def _arrow_type(pa: Any, zeek_type: str) -> Any:
             "interval": pa.float64(), "bool": pa.bool_(), "time": pa.float64()}[zeek_type]
 
 
-class _Uids:
-    """Connection uids by transport, unordered ends and time."""
-
-    def __init__(self, conns: ConnTable) -> None:
-        self._by: dict[tuple[Any, ...], tuple[list[float], list[str]]] = {}
-        for r in conns:                     # rows are in order of their first packet
-            k = _ends(r["proto"], r["id.orig_h"], r["id.orig_p"], r["id.resp_h"],
-                      r["id.resp_p"])
-            starts, uids = self._by.setdefault(k, ([], []))
-            starts.append(r["ts"])
-            uids.append(r["uid"])
-
-    def __call__(self, proto: str, a: str, ap: int, b: str, bp: int, ts: float) -> str | None:
-        hit = self._by.get(_ends(proto, a, ap, b, bp))
-        if hit is None:
-            return None
-        starts, uids = hit
-        i = bisect.bisect_right(starts, ts + 1e-6) - 1
-        return uids[max(i, 0)]
-
-
-def _ends(proto: str, a: str, ap: int, b: str, bp: int) -> tuple[Any, ...]:
-    x, y = (a, ap), (b, bp)
-    return (proto, x, y) if x <= y else (proto, y, x)
-
-
 def _conn_and_packet_weirds(source: Any, local_nets: Any, checksums: bool,
                             defrag: bool) -> tuple[ConnTable, list[dict[str, Any]]]:
     """One pass: the connection table, and a weird row per packet problem."""
@@ -229,11 +202,10 @@ def _conn_and_packet_weirds(source: Any, local_nets: Any, checksums: bool,
     rows.extend(tracker.flush())
     rows.sort(key=lambda r: (r["ts"], r["first_index"]))
     conns = ConnTable(rows, tracker.stats)
-    uids = _Uids(conns)
     out = []
     seen: set[tuple[Any, ...]] = set()
     for pkt, name, layer, addl in weirds:
-        row = _weird_row(pkt, name, layer, addl, uids)
+        row = _weird_row(pkt, name, layer, addl, tracker)
         # as Zeek logs a weird once per connection (and a packet's once per name)
         key = (row["uid"], name) if row["uid"] is not None else (pkt.index, name)
         if key in seen:
@@ -263,7 +235,8 @@ def _stop_weird(reason: int, layer: int, ip_proto: int) -> tuple[str, str] | Non
     return None
 
 
-def _weird_row(pkt: Any, name: str, layer: str, addl: str | None, uids: _Uids) -> dict[str, Any]:
+def _weird_row(pkt: Any, name: str, layer: str, addl: str | None,
+               tracker: FlowTracker) -> dict[str, Any]:
     row: dict[str, Any] = {"ts": pkt.time_ns / 1e9, "uid": None, "id.orig_h": None,
                            "id.orig_p": None, "id.resp_h": None, "id.resp_p": None,
                            "name": name, "addl": addl, "notice": False, "peer": "wirecraft",
@@ -275,18 +248,17 @@ def _weird_row(pkt: Any, name: str, layer: str, addl: str | None, uids: _Uids) -
         src, dst = str(ip.src), str(ip.dst)
         row.update({"id.orig_h": src, "id.orig_p": l4.src_port, "id.resp_h": dst,
                     "id.resp_p": l4.dst_port})
-        row["uid"] = uids(proto, src, l4.src_port, dst, l4.dst_port, row["ts"])
+        row["uid"] = tracker.uid(proto, src, l4.src_port, dst, l4.dst_port, pkt.time_ns)
     return row
 
 
-def _dns_rows(source: Any, uids: _Uids) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _dns_rows(source: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from . import dns
 
     rows, weirds = [], []
     for t in dns.transactions(source):
         row = {
-            "ts": t["ts"], "uid": uids(t["proto"], t["id_orig_h"], t["id_orig_p"],
-                                       t["id_resp_h"], t["id_resp_p"], t["ts"]),
+            "ts": t["ts"], "uid": t["uid"],
             "id.orig_h": t["id_orig_h"], "id.orig_p": t["id_orig_p"],
             "id.resp_h": t["id_resp_h"], "id.resp_p": t["id_resp_p"], "proto": t["proto"],
             "trans_id": t["trans_id"], "rtt": t["rtt"], "query": t["query"],
@@ -304,15 +276,13 @@ def _dns_rows(source: Any, uids: _Uids) -> tuple[list[dict[str, Any]], list[dict
     return rows, weirds
 
 
-def _smtp_rows(source: Any, uids: _Uids) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _smtp_rows(source: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from . import smtp
 
     rows, weirds = [], []
     for t in smtp.transactions(source):
-        received = t.get("received") or []
         row = {
-            "ts": t["ts"], "uid": uids("tcp", t["client"], t["client_port"], t["server"],
-                                       t["server_port"], t["ts"]),
+            "ts": t["ts"], "uid": t["uid"],
             "id.orig_h": t["client"], "id.orig_p": t["client_port"],
             "id.resp_h": t["server"], "id.resp_p": t["server_port"],
             "trans_depth": max(1, t["trans_depth"]), "helo": t["helo"], "mailfrom": t["mail_from"],
@@ -320,18 +290,23 @@ def _smtp_rows(source: Any, uids: _Uids) -> tuple[list[dict[str, Any]], list[dic
             "to": list(t["to"]) or None, "cc": list(t["cc"]) or None,
             "reply_to": t["reply_to"], "msg_id": t["msg_id"], "in_reply_to": t["in_reply_to"],
             "subject": t["subject"], "x_originating_ip": t["x_originating_ip"],
-            "first_received": received[0] if received else None,
-            "second_received": received[1] if len(received) > 1 else None,
+            "first_received": t["first_received"], "second_received": t["second_received"],
             "last_reply": t["last_reply"], "path": list(t["path"]) or None,
             "user_agent": t["user_agent"], "tls": t["tls"],
-            "fuids": ["F" + a["sha256"][:17] for a in t.get("attachments") or []
-                      if a.get("sha256")],
+            "fuids": list(t["fuids"]),
             "problems": list(t["problems"]) or None}
         rows.append(row)
         for p in t["problems"] or ():
             weirds.append({**{k: row[k] for k in _ID}, "name": f"SMTP_{p}", "addl": None,
                            "notice": False, "peer": "wirecraft", "source": "SMTP"})
     return rows, weirds
+
+
+def weird(source: str | os.PathLike[str], *, checksums: bool = True,
+          defrag: bool = True) -> Log:
+    """The weird log of a capture (`wirecraft.weird`): every packet problem and protocol
+    violation, Zeek-named, with the uid of its connection."""
+    return build(source, checksums=checksums, defrag=defrag, which=("weird",))["weird"]
 
 
 def build(source: str | os.PathLike[str], *, local_nets: str | Iterable[str] | None = "private",
@@ -343,17 +318,16 @@ def build(source: str | os.PathLike[str], *, local_nets: str | Iterable[str] | N
     if unknown:
         raise ValueError(f"unknown logs: {', '.join(sorted(unknown))} (known: {', '.join(LOGS)})")
     conns, weird = _conn_and_packet_weirds(source, local_nets, checksums, defrag)
-    uids = _Uids(conns)
     out: dict[str, Log] = {}
     if "conn" in which:
         out["conn"] = Log("conn", [dict(r) for r in conns])
     if "dns" in which or "weird" in which:
-        dns_rows, dns_weird = _dns_rows(source, uids)
+        dns_rows, dns_weird = _dns_rows(source)
         weird += dns_weird
         if "dns" in which:
             out["dns"] = Log("dns", dns_rows)
     if "smtp" in which or "weird" in which:
-        smtp_rows, smtp_weird = _smtp_rows(source, uids)
+        smtp_rows, smtp_weird = _smtp_rows(source)
         weird += smtp_weird
         if "smtp" in which:
             out["smtp"] = Log("smtp", smtp_rows)

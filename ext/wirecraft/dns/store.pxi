@@ -69,6 +69,9 @@ cdef class TransactionStore:
     cdef gbuf_t atext        # answer texts and raw addresses
     cdef gbuf_t aitems       # aitem_t per answer
     cdef gbuf_t pcodes       # uint16 problem codes
+    # the rows' connection uids when wirecraft.dns linked them to the connection table
+    # (17 characters each); None: each row's uid is made from its endpoints
+    cdef public list uids
 
     def __dealloc__(self):
         self.rows = NULL
@@ -163,6 +166,9 @@ cdef class TransactionStore:
                     gbuf_put(&out.atext, self.atext.data + items[k].off, item_len(&items[k]))
                     gbuf_put(&out.aitems, &items[k], sizeof(aitem_t))
                     (<aitem_t*>(out.aitems.data + out.aitems.len) - 1).off = base
+        if self.uids is not None:
+            out.uids = ([self.uids[i] for i in idx] if idx is not None
+                        else self.uids[start:self.n])
         return out
 
     def __iter__(self):
@@ -263,8 +269,14 @@ cdef class TransactionStore:
                                      r.alen)
                     (<array.array>hoff[k]).data.as_longlongs[i] = hosts[k].len
                     gbuf_put(&hosts[k], PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text))
-                uid_write(uid_hash(r.proto, addr_text(r.caddr, r.alen), r.cport,
-                                   addr_text(r.saddr, r.alen), r.sport), uid.data + uid.len)
+                if self.uids is not None:
+                    text = self.uids[i]
+                    if PyUnicode_GET_LENGTH(text) != 17:
+                        raise ValueError(f"row {i}: uid {text!r} is not 17 characters")
+                    memcpy(uid.data + uid.len, PyUnicode_1BYTE_DATA(text), 17)
+                else:
+                    uid_write(uid_hash(r.proto, addr_text(r.caddr, r.alen), r.cport,
+                                       addr_text(r.saddr, r.alen), r.sport), uid.data + uid.len)
                 uid.len += 17   # 17 * n bytes reserved
                 aoff.data.as_longlongs[i] = total
                 if r.a_first >= 0:
@@ -358,7 +370,7 @@ cdef object row_value(TransactionStore st, Py_ssize_t i, int code):
     if code == C_TS_NS:
         return r.ts
     if code == C_UID:
-        return uid_text(r)
+        return st.uids[i] if st.uids is not None else uid_text(r)
     if code == C_ORIG_H:
         return addr_text(r.caddr, r.alen)
     if code == C_ORIG_P:

@@ -129,18 +129,32 @@ def session_factory(ports: Iterable[int], out: list[dict[str, Any]],
 def _run(source: Any, ports: Iterable[int], caps: dict[str, Any] | None,
          opts: dict[str, Any], stats: dict[str, int] | None = None
          ) -> Iterator[list[dict[str, Any]]]:
+    from ..conn import UidLinker
     from ..reassembly import Reassembler, packets
 
     out: list[dict[str, Any]] = []
     r = Reassembler(handler=session_factory(ports, out, stats, **opts), **(caps or {}))
     feed = r._core.packet     # the Cython entry point, without a Python-level wrapper
+    linker = UidLinker()
+    feed_links = linker.feed_packet
     for pkt in packets(source):
+        feed_links(pkt)
         feed(pkt)
         if out:
-            yield list(out)
+            yield _linked(out, linker)
             out.clear()     # handlers keep appending to this same list
     r.flush()
-    yield list(out)
+    yield _linked(out, linker)
+
+
+def _linked(records: list[dict[str, Any]], linker: Any) -> list[dict[str, Any]]:
+    """The records with the uid of their connection (wirecraft.flows), as Zeek's
+    smtp.log rows carry their conn.log uid."""
+    for rec in records:
+        if rec.get("uid") is None and rec.get("client") and rec.get("ts") is not None:
+            rec["uid"] = linker.uid("tcp", rec["client"], rec["client_port"], rec["server"],
+                                    rec["server_port"], int(round(rec["ts"] * 1e9)))
+    return list(records)
 
 
 def transactions(source: Any, *, ports: Iterable[int] = DEFAULT_PORTS,

@@ -17,7 +17,7 @@ from .events import _COMMAND_LINE, _MAX_COMMAND_LINE
 # ------------------------------------------------------------------ message headers
 
 _HEADER_FIELDS = ("date", "from", "reply_to", "subject", "msg_id", "in_reply_to",
-                  "x_originating_ip", "user_agent")
+                  "x_originating_ip", "user_agent", "first_received", "second_received")
 _ANGLE = re.compile(r"<([^<>]*)>")
 _IP_IN_RECEIVED = re.compile(r"[\[(]\s*(?:IPv6:)?([0-9A-Fa-f.:]+)\s*[\])]")
 
@@ -120,7 +120,13 @@ def _describe_message(data: bytes, rec: dict[str, Any], mime: bool = True) -> li
     rec["user_agent"] = get("User-Agent") or get("X-Mailer")
     rec["to"] = [a for v in msg.get_all("To", []) for a in _split_addresses(_header_text(v))]
     rec["cc"] = [a for v in msg.get_all("Cc", []) for a in _split_addresses(_header_text(v))]
-    for received in msg.get_all("Received", []):
+    received_all = msg.get_all("Received", [])
+    # Zeek's first_received / second_received: the top two Received headers, as text
+    if received_all:
+        rec["first_received"] = _header_text(received_all[0])
+    if len(received_all) > 1:
+        rec["second_received"] = _header_text(received_all[1])
+    for received in received_all:
         for m in _IP_IN_RECEIVED.finditer(str(received)):
             try:
                 rec["path"].append(str(ipaddress.ip_address(m.group(1))))

@@ -798,6 +798,14 @@ class Session:
         rec["problems"] = problems
         rec["rcpt_dropped"] = txn.rcpt_dropped
         rec["transactions_dropped"] = 0
+        # Zeek smtp.log's names (the ones above stay, as aliases, for one release):
+        # `uid` is the connection's in wirecraft.flows, set by the capture runners
+        rec["uid"] = None
+        rec["id.orig_h"], rec["id.orig_p"] = self.client, self.client_port
+        rec["id.resp_h"], rec["id.resp_p"] = self.server, self.server_port
+        rec["mailfrom"] = rec["mail_from"]
+        rec["rcptto"] = list(rec["rcpt_to"])
+        rec["fuids"] = ["F" + a["sha256"][:16] for a in rec["attachments"] if a.get("sha256")]
         if "message_truncated" in problems:
             self.stats["messages_truncated"] += 1
             if txn.message is not None and txn.size is not None:
