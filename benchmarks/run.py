@@ -278,6 +278,36 @@ def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                   "frame.number"], "smtp", tshark_imf_check, sessions,
                  unit="session", stdout_parser=tshark_smtp, requires=tool("tshark")))
 
+    # 5b. connections (Zeek conn.log) and the folder of logs
+    frames = lambda r, m: m["counts"]["packets"]  # noqa: E731
+
+    def conns_ok(r: dict, m: dict) -> list[str]:
+        c, want = r.get("counts", {}), m["counts"]
+        ip = want["tcp"] + want["udp"] + want["icmp"] + want["icmpv6"]
+        bad = []
+        if not c.get("connections"):
+            bad.append("no connections")
+        if "in_connections" in c and not 0.98 * ip <= c["in_connections"] <= ip:
+            bad.append(f"{c['in_connections']} packets in connections, the file has {ip} "
+                       "TCP/UDP/ICMP")
+        return bad
+
+    need_flows = module_available("wirecraft.conn", "flows")
+    add(Scenario("flows", "wirecraft.flows(path)",
+                 [PY, str(sc / "wc_flows.py"), mixed, "--mode", "flows"], "mixed", conns_ok,
+                 frames, requires=need_flows))
+    add(Scenario("flows", "NFStream to_pandas() (dissection and statistics off)",
+                 [PY, str(peers / "nfstream_flows.py"), mixed], "mixed", conns_ok, frames,
+                 requires=module_available("nfstream"), runs=2 if not quick else None))
+    add(Scenario("flows", "wirecraft logs: conn, dns, smtp, weird as Zeek TSV",
+                 [PY, str(sc / "wc_flows.py"), mixed, "--mode", "logs"], "mixed",
+                 lambda r, m: [] if r.get("counts", {}).get("connections") else ["no rows"],
+                 frames, requires=need_flows))
+    add(Scenario("flows", "tshark -q -z conv,tcp -z conv,udp",
+                 ["tshark", "-n", "-q", "-r", mixed, "-z", "conv,tcp", "-z", "conv,udp"],
+                 "mixed", lambda r, m: [], frames, stdout_parser=count_lines,
+                 requires=tool("tshark"), runs=2 if not quick else None))
+
     # 6. crafting
     n_craft = 2000 if smoke else 10000 if quick else 50000
     crafted = lambda r, m: int(r["packets"])  # noqa: E731
@@ -632,6 +662,17 @@ def targets(scs: dict) -> list[tuple[str, float | None, str]]:
     add("5. SMTP: wirecraft transactions / tshark smtp+imf (whole process)",
         ratio(scs, "wirecraft.smtp.transactions(path)", "tshark -Y imf (smtp + imf dissectors)",
               "rate_wall"), None)
+    fl = scs.get("wirecraft.flows(path)")
+    nf = scs.get("NFStream to_pandas() (dissection and statistics off)")
+    if fl and nf and fl["status"] == nf["status"] == "ok":
+        # a target holds only if it holds on the worst run: ours worst against theirs best
+        add("5b. flows: wirecraft.flows worst run / NFStream best run",
+            fl["summary"]["rate_min"] / nf["summary"]["rate_max"], 10)
+    else:
+        add("5b. flows: wirecraft.flows worst run / NFStream best run", None, 10)
+    add("5b. logs: wirecraft logs (conn, dns, smtp, weird) / tshark conv,tcp+udp (processes)",
+        ratio(scs, "wirecraft logs: conn, dns, smtp, weird as Zeek TSV",
+              "tshark -q -z conv,tcp -z conv,udp", "rate_wall"), None)
     lay = "wirecraft layers: Ethernet/IPv4/UDP/DNS.query -> bytes"
     add("6. craft: wirecraft layers / dpkt", ratio(scs, lay, "dpkt: Ethernet(IP(UDP(DNS))) -> bytes"),
         10)
@@ -833,7 +874,7 @@ def main() -> int:
                     help="which wirecraft to measure (see the module docstring)")
     ap.add_argument("--runs", type=int, help="runs per scenario (default 3, quick 2)")
     ap.add_argument("--only", help="comma-separated groups: startup,columnar,per-packet,"
-                    "filter,dns,smtp,craft,memory,inject")
+                    "filter,dns,smtp,flows,craft,memory,inject,live,probe")
     ap.add_argument("--memory", action="store_true", help="the 2 GB memory scenario in quick "
                     "mode too (always on in full mode)")
     ap.add_argument("--no-memory", action="store_true", help="skip the 2 GB memory scenario")

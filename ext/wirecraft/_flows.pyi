@@ -32,6 +32,7 @@ class Conn:
     resp_p: int
     first_ts: int
     last_ts: int
+    moved_ts: int
     first_index: int
     last_index: int
     orig: Side
@@ -47,7 +48,8 @@ class Conn:
 
 class Table:
     conns: dict[bytes, Conn]
-    stats: dict[str, int]
+    @property
+    def stats(self) -> dict[str, int]: ...
     tcp_timeout: int
     udp_timeout: int
     icmp_timeout: int
@@ -61,5 +63,8 @@ class Table:
     def flush(self) -> list[Conn]: ...
 
 def tcp_size(s: Side) -> tuple[int, int]: ...
+def start_keys(conns: list[Conn]) -> tuple[bytes, bytes]: ...
+def columns(conns: list[Conn], local_nets: list[tuple[int, bytes, int]] | None = None,
+            anomalies: tuple[tuple[int, str], ...] = ()) -> dict[str, list[Any]]: ...
 def uid_of(key: bytes, first_ts: int, first_index: int) -> str: ...
 def key_for(proto: int, version: int, src: bytes, sport: int, dst: bytes, dport: int) -> bytes: ...

@@ -33,12 +33,14 @@ together, are counted in `stats` and belong to no connection.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memset
 
 from collections import OrderedDict
 
 from wirecraft._codes cimport *
+from wirecraft._core cimport ip4_text, ip6_text
 from wirecraft._record cimport rec_t
 
 # the decoder's anomaly bits for a bad TCP or UDP checksum (set when checksums are checked)
@@ -127,7 +129,7 @@ cdef class Conn:
     cdef public int version
     cdef public bytes orig_h, resp_h   # 16 bytes each (IPv4: the first 4)
     cdef public int orig_p, resp_p
-    cdef public int64_t first_ts, last_ts
+    cdef public int64_t first_ts, last_ts, moved_ts
     cdef public uint64_t first_index, last_index
     cdef public Side orig, resp
     cdef public bint flipped
@@ -142,7 +144,7 @@ cdef class Conn:
         """The connection's uid: "C" and 16 base-62 digits of a 96-bit FNV-1a hash of its
         key, first packet time and first packet number (stable from run to run; 17
         characters, as wide as the uids of wirecraft.dns rows without a connection)."""
-        return uid_of(self.key, self.first_ts, self.first_index)
+        return _uid(self.key, self.first_ts, self.first_index)
 
     cdef void letter(self, bint is_orig, int bit):
         cdef Side s = self.orig if is_orig else self.resp
@@ -163,26 +165,37 @@ cdef class Table:
     """The live connections. `feed(batch)` returns the connections it ended (a list of
     Conn); `flush()` ends the rest."""
 
-    cdef public object conns           # key -> Conn, least recently active first
-    cdef public dict stats
+    cdef public object conns           # key -> Conn, least recently active first (to
+    #                                    within a second: see _packet)
     cdef public int64_t tcp_timeout, udp_timeout, icmp_timeout
     cdef public Py_ssize_t max_connections
     cdef public frozenset server_ports
-    cdef int64_t now
+    cdef int64_t now, last_sweep
+    cdef int64_t n_packets, n_in, n_not_ip, n_other, n_frag, n_trunc, n_conns, n_evicted
+    cdef int64_t n_timeouts, n_reused
 
     def __init__(self, *, double tcp_timeout=300.0, double udp_timeout=60.0,
                  double icmp_timeout=60.0, Py_ssize_t max_connections=1 << 20,
                  server_ports=()):
         self.conns = OrderedDict()
-        self.stats = {k: 0 for k in ("packets", "in_connections", "not_ip",
-                                     "other_transport", "fragments", "truncated",
-                                     "connections", "evicted", "timeouts", "reused")}
         self.tcp_timeout = <int64_t>(tcp_timeout * 1e9)
         self.udp_timeout = <int64_t>(udp_timeout * 1e9)
         self.icmp_timeout = <int64_t>(icmp_timeout * 1e9)
         self.max_connections = max_connections
         self.server_ports = frozenset(server_ports)
         self.now = 0
+        self.last_sweep = 0
+
+    @property
+    def stats(self):
+        """Packets taken and in connections; those in none (not IP, other transports,
+        fragments not put together, transport headers cut); connections ended, and how
+        many of them by the cap, by timeout, by port reuse."""
+        return {"packets": self.n_packets, "in_connections": self.n_in,
+                "not_ip": self.n_not_ip, "other_transport": self.n_other,
+                "fragments": self.n_frag, "truncated": self.n_trunc,
+                "connections": self.n_conns, "evicted": self.n_evicted,
+                "timeouts": self.n_timeouts, "reused": self.n_reused}
 
     def __len__(self):
         return len(self.conns)
@@ -211,17 +224,22 @@ cdef class Table:
                 if sel[j]:
                     self._packet(&recs[j], base, out)
                     taken += 1
-        self.stats["packets"] += taken
+        self.n_packets += taken
         return out
 
     def flush(self):
         cdef list out = []
         cdef Conn c
         for c in self.conns.values():
-            c.ended = "end"
+            # one the sweep had not reached yet may be past its timeout already
+            if self.now - c.last_ts > self._timeout(c.proto):
+                c.ended = "timeout"
+                self.n_timeouts += 1
+            else:
+                c.ended = "end"
             out.append(c)
         self.conns.clear()
-        self.stats["connections"] += len(out)
+        self.n_conns += len(out)
         return out
 
     cdef int64_t _timeout(self, int proto):
@@ -240,8 +258,8 @@ cdef class Table:
                 break
             self.conns.popitem(last=False)
             c.ended = "timeout"
-            self.stats["timeouts"] += 1
-            self.stats["connections"] += 1
+            self.n_timeouts += 1
+            self.n_conns += 1
             out.append(c)
 
     cdef void _packet(self, const rec_t* r, const uint8_t* data, list out):
@@ -249,10 +267,10 @@ cdef class Table:
         cdef int alen, sport, dport, itype = 0, icode = 0
         cdef bint icmp = False
         if r.ip_version != 4 and r.ip_version != 6:
-            self.stats["not_ip"] += 1
+            self.n_not_ip += 1
             return
         if r.layers & L_FRAG and (r.ip_frag_offset != 0 or r.ip_flags & 1):
-            self.stats["fragments"] += 1
+            self.n_frag += 1
             return
         if proto == 6 and r.layers & L_TCP:
             sport, dport = r.l4_src_port, r.l4_dst_port
@@ -265,25 +283,36 @@ cdef class Table:
             sport = itype
             dport = pairs.get(itype, icode)
         elif proto in (6, 17, 1, 58):
-            self.stats["truncated"] += 1
+            self.n_trunc += 1
             return
         else:
-            self.stats["other_transport"] += 1
+            self.n_other += 1
             return
         if r.ts_ns > self.now:
             self.now = r.ts_ns
-            self._expire(self.now, out)
+            # the sweep of idle connections runs once a second of capture time (a
+            # connection's own timeout is checked exactly when its next packet comes)
+            if self.now - self.last_sweep >= 1000000000:
+                self.last_sweep = self.now
+                self._expire(self.now, out)
         alen = 4 if r.ip_version == 4 else 16
         cdef uint8_t k[38]
         key = _key(k, proto, r.ip_version, r.ip_src, sport, r.ip_dst, dport)
         cdef Conn c = self.conns.get(key)
         cdef int flags = r.tcp_flags & 0xFF
+        if c is not None and r.ts_ns - c.last_ts > self._timeout(proto):
+            del self.conns[key]
+            c.ended = "timeout"
+            self.n_timeouts += 1
+            self.n_conns += 1
+            out.append(c)
+            c = None
         if c is not None and proto == 6 and (flags & (SYN | ACK)) == SYN:
             if self._reused(c, r):
                 del self.conns[key]
                 c.ended = "reuse"
-                self.stats["reused"] += 1
-                self.stats["connections"] += 1
+                self.n_reused += 1
+                self.n_conns += 1
                 out.append(c)
                 c = None
         if c is None:
@@ -291,15 +320,19 @@ cdef class Table:
             if len(self.conns) >= self.max_connections:
                 old = self.conns.popitem(last=False)[1]
                 (<Conn>old).ended = "evicted"
-                self.stats["evicted"] += 1
-                self.stats["connections"] += 1
+                self.n_evicted += 1
+                self.n_conns += 1
                 out.append(old)
             self.conns[key] = c
-        else:
+            c.moved_ts = r.ts_ns
+        elif r.ts_ns - c.moved_ts >= 1000000000:
+            # kept in order of last activity to within a second: moving a connection
+            # to the end on every packet would cost more than the rest of the packet
             self.conns.move_to_end(key)
+            c.moved_ts = r.ts_ns
         cdef bint is_orig = (memcmp(r.ip_src, <const uint8_t*><char*>c.orig_h, alen) == 0
                              and sport == c.orig_p)
-        self.stats["in_connections"] += 1
+        self.n_in += 1
         # as Zeek: once both sides of a TCP connection have closed (FIN or RST), later
         # packets are counted but no longer extend its duration
         if not (proto == 6 and c.orig.did_close and c.resp.did_close):
@@ -471,16 +504,20 @@ cdef class Table:
             peer.state = ESTABLISHED
 
 
-cdef str B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
 def uid_of(bytes key, int64_t first_ts, uint64_t first_index):
     """A connection uid from its key and start (see Conn.uid)."""
+    return _uid(key, first_ts, first_index)
+
+
+cdef str _uid(bytes key, int64_t first_ts, uint64_t first_index):
+    # "C", then 8 base-62 digits of each of two 64-bit FNV-1a hashes (about 95 bits)
     cdef uint64_t h1 = 0xCBF29CE484222325ULL, h2 = 0x84222325CBF29CE4ULL
     cdef const uint8_t* p = <const uint8_t*><char*>key
     cdef Py_ssize_t i, n = len(key)
     cdef uint8_t tail[16]
+    cdef char out[17]
     cdef uint64_t t = <uint64_t>first_ts
+    cdef const char* digits = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     for i in range(8):
         tail[i] = (t >> (56 - 8 * i)) & 0xFF
         tail[8 + i] = (first_index >> (56 - 8 * i)) & 0xFF
@@ -490,12 +527,13 @@ def uid_of(bytes key, int64_t first_ts, uint64_t first_index):
     for i in range(16):
         h1 = (h1 ^ tail[i]) * 0x100000001B3ULL
         h2 = (h2 ^ tail[i]) * 0x100000001B3ULL + 0x9E37ULL
-    v = ((<object>h1) << 32) ^ (<object>h2)
-    out = []
-    for _ in range(16):
-        v, d = divmod(v, 62)
-        out.append(B62[d])
-    return "C" + "".join(out)
+    out[0] = 67                     # "C"
+    for i in range(8):
+        out[1 + i] = digits[h1 % 62]
+        h1 //= 62
+        out[9 + i] = digits[h2 % 62]
+        h2 //= 62
+    return PyUnicode_DecodeASCII(out, 17, NULL)
 
 
 def key_for(int proto, int version, bytes src, int sport, bytes dst, int dport):
@@ -540,9 +578,13 @@ cdef bytes _key(uint8_t* k, int proto, int version, const uint8_t* src, int spor
     return PyBytes_FromStringAndSize(<char*>k, 38)
 
 
-def tcp_size(Side s):
-    """Payload bytes of one TCP endpoint from its sequence space (SYN and FIN octets not
-    counted), and the bytes of that span no segment carried."""
+
+
+# ---------------------------------------------------------------- conn.log columns
+
+cdef tuple _sizes(Side s):
+    # payload bytes of one TCP endpoint from its sequence space (SYN and FIN octets not
+    # counted), and the bytes of that span no segment carried
     if not s.seq_known:
         return 0, 0
     cdef int64_t top = s.top if s.top > s.acked else s.acked
@@ -553,3 +595,172 @@ def tcp_size(Side s):
         size = 0
     cdef int64_t missed = size - s.seen_bytes
     return size, (missed if missed > 0 else 0)
+
+
+def tcp_size(Side s):
+    """(payload bytes, bytes missed) of one TCP endpoint (see _sizes)."""
+    return _sizes(s)
+
+
+cdef bint _rsto_s0(bytes history):
+    # Zeek's /^?S[^HAFGIQ]*R.*/: a SYN, then a RST before any handshake, ACK, FIN, ...
+    cdef Py_ssize_t i = 0, n = len(history)
+    cdef const char* h = history
+    if i < n and h[i] == 94:        # "^"
+        i += 1
+    if i >= n or h[i] != 83:        # "S"
+        return False
+    i += 1
+    while i < n:
+        if h[i] == 82:              # "R"
+            return True
+        if h[i] in b"HAFGIQ":
+            return False
+        i += 1
+    return False
+
+
+cdef str _conn_state(Conn c, int64_t orig_size, int64_t resp_size):
+    cdef int os_ = c.orig.state, rs = c.resp.state
+    cdef bint o_inactive, r_inactive
+    if c.proto == 17:
+        if c.orig.pkts:
+            return "SF" if c.resp.pkts else "S0"
+        return "SHR" if c.resp.pkts else "OTH"
+    if c.proto != 6:
+        return "OTH"
+    o_inactive = os_ == INACTIVE or os_ == PARTIAL
+    r_inactive = rs == INACTIVE or rs == PARTIAL
+    if rs == RESET:
+        if os_ == SYN_SENT or os_ == SYN_ACK_SENT or (
+                os_ == RESET and orig_size == 0 and resp_size == 0):
+            return "REJ"
+        return "RSTRH" if o_inactive else "RSTR"
+    if os_ == RESET:
+        if r_inactive:
+            return "RSTOS0" if _rsto_s0(bytes(c.history)) else "OTH"
+        return "RSTO"
+    if rs == CLOSED and os_ == CLOSED:
+        return "SF"
+    if os_ == CLOSED:
+        return "SH" if r_inactive else "S2"
+    if rs == CLOSED:
+        return "SHR" if o_inactive else "S3"
+    if os_ == SYN_SENT and rs == INACTIVE:
+        return "S0"
+    if os_ == ESTABLISHED and rs == ESTABLISHED:
+        return "S1"
+    return "OTH"
+
+
+cdef object _local(const uint8_t* addr, int version, list nets):
+    # nets: (version, 16 network bytes, prefix length) triples, or None: unknown
+    cdef int bits, full, rest
+    cdef const uint8_t* net
+    if nets is None:
+        return None
+    for v, network, prefix in nets:
+        if v != version:
+            continue
+        net = <const uint8_t*><char*>network
+        bits = prefix
+        full = bits >> 3
+        rest = bits & 7
+        if memcmp(addr, net, full) != 0:
+            continue
+        if rest and ((addr[full] ^ net[full]) & (0xFF << (8 - rest)) & 0xFF):
+            continue
+        return True
+    return False
+
+
+cdef tuple PROTO_NAMES = ("tcp", "udp", "icmp")
+
+
+def start_keys(list conns):
+    """(first_ts as int64 bytes, first_index as uint64 bytes) of the connections, for
+    sorting them by start."""
+    cdef Py_ssize_t n = len(conns), i
+    ts = bytearray(8 * n)
+    idx = bytearray(8 * n)
+    cdef int64_t* t = <int64_t*><char*>ts
+    cdef uint64_t* x = <uint64_t*><char*>idx
+    cdef Conn c
+    for i in range(n):
+        c = <Conn>conns[i]
+        t[i] = c.first_ts
+        x[i] = c.first_index
+    return bytes(ts), bytes(idx)
+
+
+def columns(list conns, list local_nets=None, tuple anomalies=()):
+    """conn.log's columns (see wirecraft.conn.COLUMNS) of ended connections, as lists in
+    the order given. `local_nets`: (version, network bytes, prefix) triples (None: the
+    local_* columns unset); `anomalies`: (bit, text) pairs naming the problem bits."""
+    cdef Py_ssize_t n = len(conns), i
+    cdef Conn c
+    cdef int64_t osz, rsz, omiss, rmiss, dur
+    cdef bint timed
+    cols = {name: [None] * n for name in (
+        "uid", "ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service",
+        "duration", "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp",
+        "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts",
+        "resp_ip_bytes", "ip_proto", "vlan", "first_index", "last_index", "problems",
+        "ended")}
+    cdef list uid = cols["uid"], ts = cols["ts"], oh = cols["id.orig_h"]
+    cdef list op = cols["id.orig_p"], rh = cols["id.resp_h"], rp = cols["id.resp_p"]
+    cdef list proto = cols["proto"], service = cols["service"], duration = cols["duration"]
+    cdef list ob = cols["orig_bytes"], rb = cols["resp_bytes"], state = cols["conn_state"]
+    cdef list lo = cols["local_orig"], lr = cols["local_resp"], missed = cols["missed_bytes"]
+    cdef list hist = cols["history"], opk = cols["orig_pkts"], oib = cols["orig_ip_bytes"]
+    cdef list rpk = cols["resp_pkts"], rib = cols["resp_ip_bytes"], ipp = cols["ip_proto"]
+    cdef list vlan = cols["vlan"], fi = cols["first_index"], li = cols["last_index"]
+    cdef list probs = cols["problems"], ended = cols["ended"]
+    cdef const uint8_t* a
+    cdef const uint8_t* b
+    for i in range(n):
+        c = <Conn>conns[i]
+        if c.proto == 6:
+            osz, omiss = _sizes(c.orig)
+            rsz, rmiss = _sizes(c.resp)
+        else:
+            osz, rsz, omiss, rmiss = c.orig.size, c.resp.size, 0, 0
+        dur = c.last_ts - c.first_ts
+        timed = dur > 0
+        a = <const uint8_t*><char*>c.orig_h
+        b = <const uint8_t*><char*>c.resp_h
+        uid[i] = _uid(c.key, c.first_ts, c.first_index)
+        ts[i] = <double>c.first_ts / 1e9
+        oh[i] = ip4_text(a) if c.version == 4 else ip6_text(a)
+        rh[i] = ip4_text(b) if c.version == 4 else ip6_text(b)
+        op[i] = c.orig_p
+        rp[i] = c.resp_p
+        proto[i] = PROTO_NAMES[0 if c.proto == 6 else 1 if c.proto == 17 else 2]
+        if c.apps:
+            if c.apps & ((1u << APP_DNS) | (1u << APP_MDNS) | (1u << APP_LLMNR)):
+                service[i] = "dns,smtp" if c.apps & (1u << APP_SMTP) else "dns"
+            elif c.apps & (1u << APP_SMTP):
+                service[i] = "smtp"
+        if timed:
+            duration[i] = <double>dur / 1e9
+            ob[i] = osz
+            rb[i] = rsz
+        state[i] = _conn_state(c, osz, rsz)
+        if local_nets is not None:
+            lo[i] = _local(a, c.version, local_nets)
+            lr[i] = _local(b, c.version, local_nets)
+        missed[i] = omiss + rmiss
+        if len(c.history):
+            hist[i] = c.history.decode("ascii")
+        opk[i] = c.orig.pkts
+        oib[i] = c.orig.ip_bytes
+        rpk[i] = c.resp.pkts
+        rib[i] = c.resp.ip_bytes
+        ipp[i] = c.proto
+        if c.vlan >= 0:
+            vlan[i] = c.vlan
+        fi[i] = c.first_index
+        li[i] = c.last_index
+        probs[i] = [text for bit, text in anomalies if c.anomalies & bit] if c.anomalies else []
+        ended[i] = c.ended
+    return cols

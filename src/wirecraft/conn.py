@@ -63,75 +63,27 @@ _PROTO = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
 _APPS = {1: "dns", 2: "dns", 3: "dns", 4: "smtp"}
 
 
-def conn_state(proto: int, orig: Any, resp: Any, history: str) -> str:
-    """Zeek's conn_state from the two endpoints' states (TCP) or activity (UDP)."""
-    if proto == 6:
-        names = _flows().STATE_NAMES
-        os_, rs = names[orig.state], names[resp.state]
-        o_inactive = os_ in ("INACTIVE", "PARTIAL")
-        r_inactive = rs in ("INACTIVE", "PARTIAL")
-        if rs == "RESET":
-            if os_ in ("SYN_SENT", "SYN_ACK_SENT") or (
-                    os_ == "RESET" and orig.size == 0 and resp.size == 0):
-                return "REJ"
-            return "RSTRH" if o_inactive else "RSTR"
-        if os_ == "RESET":
-            if r_inactive:
-                h = history.lstrip("^")
-                if h.startswith("S") and "R" in h and not any(
-                        ch in h[:h.index("R")] for ch in "HAFGIQ"):
-                    return "RSTOS0"
-                return "OTH"
-            return "RSTO"
-        if rs == "CLOSED" and os_ == "CLOSED":
-            return "SF"
-        if os_ == "CLOSED":
-            return "SH" if r_inactive else "S2"
-        if rs == "CLOSED":
-            return "SHR" if o_inactive else "S3"
-        if os_ == "SYN_SENT" and rs == "INACTIVE":
-            return "S0"
-        if os_ == "ESTABLISHED" and rs == "ESTABLISHED":
-            return "S1"
-        return "OTH"
-    if proto == 17:
-        if orig.pkts:
-            return "SF" if resp.pkts else "S0"
-        return "SHR" if resp.pkts else "OTH"
-    return "OTH"
-
-
 def _flows() -> Any:
     return load("_flows")
 
 
-class _Local:
-    """Membership of addresses in a set of networks (None: not known)."""
-
-    def __init__(self, nets: str | Iterable[str] | None) -> None:
-        if nets == "private":
-            nets = PRIVATE_NETS
-        self.nets = None if nets is None else [ipaddress.ip_network(n, strict=False)
-                                               for n in nets]        # type: ignore[union-attr]
-
-    def __call__(self, addr: str) -> bool | None:
-        if self.nets is None:
-            return None
-        a = ipaddress.ip_address(addr)
-        return any(a.version == n.version and a in n for n in self.nets)
+def _local_nets(nets: str | Iterable[str] | None) -> list[tuple[int, bytes, int]] | None:
+    """Networks as the C table tests them: (version, 16 network bytes, prefix length)."""
+    if nets is None:
+        return None
+    if isinstance(nets, str):
+        nets = PRIVATE_NETS if nets == "private" else [nets]
+    out: list[tuple[int, bytes, int]] = []
+    for text in nets:
+        net = ipaddress.ip_network(text, strict=False)
+        out.append((net.version, net.network_address.packed.ljust(16, b"\0"), net.prefixlen))
+    return out
 
 
-def _problems(bits: int) -> list[str]:
-    if not bits:
-        return []
+def _anomaly_names() -> tuple[tuple[int, str], ...]:
     from .packet import ANOMALIES
 
-    return [text for bit, text in ANOMALIES.items() if bits & bit]
-
-
-def _address(raw: bytes, version: int) -> str:
-    return socket.inet_ntop(socket.AF_INET, raw[:4]) if version == 4 else \
-        socket.inet_ntop(socket.AF_INET6, raw)
+    return tuple(ANOMALIES.items())
 
 
 class FlowTracker:
@@ -140,19 +92,21 @@ class FlowTracker:
 
     Timeouts are seconds of capture time without a packet (Zeek's defaults: TCP 300,
     UDP and ICMP 60); `max_connections` caps the table (the least recently active is
-    ended first, counted in `stats["evicted"]`)."""
+    ended first, counted in `stats["evicted"]`). With `link=True` it also remembers
+    every connection's uid, for `uid()` (the rows of other logs)."""
 
     def __init__(self, *, tcp_timeout: float = 300.0, udp_timeout: float = 60.0,
                  icmp_timeout: float = 60.0, max_connections: int = 1 << 20,
                  local_nets: str | Iterable[str] | None = None,
-                 server_ports: Iterable[int] = SERVER_PORTS) -> None:
+                 server_ports: Iterable[int] = SERVER_PORTS, link: bool = False) -> None:
         self._table = _flows().Table(tcp_timeout=tcp_timeout, udp_timeout=udp_timeout,
                                      icmp_timeout=icmp_timeout,
                                      max_connections=max_connections,
                                      server_ports=frozenset(server_ports))
-        self._local = _Local(local_nets)
-        # uids of the connections seen, for rows of other logs (`uid`)
-        self.linker = UidLinker(table=self._table)
+        self._local = _local_nets(local_nets)
+        self._anomalies = _anomaly_names()
+        # with link=True, the uids of the connections seen, for rows of other logs (`uid`)
+        self.linker = UidLinker(table=self._table) if link else None
 
     @property
     def stats(self) -> dict[str, int]:
@@ -164,57 +118,41 @@ class FlowTracker:
     def feed(self, batch: Any, mask: Any = None) -> list[dict[str, Any]]:
         """Take a decoded batch (the packets `mask` selects, when given); the rows of
         the connections that ended meanwhile."""
-        ended = self._table.feed(batch, mask)
-        self.linker.ended(ended)
-        return [self.row(c) for c in ended]
+        return self.rows(self.feed_conns(batch, mask))
 
     def flush(self) -> list[dict[str, Any]]:
+        """End of input: the rows of every connection still open."""
+        return self.rows(self.flush_conns())
+
+    def feed_conns(self, batch: Any, mask: Any = None) -> list[Any]:
+        """As feed, but the connections themselves (C objects; `columns` makes rows)."""
+        ended = self._table.feed(batch, mask)
+        if self.linker is not None:
+            self.linker.ended(ended)
+        return ended
+
+    def flush_conns(self) -> list[Any]:
         ended = self._table.flush()
-        self.linker.ended(ended)
-        return [self.row(c) for c in ended]
+        if self.linker is not None:
+            self.linker.ended(ended)
+        return ended
 
     def uid(self, proto: str, a: str, ap: int, b: str, bp: int, ts_ns: int) -> str | None:
-        """The uid of the connection (tcp or udp, both ends as text) at `ts_ns`."""
+        """The uid of the connection (tcp or udp, both ends as text) at `ts_ns` (a tracker
+        made with link=True)."""
+        if self.linker is None:
+            raise ValueError("uid() needs a FlowTracker made with link=True")
         return self.linker.uid(proto, a, ap, b, bp, ts_ns)
 
-    def row(self, c: Any) -> dict[str, Any]:
-        """One ended connection as a conn.log row (a dict keyed by COLUMNS)."""
-        fl = _flows()
-        proto = c.proto
-        orig, resp = c.orig, c.resp
-        history = c.history.decode()
-        if proto == 6:
-            orig_size, orig_missed = fl.tcp_size(orig)
-            resp_size, resp_missed = fl.tcp_size(resp)
-            orig.size, resp.size = orig_size, resp_size
-            missed = orig_missed + resp_missed
-        else:
-            orig_size, resp_size, missed = orig.size, resp.size, 0
-        duration_ns = c.last_ts - c.first_ts
-        timed = duration_ns > 0
-        oh, rh = _address(c.orig_h, c.version), _address(c.resp_h, c.version)
-        services = sorted({_APPS[a] for a in _APPS if c.apps >> a & 1})
-        return {
-            "uid": c.uid,
-            "ts": c.first_ts / 1e9,
-            "id.orig_h": oh, "id.orig_p": c.orig_p, "id.resp_h": rh, "id.resp_p": c.resp_p,
-            "proto": _PROTO[proto],
-            "service": ",".join(services) or None,
-            "duration": duration_ns / 1e9 if timed else None,
-            "orig_bytes": orig_size if timed else None,
-            "resp_bytes": resp_size if timed else None,
-            "conn_state": conn_state(proto, orig, resp, history),
-            "local_orig": self._local(oh), "local_resp": self._local(rh),
-            "missed_bytes": missed,
-            "history": history or None,
-            "orig_pkts": orig.pkts, "orig_ip_bytes": orig.ip_bytes,
-            "resp_pkts": resp.pkts, "resp_ip_bytes": resp.ip_bytes,
-            "ip_proto": proto,
-            "vlan": None if c.vlan < 0 else c.vlan,
-            "first_index": c.first_index, "last_index": c.last_index,
-            "problems": _problems(c.anomalies),
-            "ended": c.ended,
-        }
+    def rows(self, conns: list[Any]) -> list[dict[str, Any]]:
+        """Ended connections (the C table's) as conn.log rows (dicts keyed by COLUMNS)."""
+        cols = self.columns(conns)
+        return [dict(zip(COLUMNS, values, strict=True))
+                for values in zip(*(cols[c] for c in COLUMNS), strict=True)]
+
+    def columns(self, conns: list[Any]) -> dict[str, list[Any]]:
+        """Ended connections as conn.log columns (lists keyed by COLUMNS)."""
+        return _flows().columns(conns, self._local, self._anomalies)
 
 
 class UidLinker:
@@ -291,44 +229,66 @@ class UidLinker:
 
 
 class ConnTable(Sequence):
-    """Connections as rows (dicts keyed by COLUMNS), in order of their first packet;
-    converts to pandas, Arrow or polars. `stats` is the tracker's counters."""
+    """Connections in order of their first packet, column by column (lists keyed by
+    COLUMNS); a row is a dict made when asked for. Converts to Arrow, pandas or polars.
+    `stats` is the tracker's counters."""
 
-    def __init__(self, rows: list[dict[str, Any]], stats: dict[str, int]) -> None:
-        self._rows = rows
+    def __init__(self, columns: dict[str, list[Any]], stats: dict[str, int]) -> None:
+        self._cols = columns
+        self._n = len(columns["uid"])
         self.stats = stats
 
     columns = list(COLUMNS)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._n
+
+    def _row(self, i: int) -> dict[str, Any]:
+        return {c: self._cols[c][i] for c in COLUMNS}
 
     def __getitem__(self, i):  # type: ignore[override]
-        return self._rows[i]
+        if isinstance(i, slice):
+            return [self._row(k) for k in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("connection index out of range")
+        return self._row(i)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._rows)
+        return (self._row(i) for i in range(self._n))
 
     def __repr__(self) -> str:
-        return f"<ConnTable {len(self._rows)} connections>"
+        return f"<ConnTable {self._n} connections>"
 
     def column(self, name: str) -> list[Any]:
         """One column as a list."""
-        if name not in COLUMNS:
+        if name not in self._cols:
             raise KeyError(f"no column {name!r} (columns: {', '.join(COLUMNS)})")
-        return [r[name] for r in self._rows]
+        return list(self._cols[name])
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._rows]
+        return list(self)
 
     def to_arrow(self) -> Any:
         """A pyarrow Table: ts as timestamp[ns, UTC], absent values as nulls."""
         pa = require("pyarrow")
-        cols = {n: self.column(n) for n in COLUMNS}
+        cols: dict[str, Any] = dict(self._cols)
         cols["ts"] = pa.array([int(round(t * 1e9)) for t in cols["ts"]],
                               type=pa.timestamp("ns", tz="UTC"))
         cols["problems"] = pa.array(cols["problems"], type=pa.list_(pa.string()))
-        return pa.table(cols)
+        for name in ("orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "orig_ip_bytes",
+                     "resp_pkts", "resp_ip_bytes", "first_index", "last_index"):
+            cols[name] = pa.array(cols[name], type=pa.uint64())
+        for name in ("id.orig_p", "id.resp_p"):
+            cols[name] = pa.array(cols[name], type=pa.uint16())
+        for name in ("local_orig", "local_resp"):
+            cols[name] = pa.array(cols[name], type=pa.bool_())
+        cols["vlan"] = pa.array(cols["vlan"], type=pa.int64())
+        cols["ip_proto"] = pa.array(cols["ip_proto"], type=pa.uint8())
+        for name in ("proto", "conn_state", "ended"):
+            cols[name] = pa.array(cols[name], type=pa.string()).dictionary_encode()
+        return pa.table({c: cols[c] for c in COLUMNS})
 
     def to_pandas(self) -> Any:
         return self.to_arrow().to_pandas()
@@ -351,7 +311,6 @@ def flows(source: Any, *, tcp_timeout: float = 300.0, udp_timeout: float = 60.0,
     tracker = FlowTracker(tcp_timeout=tcp_timeout, udp_timeout=udp_timeout,
                           icmp_timeout=icmp_timeout, max_connections=max_connections,
                           local_nets=local_nets)
-    rows: list[dict[str, Any]] = []
     if isinstance(source, Capture):
         batches: Iterable[Any] = source.raw_batches()
     elif hasattr(source, "records") and hasattr(source, "n"):
@@ -364,8 +323,19 @@ def flows(source: Any, *, tcp_timeout: float = 300.0, udp_timeout: float = 60.0,
     if where is not None:
         from .display import compile as compile_display
         display = compile_display(where).stream()
+    conns: list[Any] = []
     for b in batches:
-        rows.extend(tracker.feed(b, None if display is None else display.mask(b)))
-    rows.extend(tracker.flush())
-    rows.sort(key=lambda r: (r["ts"], r["first_index"]))
-    return ConnTable(rows, tracker.stats)
+        conns.extend(tracker.feed_conns(b, None if display is None else display.mask(b)))
+    conns.extend(tracker.flush_conns())
+    return ConnTable(tracker.columns(_in_start_order(conns)), tracker.stats)
+
+
+def _in_start_order(conns: list[Any]) -> list[Any]:
+    """Connections by first packet time, then first packet number."""
+    import numpy as np
+
+    if len(conns) < 2:
+        return conns
+    ts, idx = _flows().start_keys(conns)
+    order = np.lexsort((np.frombuffer(idx, dtype=np.uint64), np.frombuffer(ts, dtype=np.int64)))
+    return [conns[i] for i in order.tolist()]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .conn import COLUMNS as CONN_COLUMNS
-from .conn import ConnTable, FlowTracker
+from .conn import ConnTable, FlowTracker, _in_start_order
 
 __all__ = ["FORMATS", "LOGS", "Log", "build", "weird", "write"]
 
@@ -168,8 +168,8 @@ def _conn_and_packet_weirds(source: Any, local_nets: Any, checksums: bool,
     from .packet import ANOMALIES
     from .table import RECORD_DTYPE
 
-    tracker = FlowTracker(local_nets=local_nets)
-    rows: list[dict[str, Any]] = []
+    tracker = FlowTracker(local_nets=local_nets, link=True)
+    ended: list[Any] = []
     weirds: list[tuple[Any, ...]] = []
     named = {bit: _WEIRD_NAMES[text] for bit, text in ANOMALIES.items() if text in _WEIRD_NAMES}
     mask = 0
@@ -177,7 +177,7 @@ def _conn_and_packet_weirds(source: Any, local_nets: Any, checksums: bool,
         mask |= bit
     cap = open_capture(source, checksums=checksums, defrag=defrag)
     for b in cap.raw_batches():
-        rows.extend(tracker.feed(b))
+        ended.extend(tracker.feed_conns(b))
         rec = np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE)
         stopped = np.isin(rec["stop_reason"], list(_STOP_REASONS))
         for i in np.flatnonzero((rec["anomalies"] & mask) | stopped).tolist():
@@ -199,9 +199,8 @@ def _conn_and_packet_weirds(source: Any, local_nets: Any, checksums: bool,
                     weird_name = _DEFRAG_WEIRDS.get(flag)
                     if weird_name is not None:
                         weirds.append((b[j], weird_name, "IP", f"frames {list(r.frames)}"))
-    rows.extend(tracker.flush())
-    rows.sort(key=lambda r: (r["ts"], r["first_index"]))
-    conns = ConnTable(rows, tracker.stats)
+    ended.extend(tracker.flush_conns())
+    conns = ConnTable(tracker.columns(_in_start_order(ended)), tracker.stats)
     out = []
     seen: set[tuple[Any, ...]] = set()
     for pkt, name, layer, addl in weirds:
