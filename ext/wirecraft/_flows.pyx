@@ -32,11 +32,13 @@ Packets that are no TCP, UDP, ICMP or ICMPv6 over IP, and fragments that were no
 together, are counted in `stats` and belong to no connection.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memset
 
+import gc
 from collections import OrderedDict
 
 from wirecraft._codes cimport *
@@ -121,8 +123,11 @@ cdef inline int64_t _unwrap(uint32_t base, int64_t near, uint32_t seq):
     return off
 
 
+@cython.no_gc
 cdef class Conn:
-    """One connection (a row of the conn table once it ends)."""
+    """One connection (a row of the conn table once it ends). Not tracked by the cyclic
+    garbage collector: its references (bytes, str, Side) cannot form a cycle, and a
+    table of a million tracked objects makes every collection walk them all."""
 
     cdef public bytes key
     cdef public int proto              # 6, 17, 1 or 58
@@ -696,7 +701,19 @@ def start_keys(list conns):
 def columns(list conns, list local_nets=None, tuple anomalies=()):
     """conn.log's columns (see wirecraft.conn.COLUMNS) of ended connections, as lists in
     the order given. `local_nets`: (version, network bytes, prefix) triples (None: the
-    local_* columns unset); `anomalies`: (bit, text) pairs naming the problem bits."""
+    local_* columns unset); `anomalies`: (bit, text) pairs naming the problem bits.
+    The cyclic garbage collector is paused meanwhile (the lists made here hold no
+    cycles; collections triggered by the allocations would walk them over and over)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _columns(conns, local_nets, anomalies)
+    finally:
+        if was:
+            gc.enable()
+
+
+cdef dict _columns(list conns, list local_nets, tuple anomalies):
     cdef Py_ssize_t n = len(conns), i
     cdef Conn c
     cdef int64_t osz, rsz, omiss, rmiss, dur
