@@ -312,3 +312,61 @@ def test_packets_in_no_connection_are_counted() -> None:
     table = flows(_batch([arp, _c2s("S", 1)]))
     assert len(table) == 1
     assert table.stats["not_ip"] == 1 and table.stats["in_connections"] == 1
+
+
+LIVE = """
+    import socket, sys, threading, time
+    from wirecraft.conn import FlowTracker
+    from wirecraft.craft import ICMP
+    from wirecraft.live import Sniffer
+    iface, peer = sys.argv[1:3]
+    s = Sniffer(iface, filter="icmp or tcp", timeout=5, immediate=True)
+    t = FlowTracker(icmp_timeout=1.0)
+    during = []
+    def run():
+        for batch in s.packet_batches():
+            during.extend((r, time.monotonic()) for r in t.feed(batch))
+    th = threading.Thread(target=run)
+    th.start()
+    time.sleep(0.5)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    for seq in range(3):               # echo requests; the peer's kernel answers
+        raw.sendto(bytes(ICMP(type=8, id=77, seq=seq) / (b"p" * 32)), (peer, 0))
+        time.sleep(0.2)
+    raw.close()
+    time.sleep(1.6)
+    syn_at = time.monotonic()
+    c = socket.socket()
+    c.settimeout(2)
+    try:
+        c.connect((peer, 9))          # closed: the peer's kernel answers with a RST
+    except OSError:
+        pass
+    c.close()
+    th.join()
+    after = t.flush()
+    for r, when in during:
+        print("during", r["proto"], r["id.orig_p"], r["id.resp_p"], r["orig_pkts"],
+              r["resp_pkts"], r["ended"], when >= syn_at)
+    for r in after:
+        print("after", r["proto"], r["id.resp_p"], r["conn_state"], r["history"], r["ended"])
+"""
+
+
+@pytest.mark.live
+def test_a_live_capture_gets_rows_as_connections_end() -> None:
+    import sys
+    import textwrap
+
+    from conftest import WIRECRAFT_PATH
+    from netns import VethPair
+
+    with VethPair() as pair:
+        r = pair.run("b", [sys.executable, "-c", textwrap.dedent(LIVE), pair.iface_b,
+                           pair.addr_a], capture_output=True, text=True, timeout=60,
+                     env={"PYTHONPATH": WIRECRAFT_PATH, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    # the pings' connection ended by its idle timeout while the capture ran, when the
+    # SYN's packets came; the refused connection at the end of the capture
+    assert lines == ["during icmp 8 0 3 3 timeout True", "after tcp 9 REJ Sr end"], lines
