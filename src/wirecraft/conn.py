@@ -175,8 +175,9 @@ class UidLinker:
         self._window = None if window is None else int(window * 1e9)
         self._batch: Any = None
 
-    def feed(self, batch: Any) -> None:
-        self.ended(self._table.feed(batch))
+    def feed(self, batch: Any, mask: Any = None) -> None:
+        """Take a decoded batch (the packets `mask` selects, when given)."""
+        self.ended(self._table.feed(batch, mask))
 
     def ended(self, conns: list[Any]) -> None:
         """Remember connections the table ended."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from os import PathLike
 
 from ._ext import load
@@ -576,13 +577,39 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     builder = _dns.TransactionBuilder(port_set, timeout, on_tcp)
     from .conn import UidLinker
 
-    linker = UidLinker()
+    # a file can be read again: its rows are linked to their connections when a uid is
+    # first read (most uses of the table never read one); other sources are linked now
+    rereadable = isinstance(source, str | PathLike)
+    linker = None if rereadable else UidLinker()
     _feed_all(builder, source, port_set, on_tcp, linker)
     for ts, src, sp, dst, dp, raw, problem in streams.flush():
         builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
     store = builder.columns()
-    _link(store, linker)
+    if linker is not None:
+        _link(store, linker)
+    elif len(store):
+        store.uid_source = partial(_link_from_file, source, port_set)
     return TransactionTable(store, streams.stats)
+
+
+def _link_from_file(path: str | PathLike[str], ports: frozenset, store: Any) -> None:
+    """Link the rows of a table read from `path` (wirecraft.flows' uids): the file is
+    read again, its packets on the DNS ports fed to the connection table (a row's
+    connection has only such packets)."""
+    import numpy as np
+
+    from .capture import open as open_capture
+    from .conn import UidLinker
+    from .table import RECORD_DTYPE
+
+    linker = UidLinker()
+    wanted = np.array(sorted(ports), dtype=np.uint16)
+    with open_capture(path, defrag=True) as cap:
+        for b in cap.raw_batches():
+            rec = np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE)
+            mask = np.isin(rec["l4_src_port"], wanted) | np.isin(rec["l4_dst_port"], wanted)
+            linker.feed(b, mask)
+    _link(store, linker)
 
 
 def _link(store: Any, linker: Any) -> None:
@@ -604,16 +631,16 @@ def _feed_all(builder: Any, source: Any, port_set: frozenset, on_tcp: Any,
     batches = _batches_of(source)
     if batches is not None:
         feed_batch = builder.feed_batch
-        feed_links = linker.feed
         for batch in batches:
             feed_batch(batch)
-            feed_links(batch)
+            if linker is not None:
+                linker.feed(batch)
         return
     from .capture import packets
 
-    feed_packet = linker.feed_packet
     for pkt in packets(source):
-        feed_packet(pkt)
+        if linker is not None:
+            linker.feed_packet(pkt)
         _feed_packet(builder, pkt, port_set, on_tcp)
 
 

@@ -70,8 +70,16 @@ cdef class TransactionStore:
     cdef gbuf_t aitems       # aitem_t per answer
     cdef gbuf_t pcodes       # uint16 problem codes
     # the rows' connection uids when wirecraft.dns linked them to the connection table
-    # (17 characters each); None: each row's uid is made from its endpoints
+    # (17 characters each); None: each row's uid is made from its endpoints, unless
+    # uid_source is set: a callable that links them (setting uids) when a uid is first
+    # read, so a table whose uids are never read does not pay for the linking
     cdef public list uids
+    cdef public object uid_source
+
+    cdef void _need_uids(self) except *:
+        if self.uids is None and self.uid_source is not None:
+            source, self.uid_source = self.uid_source, None
+            source(self)
 
     def __dealloc__(self):
         self.rows = NULL
@@ -166,6 +174,7 @@ cdef class TransactionStore:
                     gbuf_put(&out.atext, self.atext.data + items[k].off, item_len(&items[k]))
                     gbuf_put(&out.aitems, &items[k], sizeof(aitem_t))
                     (<aitem_t*>(out.aitems.data + out.aitems.len) - 1).off = base
+        self._need_uids()
         if self.uids is not None:
             out.uids = ([self.uids[i] for i in idx] if idx is not None
                         else self.uids[start:self.n])
@@ -214,6 +223,7 @@ cdef class TransactionStore:
         cdef gbuf_t hosts[2]
         cdef gbuf_t atext
         cdef gbuf_t uid
+        self._need_uids()
         names = ("ts_ns", "id_orig_p", "id_resp_p", "trans_id", "query_flags",
                  "response_flags", "rcode", "status_code", "duplicate_queries",
                  "duplicate_responses", "rtt_ns", "qtype", "qclass", "has_query", "proto",
@@ -370,6 +380,7 @@ cdef object row_value(TransactionStore st, Py_ssize_t i, int code):
     if code == C_TS_NS:
         return r.ts
     if code == C_UID:
+        st._need_uids()
         return st.uids[i] if st.uids is not None else uid_text(r)
     if code == C_ORIG_H:
         return addr_text(r.caddr, r.alen)
