@@ -2,7 +2,8 @@
 
 `convert` rewrites a capture as pcap or pcapng; `slice` keeps a range of packets (by
 number, time or display filter); `shift` moves every timestamp; `dedup` drops frames
-whose bytes repeat one of the previous few (editcap -d/-D). Each reads one frame at a
+whose bytes repeat one of the previous few (editcap -d/-D); `merge` puts several
+captures together in timestamp order (mergecap). Each reads one frame at a
 time (flat memory) and keeps original lengths, timestamps (nanosecond when the output
 can hold them), interface link types, snaplens, names and packet comments where the
 output format can store them. The output format is the input's unless given.
@@ -43,6 +44,79 @@ def _same_format(src: str | os.PathLike[str]) -> tuple[bool, bool]:
     return fmt == "pcapng", nano
 
 
+class _Output:
+    """One capture file being written from frames of one or more inputs.
+
+    The writer is made at the first frame (pcap takes that frame's link type and its
+    interface's snaplen) or, for a file with no frame, at `close`. pcapng gets one
+    interface per (input key, input interface), declared in the input's order as frames
+    reach it, with its link type, snaplen and name; pcap refuses a second link type."""
+
+    def __init__(self, path: str | os.PathLike[str], *, pcapng: bool,
+                 nanosecond: bool) -> None:
+        self.path = path
+        self.pcapng = pcapng
+        self.nanosecond = nanosecond
+        self.writer: Any = None
+        self._ids: dict[tuple[int, int], int] = {}   # (input key, its iface) -> output iface
+        self._declared: dict[int, int] = {}          # input key -> interfaces declared
+
+    @property
+    def packets_written(self) -> int:
+        """Frames written so far."""
+        return 0 if self.writer is None else self.writer.packets_written
+
+    def write(self, pkt: Any, ifaces: list[dict[str, Any]], *, key: int = 0,
+              shift_ns: int = 0, source: object = None) -> None:
+        """Append `pkt` (read from input `key`, whose interfaces so far are `ifaces`)."""
+        writer = self.writer
+        if self.pcapng:
+            if writer is None:
+                writer = self.writer = PcapngWriter(self.path, interfaces=[])
+            iface = self._ids.get((key, pkt.iface))
+            if iface is None:
+                self.declare(ifaces, key=key, upto=pkt.iface + 1, linktype=pkt.linktype)
+                iface = self._ids[(key, pkt.iface)]
+            writer.write(pkt.data, pkt.time_ns + shift_ns, pkt.wire_len, iface=iface,
+                         comment=pkt.comment)
+            return
+        if writer is None:
+            first = ifaces[pkt.iface] if pkt.iface < len(ifaces) else {}
+            writer = self.writer = PcapWriter(self.path, linktype=pkt.linktype,
+                                              snaplen=first.get("snaplen") or 262144,
+                                              nanosecond=self.nanosecond)
+        elif pkt.linktype != writer.linktype:
+            where = "" if source is None else f"{os.fspath(source)}: "  # type: ignore[arg-type]
+            raise ValueError(f"pcap holds one link type: {where}link type {pkt.linktype} "
+                             f"after {writer.linktype}; write pcapng")
+        writer.write(pkt.data, pkt.time_ns + shift_ns, pkt.wire_len)
+
+    def declare(self, ifaces: list[dict[str, Any]], *, key: int = 0, upto: int | None = None,
+                linktype: int = 1) -> None:
+        """pcapng: declare input `key`'s interfaces (the first `upto`, default all of
+        `ifaces`) not declared yet, in the input's order."""
+        if not self.pcapng:
+            return
+        if self.writer is None:
+            self.writer = PcapngWriter(self.path, interfaces=[])
+        upto = len(ifaces) if upto is None else upto
+        for k in range(self._declared.get(key, 0), upto):
+            d = ifaces[k] if k < len(ifaces) else {"linktype": linktype}
+            self._ids[(key, k)] = self.writer.add_interface(
+                d["linktype"], d.get("snaplen") or 0, d.get("name"))
+        self._declared[key] = max(self._declared.get(key, 0), upto)
+
+    def close(self, linktype: int = 1) -> None:
+        """Finish the file; a file with no frame still gets a header (of `linktype`)."""
+        if self.writer is None:
+            if self.pcapng:
+                self.writer = PcapngWriter(self.path, interfaces=[(linktype, 262144, None)])
+            else:
+                self.writer = PcapWriter(self.path, linktype=linktype,
+                                         nanosecond=self.nanosecond)
+        self.writer.close()
+
+
 def _copy(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
           pcapng: bool | None = None, nanosecond: bool | None = None, where: str | None = None,
           bpf: str | None = None, keep: Callable[[int, Any], bool | None] | None = None,
@@ -55,7 +129,7 @@ def _copy(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
         pcapng = same_ng if pcapng is None else pcapng
         nanosecond = same_nano if nanosecond is None else nanosecond
     cap = _open_capture(src, filter=bpf, where=where)
-    writer: Any = None
+    output = _Output(out, pcapng=pcapng, nanosecond=nanosecond)
     read = 0
     try:
         for pkt in cap:
@@ -66,37 +140,90 @@ def _copy(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
                     break
                 if not verdict:
                     continue
-            ifaces = cap.interfaces
-            if writer is None:
-                if pcapng:
-                    writer = PcapngWriter(out, interfaces=[])
-                else:
-                    first = ifaces[pkt.iface] if pkt.iface < len(ifaces) else {}
-                    writer = PcapWriter(out, linktype=pkt.linktype,
-                                        snaplen=first.get("snaplen") or 262144,
-                                        nanosecond=nanosecond)
-            if pcapng:
-                while len(writer.interfaces) <= pkt.iface:
-                    d = ifaces[len(writer.interfaces)]
-                    writer.add_interface(d["linktype"], d.get("snaplen") or 0, d.get("name"))
-            elif pkt.linktype != writer.linktype:
-                raise ValueError(f"pcap holds one link type: {src} has {writer.linktype} "
-                                 f"and {pkt.linktype}; write pcapng")
-            writer.write(pkt.data, pkt.time_ns + shift_ns, pkt.wire_len,
-                         iface=pkt.iface if pcapng else 0,
-                         comment=pkt.comment if pcapng else None)
-        if writer is None:  # an empty capture still gets a header
-            if pcapng:
-                writer = PcapngWriter(out, interfaces=[(cap.linktype, 262144, None)])
-            else:
-                writer = PcapWriter(out, linktype=cap.linktype, nanosecond=nanosecond)
-        written = writer.packets_written
+            output.write(pkt, cap.interfaces, shift_ns=shift_ns, source=src)
+        written = output.packets_written
     finally:
-        if writer is not None:
-            writer.close()
+        output.close(cap.linktype)
         truncated = cap.truncated
         cap.close()
     return {"frames_read": read, "frames_written": written, "truncated": truncated}
+
+
+def _nanosecond_input(cap: Any) -> bool:
+    """Whether an open capture holds nanosecond timestamps (pcap 0xA1B23C4D, or a pcapng
+    interface with if_tsresol 10^-9)."""
+    return any(d.get("ts_resolution") in ("ns", 9) for d in cap.interfaces)
+
+
+def merge(sources: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+          concatenate: bool = False, pcapng: bool = True, nanosecond: bool | None = None,
+          batch_size: int = 256) -> dict[str, Any]:
+    """Merge captures into `out`, as mergecap does.
+
+    By default frames come out in timestamp order: a heap holds the next frame of each
+    input, so memory stays flat (one pending batch of `batch_size` frames per input) and
+    frames with equal timestamps keep the order of the inputs (the earlier input first),
+    each input's own order kept. `concatenate` writes the inputs one after another
+    instead (mergecap -a).
+
+    pcapng output has one interface per (input, interface) with its link type, snaplen
+    and name; pcap output (`pcapng=False`) needs one link type across the inputs
+    (ValueError otherwise) and is nanosecond when an input is (or as `nanosecond` says).
+    Returns the frames written and, per input, its path, frames read and truncation."""
+    import heapq
+
+    if not sources:
+        raise ValueError("nothing to merge: give at least one input")
+    caps: list[Any] = []
+    try:
+        for src in sources:
+            caps.append(_open_capture(src, batch_size=batch_size))
+        if not pcapng:
+            kinds = {c.linktype for c in caps} | {
+                d["linktype"] for c in caps for d in c.interfaces}
+            if len(kinds) > 1:
+                raise ValueError("pcap holds one link type: the inputs have "
+                                 f"{', '.join(map(str, sorted(kinds)))}; write pcapng")
+        if nanosecond is None:
+            nanosecond = any(_nanosecond_input(c) for c in caps)
+        output = _Output(out, pcapng=pcapng, nanosecond=nanosecond)
+        read = [0] * len(caps)
+        try:
+            iters = [iter(c) for c in caps]
+            if concatenate:
+                for key, (cap, frames) in enumerate(zip(caps, iters, strict=True)):
+                    for pkt in frames:
+                        read[key] += 1
+                        output.write(pkt, cap.interfaces, key=key, source=sources[key])
+            else:
+                # (time, input, frame): an input's number breaks ties, and each input has
+                # one entry at most, so frames themselves are never compared
+                heap: list[tuple[int, int, Any]] = []
+                for key, frames in enumerate(iters):
+                    pkt = next(frames, None)
+                    if pkt is not None:
+                        heap.append((pkt.time_ns, key, pkt))
+                heapq.heapify(heap)
+                for key, cap in enumerate(caps):   # interfaces in the inputs' order
+                    output.declare(cap.interfaces, key=key)
+                while heap:
+                    _, key, pkt = heap[0]
+                    read[key] += 1
+                    output.write(pkt, caps[key].interfaces, key=key, source=sources[key])
+                    nxt = next(iters[key], None)
+                    if nxt is None:
+                        heapq.heappop(heap)
+                    else:
+                        heapq.heapreplace(heap, (nxt.time_ns, key, nxt))
+            written = output.packets_written
+        finally:
+            output.close(caps[0].linktype)
+        return {"frames_written": written,
+                "inputs": [{"path": os.fspath(src), "frames_read": n, "truncated": c.truncated}
+                           for src, n, c in zip(sources, read, caps, strict=True)]}
+    finally:
+        for c in caps:
+            c.close()
 
 
 def slice(src: str | os.PathLike[str], out: str | os.PathLike[str], *,  # noqa: A001

@@ -454,7 +454,7 @@ class PcapngWriter(_Writer):
         opts += _option(0, b"")
         self._emit(_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opts))
         self.interfaces: list[tuple[int, int, str | None]] = []
-        for linktype, snaplen, name in interfaces or [(1, 262144, None)]:
+        for linktype, snaplen, name in [(1, 262144, None)] if interfaces is None else interfaces:
             self.add_interface(linktype, snaplen, name)
         self._flush_header()
 
