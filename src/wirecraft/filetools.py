@@ -3,7 +3,8 @@
 `convert` rewrites a capture as pcap or pcapng; `slice` keeps a range of packets (by
 number, time or display filter); `shift` moves every timestamp; `dedup` drops frames
 whose bytes repeat one of the previous few (editcap -d/-D); `merge` puts several
-captures together in timestamp order (mergecap). Each reads one frame at a
+captures together in timestamp order (mergecap); `split` cuts one into parts by
+frame count or time (editcap -c/-i). Each reads one frame at a
 time (flat memory) and keeps original lengths, timestamps (nanosecond when the output
 can hold them), interface link types, snaplens, names and packet comments where the
 output format can store them. The output format is the input's unless given.
@@ -224,6 +225,96 @@ def merge(sources: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
     finally:
         for c in caps:
             c.close()
+
+
+def split_names(prefix: str | os.PathLike[str], pcapng: bool) -> tuple[str, str]:
+    """(stem, extension) of the files `split` writes for `prefix`, as editcap splits its
+    output name: at the last dot of the file name ("out.pcap" -> "out", ".pcap"); a name
+    without one gets the format's extension."""
+    text = os.fspath(prefix)
+    head, base = os.path.split(text)
+    stem, dot, ext = base.rpartition(".")
+    if dot and stem:
+        return os.path.join(head, stem), "." + ext
+    return text, ".pcapng" if pcapng else ".pcap"
+
+
+def split_name(stem: str, ext: str, number: int, time_ns: int) -> str:
+    """editcap's name for a part: STEM_NNNNN_YYYYmmddHHMMSS.EXT, the number (modulo
+    100000) and the local time of the part's first frame."""
+    import time
+
+    try:
+        when = time.strftime("%Y%m%d%H%M%S", time.localtime(time_ns // 1_000_000_000))
+    except (OverflowError, OSError, ValueError):
+        when = "00000000000000"
+    return f"{stem}_{number % 100000:05d}_{when}{ext}"
+
+
+def split(src: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = None, *,
+          count: int | None = None, seconds: float | str | None = None,
+          pcapng: bool | None = None, nanosecond: bool | None = None) -> dict[str, Any]:
+    """Cut `src` into parts of `count` frames (editcap -c) or of `seconds` each (editcap
+    -i), named as editcap names them (see `split_name`; `prefix` defaults to the input's
+    name without its extension, in the current directory).
+
+    Intervals start at the first frame's time; a frame later than the current interval's
+    end (strictly, as editcap) starts the part of its interval, numbered by that
+    interval, so parts carry editcap's numbers; editcap also writes an empty file for
+    each interval with no frame, wirecraft writes none. Frames earlier than the current
+    interval (times going backwards) stay in the current part. The format is the
+    input's unless given. Returns the parts (path, frames) and the counts read."""
+    if (count is None) == (seconds is None):
+        raise ValueError("split by a frame count or by seconds (one of them)")
+    if count is not None and count < 1:
+        raise ValueError("the frame count per file is at least 1")
+    step = None
+    if seconds is not None:
+        step = seconds_to_ns(seconds)
+        if step <= 0:
+            raise ValueError(f"the interval must be positive, not {seconds!r}")
+    if pcapng is None or nanosecond is None:
+        same_ng, same_nano = _same_format(src)
+        pcapng = same_ng if pcapng is None else pcapng
+        nanosecond = same_nano if nanosecond is None else nanosecond
+    if prefix is None:
+        prefix = os.path.basename(os.fspath(src)).rpartition(".")[0] or "split"
+    stem, ext = split_names(prefix, pcapng)
+    cap = _open_capture(src)
+    parts: list[dict[str, Any]] = []
+    output: _Output | None = None
+    number = -1
+    start = None
+    read = 0
+    try:
+        for pkt in cap:
+            read += 1
+            t = pkt.time_ns
+            if step is not None:
+                if start is None:
+                    start = t
+                # the interval k is (start + k*step, start + (k+1)*step]; the first also
+                # holds `start` itself
+                k = max(0, -(-(t - start) // step) - 1)
+            else:
+                k = (read - 1) // count  # type: ignore[operator]
+            if output is None or k > number:
+                if output is not None:
+                    output.close(cap.linktype)
+                number = k
+                path = split_name(stem, ext, number, t)
+                output = _Output(path, pcapng=pcapng, nanosecond=nanosecond)
+                output.declare(cap.interfaces)
+                parts.append({"path": path, "frames": 0})
+            assert output is not None
+            output.write(pkt, cap.interfaces, source=src)
+            parts[-1]["frames"] += 1
+    finally:
+        if output is not None:
+            output.close(cap.linktype)
+        truncated = cap.truncated
+        cap.close()
+    return {"frames_read": read, "files": parts, "truncated": truncated}
 
 
 def slice(src: str | os.PathLike[str], out: str | os.PathLike[str], *,  # noqa: A001
