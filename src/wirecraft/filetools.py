@@ -68,7 +68,7 @@ class _Output:
         return 0 if self.writer is None else self.writer.packets_written
 
     def write(self, pkt: Any, ifaces: list[dict[str, Any]], *, key: int = 0,
-              shift_ns: int = 0, source: object = None) -> None:
+              shift_ns: int = 0, source: str | os.PathLike[str] | None = None) -> None:
         """Append `pkt` (read from input `key`, whose interfaces so far are `ifaces`)."""
         writer = self.writer
         if self.pcapng:
@@ -87,7 +87,7 @@ class _Output:
                                               snaplen=first.get("snaplen") or 262144,
                                               nanosecond=self.nanosecond)
         elif pkt.linktype != writer.linktype:
-            where = "" if source is None else f"{os.fspath(source)}: "  # type: ignore[arg-type]
+            where = "" if source is None else f"{os.fspath(source)}: "
             raise ValueError(f"pcap holds one link type: {where}link type {pkt.linktype} "
                              f"after {writer.linktype}; write pcapng")
         writer.write(pkt.data, pkt.time_ns + shift_ns, pkt.wire_len)
