@@ -45,6 +45,27 @@ def _same_format(src: str | os.PathLike[str]) -> tuple[bool, bool]:
     return fmt == "pcapng", nano
 
 
+_BUFFER = 1 << 20   # the file tools' write buffer: whole batches go out in few writes
+
+
+def _interleave(n: int, heads: memoryview, head_size: int, data: Any, offsets: Any,
+                lengths: Any, tails: memoryview | None = None, pads: Any = None) -> bytes:
+    """One block of `n` records: the i-th `head_size` bytes of `heads`, the i-th frame
+    of `data` (at `offsets`, `lengths` long) and, with `tails`, the last 4 + pads[i]
+    bytes of the i-th 8 bytes of `tails` (zero padding, then a trailing length)."""
+    frames = memoryview(data)
+    starts = offsets.tolist()
+    ends = (offsets + lengths).tolist()
+    step = 2 if tails is None else 3
+    parts: list[Any] = [None] * (step * n)
+    parts[0::step] = [heads[i:i + head_size] for i in range(0, n * head_size, head_size)]
+    parts[1::step] = [frames[a:b] for a, b in zip(starts, ends, strict=True)]
+    if tails is not None:
+        parts[2::step] = [tails[j + 4 - p:j + 8]
+                          for j, p in zip(range(0, 8 * n, 8), pads.tolist(), strict=True)]
+    return b"".join(parts)
+
+
 class _Output:
     """One capture file being written from frames of one or more inputs.
 
@@ -73,7 +94,8 @@ class _Output:
         writer = self.writer
         if self.pcapng:
             if writer is None:
-                writer = self.writer = PcapngWriter(self.path, interfaces=[])
+                writer = self.writer = PcapngWriter(self.path, interfaces=[], flush="buffer",
+                                                    buffer_size=_BUFFER)
             iface = self._ids.get((key, pkt.iface))
             if iface is None:
                 self.declare(ifaces, key=key, upto=pkt.iface + 1, linktype=pkt.linktype)
@@ -85,12 +107,97 @@ class _Output:
             first = ifaces[pkt.iface] if pkt.iface < len(ifaces) else {}
             writer = self.writer = PcapWriter(self.path, linktype=pkt.linktype,
                                               snaplen=first.get("snaplen") or 262144,
-                                              nanosecond=self.nanosecond)
+                                              nanosecond=self.nanosecond, flush="buffer",
+                                              buffer_size=_BUFFER)
         elif pkt.linktype != writer.linktype:
             where = "" if source is None else f"{os.fspath(source)}: "
             raise ValueError(f"pcap holds one link type: {where}link type {pkt.linktype} "
                              f"after {writer.linktype}; write pcapng")
         writer.write(pkt.data, pkt.time_ns + shift_ns, pkt.wire_len)
+
+    def write_batch(self, batch: Any, rows: Any, ifaces: list[dict[str, Any]], *,
+                    key: int = 0, shift_ns: int = 0,
+                    source: str | os.PathLike[str] | None = None) -> None:
+        """Append the frames at positions `rows` (a numpy index array) of a decoded batch,
+        their records assembled with numpy and joined in one pass. A batch the fast
+        layout does not cover (packet comments, a frame longer than its interface's
+        snaplen, a second link type or a time pcap cannot hold) goes frame by frame
+        through `write`, which keeps or refuses each as it does for single frames."""
+        import numpy as np
+
+        from .table import RECORD_DTYPE
+
+        if not len(rows):
+            return
+        rec = np.frombuffer(batch.record_bytes(), dtype=RECORD_DTYPE)[rows]
+        ts = rec["ts_ns"].astype(np.int64) + shift_ns
+        caplen = rec["caplen"].astype(np.int64)
+        block = (self._pcapng_block(batch, rec, ts, caplen, ifaces, key) if self.pcapng
+                 else self._pcap_block(rec, ts, caplen, ifaces, batch))
+        if block is None:
+            for i in rows.tolist():
+                self.write(batch[i], ifaces, key=key, shift_ns=shift_ns, source=source)
+            return
+        self.writer.write_records(block, len(rows))
+
+    def _pcap_block(self, rec: Any, ts: Any, caplen: Any, ifaces: list[dict[str, Any]],
+                    batch: Any) -> bytes | None:
+        import numpy as np
+
+        if self.writer is None:
+            first = int(rec["iface"][0])
+            snaplen = (ifaces[first].get("snaplen") if first < len(ifaces) else None) or 262144
+            self.writer = PcapWriter(self.path, linktype=int(rec["linktype"][0]),
+                                     snaplen=snaplen, nanosecond=self.nanosecond,
+                                     flush="buffer", buffer_size=_BUFFER)
+        writer = self.writer
+        sec, frac = np.divmod(ts, 1_000_000_000)
+        if (np.any(rec["linktype"] != writer.linktype) or np.any(caplen > writer.snaplen)
+                or sec.min() < 0 or sec.max() > 0xFFFFFFFF):
+            return None
+        n = len(rec)
+        head = np.empty((n, 4), dtype="<u4")
+        head[:, 0] = sec
+        head[:, 1] = frac if self.nanosecond else frac // 1000
+        head[:, 2] = caplen
+        head[:, 3] = rec["wire_len"]
+        return _interleave(n, memoryview(head.tobytes()), 16, batch.data,
+                           rec["frame_offset"].astype(np.int64), caplen)
+
+    def _pcapng_block(self, batch: Any, rec: Any, ts: Any, caplen: Any,
+                      ifaces: list[dict[str, Any]], key: int) -> bytes | None:
+        import numpy as np
+
+        if batch.comments:
+            return None
+        if self.writer is None:
+            self.writer = PcapngWriter(self.path, interfaces=[], flush="buffer",
+                                       buffer_size=_BUFFER)
+        writer = self.writer
+        upto = int(rec["iface"].max()) + 1
+        self.declare(ifaces, key=key, upto=upto, linktype=int(rec["linktype"][0]))
+        ids = np.array([self._ids[(key, k)] for k in range(upto)], dtype=np.int64)
+        out_iface = ids[rec["iface"]]
+        snaplens = np.array([d[1] for d in writer.interfaces], dtype=np.int64)[out_iface]
+        if np.any((snaplens > 0) & (caplen > snaplens)):
+            return None
+        n = len(rec)
+        pad = (-caplen) % 4
+        total = 32 + caplen + pad
+        wide = ts.view(np.uint64)
+        head = np.empty((n, 7), dtype="<u4")
+        head[:, 0] = 6                          # Enhanced Packet Block
+        head[:, 1] = total
+        head[:, 2] = out_iface
+        head[:, 3] = wide >> np.uint64(32)
+        head[:, 4] = wide & np.uint64(0xFFFFFFFF)
+        head[:, 5] = caplen
+        head[:, 6] = rec["wire_len"]
+        tail = np.zeros((n, 2), dtype="<u4")   # padding, then the block's total length
+        tail[:, 1] = total
+        return _interleave(n, memoryview(head.tobytes()), 28, batch.data,
+                           rec["frame_offset"].astype(np.int64), caplen,
+                           memoryview(tail.tobytes()), pad)
 
     def declare(self, ifaces: list[dict[str, Any]], *, key: int = 0, upto: int | None = None,
                 linktype: int = 1) -> None:
@@ -99,7 +206,8 @@ class _Output:
         if not self.pcapng:
             return
         if self.writer is None:
-            self.writer = PcapngWriter(self.path, interfaces=[])
+            self.writer = PcapngWriter(self.path, interfaces=[], flush="buffer",
+                                       buffer_size=_BUFFER)
         upto = len(ifaces) if upto is None else upto
         for k in range(self._declared.get(key, 0), upto):
             d = ifaces[k] if k < len(ifaces) else {"linktype": linktype}
@@ -121,16 +229,30 @@ class _Output:
 def _copy(src: str | os.PathLike[str], out: str | os.PathLike[str], *,
           pcapng: bool | None = None, nanosecond: bool | None = None, where: str | None = None,
           bpf: str | None = None, keep: Callable[[int, Any], bool | None] | None = None,
-          shift_ns: int = 0) -> dict[str, Any]:
+          shift_ns: int = 0, select: Callable[[Any], tuple[Any, bool]] | None = None
+          ) -> dict[str, Any]:
     """The frames of `src` that pass `where`/`bpf` and `keep(number, packet)` (number
     counts from 1 over every frame read; None from keep ends the copy), written to
-    `out` with their times moved by `shift_ns`."""
+    `out` with their times moved by `shift_ns`.
+
+    Without `keep` and `where` the copy goes batch by batch: `select(records)` (the
+    records of a batch) returns which rows to keep (None: all) and whether to stop
+    after this batch."""
     if pcapng is None or nanosecond is None:
         same_ng, same_nano = _same_format(src)
         pcapng = same_ng if pcapng is None else pcapng
         nanosecond = same_nano if nanosecond is None else nanosecond
     cap = _open_capture(src, filter=bpf, where=where)
     output = _Output(out, pcapng=pcapng, nanosecond=nanosecond)
+    if keep is None and where is None:
+        try:
+            read = _copy_batches(cap, output, shift_ns, select)
+            written = output.packets_written
+        finally:
+            output.close(cap.linktype)
+            truncated = cap.truncated
+            cap.close()
+        return {"frames_read": read, "frames_written": written, "truncated": truncated}
     read = 0
     try:
         for pkt in cap:
@@ -317,6 +439,27 @@ def split(src: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = N
     return {"frames_read": read, "files": parts, "truncated": truncated}
 
 
+def _copy_batches(cap: Any, output: _Output, shift_ns: int,
+                  select: Callable[[Any], tuple[Any, bool]] | None) -> int:
+    """Copy the batches of an open capture to `output`; returns the frames read."""
+    import numpy as np
+
+    from .table import RECORD_DTYPE
+
+    read = 0
+    for b in cap.raw_batches(256):
+        read += b.n
+        rows, stop = np.arange(b.n), False
+        if select is not None:
+            mask, stop = select(np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE))
+            if mask is not None:
+                rows = np.flatnonzero(mask)
+        output.write_batch(b, rows, cap.interfaces, shift_ns=shift_ns)
+        if stop:
+            break
+    return read
+
+
 def slice(src: str | os.PathLike[str], out: str | os.PathLike[str], *,  # noqa: A001
           first: int | None = None, last: int | None = None, start_ns: int | None = None,
           stop_ns: int | None = None, where: str | None = None,
@@ -332,8 +475,26 @@ def slice(src: str | os.PathLike[str], out: str | os.PathLike[str], *,  # noqa: 
         t = pkt.time_ns
         return (start_ns is None or t >= start_ns) and (stop_ns is None or t < stop_ns)
 
+    def select(rec: Any) -> tuple[Any, bool]:
+        import numpy as np
+
+        number = rec["index"].astype(np.int64) + 1
+        ts = rec["ts_ns"]
+        mask = np.ones(len(rec), dtype=bool)
+        if first is not None:
+            mask &= number >= first
+        if last is not None:
+            mask &= number <= last
+        if start_ns is not None:
+            mask &= ts >= start_ns
+        if stop_ns is not None:
+            mask &= ts < stop_ns
+        return mask, last is not None and len(number) > 0 and int(number[-1]) >= last
+
     # packet numbers count every frame of the file (pkt.index), not only those a filter
     # lets through
+    if where is None:
+        return _copy(src, out, bpf=bpf, select=select)
     return _copy(src, out, where=where, bpf=bpf, keep=lambda n, pkt: keep(pkt.index + 1, pkt))
 
 

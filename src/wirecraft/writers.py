@@ -240,6 +240,14 @@ class _Writer:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self._last_flush = time.monotonic()
 
+    def write_records(self, block: bytes, count: int) -> None:
+        """Append `count` whole records already laid out in this file's format (the file
+        tools copy batches this way); the caller vouches for their layout."""
+        if self.error is not None or self.closed:
+            self._check_open()
+        self.packets_written += count  # before _emit: a failed flush takes back what it lost
+        self._emit(block)
+
     def _record_end(self, buf: memoryview, pos: int) -> int:
         """End offset in `buf` of the record (or file header) starting at `pos`."""
         raise NotImplementedError
