@@ -10,9 +10,11 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy  # noqa: E402, F401 - imported now, not inside the timed work
 from common import args, emit, now  # noqa: E402
 
-import wirecraft.capture  # noqa: E402, F401 - import the core now, not inside the timed work
+import wirecraft.capture  # noqa: E402, F401
+import wirecraft.table  # noqa: E402, F401
 from wirecraft import filetools  # noqa: E402
 
 T1 = now()

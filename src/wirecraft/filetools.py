@@ -129,7 +129,9 @@ class _Output:
 
         if not len(rows):
             return
-        rec = np.frombuffer(batch.record_bytes(), dtype=RECORD_DTYPE)[rows]
+        rec = np.frombuffer(batch.record_bytes(), dtype=RECORD_DTYPE)
+        if len(rows) != len(rec):
+            rec = rec[rows]
         ts = rec["ts_ns"].astype(np.int64) + shift_ns
         caplen = rec["caplen"].astype(np.int64)
         block = (self._pcapng_block(batch, rec, ts, caplen, ifaces, key) if self.pcapng
@@ -439,6 +441,11 @@ def split(src: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = N
     return {"frames_read": read, "files": parts, "truncated": truncated}
 
 
+def _all_rows(n: int) -> Any:
+    import numpy as np
+    return np.arange(n)
+
+
 def _copy_batches(cap: Any, output: _Output, shift_ns: int,
                   select: Callable[[Any], tuple[Any, bool]] | None) -> int:
     """Copy the batches of an open capture to `output`; returns the frames read."""
@@ -447,9 +454,9 @@ def _copy_batches(cap: Any, output: _Output, shift_ns: int,
     from .table import RECORD_DTYPE
 
     read = 0
-    for b in cap.raw_batches(256):
+    for b in cap.raw_batches(1024):
         read += b.n
-        rows, stop = np.arange(b.n), False
+        rows, stop = _all_rows(b.n), False
         if select is not None:
             mask, stop = select(np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE))
             if mask is not None:

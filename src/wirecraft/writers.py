@@ -246,7 +246,13 @@ class _Writer:
         if self.error is not None or self.closed:
             self._check_open()
         self.packets_written += count  # before _emit: a failed flush takes back what it lost
-        self._emit(block)
+        if not self._buf and not self._header_pending:
+            # hand the block over instead of copying it into the (empty) buffer
+            self._buf = bytearray(block) if isinstance(block, bytes) else block
+            self.bytes_written += len(block)
+            self._apply_policy()
+        else:
+            self._emit(block)
 
     def _record_end(self, buf: memoryview, pos: int) -> int:
         """End offset in `buf` of the record (or file header) starting at `pos`."""
