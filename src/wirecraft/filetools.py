@@ -48,22 +48,44 @@ def _same_format(src: str | os.PathLike[str]) -> tuple[bool, bool]:
 _BUFFER = 1 << 20   # the file tools' write buffer: whole batches go out in few writes
 
 
-def _interleave(n: int, heads: memoryview, head_size: int, data: Any, offsets: Any,
-                lengths: Any, tails: memoryview | None = None, pads: Any = None) -> bytes:
-    """One block of `n` records: the i-th `head_size` bytes of `heads`, the i-th frame
-    of `data` (at `offsets`, `lengths` long) and, with `tails`, the last 4 + pads[i]
-    bytes of the i-th 8 bytes of `tails` (zero padding, then a trailing length)."""
-    frames = memoryview(data)
-    starts = offsets.tolist()
-    ends = (offsets + lengths).tolist()
-    step = 2 if tails is None else 3
-    parts: list[Any] = [None] * (step * n)
-    parts[0::step] = [heads[i:i + head_size] for i in range(0, n * head_size, head_size)]
-    parts[1::step] = [frames[a:b] for a, b in zip(starts, ends, strict=True)]
-    if tails is not None:
-        parts[2::step] = [tails[j + 4 - p:j + 8]
-                          for j, p in zip(range(0, 8 * n, 8), pads.tolist(), strict=True)]
-    return b"".join(parts)
+class _Layout:
+    """The records of some frames of one batch as pieces to join: frame i's record is
+    the i-th `head_size` bytes of `heads`, its captured bytes in `frames` and, with
+    `tails`, the last 4 + pads[i] bytes of the i-th 8 bytes of `tails` (zero padding,
+    then a trailing length)."""
+
+    __slots__ = ("n", "heads", "head_size", "frames", "starts", "ends", "tails", "pads")
+
+    def __init__(self, n: int, heads: bytes, head_size: int, data: Any, offsets: Any,
+                 lengths: Any, tails: bytes | None = None, pads: Any = None) -> None:
+        self.n = n
+        self.heads = memoryview(heads)
+        self.head_size = head_size
+        self.frames = memoryview(data)
+        self.starts: list[int] = offsets.tolist()
+        self.ends: list[int] = (offsets + lengths).tolist()
+        self.tails = None if tails is None else memoryview(tails)
+        self.pads: list[int] | None = None if pads is None else pads.tolist()
+
+    def pieces(self) -> list[list[Any]]:
+        """Per frame, the pieces of its record."""
+        size, heads, frames = self.head_size, self.heads, self.frames
+        cols = [[heads[i:i + size] for i in range(0, self.n * size, size)],
+                [frames[a:b] for a, b in zip(self.starts, self.ends, strict=True)]]
+        if self.tails is not None and self.pads is not None:
+            tails = self.tails
+            cols.append([tails[j + 4 - p:j + 8]
+                         for j, p in zip(range(0, 8 * self.n, 8), self.pads, strict=True)])
+        return cols
+
+    def join(self) -> bytes:
+        """The records of every frame, in order, as one block."""
+        cols = self.pieces()
+        step = len(cols)
+        parts: list[Any] = [None] * (step * self.n)
+        for k, col in enumerate(cols):
+            parts[k::step] = col
+        return b"".join(parts)
 
 
 class _Output:
@@ -123,27 +145,33 @@ class _Output:
         layout does not cover (packet comments, a frame longer than its interface's
         snaplen, a second link type or a time pcap cannot hold) goes frame by frame
         through `write`, which keeps or refuses each as it does for single frames."""
+        if not len(rows):
+            return
+        layout = self.layout(batch, rows, ifaces, key=key, shift_ns=shift_ns)
+        if layout is None:
+            for i in rows.tolist():
+                self.write(batch[i], ifaces, key=key, shift_ns=shift_ns, source=source)
+            return
+        self.writer.write_records(layout.join(), len(rows))
+
+    def layout(self, batch: Any, rows: Any, ifaces: list[dict[str, Any]], *, key: int = 0,
+               shift_ns: int = 0) -> _Layout | None:
+        """The records of the frames at `rows` of `batch` (opening the writer and
+        declaring interfaces as needed), or None when they must go frame by frame."""
         import numpy as np
 
         from .table import RECORD_DTYPE
 
-        if not len(rows):
-            return
         rec = np.frombuffer(batch.record_bytes(), dtype=RECORD_DTYPE)
         if len(rows) != len(rec):
             rec = rec[rows]
         ts = rec["ts_ns"].astype(np.int64) + shift_ns
         caplen = rec["caplen"].astype(np.int64)
-        block = (self._pcapng_block(batch, rec, ts, caplen, ifaces, key) if self.pcapng
-                 else self._pcap_block(rec, ts, caplen, ifaces, batch))
-        if block is None:
-            for i in rows.tolist():
-                self.write(batch[i], ifaces, key=key, shift_ns=shift_ns, source=source)
-            return
-        self.writer.write_records(block, len(rows))
+        return (self._pcapng_block(batch, rec, ts, caplen, ifaces, key) if self.pcapng
+                else self._pcap_block(rec, ts, caplen, ifaces, batch))
 
     def _pcap_block(self, rec: Any, ts: Any, caplen: Any, ifaces: list[dict[str, Any]],
-                    batch: Any) -> bytes | None:
+                    batch: Any) -> _Layout | None:
         import numpy as np
 
         if self.writer is None:
@@ -163,11 +191,11 @@ class _Output:
         head[:, 1] = frac if self.nanosecond else frac // 1000
         head[:, 2] = caplen
         head[:, 3] = rec["wire_len"]
-        return _interleave(n, memoryview(head.tobytes()), 16, batch.data,
-                           rec["frame_offset"].astype(np.int64), caplen)
+        return _Layout(n, head.tobytes(), 16, batch.data, rec["frame_offset"].astype(np.int64),
+                       caplen)
 
     def _pcapng_block(self, batch: Any, rec: Any, ts: Any, caplen: Any,
-                      ifaces: list[dict[str, Any]], key: int) -> bytes | None:
+                      ifaces: list[dict[str, Any]], key: int) -> _Layout | None:
         import numpy as np
 
         if batch.comments:
@@ -197,9 +225,8 @@ class _Output:
         head[:, 6] = rec["wire_len"]
         tail = np.zeros((n, 2), dtype="<u4")   # padding, then the block's total length
         tail[:, 1] = total
-        return _interleave(n, memoryview(head.tobytes()), 28, batch.data,
-                           rec["frame_offset"].astype(np.int64), caplen,
-                           memoryview(tail.tobytes()), pad)
+        return _Layout(n, head.tobytes(), 28, batch.data, rec["frame_offset"].astype(np.int64),
+                       caplen, tail.tobytes(), pad)
 
     def declare(self, ifaces: list[dict[str, Any]], *, key: int = 0, upto: int | None = None,
                 linktype: int = 1) -> None:
