@@ -312,18 +312,16 @@ def merge(sources: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
           batch_size: int = 256) -> dict[str, Any]:
     """Merge captures into `out`, as mergecap does.
 
-    By default frames come out in timestamp order: a heap holds the next frame of each
-    input, so memory stays flat (one pending batch of `batch_size` frames per input) and
-    frames with equal timestamps keep the order of the inputs (the earlier input first),
-    each input's own order kept. `concatenate` writes the inputs one after another
+    By default frames come out in timestamp order: the next frame of every input is
+    compared and the earliest written, so memory stays flat (one pending batch of
+    `batch_size` frames per input) and frames with equal timestamps keep the order of
+    the inputs (the earlier input first), each input's own order kept. `concatenate` writes the inputs one after another
     instead (mergecap -a).
 
     pcapng output has one interface per (input, interface) with its link type, snaplen
     and name; pcap output (`pcapng=False`) needs one link type across the inputs
     (ValueError otherwise) and is nanosecond when an input is (or as `nanosecond` says).
     Returns the frames written and, per input, its path, frames read and truncation."""
-    import heapq
-
     if not sources:
         raise ValueError("nothing to merge: give at least one input")
     caps: list[Any] = []
@@ -341,32 +339,14 @@ def merge(sources: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
         output = _Output(out, pcapng=pcapng, nanosecond=nanosecond)
         read = [0] * len(caps)
         try:
-            iters = [iter(c) for c in caps]
             if concatenate:
-                for key, (cap, frames) in enumerate(zip(caps, iters, strict=True)):
-                    for pkt in frames:
-                        read[key] += 1
-                        output.write(pkt, cap.interfaces, key=key, source=sources[key])
+                for key, cap in enumerate(caps):
+                    for batch in cap.raw_batches():
+                        read[key] += batch.n
+                        output.write_batch(batch, _all_rows(batch.n), cap.interfaces, key=key,
+                                           source=sources[key])
             else:
-                # (time, input, frame): an input's number breaks ties, and each input has
-                # one entry at most, so frames themselves are never compared
-                heap: list[tuple[int, int, Any]] = []
-                for key, frames in enumerate(iters):
-                    pkt = next(frames, None)
-                    if pkt is not None:
-                        heap.append((pkt.time_ns, key, pkt))
-                heapq.heapify(heap)
-                for key, cap in enumerate(caps):   # interfaces in the inputs' order
-                    output.declare(cap.interfaces, key=key)
-                while heap:
-                    _, key, pkt = heap[0]
-                    read[key] += 1
-                    output.write(pkt, caps[key].interfaces, key=key, source=sources[key])
-                    nxt = next(iters[key], None)
-                    if nxt is None:
-                        heapq.heappop(heap)
-                    else:
-                        heapq.heapreplace(heap, (nxt.time_ns, key, nxt))
+                _merge_by_time(caps, sources, output, read)
             written = output.packets_written
         finally:
             output.close(caps[0].linktype)
@@ -376,6 +356,95 @@ def merge(sources: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
     finally:
         for c in caps:
             c.close()
+
+
+class _Pending:
+    """One merge input: its current batch, the batch's times and the next frame in it."""
+
+    __slots__ = ("key", "batches", "batch", "ts", "pos", "ordered")
+
+    def __init__(self, key: int, cap: Any) -> None:
+        self.key = key
+        self.batches = cap.raw_batches()
+        self.batch: Any = None
+        self.ts: Any = None
+        self.pos = 0
+        self.ordered = True
+
+    def advance(self, read: list[int]) -> bool:
+        """Load batches until one has a frame left; False at the end of the input."""
+        import numpy as np
+
+        from .table import RECORD_DTYPE
+
+        while self.batch is None or self.pos >= self.batch.n:
+            self.batch = next(self.batches, None)
+            if self.batch is None:
+                return False
+            read[self.key] += self.batch.n
+            self.ts = np.frombuffer(self.batch.record_bytes(), dtype=RECORD_DTYPE)["ts_ns"]
+            self.pos = 0
+            self.ordered = bool(np.all(self.ts[1:] >= self.ts[:-1]))
+        return True
+
+
+def _merge_by_time(caps: list[Any], sources: list[Any], output: _Output,
+                   read: list[int]) -> None:
+    """Write the frames of every input in (time, input) order of the inputs' next frames.
+
+    While every pending batch is in time order the frames earlier than the earliest
+    batch end go out at once, sorted by (time, input, place): each input's next frame
+    stays in its current batch until then, so that is the order frame-by-frame
+    comparison gives. Otherwise (or when nothing is that early) one frame goes."""
+    import numpy as np
+
+    pending = [p for p in (_Pending(k, c) for k, c in enumerate(caps)) if p.advance(read)]
+    for key, cap in enumerate(caps):   # interfaces in the inputs' order
+        output.declare(cap.interfaces, key=key)
+    while pending:
+        if len(pending) == 1 or all(p.ordered for p in pending):
+            horizon = None if len(pending) == 1 else min(int(p.ts[-1]) for p in pending)
+            runs = []
+            for p in pending:
+                end = p.batch.n if horizon is None else p.pos + int(
+                    np.searchsorted(p.ts[p.pos:], horizon, side="left"))
+                if end > p.pos:
+                    runs.append((p, np.arange(p.pos, end)))
+            layouts = [output.layout(p.batch, rows, caps[p.key].interfaces, key=p.key)
+                       for p, rows in runs]
+            if runs and all(lay is not None for lay in layouts):
+                _write_runs(output, runs, layouts)
+                for p, rows in runs:
+                    p.pos = int(rows[-1]) + 1
+                pending = [p for p in pending if p.advance(read)]
+                continue
+        # one frame: the earliest next frame, the earlier input on a tie
+        first = min(pending, key=lambda p: (int(p.ts[p.pos]), p.key))
+        output.write(first.batch[first.pos], caps[first.key].interfaces, key=first.key,
+                     source=sources[first.key])
+        first.pos += 1
+        if not first.advance(read):
+            pending.remove(first)
+
+
+def _write_runs(output: _Output, runs: list[tuple[Any, Any]], layouts: list[Any]) -> None:
+    """Write the frames of several inputs' runs sorted by (time, input, place)."""
+    import numpy as np
+
+    if len(runs) == 1:
+        output.writer.write_records(layouts[0].join(), layouts[0].n)
+        return
+    ts = np.concatenate([p.ts[rows] for p, rows in runs])
+    keys = np.concatenate([np.full(len(rows), p.key) for p, rows in runs])
+    place = np.concatenate([np.arange(len(rows)) for _, rows in runs])
+    which = np.concatenate([np.full(len(rows), i) for i, (_, rows) in enumerate(runs)])
+    order = np.lexsort((place, keys, ts))
+    cols = [lay.pieces() for lay in layouts]
+    parts: list[Any] = []
+    add = parts.extend
+    for i, j in zip(which[order].tolist(), place[order].tolist(), strict=True):
+        add([col[j] for col in cols[i]])
+    output.writer.write_records(b"".join(parts), len(order))
 
 
 def split_names(prefix: str | os.PathLike[str], pcapng: bool) -> tuple[str, str]:
