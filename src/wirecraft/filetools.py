@@ -67,8 +67,8 @@ class _Layout:
         self.tails = None if tails is None else memoryview(tails)
         self.pads: list[int] | None = None if pads is None else pads.tolist()
 
-    def pieces(self) -> list[list[Any]]:
-        """Per frame, the pieces of its record."""
+    def pieces(self) -> list[Any]:
+        """The pieces of every record, in order (`step` pieces a frame)."""
         size, heads, frames = self.head_size, self.heads, self.frames
         cols = [[heads[i:i + size] for i in range(0, self.n * size, size)],
                 [frames[a:b] for a, b in zip(self.starts, self.ends, strict=True)]]
@@ -76,16 +76,20 @@ class _Layout:
             tails = self.tails
             cols.append([tails[j + 4 - p:j + 8]
                          for j, p in zip(range(0, 8 * self.n, 8), self.pads, strict=True)])
-        return cols
-
-    def join(self) -> bytes:
-        """The records of every frame, in order, as one block."""
-        cols = self.pieces()
         step = len(cols)
         parts: list[Any] = [None] * (step * self.n)
         for k, col in enumerate(cols):
             parts[k::step] = col
-        return b"".join(parts)
+        return parts
+
+    @property
+    def step(self) -> int:
+        """Pieces per record."""
+        return 2 if self.tails is None else 3
+
+    def join(self) -> bytes:
+        """The records of every frame, in order, as one block."""
+        return b"".join(self.pieces())
 
 
 class _Output:
@@ -309,7 +313,7 @@ def _nanosecond_input(cap: Any) -> bool:
 
 def merge(sources: list[str | os.PathLike[str]], out: str | os.PathLike[str], *,
           concatenate: bool = False, pcapng: bool = True, nanosecond: bool | None = None,
-          batch_size: int = 256) -> dict[str, Any]:
+          batch_size: int = 1024) -> dict[str, Any]:
     """Merge captures into `out`, as mergecap does.
 
     By default frames come out in timestamp order: the next frame of every input is
@@ -434,16 +438,25 @@ def _write_runs(output: _Output, runs: list[tuple[Any, Any]], layouts: list[Any]
     if len(runs) == 1:
         output.writer.write_records(layouts[0].join(), layouts[0].n)
         return
+    import operator
+
     ts = np.concatenate([p.ts[rows] for p, rows in runs])
     keys = np.concatenate([np.full(len(rows), p.key) for p, rows in runs])
     place = np.concatenate([np.arange(len(rows)) for _, rows in runs])
-    which = np.concatenate([np.full(len(rows), i) for i, (_, rows) in enumerate(runs)])
     order = np.lexsort((place, keys, ts))
-    cols = [lay.pieces() for lay in layouts]
-    parts: list[Any] = []
-    add = parts.extend
-    for i, j in zip(which[order].tolist(), place[order].tolist(), strict=True):
-        add([col[j] for col in cols[i]])
+    # every run's pieces in one list; a frame's pieces start at its run's base plus
+    # step * its place in the run
+    step = layouts[0].step
+    pieces: list[Any] = []
+    bases = []
+    for lay in layouts:
+        bases.append(len(pieces))
+        pieces.extend(lay.pieces())
+    base = np.concatenate([np.full(len(rows), b) for b, (_, rows) in zip(bases, runs,
+                                                                          strict=True)])
+    first = (base + step * place)[order]
+    index = (first[:, None] + np.arange(step)).ravel().tolist()
+    parts = operator.itemgetter(*index)(pieces) if len(index) > 1 else [pieces[index[0]]]
     output.writer.write_records(b"".join(parts), len(order))
 
 
