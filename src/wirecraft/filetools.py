@@ -4,8 +4,10 @@
 number, time or display filter); `shift` moves every timestamp; `dedup` drops frames
 whose bytes repeat one of the previous few (editcap -d/-D); `merge` puts several
 captures together in timestamp order (mergecap); `split` cuts one into parts by
-frame count or time (editcap -c/-i). Each reads one frame at a
-time (flat memory) and keeps original lengths, timestamps (nanosecond when the output
+frame count or time (editcap -c/-i). Each streams (flat memory): convert, slice
+without a display filter, shift and merge copy decoded batches whose records are laid
+out with numpy; dedup, split and slice with a display filter go one frame at a time.
+Each keeps original lengths, timestamps (nanosecond when the output
 can hold them), interface link types, snaplens, names and packet comments where the
 output format can store them. The output format is the input's unless given.
 """
