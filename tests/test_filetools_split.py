@@ -123,3 +123,24 @@ def test_cli_split(tmp_path: Path) -> None:
         assert r.returncode == 2, (bad, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("wirecraft"), (bad, r.stderr)
+
+
+@pytest.mark.parametrize("args", [("-c", 700), ("-i", 7)])
+def test_split_across_batches_matches_editcap(tmp_path: Path, args: tuple[str, int]) -> None:
+    """Parts that start inside one read batch and go on into the next (3000 frames)."""
+    src = tmp_path / "many.pcap"
+    t0 = 1_700_000_000_000_000_000
+    with PcapWriter(src, linktype=1, nanosecond=True) as w:
+        for i in range(3000):
+            w.write(i.to_bytes(4, "big") * 16, t0 + i * 10_000_000 + (i % 7) * 1000)
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir()
+    theirs.mkdir()
+    flag, value = args
+    kw = {"count": value} if flag == "-c" else {"seconds": value}
+    split(src, ours / "p.pcap", **kw)  # type: ignore[arg-type]
+    subprocess.run([require_tool("editcap"), flag, str(value), str(src), str(theirs / "p.pcap")],
+                   check=True, capture_output=True)
+    got, want = _parts(ours), _parts(theirs)
+    assert list(got) == list(want) and len(want) >= 4
+    assert got == want

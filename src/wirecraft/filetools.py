@@ -5,8 +5,8 @@ number, time or display filter); `shift` moves every timestamp; `dedup` drops fr
 whose bytes repeat one of the previous few (editcap -d/-D); `merge` puts several
 captures together in timestamp order (mergecap); `split` cuts one into parts by
 frame count or time (editcap -c/-i). Each streams (flat memory): convert, slice
-without a display filter, shift and merge copy decoded batches whose records are laid
-out with numpy; dedup, split and slice with a display filter go one frame at a time.
+without a display filter, shift, merge and split copy decoded batches whose records are
+laid out with numpy; dedup and slice with a display filter go one frame at a time.
 Each keeps original lengths, timestamps (nanosecond when the output
 can hold them), interface link types, snaplens, names and packet comments where the
 output format can store them. The output format is the input's unless given.
@@ -521,29 +521,42 @@ def split(src: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = N
     number = -1
     start = None
     read = 0
+    import numpy as np
+
+    from .table import RECORD_DTYPE
+
     try:
-        for pkt in cap:
-            read += 1
-            t = pkt.time_ns
+        for b in cap.raw_batches(1024):
+            ts = np.frombuffer(b.record_bytes(), dtype=RECORD_DTYPE)["ts_ns"].astype(np.int64)
             if step is not None:
                 if start is None:
-                    start = t
+                    start = int(ts[0])
                 # the interval k is (start + k*step, start + (k+1)*step]; the first also
-                # holds `start` itself
-                k = max(0, -(-(t - start) // step) - 1)
+                # holds `start` itself; a frame earlier than the open part stays in it
+                k = np.maximum(-(-(ts - start) // step) - 1, max(number, 0))
+                k = np.maximum.accumulate(k)
             else:
-                k = (read - 1) // count  # type: ignore[operator]
-            if output is None or k > number:
-                if output is not None:
-                    output.close(cap.linktype)
-                number = k
-                path = split_name(stem, ext, number, t)
-                output = _Output(path, pcapng=pcapng, nanosecond=nanosecond)
-                output.declare(cap.interfaces)
-                parts.append({"path": path, "frames": 0})
-            assert output is not None
-            output.write(pkt, cap.interfaces, source=src)
-            parts[-1]["frames"] += 1
+                k = (read + np.arange(b.n)) // count  # type: ignore[operator]
+            read += b.n
+            # a new part where the number grows (and at the very first frame)
+            cuts = np.flatnonzero(np.diff(k) > 0) + 1
+            if output is None or int(k[0]) > number:
+                cuts = np.concatenate([[0], cuts])
+            bounds = [0, *cuts.tolist(), b.n]
+            for lo, hi in zip(bounds, bounds[1:], strict=False):
+                if hi <= lo:
+                    continue
+                if lo in cuts:
+                    if output is not None:
+                        output.close(cap.linktype)
+                    number = int(k[lo])
+                    path = split_name(stem, ext, number, int(ts[lo]))
+                    output = _Output(path, pcapng=pcapng, nanosecond=nanosecond)
+                    output.declare(cap.interfaces)
+                    parts.append({"path": path, "frames": 0})
+                assert output is not None
+                output.write_batch(b, np.arange(lo, hi), cap.interfaces, source=src)
+                parts[-1]["frames"] += hi - lo
     finally:
         if output is not None:
             output.close(cap.linktype)
