@@ -91,7 +91,30 @@ class _Layout:
 
     def join(self) -> bytes:
         """The records of every frame, in order, as one block."""
-        return b"".join(self.pieces())
+        if self.tails is None or self.pads is None:
+            return b"".join(self.pieces())
+        # pcapng: one piece of glue between frames holds the previous block's padding
+        # and trailing length and this block's header (row i of `glue`: 4 zero bytes,
+        # block i-1's length, block i's header), so a frame takes two pieces, not three
+        import numpy as np
+
+        n, size = self.n, self.head_size
+        words = size // 4
+        glue = np.zeros((n + 1, 2 + words), dtype="<u4")
+        glue[:n, 2:] = np.frombuffer(self.heads, dtype="<u4").reshape(n, words)
+        glue[1:, 1] = np.frombuffer(self.tails, dtype="<u4").reshape(n, 2)[:, 1]
+        row = 4 * (2 + words)
+        view = memoryview(glue.tobytes())
+        pads = self.pads
+        cuts = [8] + [4 - p for p in pads]
+        glues = [view[i * row + c:i * row + row] for i, c in enumerate(cuts[:n])]
+        glues.append(view[n * row + cuts[n]:n * row + 8])
+        frames = self.frames
+        parts: list[Any] = [None] * (2 * n + 1)
+        parts[0:2 * n:2] = glues[:n]
+        parts[1::2] = [frames[a:b] for a, b in zip(self.starts, self.ends, strict=True)]
+        parts[2 * n] = glues[n]
+        return b"".join(parts)
 
 
 class _Output:
