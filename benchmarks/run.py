@@ -168,6 +168,29 @@ def tool(name: str) -> Callable[[], str | None]:
     return lambda: None if shutil.which(name) else f"{name} is not installed"
 
 
+def written_frames(out: Path) -> Callable[[Path], dict]:
+    """A stdout parser for a tool that writes the capture `out`: the frames in it, as
+    capinfos counts them; `out` is removed after (it is as large as the input)."""
+    def parse(_stdout: Path) -> dict:
+        r = subprocess.run(["capinfos", "-T", "-r", "-c", str(out)], capture_output=True,
+                           text=True)
+        out.unlink(missing_ok=True)
+        try:
+            n = int(r.stdout.strip().rsplit("\t", 1)[-1])
+        except ValueError:
+            n = -1
+        return {"packets": n, "counts": {"packets": n}}
+    return parse
+
+
+def frames_are(want: int, what: str) -> Callable[[dict, dict], list[str]]:
+    """A check: the run wrote `want` frames (`what` says which)."""
+    def check(result: dict, fm: dict) -> list[str]:
+        got = result.get("counts", {}).get("packets")
+        return [] if got == want else [f"wrote {got} frames, expected {want} ({what})"]
+    return check
+
+
 def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                     live: bool) -> list[Scenario]:
     quick = mode in ("quick", "smoke")
@@ -330,7 +353,48 @@ def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                   "--out", str(OUT / "template.pcap")], None, craft_ok, crafted, unit="frame",
                  requires=need_template))
 
-    # 7. injection on a veth pair between two namespaces (only with --live, needs root)
+    # 7. file tools: copy, convert, merge and slice at file-copy speed (issue 17)
+    n_mixed = manifest["files"]["mixed"]["counts"]["packets"]
+    n_dns = manifest["files"]["dns"]["counts"]["packets"]
+    half = n_mixed // 2
+    ft = sc / "wc_filetools.py"
+    need_files = module_available("wirecraft.filetools", "merge")
+    all_frames = frames_are(n_mixed, "every frame of the capture")
+    merged = frames_are(n_mixed + n_dns, "the frames of both captures")
+    halved = frames_are(half, f"frames 1-{half}")
+    outs = {k: OUT / f"filetools-{k}" for k in ("cp.pcap", "ng.pcapng", "pcap.pcap",
+                                                  "merge.pcapng", "slice.pcap")}
+    both = "MB/s counts the first input only"
+    for label, argv, check, parser, req, note in (
+            ("cp FILE OUT (the copy floor)", ["cp", mixed, str(outs["cp.pcap"])], all_frames,
+             written_frames(outs["cp.pcap"]), tool("capinfos"), ""),
+            ("wirecraft convert -> pcapng",
+             [PY, str(ft), mixed, "--op", "convert", "--out", str(outs["ng.pcapng"])],
+             all_frames, None, need_files, ""),
+            ("editcap -F pcapng", ["editcap", "-F", "pcapng", mixed, str(outs["ng.pcapng"])],
+             all_frames, written_frames(outs["ng.pcapng"]), tool("editcap"), ""),
+            ("wirecraft convert --pcap (pcap -> pcap)",
+             [PY, str(ft), mixed, "--op", "convert-pcap", "--out", str(outs["pcap.pcap"])],
+             all_frames, None, need_files, ""),
+            ("editcap -F pcap (pcap -> pcap)",
+             ["editcap", "-F", "pcap", mixed, str(outs["pcap.pcap"])], all_frames,
+             written_frames(outs["pcap.pcap"]), tool("editcap"), ""),
+            ("wirecraft merge (mixed + dns, by time)",
+             [PY, str(ft), mixed, "--second", dns, "--op", "merge", "--out",
+              str(outs["merge.pcapng"])], merged, None, need_files, both),
+            ("mergecap -w (mixed + dns, by time)",
+             ["mergecap", "-w", str(outs["merge.pcapng"]), mixed, dns], merged,
+             written_frames(outs["merge.pcapng"]), tool("mergecap"), both),
+            (f"wirecraft slice -r 1-{half}",
+             [PY, str(ft), mixed, "--op", "slice", "--last", str(half), "--out",
+              str(outs["slice.pcap"])], halved, None, need_files, ""),
+            (f"editcap -r FILE OUT 1-{half}",
+             ["editcap", "-r", mixed, str(outs["slice.pcap"]), f"1-{half}"], halved,
+             written_frames(outs["slice.pcap"]), tool("editcap"), "")):
+        add(Scenario("filetools", label, argv, "mixed", check, from_result, unit="frame",
+                     stdout_parser=parser, requires=req, note=note))
+
+    # 8. injection on a veth pair between two namespaces (only with --live, needs root)
     if live:
         loops = "2" if quick else "5"
 
@@ -358,7 +422,7 @@ def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                          requires=lambda req=req: root() or req(), timeout=300,
                          note="tcpreplay --pps 25k..200k, then C pcap_inject at top speed"))
 
-        # 8. send and receive: a SYN scan of every port, and echo requests by the thousand
+        # 9. send and receive: a SYN scan of every port, and echo requests by the thousand
         def probe_ok(r: dict, m: dict) -> list[str]:
             c = r.get("counts", {})
             bad = []
@@ -588,7 +652,7 @@ def format_line(sc: Scenario, manifest: dict) -> str:
             f"RSS {s['peak_rss_mb']:7.1f} MB")
     if any(r.get("sender_bound") for r in sc.results):
         line += "  (a lower bound: no drops even at the sender's top speed)"
-    if sc.group in ("smtp", "dns") and "mb_per_s" in s:
+    if sc.group in ("smtp", "dns", "filetools") and "mb_per_s" in s:
         line += f"  {s['mb_per_s']:.1f} MB/s"
     if sc.status != "ok":
         line += f"  {sc.status}: {'; '.join(sc.problems)[:300]}"
@@ -874,7 +938,7 @@ def main() -> int:
                     help="which wirecraft to measure (see the module docstring)")
     ap.add_argument("--runs", type=int, help="runs per scenario (default 3, quick 2)")
     ap.add_argument("--only", help="comma-separated groups: startup,columnar,per-packet,"
-                    "filter,dns,smtp,flows,craft,memory,inject,live,probe")
+                    "filter,dns,smtp,flows,craft,filetools,memory,inject,live,probe")
     ap.add_argument("--memory", action="store_true", help="the 2 GB memory scenario in quick "
                     "mode too (always on in full mode)")
     ap.add_argument("--no-memory", action="store_true", help="skip the 2 GB memory scenario")

@@ -240,6 +240,20 @@ class _Writer:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self._last_flush = time.monotonic()
 
+    def write_records(self, block: bytes, count: int) -> None:
+        """Append `count` whole records already laid out in this file's format (the file
+        tools copy batches this way); the caller vouches for their layout."""
+        if self.error is not None or self.closed:
+            self._check_open()
+        self.packets_written += count  # before _emit: a failed flush takes back what it lost
+        if not self._buf and not self._header_pending:
+            # hand the block over instead of copying it into the (empty) buffer
+            self._buf = bytearray(block) if isinstance(block, bytes) else block
+            self.bytes_written += len(block)
+            self._apply_policy()
+        else:
+            self._emit(block)
+
     def _record_end(self, buf: memoryview, pos: int) -> int:
         """End offset in `buf` of the record (or file header) starting at `pos`."""
         raise NotImplementedError
@@ -454,7 +468,7 @@ class PcapngWriter(_Writer):
         opts += _option(0, b"")
         self._emit(_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opts))
         self.interfaces: list[tuple[int, int, str | None]] = []
-        for linktype, snaplen, name in interfaces or [(1, 262144, None)]:
+        for linktype, snaplen, name in [(1, 262144, None)] if interfaces is None else interfaces:
             self.add_interface(linktype, snaplen, name)
         self._flush_header()
 

@@ -64,6 +64,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "slice": ("wirecraft.cli.edit", "slice_command"),
     "shift": ("wirecraft.cli.edit", "shift_command"),
     "dedup": ("wirecraft.cli.edit", "dedup_command"),
+    "merge": ("wirecraft.cli.merge", "merge_command"),
+    "split": ("wirecraft.cli.merge", "split_command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command

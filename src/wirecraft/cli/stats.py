@@ -1,5 +1,5 @@
-"""`wirecraft stats FILE KIND`: tshark's `-z` reports (conv, endpoints, io, dns, smtp,
-expert) as rich tables on a terminal, aligned text in a pipe, or --json / --csv."""
+"""`wirecraft stats FILE KIND`: tshark's `-z` reports (conv, endpoints, io, phs, dns,
+smtp, expert) as rich tables on a terminal, aligned text in a pipe, or --json / --csv."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-_KINDS = ("conv", "endpoints", "io", "dns", "smtp", "expert")
+_KINDS = ("conv", "endpoints", "io", "phs", "dns", "smtp", "expert")
 _TEXT = ("address", "address_a", "address_b", "value", "problem", "protocol", "severity",
-         "kind")
+         "kind", "path")
 _UNITS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "m": 60.0, "min": 60.0}
 
 
@@ -100,8 +100,8 @@ def _emit(tables: list[Any], fmt: str) -> None:
 def command(file: str, kind: str, conv_type: str | None, display: str | None,
             bpf: str | None, interval: str, series: tuple[str, ...], top: int,
             as_json: bool, as_csv: bool, plot_path: str | None) -> None:
-    """Statistics of FILE. KIND is conv, endpoints, io, dns, smtp or expert
-    (tshark -z conv,tcp / endpoints,ip / io,stat / dns,tree / expert)."""
+    """Statistics of FILE. KIND is conv, endpoints, io, phs, dns, smtp or expert
+    (tshark -z conv,tcp / endpoints,ip / io,stat / io,phs / dns,tree / expert)."""
     from wirecraft import stats
 
     name, _, arg = kind.partition(",")
@@ -129,6 +129,8 @@ def command(file: str, kind: str, conv_type: str | None, display: str | None,
         tables = [stats.endpoints(file, kind_type, where=display, filter=bpf)]
     elif name == "io":
         tables = [stats.io(file, step, list(series) or [""], where=display, filter=bpf)]
+    elif name == "phs":
+        tables = [stats.phs(file, where=display, filter=bpf)]
     elif name == "dns":
         tables = list(stats.dns(file, where=display, filter=bpf, top=top).values())
     elif name == "smtp":
