@@ -553,7 +553,7 @@ def _batches_of(source: Any) -> Iterator[Any] | None:
 
 
 def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
-                 timeout: float = 10.0) -> TransactionTable:
+                 timeout: float = 10.0, linker: Any = None) -> TransactionTable:
     """Pair DNS queries with their responses: one row per transaction, Zeek dns.log-like.
 
     A response answers the oldest pending query with the same transport, client and
@@ -566,6 +566,10 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     rejected is True for a response code other than NOERROR and NXDOMAIN. UDP comes
     straight from the core's record batches when the source is a path or a Capture; DNS
     over TCP goes through wirecraft.reassembly and 2-byte length framing.
+
+    `uid` is the row's connection in wirecraft.flows (for a file, worked out when a uid
+    is first read); `linker`, a wirecraft.conn.UidLinker already fed the same source,
+    links the rows with it instead.
     """
     port_set = frozenset(ports)
     streams = _LazyTCP()
@@ -579,9 +583,13 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
 
     # a file can be read again: its rows are linked to their connections when a uid is
     # first read (most uses of the table never read one); other sources are linked now
+    # (`linker`: a wirecraft.conn.UidLinker already fed the same source, as
+    # wirecraft.logs has one, so the rows are linked with it and nothing is read again)
+    given = linker
     rereadable = isinstance(source, str | PathLike)
-    linker = None if rereadable else UidLinker()
-    _feed_all(builder, source, port_set, on_tcp, linker)
+    if given is None and not rereadable:
+        linker = UidLinker()
+    _feed_all(builder, source, port_set, on_tcp, None if given is not None else linker)
     for ts, src, sp, dst, dp, raw, problem in streams.flush():
         builder.feed(ts, "tcp", src, sp, dst, dp, raw, None, False, problem)
     store = builder.columns()

@@ -24,6 +24,7 @@ The `source` column says which layer found it.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import math
 import os
@@ -160,7 +161,7 @@ def _arrow_type(pa: Any, zeek_type: str) -> Any:
 
 
 def _conn_and_packet_weirds(source: Any, local_nets: Any, checksums: bool,
-                            defrag: bool) -> tuple[ConnTable, list[dict[str, Any]]]:
+                            defrag: bool) -> tuple[ConnTable, list[dict[str, Any]], FlowTracker]:
     """One pass: the connection table, and a weird row per packet problem."""
     import numpy as np
 
@@ -211,7 +212,7 @@ def _conn_and_packet_weirds(source: Any, local_nets: Any, checksums: bool,
             continue
         seen.add(key)
         out.append(row)
-    return conns, out
+    return conns, out, tracker
 
 
 # where the decoder stopped early, as a weird: (stop reason, layer) -> name, source
@@ -251,27 +252,35 @@ def _weird_row(pkt: Any, name: str, layer: str, addl: str | None,
     return row
 
 
-def _dns_rows(source: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _dns_rows(source: Any, linker: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from . import dns
 
     rows, weirds = [], []
-    for t in dns.transactions(source):
-        row = {
-            "ts": t["ts"], "uid": t["uid"],
-            "id.orig_h": t["id_orig_h"], "id.orig_p": t["id_orig_p"],
-            "id.resp_h": t["id_resp_h"], "id.resp_p": t["id_resp_p"], "proto": t["proto"],
-            "trans_id": t["trans_id"], "rtt": t["rtt"], "query": t["query"],
-            "qclass": t["qclass"], "qclass_name": t["qclass_name"], "qtype": t["qtype"],
-            "qtype_name": t["qtype_name"], "rcode": t["rcode"], "rcode_name": t["rcode_name"],
-            "AA": t["AA"], "TC": t["TC"], "RD": t["RD"], "RA": t["RA"], "Z": t["Z"],
-            "answers": list(t["answers"]) if t["answers"] else None,
-            "TTLs": [float(x) for x in t["TTLs"]] if t["TTLs"] else None,
-            "rejected": t["rejected"], "opcode": t["opcode"],
-            "problems": list(t["problems"]) if t["problems"] else None}
-        rows.append(row)
-        for p in t["problems"] or ():
-            weirds.append({**{k: row[k] for k in _ID}, "name": _DNS_WEIRDS.get(p, f"DNS_{p}"), "addl": None,
-                           "notice": False, "peer": "wirecraft", "source": "DNS"})
+    table = dns.transactions(source, linker=linker)
+    was = gc.isenabled()
+    gc.disable()    # rows of dicts and lists without cycles: collections would only walk them
+    try:
+        for t in table.to_dicts():
+            row = {
+                "ts": t["ts"], "uid": t["uid"],
+                "id.orig_h": t["id_orig_h"], "id.orig_p": t["id_orig_p"],
+                "id.resp_h": t["id_resp_h"], "id.resp_p": t["id_resp_p"], "proto": t["proto"],
+                "trans_id": t["trans_id"], "rtt": t["rtt"], "query": t["query"],
+                "qclass": t["qclass"], "qclass_name": t["qclass_name"], "qtype": t["qtype"],
+                "qtype_name": t["qtype_name"], "rcode": t["rcode"], "rcode_name": t["rcode_name"],
+                "AA": t["AA"], "TC": t["TC"], "RD": t["RD"], "RA": t["RA"], "Z": t["Z"],
+                "answers": list(t["answers"]) if t["answers"] else None,
+                "TTLs": [float(x) for x in t["TTLs"]] if t["TTLs"] else None,
+                "rejected": t["rejected"], "opcode": t["opcode"],
+                "problems": list(t["problems"]) if t["problems"] else None}
+            rows.append(row)
+            for p in t["problems"] or ():
+                weirds.append({**{k: row[k] for k in _ID}, "name": _DNS_WEIRDS.get(p, f"DNS_{p}"),
+                               "addl": None, "notice": False, "peer": "wirecraft",
+                               "source": "DNS"})
+    finally:
+        if was:
+            gc.enable()
     return rows, weirds
 
 
@@ -316,12 +325,12 @@ def build(source: str | os.PathLike[str], *, local_nets: str | Iterable[str] | N
     unknown = set(which) - set(LOGS)
     if unknown:
         raise ValueError(f"unknown logs: {', '.join(sorted(unknown))} (known: {', '.join(LOGS)})")
-    conns, weird = _conn_and_packet_weirds(source, local_nets, checksums, defrag)
+    conns, weird, tracker = _conn_and_packet_weirds(source, local_nets, checksums, defrag)
     out: dict[str, Log] = {}
     if "conn" in which:
         out["conn"] = Log("conn", [dict(r) for r in conns])
     if "dns" in which or "weird" in which:
-        dns_rows, dns_weird = _dns_rows(source)
+        dns_rows, dns_weird = _dns_rows(source, tracker.linker)
         weird += dns_weird
         if "dns" in which:
             out["dns"] = Log("dns", dns_rows)
