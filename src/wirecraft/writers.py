@@ -399,6 +399,30 @@ class PcapWriter(_Writer):
         self.packets_written += 1  # before _emit: a failed flush takes back what it lost
         self._emit(struct.pack("<IIII", sec & 0xFFFFFFFF, frac, len(cap), wire) + bytes(cap))
 
+    def write_records(self, block: bytes | bytearray | memoryview, count: int) -> None:
+        """Append `count` pcap records exactly as given: each a 16-byte little-endian record
+        header in this writer's precision (seconds, fraction, captured and original length)
+        and its captured bytes, as a little-endian pcap file holds them.
+
+        This is the path for copying records out of a capture without re-encoding them
+        (`wirecraft read -w`). The caller vouches for the layout; record lengths are checked
+        only to the extent that the block must hold whole records.
+        """
+        if self.error is not None or self.closed:
+            self._check_open()
+        view = memoryview(block).cast("B")
+        pos = seen = 0
+        while pos < len(view):
+            if pos + 16 > len(view):
+                raise ValueError("pcap record block ends inside a record header")
+            (caplen,) = struct.unpack_from("<I", view, pos + 8)
+            pos += 16 + caplen
+            seen += 1
+        if pos != len(view) or seen != count:
+            raise ValueError(f"pcap record block holds {seen} records, not {count}")
+        self.packets_written += count
+        self._emit(bytes(view))
+
 
     def write_frames(self, frames: Any, frame_length: int, start_ns: int,
                      interval_ns: int = 0, count: int | None = None) -> int:

@@ -1,0 +1,308 @@
+"""`wirecraft read` with tcpdump's options, compared with tcpdump itself on captures/.
+
+tcpdump is the oracle: the same options run through both and the parts this module
+owns are compared exactly: the time prefixes (-t..-ttttt, local time in several time
+zones, --time-stamp-precision), the -# numbering, -c and the filter (trailing words,
+-f, -F, stdin), and -w's output byte for byte. (The packet lines themselves are
+LinePrinter's, measured in test_tcpdump_lines.py.)
+
+Deliberate differences from tcpdump, left out of the comparisons:
+
+| capture               | option  | tcpdump                          | wirecraft                  |
+|-----------------------|---------|----------------------------------|----------------------------|
+| tcpdump__time_2107    | -tt     | seconds cut to 32 bits (28315904)| the real count (4323283200)|
+| tcpdump__time_2107    | -w      | writes the seconds cut to 32 bits| one-line error: write pcapng|
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from wirecraft.timefmt import TimeFormat
+
+from conftest import WIRECRAFT_PATH, capture_files, require_tool
+
+CAPTURES = capture_files()
+ENV = {**os.environ, "PYTHONPATH": WIRECRAFT_PATH}
+ZONES = ("UTC", "America/New_York", "Asia/Kolkata")
+NOT_2107 = [p for p in CAPTURES if "time_2107" not in p.name]
+
+# the time text of each -t count, micro and nano
+_DIGITS = {False: r"\d{6}", True: r"\d{9}"}
+_TIME = {0: r"\d\d:\d\d:\d\d\.{f}", 2: r"\d+\.{f}", 3: r"[ -]\d\d:\d\d:\d\d\.{f}",
+         4: r"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.{f}", 5: r"[ -]\d\d:\d\d:\d\d\.{f}"}
+
+
+def _numbered(text: str) -> list[str]:
+    """Each packet's first line (what follows tcpdump's `-#` column), found by the numbers
+    counting up from 1, so that -v's continuation lines and dumps are never taken."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(f"{len(out) + 1:5d}  "):
+            out.append(line[7:])
+    return out
+
+
+def _times(text: str, mode: int, nano: bool = False) -> list[str]:
+    pattern = re.compile(_TIME[mode].format(f=_DIGITS[nano]))
+    found = []
+    for line in _numbered(text):
+        m = pattern.match(line)
+        assert m, line
+        found.append(m.group(0))
+    return found
+
+
+def _tcpdump(args: list[str], tz: str = "UTC", stdin: bytes | None = None) -> str:
+    tool = require_tool("tcpdump")
+    done = subprocess.run([tool, *args], capture_output=True, env={**ENV, "TZ": tz},
+                          input=stdin, check=False)
+    return done.stdout.decode("utf-8", "replace")
+
+
+def _wirecraft(args: list[str], tz: str = "UTC", stdin: bytes | None = None,
+               code: int = 0) -> subprocess.CompletedProcess[bytes]:
+    done = subprocess.run([sys.executable, "-m", "wirecraft", *args], capture_output=True,
+                          env={**ENV, "TZ": tz}, input=stdin, check=False, timeout=120)
+    assert done.returncode == code, done.stderr.decode()
+    assert b"Traceback" not in done.stderr
+    return done
+
+
+def _ours(args: list[str], tz: str = "UTC", stdin: bytes | None = None) -> str:
+    """wirecraft's stdout, run in this process (click's runner) with TZ set: the same
+    command line as `wirecraft ARGS`, without an interpreter start per call."""
+    from click.testing import CliRunner
+
+    from wirecraft.cli import main
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = tz
+    time.tzset()
+    try:
+        res = CliRunner().invoke(main, args, input=stdin)
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+    assert res.exit_code == 0, (args, res.output, res.exception)
+    return res.stdout_bytes.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- timefmt
+
+
+def test_timefmt_forms_and_deltas() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        t0 = 1_000_000_000_500_000_001
+        assert TimeFormat(0).prefix(t0) == "01:46:40.500000 "
+        assert TimeFormat(1).prefix(t0) == ""
+        assert TimeFormat(2).prefix(t0) == "1000000000.500000 "
+        assert TimeFormat(2, nano=True).format(t0) == "1000000000.500000001"
+        assert TimeFormat(4).format(t0) == "2001-09-09 01:46:40.500000"
+        delta = TimeFormat(3, nano=True)
+        assert delta.format(t0) == " 00:00:00.000000000"
+        assert delta.format(t0 - 100_000_999) == "-00:00:00.100000999"
+        # days are dropped from a delta, as tcpdump does; the first packet is the base of -ttttt
+        since = TimeFormat(5)
+        since.format(t0)
+        assert since.format(t0 + (2 * 86400 + 3723) * 10**9 + 5000) == " 01:02:03.000005"
+        with pytest.raises(ValueError, match="only -t"):
+            TimeFormat(6)
+    finally:
+        del os.environ["TZ"]
+        time.tzset()
+
+
+@pytest.mark.parametrize("tz", ZONES)
+@pytest.mark.parametrize("ticks", [0, 2, 3, 4, 5])
+def test_time_prefixes_equal_tcpdumps(ticks: int, tz: str) -> None:
+    """Every capture, every -t form, three time zones: the prefixes line by line."""
+    flag = ["-" + "t" * ticks] if ticks else []
+    for path in CAPTURES:
+        if ticks == 2 and "time_2107" in path.name:
+            continue  # see the table in the module docstring
+        theirs = _times(_tcpdump(["-n", "-#", *flag, "-r", str(path)], tz), ticks)
+        mine = _times(_ours(["read", "-#", *flag, str(path)], tz), ticks)
+        assert mine == theirs, path.name
+        assert theirs, path.name
+
+
+@pytest.mark.parametrize("ticks", [0, 2, 3, 5])
+def test_nanosecond_precision_equals_tcpdumps(ticks: int) -> None:
+    flag = ["-" + "t" * ticks] if ticks else []
+    for path in NOT_2107[:12] + [p for p in CAPTURES if "nano" in p.name]:
+        args = ["--time-stamp-precision=nano", "-#", *flag]
+        theirs = _times(_tcpdump(["-n", *args, "-r", str(path)]), ticks, nano=True)
+        mine = _times(_ours(["read", *args, str(path)]), ticks, nano=True)
+        assert mine == theirs, path.name
+
+
+def test_default_time_is_local() -> None:
+    path = str(next(p for p in CAPTURES if p.name == "zeek__smtp.pcap"))
+    utc = _ours(["read", "-c", "1", path], "UTC")
+    ny = _ours(["read", "-c", "1", path], "America/New_York")
+    assert utc.startswith("06:06:07.492060 ") and ny.startswith("02:06:07.492060 ")
+    assert utc.split(" ", 1)[1] == ny.split(" ", 1)[1]
+
+
+# ---------------------------------------------------------------- selection: -c, filters, input
+
+
+SMTP = str(next(p for p in CAPTURES if p.name == "zeek__smtp.pcap"))
+
+
+def _theirs_selected(args: list[str], stdin: bytes | None = None) -> list[str]:
+    """tcpdump's -tt time column of the packets the options select (args hold its -r)."""
+    assert "-r" in args  # never a live capture
+    return _times(_tcpdump(["-n", "-#", "-tt", *args], stdin=stdin), 2)
+
+
+def _ours_selected(args: list[str], stdin: bytes | None = None) -> list[str]:
+    return _times(_ours(["read", "-#", "-tt", *args], stdin=stdin), 2)
+
+
+def _selection(args: list[str]) -> tuple[list[str], list[str]]:
+    """(tcpdump's, wirecraft's) time columns for the same options."""
+    return _theirs_selected(args), _ours_selected(args)
+
+
+@pytest.mark.parametrize("args", [
+    ["-r", SMTP, "tcp", "port", "25"],
+    ["-r", SMTP, "-c", "7", "tcp", "and", "dst", "port", "25"],
+    ["-c", "3", "-r", SMTP],
+    ["-r", SMTP, "udp or icmp"],
+])
+def test_count_and_trailing_filter_select_what_tcpdump_selects(args: list[str]) -> None:
+    theirs, mine = _selection(args)
+    assert mine == theirs and theirs
+
+
+def test_positional_file_and_f_option() -> None:
+    theirs = _theirs_selected(["-r", SMTP, "tcp port 25"])
+    positional = _ours_selected([SMTP, "tcp", "port", "25"])
+    dash_f = _ours_selected([SMTP, "-f", "tcp port 25"])
+    assert positional == dash_f == theirs
+
+
+def test_filter_from_file_with_comments(tmp_path: Path) -> None:
+    rules = tmp_path / "filter.txt"
+    rules.write_text("# only the mail\ntcp port 25   # SMTP\n and greater 100\n")
+    theirs = _theirs_selected(["-r", SMTP, "tcp port 25 and greater 100"])
+    mine = _ours_selected(["-F", str(rules), SMTP])
+    assert mine == theirs and theirs
+    done = _wirecraft(["read", "-F", str(rules), SMTP, "udp"], code=2)
+    assert done.stderr.decode().count("\n") == 1 and b"-F" in done.stderr
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_stdin_plain_and_gzip(compress: bool) -> None:
+    data = Path(SMTP).read_bytes()
+    theirs = _theirs_selected(["-r", SMTP, "tcp port 25"])
+    feed = gzip.compress(data) if compress else data
+    mine = _ours_selected(["-r", "-", "tcp", "port", "25"], stdin=feed)
+    assert mine == theirs
+
+
+def test_clustered_counted_flags() -> None:
+    """-nnvS, -tttt and -# in the forms a tcpdump user types them."""
+    mine = _ours(["read", "-nnvS", "-#", "-tttt", "-c", "2", SMTP])
+    theirs = _tcpdump(["-nnvS", "-#", "-tttt", "-c", "2", "-r", SMTP])
+    assert _times(mine, 4) == _times(theirs, 4)
+    assert "ttl 128" in mine and "seq 2126795696" not in mine.split("\n")[0]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--no-such-option"], b"No such option"),
+    (["-tttttt"], b"only -t, -tt"),
+    (["-Q", "in"], b"No such option"),   # -Q is sniff's
+    (["--pcapng"], b"--pcapng"),
+    (["-w", "x.pcap", "--json"], b"-w"),
+    (["-c", "0"], b"-c"),
+])
+def test_bad_options_are_one_line_exit_2(args: list[str], needle: bytes) -> None:
+    done = _wirecraft(["read", *args, SMTP], code=2)
+    assert done.stderr.count(b"\n") == 1 and needle in done.stderr, done.stderr
+
+
+def test_no_file_is_a_usage_error() -> None:
+    done = _wirecraft(["read", "-n"], code=2)
+    assert done.stderr.count(b"\n") == 1 and b"no capture file" in done.stderr
+
+
+def test_k_drops_checksum_marks_as_tcpdump_does() -> None:
+    dns = str(next(p for p in CAPTURES if p.name == "zeek__smtp.pcap"))
+    for opts in (["-vv"], ["-vv", "-K"]):
+        theirs = _tcpdump(["-n", "-t", *opts, "-c", "2", "-r", dns])
+        mine = _ours(["read", "-t", *opts, "-c", "2", dns])
+        assert ("sum ok" in mine) == ("sum ok" in theirs) == (opts == ["-vv"])
+
+
+# ---------------------------------------------------------------- -w
+
+
+@pytest.mark.parametrize("expression", [[], ["tcp"], ["udp", "port", "53"], ["icmp or arp"]])
+def test_write_is_byte_identical_to_tcpdumps(expression: list[str], tmp_path: Path) -> None:
+    tool = require_tool("tcpdump")
+    for path in NOT_2107:
+        want, got = tmp_path / "t.pcap", tmp_path / "w.pcap"
+        # (tcpdump exits 1 after a cut last record; what it wrote is still the reference)
+        subprocess.run([tool, "-r", str(path), "-w", str(want), *expression],
+                       capture_output=True, check=False)
+        _wirecraft(["read", str(path), "-w", str(got), *expression])
+        assert got.read_bytes() == want.read_bytes(), (path.name, expression)
+
+
+def test_write_nanosecond_and_count_and_stdout(tmp_path: Path) -> None:
+    tool = require_tool("tcpdump")
+    nano = str(next(p for p in CAPTURES if "nano" in p.name))
+    want, got = tmp_path / "t.pcap", tmp_path / "w.pcap"
+    subprocess.run([tool, "--time-stamp-precision=nano", "-r", nano, "-w", str(want)],
+                   capture_output=True, check=True)
+    _wirecraft(["read", "--time-stamp-precision=nano", nano, "-w", str(got)])
+    assert got.read_bytes() == want.read_bytes()
+    subprocess.run([tool, "-c", "9", "-r", SMTP, "-w", str(want), "tcp"], capture_output=True,
+                   check=True)
+    out = _wirecraft(["read", "-c", "9", "-U", "-w", "-", SMTP, "tcp"]).stdout
+    assert out == want.read_bytes()
+
+
+def test_write_pcapng_keeps_times_and_lengths(tmp_path: Path) -> None:
+    import wirecraft
+
+    got = tmp_path / "w.pcapng"
+    _wirecraft(["read", SMTP, "--pcapng", "-w", str(got), "tcp port 25"])
+    before = [(p.time_ns, p.wire_len, bytes(p.data))
+              for p in wirecraft.read(SMTP, filter="tcp port 25")]
+    after = [(p.time_ns, p.wire_len, bytes(p.data)) for p in wirecraft.read(str(got))]
+    assert after == before and before
+    theirs = _times(_tcpdump(["-n", "-#", "-tt", "-r", str(got)]), 2)
+    assert theirs == _times(_tcpdump(["-n", "-#", "-tt", "-r", SMTP, "tcp port 25"]), 2)
+
+
+def test_write_with_a_display_filter(tmp_path: Path) -> None:
+    tool = require_tool("tcpdump")
+    want, got = tmp_path / "t.pcap", tmp_path / "w.pcap"
+    subprocess.run([tool, "-r", SMTP, "-w", str(want), "tcp dst port 25"], capture_output=True,
+                   check=True)
+    _wirecraft(["read", SMTP, "-Y", "tcp.dstport == 25", "-w", str(got)])
+    assert got.read_bytes() == want.read_bytes()
+
+
+def test_write_after_2106_says_pcapng(tmp_path: Path) -> None:
+    late = str(next(p for p in CAPTURES if "time_2107" in p.name))
+    done = _wirecraft(["read", late, "-w", str(tmp_path / "w.pcap")], code=2)
+    assert done.stderr.count(b"\n") == 1 and b"pcapng" in done.stderr
+    _wirecraft(["read", late, "--pcapng", "-w", str(tmp_path / "w.pcapng")])
