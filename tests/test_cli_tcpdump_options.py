@@ -373,3 +373,27 @@ def test_hex_ascii_dump_is_packet_hexdump() -> None:
         assert dumper is not None
         for pkt in wirecraft.read(SMTP, filter="tcp port 25"):
             assert dumper.dump(pkt) == "\n" + pkt.hexdump(link=whole, dump=True)
+
+
+# ---------------------------------------------------------------- dns and smtp share them
+
+
+def test_dns_takes_r_c_filter_and_times() -> None:
+    positional = _ours(["dns", SMTP, "udp", "port", "53"])
+    assert positional == _ours(["dns", "-r", SMTP, "-f", "udp port 53"]) != ""
+    first = _theirs_selected(["-c", "1", "-r", SMTP, "udp port 53"])[0]
+    assert _ours(["dns", "-tt", SMTP]).split(" ", 1)[0] == first
+    assert _ours(["dns", SMTP]).split(" ", 1)[0] == _times(
+        _tcpdump(["-n", "-#", "-c", "1", "-r", SMTP, "udp port 53"]), 0)[0]
+    only_query = _ours(["dns", "-c", "1", SMTP]).splitlines()
+    assert len(only_query) == 1 and only_query[0].endswith("unanswered")
+    assert not _ours(["dns", "-t", SMTP])[:1].isdigit()
+
+
+def test_smtp_takes_r_stdin_filter_and_times() -> None:
+    from_file = _ours(["smtp", "-tt", SMTP, "tcp port 25"])
+    assert from_file == _ours(["smtp", "-tt", "-r", "-", "tcp port 25"],
+                              stdin=Path(SMTP).read_bytes())
+    stamp = from_file.split(" ", 1)[0]
+    assert stamp in _theirs_selected(["-r", SMTP, "tcp port 25"])
+    assert _ours(["smtp", SMTP, "udp"]) == ""

@@ -106,8 +106,7 @@ def _print(cap: Capture, opts: TcpdumpOptions, as_json: bool, count: int | None,
             if count is not None and printed >= count:
                 break
         return
-    line = _no_checksums(opts.line_printer().line) if opts.no_checksums else \
-        opts.line_printer().line
+    line = opts.line_function()
     prefix = opts.time_format().prefix
     number = Numbering(opts.number).next
     dumper = opts.dumper()
@@ -123,27 +122,6 @@ def _print(cap: Capture, opts: TcpdumpOptions, as_json: bool, count: int | None,
             bar[0].update(bar[1], completed=_position(cap))
         if count is not None and printed >= count:
             break
-
-
-class _Unverified:
-    """A packet whose checksums are not verified (-K): everything else is the packet's."""
-
-    __slots__ = ("_pkt",)
-
-    def __init__(self, pkt: Any) -> None:
-        self._pkt = pkt
-
-    def verify_checksums(self) -> dict[str, bool]:
-        return {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pkt, name)
-
-
-def _no_checksums(line: Any) -> Any:
-    def unverified_line(pkt: Any) -> str:
-        return line(_Unverified(pkt))  # type: ignore[no-any-return]
-    return unverified_line
 
 
 # -- -w ------------------------------------------------------------------------

@@ -101,6 +101,18 @@ class TcpdumpOptions:
         return LinePrinter(verbose=self.verbose, link=self.link,
                            absolute_seq=self.absolute_seq, quiet=self.quick)
 
+    def line_function(self) -> Callable[[Any], str]:
+        """The LinePrinter's `line` for these options; with -K it sees packets whose
+        checksums are not verified, so no checksum marks are printed (as tcpdump -K)."""
+        line: Callable[[Any], str] = self.line_printer().line
+        if not self.no_checksums:
+            return line
+
+        def unverified_line(pkt: Any) -> str:
+            return line(_Unverified(pkt))
+
+        return unverified_line
+
     def dumper(self) -> Any:
         """The wirecraft.dumps.Dumper of -x/-X/-A, or None."""
         from ..dumps import Dumper
@@ -116,6 +128,21 @@ class TcpdumpOptions:
                 pass
 
 
+class _Unverified:
+    """A packet whose checksums are not verified (-K): everything else is the packet's."""
+
+    __slots__ = ("_pkt",)
+
+    def __init__(self, pkt: Any) -> None:
+        self._pkt = pkt
+
+    def verify_checksums(self) -> dict[str, bool]:
+        return {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pkt, name)
+
+
 def read_filter_file(path: str) -> str:
     """The filter expression in a -F file: its lines joined, `#` comments dropped."""
     try:
@@ -126,6 +153,13 @@ def read_filter_file(path: str) -> str:
     kept = [line.split("#", 1)[0] for line in text.splitlines()]
     expression = " ".join(" ".join(kept).split())
     return expression
+
+
+def seconds_to_ns(ts: float, nano: bool) -> int:
+    """A log's float seconds as nanoseconds, rounded to the precision that will print."""
+    if nano:
+        return round(ts * 1e9)
+    return round(ts * 1e6) * 1000
 
 
 _NAMES = {f.name for f in fields(TcpdumpOptions)}
@@ -184,6 +218,28 @@ def input_options(*, positional: bool = True) -> Callable[[F], F]:
     return deco
 
 
+def _time_opts() -> list[Decorator]:
+    return [
+        _opt("-t", "tcpdump_time_count", count=True,
+             help="-t no time, -tt epoch seconds, -ttt since the previous packet, -tttt "
+                  "date and time, -ttttt since the first packet (default: local time of "
+                  "day; TZ is honoured)."),
+        _opt("--time-stamp-precision", "tcpdump_precision",
+             type=click.Choice(["micro", "nano"]), default="micro", show_default=True,
+             help="Digits of the time's fraction: 6 or 9 (and of -w's timestamps)."),
+    ]
+
+
+def time_options() -> Callable[[F], F]:
+    """-t… and --time-stamp-precision alone (for commands that print no packet lines)."""
+    opts = _time_opts()
+
+    def deco(func: F) -> F:
+        return _apply(func, opts)
+
+    return deco
+
+
 def print_options(*, link_flag: bool = True) -> Callable[[F], F]:
     """-e, -v…, -x…/-X…/-A…, -q, -S, -t…, --time-stamp-precision, -l, -#, -K."""
     opts: list[Decorator] = []
@@ -202,13 +258,7 @@ def print_options(*, link_flag: bool = True) -> Callable[[F], F]:
         _opt("-q", "tcpdump_quick", is_flag=True, help="Less protocol detail (tcpdump -q)."),
         _opt("-S", "--absolute-tcp-sequence-numbers", "tcpdump_absolute_seq", is_flag=True,
              help="Absolute TCP sequence numbers (tcpdump -S)."),
-        _opt("-t", "tcpdump_time_count", count=True,
-             help="-t no time, -tt epoch seconds, -ttt since the previous packet, -tttt "
-                  "date and time, -ttttt since the first packet (default: local time of "
-                  "day; TZ is honoured)."),
-        _opt("--time-stamp-precision", "tcpdump_precision",
-             type=click.Choice(["micro", "nano"]), default="micro", show_default=True,
-             help="Digits of the time's fraction: 6 or 9 (and of -w's timestamps)."),
+        *_time_opts(),
         _opt("-l", "tcpdump_line_buffered", is_flag=True,
              help="Line-buffered standard output."),
         _opt("-#", "--number", "tcpdump_number", is_flag=True,
