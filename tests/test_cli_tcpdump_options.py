@@ -397,3 +397,66 @@ def test_smtp_takes_r_stdin_filter_and_times() -> None:
     stamp = from_file.split(" ", 1)[0]
     assert stamp in _theirs_selected(["-r", SMTP, "tcp port 25"])
     assert _ours(["smtp", SMTP, "udp"]) == ""
+
+
+# ---------------------------------------------------------------- man pages, completion
+
+
+def test_every_command_has_a_page_listing_exactly_its_options(tmp_path: Path) -> None:
+    import click
+
+    from wirecraft.cli import COMMANDS, main
+    from wirecraft.cli.manpage import option_spellings, write_pages
+
+    done = subprocess.run([sys.executable, "-m", "wirecraft.cli.manpage", str(tmp_path)],
+                          env=ENV, capture_output=True, check=True)
+    assert b"wirecraft.1" in done.stdout
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {"wirecraft.1", *(f"wirecraft-{c}.1" for c in COMMANDS)}
+    assert {p.name for p in write_pages(tmp_path / "again")} == names
+    root = click.Context(main, info_name="wirecraft")
+    for cmd_name in COMMANDS:
+        cmd = main.get_command(root, cmd_name)
+        assert cmd is not None
+        ctx = click.Context(cmd, info_name=cmd_name, parent=root)
+        want = {tuple(option_spellings(p)) for p in cmd.get_params(ctx)
+                if isinstance(p, click.Option)}
+        roff = (tmp_path / f"wirecraft-{cmd_name}.1").read_text().splitlines()
+        listed = set()
+        for i, line in enumerate(roff):
+            if line == ".TP":
+                entry = roff[i + 1].split("\\fR")
+                listed.add(tuple(part.split("\\fB")[-1].replace("\\-", "-")
+                                 for part in entry if "\\fB" in part))
+        assert listed == want, cmd_name
+        assert roff[0].startswith(f'.TH "WIRECRAFT-{cmd_name.upper()}" "1"')
+
+
+def test_man_renders_the_page_and_help_shows_it(tmp_path: Path) -> None:
+    from wirecraft.cli.manpage import write_pages
+
+    man = require_tool("man")
+    write_pages(tmp_path)
+    shown = subprocess.run([man, "-l", str(tmp_path / "wirecraft-read.1")], capture_output=True,
+                           env={**ENV, "MANPAGER": "cat", "PAGER": "cat"}, check=True)
+    text = shown.stdout.decode()
+    assert "WIRECRAFT-READ(1)" in text and "--time-stamp-precision" in text
+    # not on a terminal: the help text
+    out = _ours(["help", "read"])
+    assert out.startswith("Usage: wirecraft read [OPTIONS] [FILE] [EXPRESSION]...")
+    done = _wirecraft(["help", "nosuch"], code=2)
+    assert done.stderr.count(b"\n") == 1 and b"no such command" in done.stderr
+
+
+@pytest.mark.parametrize("shell,marker", [("bash", b"complete -o nosort -F"),
+                                          ("zsh", b"#compdef wirecraft"),
+                                          ("fish", b"complete --no-files --command wirecraft")])
+def test_shell_completion_scripts(shell: str, marker: bytes) -> None:
+    done = subprocess.run([sys.executable, "-m", "wirecraft"], capture_output=True, check=False,
+                          env={**ENV, "_WIRECRAFT_COMPLETE": f"{shell}_source"})
+    assert done.returncode == 0 and marker in done.stdout, done.stdout[-300:]
+    # and the completion itself answers: the subcommands after `wirecraft re`
+    words = subprocess.run([sys.executable, "-m", "wirecraft"], capture_output=True,
+                           check=False, env={**ENV, "_WIRECRAFT_COMPLETE": "bash_complete",
+                                             "COMP_WORDS": "wirecraft re", "COMP_CWORD": "1"})
+    assert b"read" in words.stdout and b"replay" in words.stdout

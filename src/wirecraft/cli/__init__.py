@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "slice": ("wirecraft.cli.edit", "slice_command"),
     "shift": ("wirecraft.cli.edit", "shift_command"),
     "dedup": ("wirecraft.cli.edit", "dedup_command"),
+    "help": ("wirecraft.cli.manpage", "help_command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command
