@@ -460,3 +460,45 @@ def test_shell_completion_scripts(shell: str, marker: bytes) -> None:
                            check=False, env={**ENV, "_WIRECRAFT_COMPLETE": "bash_complete",
                                              "COMP_WORDS": "wirecraft re", "COMP_CWORD": "1"})
     assert b"read" in words.stdout and b"replay" in words.stdout
+
+
+# ---------------------------------------------------------------- sniff, live (namespaces)
+
+_SEND = r"""
+import socket, sys, time
+dst, n = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(n):
+    s.sendto(b"wirecraft%04d" % i, (dst, 9999))
+    time.sleep(0.005)
+"""
+
+
+@pytest.mark.live
+def test_sniff_direction_numbering_times_and_d() -> None:
+    """-Q in keeps what the interface receives (not its own sends); -# numbers and -tt times
+    the lines; -X dumps them; -D lists the namespace's interfaces."""
+    from conftest import require_root
+    from netns import VethPair
+
+    require_root()
+    with VethPair() as pair:
+        listed = pair.run("b", [sys.executable, "-m", "wirecraft", "sniff", "-D"], env=ENV,
+                          capture_output=True, text=True, check=True).stdout
+        assert re.search(rf"^\d+\.{pair.iface_b} \[", listed, re.M), listed
+        sniff = pair.popen("b", [sys.executable, "-m", "wirecraft", "sniff", "-i", pair.iface_b,
+                                 "-Q", "in", "-c", "5", "-#", "-tt", "-X", "-l", "--immediate",
+                                 "--duration", "30", "udp", "port", "9999"],
+                           env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert sniff.stderr is not None
+        assert "listening on" in sniff.stderr.readline()
+        # b's own datagrams to a go out of the interface: -Q in must not see them
+        pair.run("b", [sys.executable, "-c", _SEND, pair.addr_a, "3"], check=True)
+        pair.run("a", [sys.executable, "-c", _SEND, pair.addr_b, "5"], check=True)
+        out, err = sniff.communicate(timeout=60)
+    assert sniff.returncode == 0, err
+    firsts = _numbered(out)
+    assert len(firsts) == 5, out
+    assert all(re.match(r"\d+\.\d{6} IP 198\.18\.0\.1\.\d+ > 198\.18\.0\.2\.9999: UDP", f)
+               for f in firsts), firsts
+    assert out.count("craft000") == 5 and out.count("\t0x0000:  4500") == 5
