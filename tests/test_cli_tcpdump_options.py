@@ -414,7 +414,7 @@ def test_every_command_has_a_page_listing_exactly_its_options(tmp_path: Path) ->
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {"wirecraft.1", *(f"wirecraft-{c}.1" for c in COMMANDS)}
     assert {p.name for p in write_pages(tmp_path / "again")} == names
-    root = click.Context(main, info_name="wirecraft")
+    root = click.Context(main, info_name="wirecraft", **main.context_settings)
     for cmd_name in COMMANDS:
         cmd = main.get_command(root, cmd_name)
         assert cmd is not None
@@ -428,7 +428,7 @@ def test_every_command_has_a_page_listing_exactly_its_options(tmp_path: Path) ->
                 entry = roff[i + 1].split("\\fR")
                 listed.add(tuple(part.split("\\fB")[-1].replace("\\-", "-")
                                  for part in entry if "\\fB" in part))
-        assert listed == want, cmd_name
+        assert listed == want, (cmd_name, listed ^ want)
         assert roff[0].startswith(f'.TH "WIRECRAFT-{cmd_name.upper()}" "1"')
 
 

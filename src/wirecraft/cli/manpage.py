@@ -57,8 +57,11 @@ def _option_entry(ctx: click.Context, param: click.Option) -> str:
 
 def page(name: str, command: click.Command, parent: click.Context | None = None) -> str:
     """The roff page of one command (`name` is its man page name, wirecraft-read)."""
+    # the settings the command line gives (-h as well as --help), so that the page lists
+    # the options a user has, whatever click cached on the command before
+    settings = command.context_settings if parent is None else {}
     ctx = click.Context(command, info_name=name.split("-", 1)[-1] if parent else name,
-                        parent=parent)
+                        parent=parent, **settings)
     usage = " ".join(command.collect_usage_pieces(ctx))
     help_text = inspect.cleandoc(command.help or command.short_help or "")
     out = [
@@ -88,7 +91,7 @@ def pages() -> dict[str, str]:
     """File name -> roff text: wirecraft.1 and one wirecraft-CMD.1 per command."""
     from . import main
 
-    root = click.Context(main, info_name="wirecraft")
+    root = click.Context(main, info_name="wirecraft", **main.context_settings)
     result = {f"wirecraft.{SECTION}": page("wirecraft", main)}
     for sub in main.list_commands(root):
         cmd = main.get_command(root, sub)
@@ -116,7 +119,7 @@ def help_command(command_name: str | None) -> None:
     help text)."""
     from . import main
 
-    root = click.Context(main, info_name="wirecraft")
+    root = click.Context(main, info_name="wirecraft", **main.context_settings)
     if command_name is None:
         cmd: click.Command = main
         name = "wirecraft"
@@ -133,7 +136,8 @@ def help_command(command_name: str | None) -> None:
             subprocess.run([man, "-l", str(path)], check=False)
         return
     ctx = click.Context(cmd, info_name=command_name or "wirecraft",
-                        parent=None if cmd is main else root)
+                        parent=None if cmd is main else root,
+                        **(main.context_settings if cmd is main else {}))
     click.echo(cmd.get_help(ctx))
 
 
