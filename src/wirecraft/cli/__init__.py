@@ -66,6 +66,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dedup": ("wirecraft.cli.edit", "dedup_command"),
     "merge": ("wirecraft.cli.merge", "merge_command"),
     "split": ("wirecraft.cli.merge", "split_command"),
+    "help": ("wirecraft.cli.manpage", "help_command"),
 }
 
 # click >= 8.2 raises this (a UsageError) for a group called without a command

@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from .tcpdump import Numbering, TcpdumpOptions, print_options
+
 EXIT_ERROR = 1
 EXIT_NO_PERMISSION = 77  # == wirecraft.live.EXIT_NO_PERMISSION (sysexits EX_NOPERM)
 
@@ -30,9 +32,10 @@ EXIT_NO_PERMISSION = 77  # == wirecraft.live.EXIT_NO_PERMISSION (sysexits EX_NOP
 
 
 def _fmt_time(ns: int) -> str:
-    from wirecraft.summary import clock
+    """tcpdump's default time: local time of day (the other commands' default too)."""
+    from wirecraft.timefmt import TimeFormat
 
-    return clock(ns)
+    return TimeFormat().format(ns)
 
 
 def _jsonable(value: Any) -> Any:
@@ -149,7 +152,9 @@ class SniffHandler:
     """
 
     def __init__(self, *, print_packets: bool, as_json: bool, dns: bool, smtp: bool,
-                 write: bool) -> None:
+                 write: bool, options: TcpdumpOptions | None = None) -> None:
+        self.options = options if options is not None else TcpdumpOptions()
+        self._printer: Any = None
         self.print_packets = print_packets
         self.as_json = as_json
         self.write = write
@@ -165,15 +170,30 @@ class SniffHandler:
         if self.decode:
             batch = raw.decode()
             if self.print_packets:
-                from wirecraft.summary import clock, summarize, to_json
+                from wirecraft.summary import to_json
 
                 if self.as_json:
                     lines.extend(json.dumps(to_json(p)) for p in batch)
                 else:
-                    lines.extend(f"{clock(p.time_ns)} {summarize(p)}" for p in batch)
+                    lines.extend(self._lines(batch))
             for app in self.apps:
                 lines.extend(app.feed(batch))
         return _Result(lines, raw if self.write else None)
+
+    def _lines(self, batch: Any) -> list[str]:
+        """tcpdump's lines for a batch, with the time, -# and -x/-X/-A of the options."""
+        if self._printer is None:  # made in the worker: its own sequence numbers and deltas
+            opts = self.options
+            self._printer = (opts.line_function(), opts.time_format().prefix,
+                             Numbering(opts.number).next, opts.dumper())
+        line, prefix, number, dumper = self._printer
+        out = []
+        for p in batch:
+            text = line(p)
+            if dumper is not None:
+                text += dumper.dump(p)
+            out.append(f"{number()}{prefix(p.time_ns)}{text}")
+        return out
 
     def finish(self) -> _Result | None:
         lines: list[str] = []
@@ -186,7 +206,8 @@ class SniffHandler:
 
 
 def _open_writer(path: str, linktype: int, snaplen: int, file_size: float | None,
-                 file_count: int | None, seconds: int | None) -> Any:
+                 file_count: int | None, seconds: int | None,
+                 packet_buffered: bool = False) -> Any:
     from wirecraft import writers
 
     if path == "-":  # to stdout, for a pipe into another tool
@@ -197,7 +218,8 @@ def _open_writer(path: str, linktype: int, snaplen: int, file_size: float | None
             path, linktype,
             max_bytes=int(file_size * 1_000_000) if file_size else None,
             max_files=file_count, seconds=seconds, format="pcap")
-    return writers.PcapWriter(path, linktype=linktype, snaplen=snaplen, nanosecond=False)
+    return writers.PcapWriter(path, linktype=linktype, snaplen=snaplen, nanosecond=False,
+                              flush="packet" if packet_buffered else 1.0)
 
 
 def _fail(message: str, code: int) -> None:
@@ -209,8 +231,17 @@ def _fail(message: str, code: int) -> None:
 
 
 @click.command("sniff")
-@click.option("-i", "--interface", "iface", required=True, metavar="IFACE",
+@click.option("-i", "--interface", "iface", metavar="IFACE",
               help="Interface to capture on ('any' for all).")
+@click.option("-D", "--list-interfaces", "list_devices", is_flag=True,
+              help="List the interfaces that can be captured on, and exit.")
+@click.option("-Q", "--direction", type=click.Choice(["in", "out", "inout"]), default="inout",
+              show_default=True, help="Capture only what the interface receives or sends.")
+@click.option("-n", "numeric", count=True,
+              help="Accepted as tcpdump's -n/-nn: wirecraft never resolves names or ports.")
+@click.option("-U", "--packet-buffered", "packet_buffered", is_flag=True,
+              help="Flush -w output after each packet.")
+@print_options()
 @click.option("-f", "--filter", "bpf", metavar="BPF", help="BPF filter (tcpdump syntax).")
 @click.option("-c", "--count", type=click.IntRange(min=1), help="Stop after N packets.")
 @click.option("-s", "--snaplen", type=click.IntRange(min=0, max=262144), default=262144,
@@ -239,7 +270,8 @@ def _fail(message: str, code: int) -> None:
               help="Stop after SECONDS.")
 @click.option("--quiet", is_flag=True, help="Print no packets, only the counters at the end.")
 @click.argument("expression", nargs=-1)
-def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_promisc: bool,
+def command(iface: str | None, list_devices: bool, direction: str, numeric: int,
+            packet_buffered: bool, tcpdump: TcpdumpOptions, bpf: str | None, count: int | None, snaplen: int, no_promisc: bool,
             immediate: bool, buffer_size: int | None, write_path: str | None,
             file_size: float | None, file_count: int | None, rotate_seconds: int | None,
             user: str | None, as_json: bool, dns: bool, smtp: bool, workers: int,
@@ -251,6 +283,13 @@ def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_pro
     from wirecraft.errors import FilterError, PermissionDenied, WirecraftError
     from wirecraft.live import Sniffer, install_stop_signals
 
+    if list_devices:
+        _list_interfaces(False)
+        return
+    if iface is None:
+        raise click.UsageError("give the interface with -i IFACE (-D lists them)")
+    tcpdump.time_format()  # a -t count tcpdump does not have is a usage error now
+    tcpdump.apply_line_buffering()
     snaplen = snaplen or 262144
     if expression:
         if bpf:
@@ -268,14 +307,14 @@ def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_pro
         import wirecraft.writers  # noqa: F401
     try:
         handler = SniffHandler(print_packets=print_packets, as_json=as_json, dns=dns,
-                               smtp=smtp, write=write_path is not None)
+                               smtp=smtp, write=write_path is not None, options=tcpdump)
     except ImportError as exc:
         _fail(f"cannot decode: {exc}", EXIT_ERROR)
     try:
         sniffer = Sniffer(iface, filter=bpf, count=count, timeout=duration, snaplen=snaplen,
                           promisc=not no_promisc, immediate=immediate,
                           buffer_size=buffer_size * 1024 if buffer_size else None,
-                          workers=workers, handler=handler, user=user)
+                          workers=workers, handler=handler, user=user, direction=direction)
     except PermissionDenied as exc:
         _fail(str(exc), EXIT_NO_PERMISSION)
     except (FilterError, WirecraftError) as exc:
@@ -288,7 +327,7 @@ def command(iface: str, bpf: str | None, count: int | None, snaplen: int, no_pro
     if write_path is not None:
         try:
             writer = _open_writer(write_path, sniffer.linktype, snaplen, file_size, file_count,
-                                  rotate_seconds)
+                                  rotate_seconds, packet_buffered)
         except OSError as exc:
             sniffer.close()
             undo()
@@ -352,6 +391,11 @@ def _print_stats(stats: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per interface.")
 def interfaces(as_json: bool) -> None:
     """List the devices libpcap can capture on."""
+    _list_interfaces(as_json)
+
+
+def _list_interfaces(as_json: bool) -> None:
+    """One line (or JSON object) per capture device, numbered as tcpdump -D numbers them."""
     from wirecraft.live import interfaces as list_interfaces
 
     emit: Callable[[str], None] = click.echo
