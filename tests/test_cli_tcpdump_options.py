@@ -502,3 +502,33 @@ def test_sniff_direction_numbering_times_and_d() -> None:
     assert all(re.match(r"\d+\.\d{6} IP 198\.18\.0\.1\.\d+ > 198\.18\.0\.2\.9999: UDP", f)
                for f in firsts), firsts
     assert out.count("craft000") == 5 and out.count("\t0x0000:  4500") == 5
+
+
+def test_write_goes_on_past_batches_the_filter_leaves_empty(tmp_path: Path) -> None:
+    """Matching frames before and after several batches with none: all of them are written
+    (a batch with no match once ended the copy, dropping the rest of the file)."""
+    import struct
+
+    tool = require_tool("tcpdump")
+
+    def frame(proto: int, sport: int, dport: int) -> bytes:
+        l4 = (struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 0x50, 0x10, 512, 0, 0)
+              if proto == 6 else struct.pack("!HHHH", sport, dport, 1408, 0) + bytes(1400))
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0, 64, proto, 0,
+                         bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+        return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + l4
+
+    smtp, other = frame(6, 40000, 25), frame(17, 5000, 5001)
+    frames = [smtp] * 7 + [other] * 6000 + [smtp] * 5 + [other] * 100 + [smtp] * 3
+    src = tmp_path / "sparse.pcap"
+    with open(src, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1_700_000_000 + i // 1000, i % 1000, len(fr), len(fr)))
+            f.write(fr)
+    want, got = tmp_path / "t.pcap", tmp_path / "w.pcap"
+    subprocess.run([tool, "-r", str(src), "-w", str(want), "tcp port 25"], capture_output=True,
+                   check=True)
+    _wirecraft(["read", str(src), "-w", str(got), "tcp", "port", "25"])
+    assert got.read_bytes() == want.read_bytes()
+    assert len(_ours(["read", "-r", str(got)]).splitlines()) == 15

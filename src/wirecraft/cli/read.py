@@ -183,7 +183,7 @@ def _write(cap: Capture, opts: TcpdumpOptions, displayed: bool) -> None:
         for batch in _chain(pending, batches):
             n = batch.n if count is None else min(batch.n, count - written)
             if n <= 0:
-                break
+                continue  # a batch the filter left empty: the file goes on after it
             if raw and _copy_records(writer, batch, n):
                 written += n
             else:
