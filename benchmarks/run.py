@@ -331,6 +331,27 @@ def build_scenarios(mode: str, data: Path, manifest: dict, c_ref: Path | None,
                  "mixed", lambda r, m: [], frames, stdout_parser=count_lines,
                  requires=tool("tshark"), runs=2 if not quick else None))
 
+    # 5c. the command line beside tcpdump (whole processes: start-up and imports included)
+    need_cli = module_available("wirecraft.cli.tcpdump")
+    n_frames = lambda r, m: m["counts"]["packets"]  # noqa: E731
+    w_ours, w_theirs = OUT / "cli-read-w.pcap", OUT / "cli-tcpdump-w.pcap"
+    add(Scenario("cli", "wirecraft read -n FILE", [PY, "-m", "wirecraft", "read", "-n", mixed],
+                 "mixed", lines_are("packets"), n_frames, stdout_parser=count_lines,
+                 requires=need_cli, note="stdout to a file; one line per frame"))
+    add(Scenario("cli", "tcpdump -n -r FILE", ["tcpdump", "-n", "-r", mixed], "mixed",
+                 lines_are("packets"), n_frames, stdout_parser=count_lines,
+                 requires=tool("tcpdump")))
+    port25 = expect(("packets",), rename={"packets": "bpf_tcp_port_25"})
+    add(Scenario("cli", "wirecraft read -w OUT FILE 'tcp port 25'",
+                 [PY, "-m", "wirecraft", "read", "-w", str(w_ours), mixed, "tcp port 25"],
+                 "mixed", port25, n_frames, stdout_parser=written_frames(w_ours),
+                 requires=need_cli, note="rate = frames of the file read per second"))
+    add(Scenario("cli", "tcpdump -r FILE -w OUT 'tcp port 25'",
+                 # as root, tcpdump -w drops to its own user, who cannot write to OUT
+                 ["tcpdump", *(["-Z", "root"] if os.geteuid() == 0 else []), "-r", mixed,
+                  "-w", str(w_theirs), "tcp port 25"], "mixed", port25,
+                 n_frames, stdout_parser=written_frames(w_theirs), requires=tool("tcpdump")))
+
     # 6. crafting
     n_craft = 2000 if smoke else 10000 if quick else 50000
     crafted = lambda r, m: int(r["packets"])  # noqa: E731
@@ -737,6 +758,15 @@ def targets(scs: dict) -> list[tuple[str, float | None, str]]:
     add("5b. logs: wirecraft logs (conn, dns, smtp, weird) / tshark conv,tcp+udp (processes)",
         ratio(scs, "wirecraft logs: conn, dns, smtp, weird as Zeek TSV",
               "tshark -q -z conv,tcp -z conv,udp", "rate_wall"), None)
+    for desc, ours, theirs, want in (
+            ("5c. cli: wirecraft read -n worst run / tcpdump -n -r best run",
+             "wirecraft read -n FILE", "tcpdump -n -r FILE", 5),
+            ("5c. cli: wirecraft read -w 'tcp port 25' worst run / tcpdump -w best run",
+             "wirecraft read -w OUT FILE 'tcp port 25'", "tcpdump -r FILE -w OUT 'tcp port 25'",
+             1)):
+        a, b = scs.get(ours), scs.get(theirs)
+        both = a and b and a["status"] == b["status"] == "ok"
+        add(desc, a["summary"]["rate_min"] / b["summary"]["rate_max"] if both else None, want)
     lay = "wirecraft layers: Ethernet/IPv4/UDP/DNS.query -> bytes"
     add("6. craft: wirecraft layers / dpkt", ratio(scs, lay, "dpkt: Ethernet(IP(UDP(DNS))) -> bytes"),
         10)
@@ -938,7 +968,7 @@ def main() -> int:
                     help="which wirecraft to measure (see the module docstring)")
     ap.add_argument("--runs", type=int, help="runs per scenario (default 3, quick 2)")
     ap.add_argument("--only", help="comma-separated groups: startup,columnar,per-packet,"
-                    "filter,dns,smtp,flows,craft,filetools,memory,inject,live,probe")
+                    "filter,dns,smtp,flows,cli,craft,filetools,memory,inject,live,probe")
     ap.add_argument("--memory", action="store_true", help="the 2 GB memory scenario in quick "
                     "mode too (always on in full mode)")
     ap.add_argument("--no-memory", action="store_true", help="skip the 2 GB memory scenario")
