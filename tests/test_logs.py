@@ -196,3 +196,50 @@ def test_weird_api_is_the_weird_log() -> None:
     assert [r["name"] for r in rows] == ["truncated_IP"]
     assert rows.columns == ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p",
                             "name", "addl", "notice", "peer", "source"]
+
+
+DNS_BASELINES = ["zeek__dns__sshfp-trunc.pcap", "zeek__ipv6-fragmented-dns.pcap",
+                 "zeek__dns-txt-multiple.pcap"]
+
+
+@pytest.mark.parametrize("capture", DNS_BASELINES)
+def test_dns_log_answers_are_in_zeeks_form(capture: str) -> None:
+    """Every row of Zeek's dns.log with answers has the same answers and TTLs in ours, and
+    the same class, type, rcode and opcode names where Zeek gives them (where it saw only
+    the response, wirecraft may have paired it with its query)."""
+    path = BASELINES / capture.rsplit(".", 1)[0] / "dns.log"
+    if not path.exists():
+        pytest.skip(f"no Zeek baseline at {path}")
+    from wirecraft.logs import _zeek_value
+
+    got = build(CAPTURES / capture, which=["dns"])["dns"]
+    ours = {(r["trans_id"], r["query"]): r for r in got}
+    compared = 0
+    for z in _zeek_rows(path):
+        if z["answers"] == "-":
+            continue
+        w = ours[(int(z["trans_id"]), z["query"])]
+        for c in ("answers", "TTLs", "qclass", "qclass_name", "qtype_name", "rcode_name",
+                  "opcode", "opcode_name"):
+            if z.get(c, "-") != "-" or c in ("answers", "TTLs"):
+                assert _zeek_value(w[c], got.types[c]) == z[c], (c, z[c], w[c])
+        compared += 1
+    assert compared
+
+
+def test_zeek_answer_forms() -> None:
+    from wirecraft.logs import zeek_answer
+
+    assert zeek_answer(15, "10 mail.example.com.", "example.com") == "mail.example.com"
+    assert zeek_answer(33, "0 5 5060 sip.example.com.", "x") == "sip.example.com"
+    assert zeek_answer(6, "ns.example. host.example. 1 2 3 4 5", "example") == "ns.example"
+    assert zeek_answer(16, r'"a\"b" "\009x"', "q") == 'TXT 3 a"b TXT 2 \\x09x'
+    assert zeek_answer(46, "A 8 2 300 20250101000000 20240101000000 1 . AAAA", "q") == \
+        "RRSIG 1 <Root>"
+    assert zeek_answer(48, "257 3 13 AAAA", "q") == "DNSKEY 13"
+    assert zeek_answer(43, "2371 13 2 ABCD", "q") == "DS 13 2"
+    assert zeek_answer(47, "next.example. A RRSIG", "here.example") == \
+        "NSEC here.example next.example"
+    assert zeek_answer(257, '0 issue "ca.example"', "q") == ""     # Zeek logs no CAA entry
+    assert zeek_answer(99, r"\# 2 0102", "q") == r"\# 2 0102"   # undecoded rdata kept
+    assert zeek_answer(4242, r"\# 1 00", "q") == "<unknown type=4242>"

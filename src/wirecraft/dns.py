@@ -432,6 +432,12 @@ class TransactionTable(Sequence):
         """Every row as a plain dict."""
         return self._store.to_dicts()
 
+    def answer_types(self) -> list[int]:
+        """The record type of every answer, rows in order and each row's answers in order
+        (rows without a response add none): beside `answers`, which holds only the rdata's
+        text, this says how to read each one (the Zeek-form dns.log renders by it)."""
+        return self._store.answer_types().tolist()
+
     def to_arrow(self) -> Any:
         """A pyarrow.Table with one typed column per field (empty table keeps the schema)."""
         import numpy as np

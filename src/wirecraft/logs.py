@@ -28,6 +28,7 @@ import gc
 import json
 import math
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ _DNS_TYPES = {**_ID, "proto": "enum", "trans_id": "count", "rtt": "interval",
               "qtype": "count", "qtype_name": "string", "rcode": "count",
               "rcode_name": "string", "AA": "bool", "TC": "bool", "RD": "bool", "RA": "bool",
               "Z": "count", "answers": "vector[string]", "TTLs": "vector[interval]",
-              "rejected": "bool", "opcode": "count", "problems": "vector[string]"}
+              "rejected": "bool", "opcode": "count", "opcode_name": "string",
+              "problems": "vector[string]"}
 _SMTP_TYPES = {**_ID, "trans_depth": "count", "helo": "string", "mailfrom": "string",
                "rcptto": "set[string]", "date": "string", "from": "string",
                "to": "set[string]", "cc": "set[string]", "reply_to": "string",
@@ -105,6 +107,100 @@ _DNS_WEIRDS = {"edns_option_truncated": "EDNS_truncated_option",
                "rdata_past_end": "DNS_truncated_RR_rdlength_lt_len",
                "header_truncated": "DNS_truncated_len_lt_hdr_len",
                "record_truncated": "DNS_truncated_ans_too_short"}
+
+
+# Zeek's names of the query classes and opcodes (its DNS::classes and the opcode names
+# of its dns.log); other values get Zeek's default form
+_ZEEK_CLASSES = {1: "C_INTERNET", 2: "C_CSNET", 3: "C_CHAOS", 4: "C_HESOD", 254: "C_NONE",
+                 255: "C_ANY"}
+_ZEEK_OPCODES = {0: "query", 1: "inverse-query", 2: "status", 4: "notify",
+                 5: "dynamic-update"}
+
+
+def _zeek_class(qclass: int) -> str:
+    return _ZEEK_CLASSES.get(qclass, f"query-class-{qclass}")
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(\d{3}|.)", re.S)
+
+
+def _unquote(text: str) -> list[bytes]:
+    """The character-strings of a presentation-form TXT (`"a" "b\\034c"`) as bytes."""
+    def byte(m: re.Match[str]) -> str:
+        e = m.group(1)
+        return chr(int(e)) if len(e) == 3 else e
+    return [_ESCAPE.sub(byte, s).encode("latin-1", "replace") for s in _QUOTED.findall(text)]
+
+
+def _zeek_bytes(b: bytes) -> str:
+    """Bytes as Zeek prints a string: printable ASCII as is, the rest as \\xNN."""
+    return "".join(chr(c) if 0x20 <= c < 0x7F else f"\\x{c:02x}" for c in b)
+
+
+def _name(text: str) -> str:
+    """A presentation-form name as Zeek writes one: no final dot, the root as ''."""
+    return text[:-1] if text.endswith(".") else text
+
+
+# types Zeek's DNS analyzer decodes but its dns.log script gives no answer entry
+_ZEEK_SILENT = frozenset((11, 13, 64, 65, 257))
+
+
+def zeek_answer(rtype: int, text: str, query: str | None) -> str:
+    """One answer as Zeek's dns.log writes it, from its type and wirecraft's presentation
+    text (the rdata as dig prints it): addresses and names as they are (names without the
+    final dot), MX/SRV/SOA their target name, TXT/SPF `TXT <length> <string>` per string,
+    RRSIG `RRSIG <type covered> <signer>`, DNSKEY/DS their algorithm numbers, SSHFP its
+    fingerprint, other types `<unknown type=N>`. '' where Zeek writes no entry.
+    Rdata that did not decode (RFC 3597 `\\# ...`) keeps that form, so nothing is lost."""
+    if text.startswith("\\# ") and rtype not in _ZEEK_SILENT:
+        return text if rtype in _ZEEK_DECODED else f"<unknown type={rtype}>"
+    words = text.split(" ")
+    if rtype in (1, 28, 38):
+        return text
+    if rtype in (2, 5, 12):
+        return _name(text)
+    if rtype in (15, 33):    # MX: preference name; SRV: priority weight port target
+        return _name(words[-1])
+    if rtype == 6:
+        return _name(words[0])
+    if rtype in (16, 99):
+        kind = "TXT" if rtype == 16 else "SPF"
+        return " ".join(f"{kind} {len(s)} {_zeek_bytes(s)}" for s in _unquote(text))
+    if rtype == 35 and len(words) >= 6:   # order pref "flags" "service" "regexp" replacement
+        flags, service, regexp = (_zeek_bytes(s) for s in _unquote(text)[:3])
+        tail = " ".join(x for x in (regexp, _name(words[-1])) if x)
+        return f"NAPTR {words[0]} {words[1]} {flags} {service} {tail}"
+    if rtype == 46 and len(words) >= 8:
+        from .dns import TYPE_NAMES
+
+        covered = {v: k for k, v in TYPE_NAMES.items()}.get(words[0])
+        if covered is None and words[0].startswith("TYPE") and words[0][4:].isdigit():
+            covered = int(words[0][4:])
+        return f"RRSIG {covered if covered is not None else words[0]} {_name(words[7]) or '<Root>'}"
+    if rtype == 48 and len(words) >= 3:
+        return f"DNSKEY {words[2]}"
+    if rtype == 43 and len(words) >= 3:
+        return f"DS {words[1]} {words[2]}"
+    if rtype == 47:
+        return f"NSEC {query or ''} {_name(words[0])}"
+    if rtype in (50, 51):
+        return "NSEC3" if rtype == 50 else "NSEC3PARAM"
+    if rtype == 65534:
+        return "BIND9 signing signal"
+    if rtype == 44 and len(words) >= 3:
+        return f"SSHFP: {words[2].lower()}"
+    if rtype == 29:
+        return text   # Zeek prints LOC's raw size and precision bytes; the text says more
+    if rtype in _ZEEK_SILENT:
+        return ""
+    return f"<unknown type={rtype}>"
+
+
+# the types zeek_answer renders from decoded rdata
+_ZEEK_DECODED = frozenset((1, 2, 5, 6, 12, 15, 16, 28, 29, 33, 35, 38, 43, 44, 46, 47, 48, 50,
+                           51, 99, 65534))
 
 
 class Log:
@@ -257,6 +353,8 @@ def _dns_rows(source: Any, linker: Any) -> tuple[list[dict[str, Any]], list[dict
 
     rows, weirds = [], []
     table = dns.transactions(source, linker=linker)
+    types = table.answer_types()
+    at = 0    # the first answer type of the row
     was = gc.isenabled()
     gc.disable()    # rows of dicts and lists without cycles: collections would only walk them
     try:
@@ -266,13 +364,25 @@ def _dns_rows(source: Any, linker: Any) -> tuple[list[dict[str, Any]], list[dict
                 "id.orig_h": t["id_orig_h"], "id.orig_p": t["id_orig_p"],
                 "id.resp_h": t["id_resp_h"], "id.resp_p": t["id_resp_p"], "proto": t["proto"],
                 "trans_id": t["trans_id"], "rtt": t["rtt"], "query": t["query"],
-                "qclass": t["qclass"], "qclass_name": t["qclass_name"], "qtype": t["qtype"],
+                "qclass": t["qclass"],
+                "qclass_name": None if t["qclass"] is None else _zeek_class(t["qclass"]),
+                "qtype": t["qtype"],
                 "qtype_name": t["qtype_name"], "rcode": t["rcode"], "rcode_name": t["rcode_name"],
                 "AA": t["AA"], "TC": t["TC"], "RD": t["RD"], "RA": t["RA"], "Z": t["Z"],
-                "answers": list(t["answers"]) if t["answers"] else None,
-                "TTLs": [float(x) for x in t["TTLs"]] if t["TTLs"] else None,
+                "answers": None, "TTLs": None,
                 "rejected": t["rejected"], "opcode": t["opcode"],
+                "opcode_name": _ZEEK_OPCODES.get(t["opcode"], f"opcode-{t['opcode']}"),
                 "problems": list(t["problems"]) if t["problems"] else None}
+            if t["answers"]:
+                answers, ttls = [], []
+                for text, ttl, rtype in zip(t["answers"], t["TTLs"],
+                                            types[at:at + len(t["answers"])], strict=True):
+                    shown = zeek_answer(rtype, text, t["query"])
+                    if shown:  # Zeek logs no entry for an empty reply (WKS, the root)
+                        answers.append(shown)
+                        ttls.append(float(ttl))
+                at += len(t["answers"])
+                row["answers"], row["TTLs"] = answers or None, ttls or None
             rows.append(row)
             for p in t["problems"] or ():
                 weirds.append({**{k: row[k] for k in _ID}, "name": _DNS_WEIRDS.get(p, f"DNS_{p}"),

@@ -240,7 +240,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                     tl = ps.name_to(&q, p + rdlen, &st, sink.text.data + sink.text.len + k0)
                     ps.dot = False
                     if st == 0 and q == p + rdlen:
-                        sink.commit_text(k0 + tl, ttl)
+                        sink.commit_text(k0 + tl, ttl, rtype)
                         p += rdlen
                         continue
                 elif p + rdlen <= n and (rtype == 16 or rtype == 99):
@@ -248,7 +248,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                     # them ("..." joined by spaces); otherwise the Record path flags it
                     tl = _txt_text(b, p, p + rdlen, &sink.text)
                     if tl >= 0:
-                        sink.commit_text(tl, ttl)
+                        sink.commit_text(tl, ttl, rtype)
                         p += rdlen
                         continue
             rr = Record.__new__(Record)
@@ -265,7 +265,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                 rr.data = rr.rdata
                 rr.malformed = True
                 if columnar:
-                    put_text(&sink.text, &sink.items, _answer_text(rr), ttl)
+                    put_text(&sink.text, &sink.items, _answer_text(rr), ttl, rr.type)
                 else:
                     _section_list(m, section).append(rr)
                 ok = False
@@ -308,7 +308,7 @@ cdef Message _decode_with(_Parser ps, int mode, bint light, _Summary sink):
                         m.tsig = rr
             p += rdlen
             if columnar:
-                put_text(&sink.text, &sink.items, _answer_text(rr), ttl)
+                put_text(&sink.text, &sink.items, _answer_text(rr), ttl, rr.type)
             else:
                 _section_list(m, section).append(rr)
         section += 1
@@ -356,7 +356,7 @@ cdef _Summary _summary_of(Message msg, _Summary s=None):
                 raise ValueError("owner name too long")
             s.add_owner(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
     for rec in msg.answers:
-        put_text(&s.text, &s.items, _answer_text(rec), <uint32_t>rec.ttl)
+        put_text(&s.text, &s.items, _answer_text(rec), <uint32_t>rec.ttl, rec.type)
     s.problems = list(msg.problems)
     return s
 

@@ -209,6 +209,24 @@ cdef class TransactionStore:
     # k in range(16) (made from the 16 names): unchecked list reads on the export loop
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    def answer_types(self):
+        """The record type of every answer, as array('H') in the order the rows and their
+        answers come (rows without a response add none): what a renderer needs beside the
+        answers' text, such as the Zeek-form logs."""
+        cdef Py_ssize_t i, k
+        cdef trow_t* r
+        cdef const aitem_t* items = <const aitem_t*>self.aitems.data
+        out = array.array("H")
+        for i in range(self.n):
+            r = &self.rows[i]
+            if r.a_first >= 0:
+                # the row's items lie inside aitems (the store's invariant)
+                for k in range(r.a_count):
+                    out.append(items[r.a_first + k].rtype)
+        return out
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def arrow_parts(self):
         """The columns as flat buffers for Arrow (see wirecraft.dns.TransactionTable):
         numeric columns as array('q'); strings as (int64 offsets, UTF-8 bytes); answers,

@@ -107,6 +107,7 @@ cdef struct aitem_t:
     int64_t off             # where its bytes start in the text buffer
     uint32_t len_kind       # length (< 2**30: at most 7 characters per rdata byte) | kind << 30
     uint32_t ttl
+    uint16_t rtype          # the record's type (the Zeek-form logs render by it)
 
 cdef inline uint32_t item_len(const aitem_t* it) noexcept nogil:
     return it.len_kind & 0x3FFFFFFF
@@ -115,15 +116,18 @@ cdef inline int item_kind(const aitem_t* it) noexcept nogil:
     return it.len_kind >> 30
 
 
-cdef int put_text(gbuf_t* text, gbuf_t* items, object s, uint32_t ttl) except -1:
-    """Append str s (stored as UTF-8) as an answer item."""
+cdef int put_text(gbuf_t* text, gbuf_t* items, object s, uint32_t ttl,
+                  uint16_t rtype) except -1:
+    """Append str s (stored as UTF-8) as an answer item of type rtype."""
     cdef aitem_t it
+    memset(&it, 0, sizeof(it))
     cdef bytes raw = (<str>s).encode("utf-8")
     if PyBytes_GET_SIZE(raw) >= 0x40000000:
         raise ValueError("answer text too long")
     it.off = text.len
     it.len_kind = <uint32_t>PyBytes_GET_SIZE(raw) | (AK_TEXT << 30)
     it.ttl = ttl
+    it.rtype = rtype
     gbuf_put(text, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
     gbuf_put(items, &it, sizeof(aitem_t))
     return 0
@@ -186,19 +190,23 @@ cdef class _Summary:
     cdef int add_raw(self, const unsigned char* a, int kind, uint32_t ttl) except -1:
         cdef aitem_t it
         cdef uint32_t n = 4 if kind == AK_IP4 else 16
+        memset(&it, 0, sizeof(it))
         it.off = self.text.len
         it.len_kind = n | (<uint32_t>kind << 30)
         it.ttl = ttl
+        it.rtype = 1 if kind == AK_IP4 else 28
         gbuf_put(&self.text, a, n)
         gbuf_put(&self.items, &it, sizeof(aitem_t))
         return 0
 
-    cdef int commit_text(self, Py_ssize_t n, uint32_t ttl) except -1:
+    cdef int commit_text(self, Py_ssize_t n, uint32_t ttl, uint16_t rtype) except -1:
         """The n bytes just written after text.len (room reserved) become an answer."""
         cdef aitem_t it
+        memset(&it, 0, sizeof(it))
         it.off = self.text.len
         it.len_kind = <uint32_t>n | (AK_TEXT << 30)   # n < 2**30: one rdata's text
         it.ttl = ttl
+        it.rtype = rtype
         self.text.len += n
         gbuf_put(&self.items, &it, sizeof(aitem_t))
         return 0
