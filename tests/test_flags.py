@@ -68,6 +68,15 @@ def test_stop_codes_match_the_exported_tables() -> None:
         assert (text.replace("-", " ") if text else text) == want
 
 
+def test_app_codes_match_the_exported_table() -> None:
+    from wirecraft.flags import App, labels
+
+    assert {int(a) for a in App} == set(_core.APP_NAMES)
+    for a in App:
+        assert _core.APP_NAMES[a] == (None if a is App.NONE else a.name.lower())
+    assert labels("app")[4] == "smtp" and labels("stop_reason")[1] == "truncated_header"
+
+
 def test_anomaly_bits_match_the_exported_table() -> None:
     assert {int(a) for a in Anomaly} == set(_core.ANOMALIES)
     assert int(Anomaly.informational()) == _core.INFORMATIONAL_ANOMALIES

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
-__all__ = ["Anomaly", "Layer", "StopLayer", "StopReason"]
+__all__ = ["LABELS", "Anomaly", "App", "Layer", "StopLayer", "StopReason", "labels"]
 
 
 class Layer(IntFlag):
@@ -60,6 +60,16 @@ class StopLayer(IntEnum):
     NETWORK = 4
     TRANSPORT = 5
     PAYLOAD = 6
+
+
+class App(IntEnum):
+    """The record's `app`: the application its ports suggest (APP_*); NONE for none."""
+
+    NONE = 0
+    DNS = 1
+    MDNS = 2
+    LLMNR = 3
+    SMTP = 4
 
 
 class StopReason(IntEnum):
@@ -114,3 +124,15 @@ class Anomaly(IntFlag):
     def informational(cls) -> Anomaly:
         """Bits that are facts about a packet, not problems (`_core.INFORMATIONAL_ANOMALIES`)."""
         return cls.IP_FRAGMENT | cls.TUNNEL | cls.ETH_LENGTH_FIELD
+
+
+# the record's enumeration columns and their codes: the categories of the Table's typed
+# exports (to_arrow, to_pandas, to_polars, to_parquet)
+LABELS: dict[str, type[IntEnum]] = {"stop_layer": StopLayer, "stop_reason": StopReason,
+                                    "app": App}
+
+
+def labels(column: str) -> dict[int, str]:
+    """{code: label} of an enumeration column (`stop_layer`, `stop_reason`, `app`): the
+    member names in lower case, such as `truncated_header` or `smtp`."""
+    return {int(m): m.name.lower() for m in LABELS[column]}

@@ -192,6 +192,40 @@ _VIRTUAL_NAMES: tuple[str, ...] = (
 _COLUMNS: tuple[dict[str, _Column], dict[str, _Column]] | None = None
 
 
+_PRESENT_FIELDS: dict[str, tuple[str, ...]] | None = None
+
+
+def _present_fields() -> dict[str, tuple[str, ...]]:
+    """{Table column: the catalogue fields read from it}: a column counts as present in
+    a row when any of them is (a virtual column by its own fields, such as tcp_src_port
+    by tcp.srcport; a record slot by every field of that slot, l4_src_port by
+    tcp.srcport and udp.srcport)."""
+    global _PRESENT_FIELDS
+    if _PRESENT_FIELDS is None:
+        by_column: dict[str, list[str]] = {}
+        by_slot: dict[str, list[str]] = {}
+        for fname, f in _proto.FIELDS.items():
+            if f.slot is None or f.slot not in RECORD_DTYPE.names:
+                continue
+            if f.column and f.column not in RECORD_DTYPE.names:   # a virtual column
+                by_column.setdefault(f.column, []).append(fname)
+            by_slot.setdefault(f.slot, []).append(fname)
+        _PRESENT_FIELDS = {**{k: tuple(v) for k, v in by_slot.items()},
+                           **{k: tuple(v) for k, v in by_column.items()}}
+    return _PRESENT_FIELDS
+
+
+def _pandas_integer_types(pd: Any) -> dict[Any, Any]:
+    """pyarrow integer and bool types -> pandas' nullable dtypes (so a missing value is
+    pd.NA in an integer column, not a float NaN)."""
+    pa = require('pyarrow')
+
+    return {pa.bool_(): pd.BooleanDtype(), pa.int8(): pd.Int8Dtype(),
+            pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(),
+            pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+            pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+
+
 def _columns() -> tuple[dict[str, _Column], dict[str, _Column]]:
     """(VIRTUAL: every derived column by name, in the order `columns` lists them;
     DOTTED: every catalogue name with a record slot)."""
@@ -370,8 +404,31 @@ class Table:
             yield from b
 
     # -- conversion ------------------------------------------------------------
+    def present(self, name: str) -> np.ndarray | None:
+        """Rows where column `name` holds a value the packet carries: its protocol was
+        decoded and the header reached that far (the same test as a display filter's
+        field presence, `tcp.srcport`). None when the column always has a value (frame
+        fields, offsets, bit sets). The typed exports make the other rows null."""
+        names = _present_fields().get(name, ())
+        mask: np.ndarray | None = None
+        if names:
+            from .display._operands import Context, SlotField
+
+            ctx = Context("", self.records)
+            for fname in names:
+                field = SlotField(fname, 0)
+                if not field.requires and field.field.need is None and \
+                        field._has_address is None:
+                    mask = None     # a field of this slot is always there
+                    break
+                m = field._present(ctx)
+                mask = m.copy() if mask is None else (mask | m)
+        return mask
+
     def to_dict(self, addresses: str = "text") -> dict[str, Any]:
-        """{column: array or list}; addresses as text ('text') or 16-byte values ('binary')."""
+        """{column: array or list}; addresses as text ('text') or 16-byte values ('binary').
+        Untyped: every row has a value (0 or '' where the packet has none); the typed
+        exports below make those null."""
         out: dict[str, Any] = {}
         for name in self.columns:
             if addresses == "text" and (name in ADDRESS_COLUMNS or name in MAC_COLUMNS):
@@ -383,35 +440,64 @@ class Table:
         return out
 
     def to_pandas(self, addresses: str = "text") -> Any:
+        """A pandas DataFrame with the typed columns of `to_arrow` (through Arrow): `time`
+        as datetime64[ns, UTC], enumerations as categoricals, nullable integers with
+        missing values (pd.NA) where a packet has no such field."""
         pd = require('pandas')
 
-        return pd.DataFrame(self.to_dict(addresses))
+        return self.to_arrow(addresses).to_pandas(types_mapper=_pandas_integer_types(pd).get)
 
     def to_arrow(self, addresses: str = "text") -> Any:
-        """A pyarrow Table; binary addresses become fixed_size_binary(16) without copies per row."""
+        """A pyarrow Table with typed columns: `time` as timestamp[ns, UTC]; `stop_layer`,
+        `stop_reason` and `app` dictionary-encoded with the labels of wirecraft.flags;
+        a field the packet does not carry (no TCP header, an IP header cut before its
+        addresses) null, never 0 or ''; addresses and MACs as text, or with
+        addresses="binary" IP addresses as fixed_size_binary(16) (no per-row copies)."""
         pa = require('pyarrow')
+        from .flags import LABELS, labels
 
         cols = {}
         for name in self.columns:
-            if name in ADDRESS_COLUMNS or name in MAC_COLUMNS:
+            mask = self.present(name)
+            valid = None if mask is None else pa.array(mask, pa.bool_())
+            if name == "time":
+                cols[name] = pa.array(np.ascontiguousarray(self["ts_ns"]),
+                                      pa.timestamp("ns", tz="UTC"))
+            elif name in LABELS:
+                names = labels(name)
+                codes = np.ascontiguousarray(self[name]).astype(np.int32)
+                vocab = [names.get(i, f"code-{i}") for i in range(max(names) + 1)]
+                extra = np.unique(codes[codes > max(names)])
+                vocab += [f"code-{int(c)}" for c in extra]
+                index = np.searchsorted(np.concatenate([np.arange(max(names) + 1), extra]),
+                                        codes).astype(np.int32)
+                cols[name] = pa.DictionaryArray.from_arrays(pa.array(index), pa.array(vocab))
+            elif name in ADDRESS_COLUMNS or name in MAC_COLUMNS:
                 if addresses == "text":
-                    cols[name] = pa.array(self.text(name), pa.string())
+                    text = self.text(name)
+                    cols[name] = pa.array(text, pa.string(),
+                                          mask=None if mask is None else ~mask)
                 elif name in ADDRESS_COLUMNS:
                     raw = np.ascontiguousarray(self[name]).view(np.uint8)
+                    bitmap = None if valid is None else valid.buffers()[1]
                     cols[name] = pa.FixedSizeBinaryArray.from_buffers(
-                        pa.binary(16), len(self), [None, pa.py_buffer(raw)])
+                        pa.binary(16), len(self), [bitmap, pa.py_buffer(raw)])
                 else:
                     cols[name] = pa.array(np.ascontiguousarray(self[name]))
             else:
-                cols[name] = pa.array(np.ascontiguousarray(self[name]))
+                cols[name] = pa.array(np.ascontiguousarray(self[name]),
+                                      mask=None if mask is None else ~mask)
         return pa.table(cols)
 
     def to_polars(self, addresses: str = "text") -> Any:
+        """A polars DataFrame with the typed columns of `to_arrow`."""
         pl = require('polars')
 
         return pl.from_arrow(self.to_arrow(addresses))
 
-    def to_parquet(self, path: str, addresses: str = "binary") -> None:
+    def to_parquet(self, path: str, addresses: str = "text") -> None:
+        """The typed columns of `to_arrow` as a Parquet file (DuckDB, pandas, Spark read
+        it directly); addresses="binary" stores IP addresses as 16-byte values instead."""
         pq = require('pyarrow.parquet')
 
         pq.write_table(self.to_arrow(addresses), path)
