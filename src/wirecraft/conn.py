@@ -32,6 +32,7 @@ import ipaddress
 import socket
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from ._ext import load
@@ -299,12 +300,35 @@ class ConnTable(Sequence):
 def flows(source: Any, *, tcp_timeout: float = 300.0, udp_timeout: float = 60.0,
           icmp_timeout: float = 60.0, max_connections: int = 1 << 20,
           local_nets: str | Iterable[str] | None = None, where: str | None = None,
-          defrag: bool = True, filter: str | None = None) -> ConnTable:  # noqa: A002
+          defrag: bool = True, filter: str | None = None,  # noqa: A002
+          jobs: int | None = 1) -> ConnTable:
     """The connections of a capture (a path, an open Capture, or batches) as a ConnTable
     with Zeek conn.log's columns. `filter` is a BPF capture filter, `where` a display
-    filter over packets; IP fragments are put together first unless `defrag` is False."""
+    filter over packets; IP fragments are put together first unless `defrag` is False.
+
+    `source` may also be a list of paths: each file's connections, file after file in
+    the order given (each file on its own: a connection that goes on into the next file
+    is one row in each), read by `jobs` processes (0: every usable core) with the same
+    result as one; `stats` are the files' sums."""
+    from ._pool import check_jobs, is_paths, map_files
     from .capture import Capture
     from .capture import open as open_capture
+
+    if is_paths(source):
+        parts = map_files(partial(_file_flows, tcp_timeout=tcp_timeout,
+                                  udp_timeout=udp_timeout, icmp_timeout=icmp_timeout,
+                                  max_connections=max_connections, local_nets=local_nets,
+                                  where=where, defrag=defrag, filter=filter),
+                          source, jobs)
+        cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+        stats: dict[str, int] = {}
+        for t in parts:
+            for c in COLUMNS:
+                cols[c].extend(t._cols[c])
+            for k, v in t.stats.items():
+                stats[k] = stats.get(k, 0) + v
+        return ConnTable(cols, stats)
+    check_jobs(jobs)
 
     tracker = FlowTracker(tcp_timeout=tcp_timeout, udp_timeout=udp_timeout,
                           icmp_timeout=icmp_timeout, max_connections=max_connections,
@@ -326,6 +350,11 @@ def flows(source: Any, *, tcp_timeout: float = 300.0, udp_timeout: float = 60.0,
         conns.extend(tracker.feed_conns(b, None if display is None else display.mask(b)))
     conns.extend(tracker.flush_conns())
     return ConnTable(tracker.columns(_in_start_order(conns)), tracker.stats)
+
+
+def _file_flows(path: Any, **options: Any) -> ConnTable:
+    """One file's table for flows(paths) (a module-level function: it runs in workers)."""
+    return flows(path, **options)
 
 
 def _in_start_order(conns: list[Any]) -> list[Any]:

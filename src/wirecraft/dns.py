@@ -559,7 +559,8 @@ def _batches_of(source: Any) -> Iterator[Any] | None:
 
 
 def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
-                 timeout: float = 10.0, linker: Any = None) -> TransactionTable:
+                 timeout: float = 10.0, linker: Any = None,
+                 jobs: int | None = 1) -> TransactionTable:
     """Pair DNS queries with their responses: one row per transaction, Zeek dns.log-like.
 
     A response answers the oldest pending query with the same transport, client and
@@ -576,7 +577,25 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     `uid` is the row's connection in wirecraft.flows (for a file, worked out when a uid
     is first read); `linker`, a wirecraft.conn.UidLinker already fed the same source,
     links the rows with it instead.
+
+    `source` may also be a list of paths: the files' tables one after the other, in the
+    order given (each file on its own, as its own table would be: a query in one file is
+    not answered by a response in the next), read by `jobs` processes (0: every usable
+    core) with the same result as one; `stats` are the files' sums.
     """
+    from ._pool import check_jobs, is_paths, map_files
+
+    if is_paths(source):
+        if linker is not None:
+            raise ValueError("linker= links the rows of one source, not of many files")
+        parts = map_files(partial(_file_transactions, ports=tuple(sorted(frozenset(ports))),
+                                  timeout=timeout), source, jobs)
+        stats = dict(_TCP_STATS_ZERO)
+        for t in parts:
+            for k, v in t.stats.items():
+                stats[k] = stats.get(k, 0) + v
+        return TransactionTable(_dns.concat_stores([t._store for t in parts]), stats)
+    check_jobs(jobs)
     port_set = frozenset(ports)
     streams = _LazyTCP()
 
@@ -604,6 +623,16 @@ def transactions(source: Any, *, ports: Iterable[int] = DNS_PORTS,
     elif len(store):
         store.uid_source = partial(_link_from_file, source, port_set)
     return TransactionTable(store, streams.stats)
+
+
+def _file_transactions(path: str | PathLike[str], *, ports: tuple[int, ...],
+                       timeout: float) -> TransactionTable:
+    """One file's table for transactions(paths): linked while it is read (one pass, as
+    the table travels to another process with its uids)."""
+    from .capture import open as open_capture
+
+    with open_capture(path, defrag=True) as cap:
+        return transactions(cap, ports=ports, timeout=timeout)
 
 
 def _link_from_file(path: str | PathLike[str], ports: frozenset, store: Any) -> None:

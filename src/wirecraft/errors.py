@@ -27,6 +27,19 @@ class CaptureFileError(WirecraftError):
         self.table: object = None
         super().__init__(f"{self.path}: at byte {self.offset}: {reason}")
 
+    def __reduce__(self) -> tuple:
+        # raised in a worker process (jobs=N), re-raised here whole
+        return (_capture_file_error, (self.path, self.offset, self.reason, self.packets_read,
+                                      self.table))
+
+
+def _capture_file_error(path: str, offset: int, reason: str, packets_read: int | None,
+                        table: object) -> CaptureFileError:
+    e = CaptureFileError(path, offset, reason)
+    e.packets_read = packets_read
+    e.table = table
+    return e
+
 
 class FilterError(WirecraftError):
     """A BPF filter expression that libpcap could not compile."""
@@ -57,6 +70,9 @@ class CaptureDamagedWarning(CaptureTruncatedWarning):
     def __init__(self, message: str, error: CaptureFileError | None = None) -> None:
         super().__init__(message)
         self.error = error
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.error))
 
 
 class CaptureLimitWarning(CaptureWarning):

@@ -180,6 +180,53 @@ cdef class TransactionStore:
                         else self.uids[start:self.n])
         return out
 
+    cdef int extend(self, TransactionStore other) except -1:
+        """Append every row of `other` (its strings, answers and problem codes copied, their
+        offsets moved to where they land here). Uids are left to concat_stores."""
+        cdef Py_ssize_t i, k
+        cdef trow_t* src
+        cdef trow_t* dst
+        cdef aitem_t* items
+        cdef int64_t abase = self.atext.len
+        cdef int64_t ifirst = self.aitems.len // sizeof(aitem_t)
+        cdef int64_t qbase = self.qtext.len
+        cdef int64_t pfirst = self.pcodes.len // 2
+        if self.n + other.n > 0x7FFFFFFF:
+            raise OverflowError("too many DNS transactions for one table")
+        gbuf_put(&self.qtext, other.qtext.data, other.qtext.len)
+        gbuf_put(&self.atext, other.atext.data, other.atext.len)
+        gbuf_put(&self.pcodes, other.pcodes.data, other.pcodes.len)
+        gbuf_reserve(&self.aitems, other.aitems.len)
+        items = <aitem_t*>(self.aitems.data + self.aitems.len)
+        memcpy(items, other.aitems.data, other.aitems.len)
+        # other.aitems.len is a whole number of items: set_answers and subset add whole ones
+        for k in range(other.aitems.len // <Py_ssize_t>sizeof(aitem_t)):
+            items[k].off += abase
+        self.aitems.len += other.aitems.len
+        for i in range(other.n):
+            src = &other.rows[i]
+            k = self.new_row()
+            dst = &self.rows[k]
+            dst[0] = src[0]
+            dst.q_off = src.q_off + qbase
+            dst.p_first = src.p_first + pfirst
+            if src.a_first >= 0:
+                dst.a_first = src.a_first + ifirst
+        return 0
+
+    def __reduce__(self):
+        # a table made in another process (wirecraft.dns.transactions(paths, jobs=N)):
+        # the buffers travel as bytes; rows hold offsets into them, never pointers. Uids
+        # are read first, so a lazily linked table arrives linked.
+        self._need_uids()
+        return (_store_from_parts, (
+            self.n, self.rowbuf.data[:self.rowbuf.len] if self.rowbuf.len else b"",
+            self.qtext.data[:self.qtext.len] if self.qtext.len else b"",
+            self.atext.data[:self.atext.len] if self.atext.len else b"",
+            self.aitems.data[:self.aitems.len] if self.aitems.len else b"",
+            self.pcodes.data[:self.pcodes.len] if self.pcodes.len else b"",
+            self.uids))
+
     def __iter__(self):
         cdef _RowIter it = _RowIter.__new__(_RowIter)
         it.st = self
@@ -343,6 +390,70 @@ cdef class TransactionStore:
             gbuf_free(&hosts[1])
             gbuf_free(&atext)
             gbuf_free(&uid)
+
+
+def _store_from_parts(Py_ssize_t n, bytes rows, bytes qtext, bytes atext, bytes aitems,
+                      bytes pcodes, uids):
+    """A store from TransactionStore.__reduce__'s parts, checked against the invariant the
+    reads rely on (every row's strings, answers and codes inside their buffers) so that
+    damaged parts raise ValueError instead of being read out of bounds."""
+    cdef TransactionStore st = TransactionStore.__new__(TransactionStore)
+    cdef Py_ssize_t i, k, nitems = len(aitems) // <Py_ssize_t>sizeof(aitem_t)
+    cdef const trow_t* r
+    cdef const aitem_t* it
+    if (n < 0 or len(rows) != n * <Py_ssize_t>sizeof(trow_t)
+            or len(aitems) % <Py_ssize_t>sizeof(aitem_t) or len(pcodes) % 2
+            or (uids is not None and (type(uids) is not list or len(uids) != n))):
+        raise ValueError("damaged DNS transaction table")
+    gbuf_put(&st.rowbuf, <const char*>rows, len(rows))
+    gbuf_put(&st.qtext, <const char*>qtext, len(qtext))
+    gbuf_put(&st.atext, <const char*>atext, len(atext))
+    gbuf_put(&st.aitems, <const char*>aitems, len(aitems))
+    gbuf_put(&st.pcodes, <const char*>pcodes, len(pcodes))
+    st.rows = <trow_t*>st.rowbuf.data
+    st.n = n
+    for k in range(nitems):
+        it = <const aitem_t*>st.aitems.data + k
+        if (it.off < 0 or it.off + item_len(it) > st.atext.len or item_kind(it) == 3
+                or (item_kind(it) == AK_IP4 and item_len(it) != 4)
+                or (item_kind(it) == AK_IP6 and item_len(it) != 16)):
+            raise ValueError("damaged DNS transaction table")
+    for i in range(n):
+        r = &st.rows[i]
+        if (r.q_off < 0 or r.q_off + r.q_len > st.qtext.len or r.p_first < 0
+                or (r.p_first + r.p_count) * 2 > st.pcodes.len
+                or (r.a_first >= 0 and r.a_first + r.a_count > nitems)
+                or r.alen > 16 or r.proto > 1 or r.status >= len(_STATUS)):
+            raise ValueError("damaged DNS transaction table")
+    if uids is not None:
+        for u in uids:
+            if type(u) is not str:
+                raise ValueError("damaged DNS transaction table")
+    st.uids = uids
+    return st
+
+
+def concat_stores(list stores):
+    """One store holding the rows of `stores` in order (wirecraft.dns.transactions over
+    many files). A part linked to its connections keeps its uids; in a part that is not,
+    each row's uid is made from its endpoints, as it would be there."""
+    cdef TransactionStore out = TransactionStore.__new__(TransactionStore)
+    cdef TransactionStore part
+    cdef bint linked = False
+    cdef Py_ssize_t i
+    for part in stores:
+        part._need_uids()
+        linked = linked or part.uids is not None
+    uids = [] if linked else None
+    for part in stores:
+        out.extend(part)
+        if linked:
+            if part.uids is not None:
+                uids.extend(part.uids)
+            else:
+                uids.extend([uid_text(&part.rows[i]) for i in range(part.n)])
+    out.uids = uids
+    return out
 
 
 cdef array.array _I64 = array.array("q")
